@@ -39,17 +39,15 @@ struct xs2s_framer {
 	enum xs2s_stream_err err;   /* sticky first error, XS2S_SE_NONE if none */
 	/* Parser state below: private. */
 	uint8_t st;                 /* lexer state */
-	uint8_t sub;                /* sub-state (quote char, entity/CDATA progress) */
+	uint8_t sub;                /* sub-state (quote char, CDATA/PI match progress) */
 	uint8_t utf8_need;          /* continuation bytes still expected */
 	uint8_t utf8_len;           /* length of the current UTF-8 sequence */
 	uint32_t utf8_cp;           /* code point being decoded */
 	uint32_t depth;             /* element depth inside the stream (0 = between stanzas) */
 	uint8_t seen_header;        /* header returned for the current stream */
-	uint8_t tag_is_end;         /* current tag is an end tag */
-	uint8_t tag_is_empty;       /* current tag ended with "/>" */
+	uint8_t seen_decl;          /* XML declaration read for the current stream */
 	uint8_t ent_len;            /* bytes of the entity reference being read */
 	char ent[12];               /* entity reference being read (without & and ;) */
-	size_t mark;                /* private scratch */
 };
 
 /* Prepare a framer over buf, which MUST have cap + 1 bytes: after each event

@@ -1,0 +1,182 @@
+# xs2s — plain Makefile with Kconfig (kconfiglib), in the OpenSBI/Zephyr manner.
+#   make [O=build] <name>_defconfig | defconfig | menuconfig | savedefconfig | olddefconfig
+#   make [O=build] all | demo | test | fuzz | clean | distclean | help   (V=1 to see commands)
+
+O ?= build
+override O := $(patsubst %/,%,$(O))
+CROSS_COMPILE ?=
+CC := $(CROSS_COMPILE)gcc
+AR := $(CROSS_COMPILE)ar
+OBJCOPY := $(CROSS_COMPILE)objcopy
+# kconfiglib is installed for Debian's interpreter; `python3` on PATH may be another.
+PYTHON := /usr/bin/python3
+KCONFIG := Kconfig
+CONFIG := $(O)/.config
+AUTOCONF := $(O)/include/generated/autoconf.h
+KENV := KCONFIG_CONFIG=$(CONFIG)
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+# Debian packages the build and the tests need (`make deps` installs missing ones).
+DEPS_BUILD := gcc make binutils libwolfssl-dev libmxml-dev python3-kconfiglib libcmocka-dev openssl
+DEPS_TEST := iproute2
+
+-include $(CONFIG)
+
+CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter \
+	-include $(AUTOCONF) -Ifirmware -Iport/posix -MMD -MP
+ifeq ($(CONFIG_XS2S_OPTIMIZE_SIZE),y)
+CFLAGS += -Os
+else
+CFLAGS += -O2
+endif
+ifeq ($(CONFIG_XS2S_DEBUG_SYMBOLS),y)
+CFLAGS += -g
+endif
+LDFLAGS :=
+ifeq ($(CONFIG_XS2S_SANITIZE),y)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+FIRMWARE_SRC := $(wildcard firmware/*.c)
+PORT_SRC := port/posix/port_posix.c
+FIRMWARE_OBJ := $(FIRMWARE_SRC:%.c=$(O)/%.o)
+PORT_OBJ := $(PORT_SRC:%.c=$(O)/%.o)
+LIBXS2S := $(O)/libxs2s.a
+# Mini-XML with its allocator calls renamed into the XML arena (see firmware/xml.c).
+MXML_SYSTEM := $(shell $(CC) -print-file-name=libmxml.a 2>/dev/null)
+MXML_PRIVATE := $(O)/lib/libmxml-xs2s.a
+MXML_REDEFINE := malloc calloc realloc free strdup
+LIBS := $(MXML_PRIVATE) -lwolfssl -lpthread -lm
+
+UNIT_SRC := $(wildcard test/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(O)/test/%)
+FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
+FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=$(O)/fuzz/%)
+
+.PHONY: all defconfig menuconfig savedefconfig olddefconfig deps demo test unit fuzz interop clean distclean help \
+	integration size
+.DEFAULT_GOAL := all
+
+all: $(O)/xs2sd $(O)/xs2sctl
+
+# ---- configuration ----
+%_defconfig: cfg/%_defconfig
+	$(Q)mkdir -p $(O)
+	$(Q)$(KENV) $(PYTHON) -m defconfig --kconfig $(KCONFIG) $< >/dev/null
+	@echo "  CONFIG  $(CONFIG) from $<"
+
+defconfig: host_defconfig
+
+# A defconfig is order-only: touching it never overwrites menuconfig edits.
+$(CONFIG): | cfg/host_defconfig
+	$(Q)$(MAKE) --no-print-directory O=$(O) host_defconfig
+
+menuconfig: | $(CONFIG)
+	$(Q)$(KENV) MENUCONFIG_STYLE=aquatic $(PYTHON) -m menuconfig $(KCONFIG)
+
+olddefconfig: | $(CONFIG)
+	$(Q)$(KENV) $(PYTHON) -m olddefconfig $(KCONFIG)
+
+savedefconfig: | $(CONFIG)
+	$(Q)$(KENV) $(PYTHON) -m savedefconfig --kconfig $(KCONFIG) --out $(O)/defconfig
+	@echo "  SAVED   $(O)/defconfig (copy it to cfg/<name>_defconfig)"
+
+$(AUTOCONF): $(CONFIG) $(shell find . -name Kconfig -not -path './build*')
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(KENV) $(PYTHON) -m genconfig --header-path $@ $(KCONFIG)
+
+# ---- build ----
+$(O)/%.o: %.c $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIBXS2S): $(FIRMWARE_OBJ)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+$(MXML_PRIVATE): $(MXML_SYSTEM)
+	@mkdir -p $(dir $@)
+	$(Q)$(OBJCOPY) $(foreach s,$(MXML_REDEFINE),--redefine-sym $(s)=xs2s_mxml_$(s)) $< $@
+
+$(O)/xs2sd: $(O)/port/posix/xs2sd.o $(PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE)
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(O)/port/posix/xs2sd.o $(PORT_OBJ) $(LIBXS2S) $(LIBS)
+
+$(O)/xs2sctl: $(O)/port/posix/xs2sctl.o
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $<
+
+$(O)/test/%: test/unit/%.c $(PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST-CC $<")
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(PORT_OBJ) $(LIBXS2S) $(LIBS) -lcmocka
+
+$(O)/fuzz/%: test/fuzz/%.c $(PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(AUTOCONF)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(PORT_OBJ) $(LIBXS2S) $(LIBS)
+
+size: $(LIBXS2S)
+	$(Q)size -t $(FIRMWARE_OBJ)
+
+# ---- dependencies (Debian; run as root) ----
+deps:
+	$(Q)missing=""; for p in $(DEPS_BUILD) $(DEPS_TEST); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		echo "  DEPS    installing:$$missing"; \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+# ---- the two commands of the README ----
+demo: deps
+	$(Q)$(MAKE) --no-print-directory O=$(O) all
+	$(Q)test/tools/demo.sh $(O)
+
+TEST_O := build/test
+test: deps
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) test_defconfig
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) all unit fuzz integration
+
+unit: $(UNIT_BIN)
+	$(Q)set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+# The fuzz harnesses replay their committed corpora (gcc build, sanitizers on).
+fuzz: $(FUZZ_BIN)
+	$(Q)set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); n=$${n#fuzz_}; \
+		echo "== $$f (corpus test/fuzz/corpus/$$n)"; $$f test/fuzz/corpus/$$n/*; done
+
+integration: all
+	$(Q)$(PYTHON) test/integration/run.py $(O)
+
+clean:
+	$(Q)rm -rf $(O)/firmware $(O)/port $(O)/test $(O)/fuzz $(O)/lib $(O)/xs2sd $(O)/xs2sctl $(LIBXS2S)
+
+distclean:
+	$(Q)rm -rf $(O) build build-*
+
+help:
+	@echo "Configuration:"
+	@echo "  <name>_defconfig  configure from cfg/<name>_defconfig ($(notdir $(wildcard cfg/*_defconfig)))"
+	@echo "  defconfig         = host_defconfig"
+	@echo "  menuconfig        edit $(CONFIG) in a menu"
+	@echo "  olddefconfig      update $(CONFIG) to new symbols with defaults"
+	@echo "  savedefconfig     write a minimal $(O)/defconfig"
+	@echo "Build and run:"
+	@echo "  all               build $(O)/xs2sd and $(O)/xs2sctl (default)"
+	@echo "  demo              two instances federate on 127.0.0.21/.22 and show their status"
+	@echo "  test              install deps, build build/test (ASan+UBSan), run unit, fuzz corpora, integration"
+	@echo "  size              size of the engine objects"
+	@echo "  deps              install missing Debian packages (root)"
+	@echo "  clean, distclean  remove objects / every build directory"
+	@echo "Variables: O=<dir> (default build)  V=1 (show commands)  CROSS_COMPILE=<prefix>"
+
+-include $(FIRMWARE_OBJ:.o=.d) $(PORT_OBJ:.o=.d)

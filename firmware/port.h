@@ -1,0 +1,60 @@
+/* The port interface: everything the engine needs from the platform.
+ *
+ * The engine never calls the OS; it calls these functions, which a port
+ * (port/posix, port/lwip, ...) implements. Every call MUST return at once:
+ * sockets are non-blocking, connect completes in the background, poll waits
+ * at most its timeout. A new port is these functions and nothing else.
+ */
+#ifndef XS2S_PORT_H
+#define XS2S_PORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* A socket handle; XS2S_SOCK_NONE when unused. */
+typedef int xs2s_sock;
+#define XS2S_SOCK_NONE (-1)
+
+#define XS2S_ADDR_MAX 56 /* textual IPv4/IPv6 address, NUL included */
+
+/* Readiness bits for xs2s_port_poll. */
+#define XS2S_POLL_IN  0x1u
+#define XS2S_POLL_OUT 0x2u
+#define XS2S_POLL_ERR 0x4u /* error or hang-up: the step function finds out which */
+
+struct xs2s_pollfd {
+	xs2s_sock sock;  /* socket to watch */
+	uint8_t want;    /* XS2S_POLL_IN | XS2S_POLL_OUT */
+	uint8_t got;     /* set by the port */
+};
+
+/* Open a listening TCP socket on addr ("127.0.0.1", "::1") and port. */
+int xs2s_port_listen(const char *addr, uint16_t port, xs2s_sock *out);
+/* Accept one pending connection: XS2S_OK with *out and the peer's address
+ * text in peer (XS2S_ADDR_MAX bytes), or XS2S_EAGAIN when none is pending. */
+int xs2s_port_accept(xs2s_sock l, xs2s_sock *out, char *peer);
+/* Start a non-blocking connect. XS2S_OK when started; completion is signalled
+ * by XS2S_POLL_OUT and then checked with xs2s_port_connect_done. */
+int xs2s_port_connect(const char *addr, uint16_t port, xs2s_sock *out);
+/* XS2S_OK when connected, XS2S_EAGAIN while in progress, XS2S_EIO on failure. */
+int xs2s_port_connect_done(xs2s_sock s);
+/* Send up to n bytes: the count sent (may be fewer), XS2S_EWANTWRITE when
+ * the socket buffer is full (never fatal), XS2S_EIO on error. */
+int xs2s_port_send(xs2s_sock s, const void *p, size_t n);
+/* Receive up to n bytes: the count (> 0), XS2S_EWANTREAD when nothing is
+ * there, XS2S_EIO on error or orderly close by the peer. */
+int xs2s_port_recv(xs2s_sock s, void *p, size_t n);
+void xs2s_port_close(xs2s_sock s);
+/* Wait at most timeout_ms (0: just look) for readiness of fds. The port may
+ * also serve its own descriptors (an admin socket) in the same wait.
+ * Returns the number of fds with got != 0, or a negative error. */
+int xs2s_port_poll(struct xs2s_pollfd *fds, unsigned n, uint32_t timeout_ms);
+
+/* Monotonic milliseconds; wraps, compare with XS2S_TIME_REACHED. */
+uint32_t xs2s_port_now_ms(void);
+/* Fill p with n cryptographically secure random bytes; XS2S_OK or error. */
+int xs2s_port_random(void *p, size_t n);
+/* Write one complete log line (no trailing newline) at level 1..4. */
+void xs2s_port_log(int level, const char *line);
+
+#endif

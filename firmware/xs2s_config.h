@@ -1,0 +1,22 @@
+/* Values derived from Kconfig and the invariants they must keep. */
+#ifndef XS2S_CONFIG_H
+#define XS2S_CONFIG_H
+
+#include <assert.h>
+
+_Static_assert(CONFIG_XS2S_MAX_STANZA >= 10000, "RFC 6120 13.12: stanzas up to 10000 bytes");
+_Static_assert(CONFIG_XS2S_OUT_BUF >= CONFIG_XS2S_MAX_STANZA, "out buffer must hold the largest stanza");
+_Static_assert(CONFIG_XS2S_MAX_LINKS <= 250, "link slots are indexed by uint8_t");
+_Static_assert(CONFIG_XS2S_MAX_PAIRS <= 250, "pairs are indexed by uint8_t");
+
+#define XS2S_TLS_READ_CHUNK 2048   /* plaintext decrypted per read */
+#define XS2S_STEP_READS 8          /* reads per link per poll round: fairness */
+#define XS2S_TLS_WRITE_CHUNK 4096  /* plaintext encrypted per write */
+
+#if CONFIG_XS2S_TLS_REQUIRED
+#define XS2S_DEFAULT_TLS_POLICY XS2S_TLS_POLICY_REQUIRED
+#else
+#define XS2S_DEFAULT_TLS_POLICY XS2S_TLS_POLICY_OPTIONAL_INSECURE
+#endif
+
+#endif

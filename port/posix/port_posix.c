@@ -1,0 +1,286 @@
+/* The POSIX port: non-blocking BSD sockets, poll(), CLOCK_MONOTONIC,
+ * getrandom(), and a stderr log sink. It also lets the host daemon watch its
+ * own descriptors (the admin socket) in the engine's single poll. */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include "port.h"
+#include "port_posix.h"
+#include "xs2s_err.h"
+
+#define POSIX_WATCH_MAX 8
+#define POSIX_BACKLOG 16
+
+static struct {
+	int fd;
+	short events;
+	xs2s_posix_watch_cb cb;
+	void *ctx;
+} posix_watch[POSIX_WATCH_MAX];
+static unsigned posix_nwatch;
+
+static int posix_nonblock(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -1;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	return 0;
+}
+
+/* Parse a textual address; *len 0 on failure. */
+static void posix_sockaddr(const char *addr, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof *ss);
+	*len = 0;
+	if (inet_pton(AF_INET, addr, &a4->sin_addr) == 1) {
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		*len = sizeof *a4;
+	} else if (inet_pton(AF_INET6, addr, &a6->sin6_addr) == 1) {
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		*len = sizeof *a6;
+	}
+}
+
+int xs2s_port_listen(const char *addr, uint16_t port, xs2s_sock *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	posix_sockaddr(addr, port, &ss, &len);
+	if (!len)
+		return XS2S_EINVAL;
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return XS2S_EIO;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, POSIX_BACKLOG) < 0 || posix_nonblock(fd) < 0) {
+		close(fd);
+		return XS2S_EIO;
+	}
+	*out = fd;
+	return XS2S_OK;
+}
+
+int xs2s_port_accept(xs2s_sock l, xs2s_sock *out, char *peer)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	int fd = accept(l, (struct sockaddr *)&ss, &len);
+	uint16_t port = 0;
+	char ip[INET6_ADDRSTRLEN] = "?";
+	_Static_assert(XS2S_ADDR_MAX >= INET6_ADDRSTRLEN + 7, "room for [addr]:port");
+
+	if (fd < 0)
+		return XS2S_EAGAIN;
+	if (posix_nonblock(fd) < 0) {
+		close(fd);
+		return XS2S_EAGAIN;
+	}
+	if (ss.ss_family == AF_INET) {
+		inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, ip, sizeof ip);
+		port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, ip, sizeof ip);
+		port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+	}
+	snprintf(peer, XS2S_ADDR_MAX, "%s:%u", ip, port);
+	*out = fd;
+	return XS2S_OK;
+}
+
+int xs2s_port_connect(const char *addr, uint16_t port, xs2s_sock *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd, one = 1;
+
+	posix_sockaddr(addr, port, &ss, &len);
+	if (!len)
+		return XS2S_EINVAL;
+	fd = socket(ss.ss_family, SOCK_STREAM, 0);
+	if (fd < 0)
+		return XS2S_EIO;
+	if (posix_nonblock(fd) < 0) {
+		close(fd);
+		return XS2S_EIO;
+	}
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (connect(fd, (struct sockaddr *)&ss, len) < 0 && errno != EINPROGRESS) {
+		close(fd);
+		return XS2S_EIO;
+	}
+	*out = fd;
+	return XS2S_OK;
+}
+
+int xs2s_port_connect_done(xs2s_sock s)
+{
+	int err = 0;
+	socklen_t len = sizeof err;
+
+	if (getsockopt(s, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
+		return XS2S_EIO;
+	if (err == EINPROGRESS || err == EALREADY)
+		return XS2S_EAGAIN;
+	return err ? XS2S_EIO : XS2S_OK;
+}
+
+int xs2s_port_send(xs2s_sock s, const void *p, size_t n)
+{
+	ssize_t r = send(s, p, n, MSG_NOSIGNAL);
+
+	if (r >= 0)
+		return (int)r;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return XS2S_EWANTWRITE;
+	return XS2S_EIO;
+}
+
+int xs2s_port_recv(xs2s_sock s, void *p, size_t n)
+{
+	ssize_t r = recv(s, p, n, 0);
+
+	if (r > 0)
+		return (int)r;
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))
+		return XS2S_EWANTREAD;
+	return XS2S_EIO;
+}
+
+void xs2s_port_close(xs2s_sock s)
+{
+	if (s >= 0)
+		close(s);
+}
+
+int xs2s_posix_watch(int fd, short events, xs2s_posix_watch_cb cb, void *ctx)
+{
+	unsigned i;
+
+	for (i = 0; i < posix_nwatch; i++) {
+		if (posix_watch[i].fd == fd) {
+			posix_watch[i].events = events;
+			posix_watch[i].cb = cb;
+			posix_watch[i].ctx = ctx;
+			return 0;
+		}
+	}
+	if (posix_nwatch >= POSIX_WATCH_MAX)
+		return -1;
+	posix_watch[posix_nwatch].fd = fd;
+	posix_watch[posix_nwatch].events = events;
+	posix_watch[posix_nwatch].cb = cb;
+	posix_watch[posix_nwatch].ctx = ctx;
+	posix_nwatch++;
+	return 0;
+}
+
+void xs2s_posix_unwatch(int fd)
+{
+	unsigned i;
+
+	for (i = 0; i < posix_nwatch; i++) {
+		if (posix_watch[i].fd == fd) {
+			posix_watch[i] = posix_watch[--posix_nwatch];
+			return;
+		}
+	}
+}
+
+int xs2s_port_poll(struct xs2s_pollfd *fds, unsigned n, uint32_t timeout_ms)
+{
+	struct pollfd p[64 + POSIX_WATCH_MAX];
+	struct {
+		int fd;
+		xs2s_posix_watch_cb cb;
+		void *ctx;
+	} w[POSIX_WATCH_MAX];
+	unsigned i, nw = posix_nwatch;
+	int r, ready = 0;
+
+	if (n > 64)
+		n = 64;
+	for (i = 0; i < n; i++) {
+		p[i].fd = fds[i].sock;
+		p[i].events = (short)(((fds[i].want & XS2S_POLL_IN) ? POLLIN : 0) |
+				      ((fds[i].want & XS2S_POLL_OUT) ? POLLOUT : 0));
+		p[i].revents = 0;
+	}
+	/* Snapshot: a callback may change the watch table. */
+	for (i = 0; i < nw; i++) {
+		p[n + i].fd = posix_watch[i].fd;
+		p[n + i].events = posix_watch[i].events;
+		p[n + i].revents = 0;
+		w[i].fd = posix_watch[i].fd;
+		w[i].cb = posix_watch[i].cb;
+		w[i].ctx = posix_watch[i].ctx;
+	}
+	r = poll(p, n + nw, (int)timeout_ms);
+	if (r < 0)
+		return errno == EINTR ? 0 : XS2S_EIO;
+	for (i = 0; i < n; i++) {
+		short re = p[i].revents;
+		fds[i].got = (uint8_t)(((re & POLLIN) ? XS2S_POLL_IN : 0) | ((re & POLLOUT) ? XS2S_POLL_OUT : 0) |
+				       ((re & (POLLERR | POLLHUP | POLLNVAL)) ? XS2S_POLL_ERR | XS2S_POLL_IN : 0));
+		if (fds[i].got)
+			ready++;
+	}
+	for (i = 0; i < nw; i++)
+		if (p[n + i].revents)
+			w[i].cb(w[i].fd, p[n + i].revents, w[i].ctx);
+	return ready;
+}
+
+uint32_t xs2s_port_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+}
+
+int xs2s_port_random(void *p, size_t n)
+{
+	uint8_t *b = p;
+
+	while (n) {
+		ssize_t r = getrandom(b, n, 0);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return XS2S_EIO;
+		}
+		b += r;
+		n -= (size_t)r;
+	}
+	return XS2S_OK;
+}
+
+void xs2s_port_log(int level, const char *line)
+{
+	static const char lv[] = "?EWID";
+	struct timeval tv;
+
+	gettimeofday(&tv, NULL);
+	fprintf(stderr, "%ld.%03ld %c %s\n", (long)tv.tv_sec, (long)(tv.tv_usec / 1000),
+		lv[level >= 1 && level <= 4 ? level : 0], line);
+}

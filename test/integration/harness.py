@@ -1,0 +1,403 @@
+# SPDX-License-Identifier: MIT
+"""Integration test harness: runs xs2sd instances, talks to them through
+xs2sctl --json, captures their logs, and hands out loopback addresses and
+raw peers (s2speer) to the tests. Every test gets a T (context) whose
+cleanup stops everything it started, by PID."""
+import json
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import s2speer
+
+PORT = 5269
+IP_POOL = [f'127.0.0.{n}' for n in range(31, 61)]
+HERE = os.path.dirname(os.path.abspath(__file__))
+MKCERTS = os.path.join(HERE, '..', 'tools', 'mkcerts.sh')
+# Certificates made once per run; 'a.test,a2.test' is one cert for both names.
+CERT_DOMAINS = ['a.test,a2.test', 'b.test', 'c.test']
+
+
+class Fail(Exception):
+    """A test expectation did not hold."""
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def poll(fn, timeout, interval=0.1):
+    """Call fn until it returns something truthy or timeout passes; return the last value."""
+    deadline = time.monotonic() + timeout
+    while True:
+        v = fn()
+        if v or time.monotonic() >= deadline:
+            return v
+        time.sleep(interval)
+
+
+def _listening_or_used(ip, port=PORT):
+    """Sockets (any state) bound to ip:port, from /proc/net/tcp. Returns
+    (listening, in_use). Avoids opening a TCP connection just to probe."""
+    want = ''.join('%02X' % int(x) for x in reversed(ip.split('.'))) + ':%04X' % port
+    listening = used = False
+    try:
+        with open('/proc/net/tcp') as f:
+            next(f)
+            for line in f:
+                parts = line.split()
+                if parts[1] == want:
+                    used = True
+                    if parts[3] == '0A':
+                        listening = True
+    except OSError:
+        return None, False
+    return listening, used
+
+
+class Run:
+    """State shared by all tests of one run."""
+
+    def __init__(self, build, rundir):
+        self.build = os.path.abspath(build)
+        self.xs2sd = os.path.join(self.build, 'xs2sd')
+        self.xs2sctl = os.path.join(self.build, 'xs2sctl')
+        self.dir = rundir
+        self.certs = os.path.join(rundir, 'certs')
+        self._next_ip = 0
+        self.cert_error = None
+        r = subprocess.run(['bash', MKCERTS, self.certs] + CERT_DOMAINS,
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0:
+            self.cert_error = f'mkcerts.sh failed: {r.stderr.strip()}'
+
+    def alloc_ip(self, taken):
+        """Next pool address with nothing bound to it on PORT (TIME_WAIT
+        included) and not in `taken`; round-robin over the run."""
+        for _ in range(len(IP_POOL)):
+            ip = IP_POOL[self._next_ip % len(IP_POOL)]
+            self._next_ip += 1
+            if ip in taken:
+                continue
+            if not _listening_or_used(ip)[1]:
+                return ip
+        raise Fail('no free loopback address in 127.0.0.31-60 (port 5269 busy everywhere)')
+
+
+class Daemon:
+    """One xs2sd process. Use T.daemon() to make one."""
+
+    def __init__(self, t, domain, ip, aliases=(), host_map=None, tls_policy='required',
+                 secret=None, log_level='debug', extra_args=()):
+        self.t, self.domain, self.ip, self.port = t, domain, ip, PORT
+        self.addr = (ip, PORT)
+        self.aliases = list(aliases)
+        self.host_map = dict(host_map or {})
+        self.tls_policy = tls_policy
+        self.secret = secret or secrets.token_hex(16)
+        self.log_level = log_level
+        self.extra_args = list(extra_args)
+        self.name = domain
+        n = sum(1 for d in t.daemons if d.domain == domain)
+        if n:
+            self.name = f'{domain}-{n + 1}'
+        self.admin = os.path.join(t.sockdir, f'{self.name}.sock')
+        self.log_path = os.path.join(t.dir, f'{self.name}.log')
+        self.proc = None
+        self.messages = []          # every message drained from the inbox so far
+        self.stopped_rc = None
+
+    def argv(self):
+        certs = self.t.run.certs
+        a = [self.t.run.xs2sd, '--domain', self.domain]
+        for al in self.aliases:
+            a += ['--domain', al]
+        a += ['--listen', f'{self.ip}:{self.port}',
+              '--cert', os.path.join(certs, self.domain + '.pem'),
+              '--key', os.path.join(certs, self.domain + '.key'),
+              '--ca', os.path.join(certs, 'ca.pem')]
+        for dom, ip in self.host_map.items():
+            a += ['--host-map', f'{dom}={ip}:{PORT}' if ':' not in ip else f'{dom}={ip}']
+        a += ['--admin', self.admin, '--dialback-secret', self.secret,
+              '--tls-policy', self.tls_policy, '--log-level', self.log_level]
+        return a + self.extra_args
+
+    def start(self, timeout=10):
+        if not os.path.exists(self.t.run.xs2sd):
+            raise Fail(f'xs2sd not found: {self.t.run.xs2sd}')
+        if not os.path.exists(self.t.run.xs2sctl):
+            raise Fail(f'xs2sctl not found: {self.t.run.xs2sctl}')
+        argv = self.argv()
+        with open(self.log_path, 'w') as log:
+            log.write('# ' + ' '.join(argv).replace(self.secret, '<secret>') + '\n')
+            log.flush()
+            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout):
+        deadline = time.monotonic() + timeout
+        while True:
+            rc = self.proc.poll()
+            if rc is not None:
+                raise Fail(f'{self.name}: xs2sd exited during start-up with status {rc}')
+            listening, _ = _listening_or_used(self.ip)
+            if listening is None:  # no /proc: fall back to the admin socket alone
+                listening = True
+            if listening and os.path.exists(self.admin):
+                return
+            if time.monotonic() > deadline:
+                raise Fail(f'{self.name}: not ready after {timeout}s (listening on '
+                           f'{self.ip}:{self.port}: {listening}, admin socket: '
+                           f'{os.path.exists(self.admin)})')
+            time.sleep(0.05)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self):
+        """SIGTERM, wait up to 5 s, then SIGKILL. Returns a list of problems."""
+        problems = []
+        if self.proc is None:
+            return problems
+        rc = self.proc.poll()
+        if rc is not None:
+            if self.stopped_rc is None:
+                problems.append(f'{self.name}: xs2sd died during the test (status {rc})')
+        else:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                rc = self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                problems.append(f'{self.name}: still running 5 s after SIGTERM, killed')
+                self.proc.kill()
+                rc = self.proc.wait(5)
+            if rc not in (0, -signal.SIGTERM):
+                problems.append(f'{self.name}: exit status {rc} after SIGTERM')
+        self.stopped_rc = rc
+        if re.search(r'AddressSanitizer|LeakSanitizer|runtime error:', self.log_text()):
+            problems.append(f'{self.name}: sanitizer report in its log')
+        return problems
+
+    # ---- logs ----
+
+    def log_text(self):
+        try:
+            with open(self.log_path, errors='replace') as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    def log_tail(self, n=40):
+        return self.log_text().splitlines()[-n:]
+
+    def find_log(self, regex):
+        """Log lines matching regex (case-insensitive)."""
+        r = re.compile(regex, re.I)
+        return [ln for ln in self.log_text().splitlines() if r.search(ln)]
+
+    def wait_log(self, regex, timeout=5, what=None):
+        lines = poll(lambda: self.find_log(regex), timeout, 0.1)
+        check(lines, f'{self.name}: no log line matching /{regex}/ within {timeout}s'
+              + (f' ({what})' if what else ''))
+        return lines
+
+    # ---- admin ----
+
+    def ctl(self, *args, timeout=5):
+        argv = [self.t.run.xs2sctl, '--admin', self.admin] + list(args)
+        try:
+            r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise Fail(f'{self.name}: xs2sctl {args[0]} hung for {timeout}s')
+        if r.returncode != 0:
+            raise Fail(f'{self.name}: xs2sctl {args[0]} failed ({r.returncode}): '
+                       f'{r.stderr.strip() or r.stdout.strip()}')
+        return r.stdout
+
+    def _json(self, *args):
+        out = self.ctl(*args, '--json')
+        try:
+            return json.loads(out)
+        except ValueError as e:
+            raise Fail(f'{self.name}: xs2sctl {args[0]} --json printed invalid JSON ({e}): {out[:300]!r}')
+
+    def status(self):
+        return self._json('status')
+
+    def links(self, **want):
+        """Links of the status table whose fields equal every keyword given."""
+        return [ln for ln in self.status().get('links', [])
+                if all(ln.get(k) == v for k, v in want.items())]
+
+    def send(self, frm, to, body):
+        self.ctl('send', '--from', frm, '--to', to, '--body', body)
+
+    def inbox(self):
+        """Drain the inbox; returns the new messages (all are kept in .messages)."""
+        msgs = self._json('inbox').get('messages', [])
+        self.messages += msgs
+        return msgs
+
+    def wait_message(self, pred, timeout=15, what='message'):
+        """Poll the inbox until a message with pred(m) arrived (possibly earlier)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            self.inbox()
+            for m in self.messages:
+                if pred(m):
+                    return m
+            if time.monotonic() > deadline:
+                raise Fail(f'{self.name}: {what} not in inbox after {timeout}s; '
+                           f'inbox so far: {self.messages}')
+            time.sleep(0.1)
+
+    def wait_body(self, body, timeout=15, frm=None):
+        return self.wait_message(
+            lambda m: m.get('body') == body and m.get('type') != 'error'
+            and (frm is None or m.get('from', '').split('/')[0] == frm),
+            timeout, f'message {body!r}' + (f' from {frm}' if frm else ''))
+
+    def assert_no_body(self, text):
+        self.inbox()
+        bad = [m for m in self.messages if text in m.get('body', '')]
+        check(not bad, f'{self.name}: inbox got what it must not: {bad}')
+
+
+class T:
+    """Per-test context. Everything made through it is cleaned up by cleanup()."""
+
+    def __init__(self, run, name, index):
+        self.run, self.name = run, name
+        self.dir = os.path.join(run.dir, f'{index:02d}-{name}')
+        os.makedirs(self.dir, exist_ok=True)
+        # AF_UNIX paths are limited to 108 bytes.
+        self.sockdir = self.dir if len(self.dir) < 80 else os.path.join(run.dir, f'{index:02d}')
+        os.makedirs(self.sockdir, exist_ok=True)
+        self.daemons, self.servers, self.streams, self.ips = [], [], [], []
+        self.trace_path = os.path.join(self.dir, 'peers.log')
+        self._trace_lock = threading.Lock()
+        self.nonce = secrets.token_hex(3)
+
+    def check_ready(self):
+        if self.run.cert_error:
+            raise Fail(self.run.cert_error)
+
+    def trace(self, line):
+        with self._trace_lock, open(self.trace_path, 'a') as f:
+            f.write(f'{time.time():.3f} {line}\n')
+
+    def ip(self):
+        ip = self.run.alloc_ip(self.ips)
+        self.ips.append(ip)
+        return ip
+
+    def daemon(self, domain, ip=None, **kw):
+        """Start xs2sd for domain (on a fresh address unless ip is given) and wait until ready."""
+        self.check_ready()
+        d = Daemon(self, domain, ip or self.ip(), **kw)
+        self.daemons.append(d)
+        return d.start()
+
+    def ident(self, domain):
+        self.check_ready()
+        return s2speer.Identity(domain, self.run.certs)
+
+    def fake_server(self, ident, ip=None, **kw):
+        srv = s2speer.FakeServer(ident, ip or self.ip(), trace=self.trace, **kw)
+        self.servers.append(srv)
+        return srv
+
+    def open_stream(self, ident, to, addr, **kw):
+        s = s2speer.open_stream(ident, to, addr, trace=self.trace, **kw)
+        self.streams.append(s)
+        return s
+
+    def raw_connect(self, addr, label, timeout=5):
+        """A plain TCP Stream to addr (nothing sent yet)."""
+        s = s2speer.Stream(socket.create_connection(addr, timeout=timeout), label, self.trace)
+        self.streams.append(s)
+        return s
+
+    def trace_tail(self, n=40):
+        try:
+            with open(self.trace_path, errors='replace') as f:
+                return f.read().splitlines()[-n:]
+        except OSError:
+            return []
+
+    def cleanup(self):
+        """Stop every peer and daemon; returns problems found while stopping."""
+        problems = []
+        for s in self.streams:
+            s.close()
+        for srv in self.servers:
+            srv.stop()
+        for d in reversed(self.daemons):
+            try:
+                problems += d.stop()
+            except Exception as e:  # noqa: BLE001 - keep stopping the others
+                problems.append(f'{d.name}: stop failed: {e!r}')
+        return problems
+
+
+# ---- helpers shared by the tests -------------------------------------------
+
+def start_b(t, c_ip=None, **kw):
+    """Start the daemon under test, b.test. Its host map knows a.test and
+    a2.test (an address reserved for a later a.test daemon, see
+    other_link_works) and, if given, c.test (a raw peer). Returns (b, ip_a)."""
+    ip_a = t.ip()
+    host_map = {'a.test': ip_a, 'a2.test': ip_a}
+    if c_ip:
+        host_map['c.test'] = c_ip
+    return t.daemon('b.test', host_map=host_map, **kw), ip_a
+
+
+def other_link_works(t, b, ip_a, both=False):
+    """After a failure on some other link: b is alive, and a fresh a.test
+    daemon at ip_a still federates with it (a->b, and b->a if both)."""
+    check(b.alive(), f'{b.name} died (status {b.proc.poll()})')
+    a = t.daemon('a.test', ip=ip_a, host_map={'b.test': b.ip})
+    body = f'a->b after the failure {t.nonce}'
+    a.send('u@a.test', 'x@b.test', body)
+    b.wait_body(body, 15, frm='u@a.test')
+    if both:
+        body = f'b->a after the failure {t.nonce}'
+        b.send('x@b.test', 'u@a.test', body)
+        a.wait_body(body, 15, frm='x@b.test')
+    return a
+
+
+def authenticated_stream(t, ident, d, inject=''):
+    """Open a stream to daemon d as ident.domain (STARTTLS, then dialback,
+    ident's own FakeServer answering the daemon's db:verify)."""
+    try:
+        s = t.open_stream(ident, d.domain, d.addr, inject=inject)
+        r = s2speer.dialback(s, ident, d.domain)
+    except s2speer.PeerError as e:
+        raise Fail(f'could not authenticate to {d.name} as {ident.domain}: {e}')
+    check(r.is_(s2speer.NS_DB, 'result') and r.attrs.get('type') == 'valid',
+          f'dialback as {ident.domain} not accepted by {d.name}: {r.raw}')
+    return s
+
+
+def expect_stream_error(s, condition, timeout=10):
+    """The next <stream:error/> on s has `condition`, and the stream closes after it."""
+    try:
+        it = s.wait_for(lambda i: i.is_(s2speer.NS_STREAM, 'error'), timeout)
+    except s2speer.StreamClosed as e:
+        raise Fail(f'stream closed without a <stream:error/> ({condition} expected): {e}')
+    except s2speer.PeerError as e:
+        raise Fail(f'no <stream:error/> ({condition} expected): {e}')
+    check(it.condition() == condition,
+          f'stream error {it.condition()!r}, expected {condition!r}: {it.raw}')
+    check(s.wait_closed(5), 'stream not closed within 5 s after the stream error')
+    return it
