@@ -65,8 +65,9 @@ _Static_assert(FRAMER_ENT_MAX < sizeof(((struct xs2s_framer *)0)->ent),
 #define UTF8_CONT_BITS    6
 #define ASCII_LIMIT       0x80u
 
-/* Valid lead bytes by sequence length (index + UTF8_SEQ_MIN), with the payload mask and
- * the smallest code point that needs that length (shorter forms are overlong).
+/* Valid lead bytes by sequence length (index + UTF8_SEQ_MIN), with the
+ * payload mask and the smallest code point that needs that length (shorter
+ * forms are overlong).
  * C0, C1 always start overlong forms; F5..FF would exceed U+10FFFF. */
 static const struct {
 	uint8_t lo, hi, mask;
@@ -139,7 +140,8 @@ static enum xs2s_stream_err framer_utf8(struct xs2s_framer *f, uint8_t c)
 	f->utf8_cp = (f->utf8_cp << UTF8_CONT_BITS) | (c & UTF8_CONT_PAYLOAD);
 	if (--f->utf8_need > 0)
 		return XS2S_SE_NONE;
-	if (f->utf8_cp < framer_utf8_leads[f->utf8_len - UTF8_SEQ_MIN].min || f->utf8_cp > CP_MAX ||
+	if (f->utf8_cp < framer_utf8_leads[f->utf8_len - UTF8_SEQ_MIN].min ||
+	    f->utf8_cp > CP_MAX ||
 	    (f->utf8_cp >= CP_SURROGATE_FIRST && f->utf8_cp <= CP_SURROGATE_LAST))
 		return XS2S_SE_UNSUPPORTED_ENCODING;
 	return framer_is_xml_char(f->utf8_cp) ? XS2S_SE_NONE : XS2S_SE_NOT_WELL_FORMED;
@@ -335,42 +337,34 @@ static int framer_lex(struct xs2s_framer *f, uint8_t c)
 	case F_LT:
 		return framer_lt(f, c);
 	case F_STAG_NAME:
-		if (framer_is_name_char(c))
+	case F_STAG_ATTRS:
+	case F_ATTR_AFTER:
+		if (f->st == F_STAG_NAME && framer_is_name_char(c))
 			return XS2S_FRAME_NONE;
-		if (framer_is_ws(c)) {
-			f->st = F_STAG_ATTRS;
+		if (f->st == F_STAG_ATTRS && framer_is_name_start(c)) {
+			f->st = F_ATTR_NAME;
 			return XS2S_FRAME_NONE;
 		}
-		return framer_stag_end(f, c);
-	case F_STAG_ATTRS:
-		if (framer_is_ws(c))
-			return XS2S_FRAME_NONE;
-		if (framer_is_name_start(c)) {
-			f->st = F_ATTR_NAME;
+		if (framer_is_ws(c)) {
+			f->st = F_STAG_ATTRS; /* attributes need whitespace before them */
 			return XS2S_FRAME_NONE;
 		}
 		return framer_stag_end(f, c);
 	case F_ATTR_NAME:
 		if (framer_is_name_char(c))
 			return XS2S_FRAME_NONE;
-		if (framer_is_ws(c))
-			f->st = F_ATTR_EQ;
-		else if (c == '=')
-			f->st = F_ATTR_QUOTE;
-		else
-			return framer_fail(f, XS2S_SE_NOT_WELL_FORMED);
-		return XS2S_FRAME_NONE;
+		f->st = F_ATTR_EQ;
+		/* fall through */
 	case F_ATTR_EQ:
-		if (c == '=')
-			f->st = F_ATTR_QUOTE;
-		else if (!framer_is_ws(c))
-			return framer_fail(f, XS2S_SE_NOT_WELL_FORMED);
-		return XS2S_FRAME_NONE;
 	case F_ATTR_QUOTE:
-		if (c == '\'' || c == '"') {
+		if (framer_is_ws(c))
+			return XS2S_FRAME_NONE;
+		if (f->st == F_ATTR_EQ && c == '=') {
+			f->st = F_ATTR_QUOTE;
+		} else if (f->st == F_ATTR_QUOTE && (c == '\'' || c == '"')) {
 			f->st = F_ATTR_VAL;
 			f->sub = c;
-		} else if (!framer_is_ws(c)) {
+		} else {
 			return framer_fail(f, XS2S_SE_NOT_WELL_FORMED);
 		}
 		return XS2S_FRAME_NONE;
@@ -384,12 +378,6 @@ static int framer_lex(struct xs2s_framer *f, uint8_t c)
 			f->ent_len = 0;
 		}
 		return XS2S_FRAME_NONE;
-	case F_ATTR_AFTER:
-		if (framer_is_ws(c)) {
-			f->st = F_STAG_ATTRS;
-			return XS2S_FRAME_NONE;
-		}
-		return framer_stag_end(f, c);
 	case F_EMPTY_GT:
 		if (c == '>')
 			return framer_tag_done(f, TAG_EMPTY);
@@ -474,11 +462,9 @@ void xs2s_framer_reset(struct xs2s_framer *f)
 	char *buf = f->buf;
 	size_t cap = f->cap;
 
-	memset(f, 0, sizeof(*f));
+	memset(f, 0, sizeof(*f)); /* XS2S_SE_NONE, F_TEXT, depth 0, no header */
 	f->buf = buf;
 	f->cap = cap;
-	f->err = XS2S_SE_NONE;
-	f->st = F_TEXT;
 	f->buf[0] = '\0';
 }
 
