@@ -106,11 +106,20 @@ static WOLFSSL_CTX *tls_ctx_new(WOLFSSL_METHOD *m, const struct xs2s_config *cfg
 
 int xs2s_tls_init(const struct xs2s_config *cfg)
 {
-	xs2s_arena_init(&tls_arena, tls_mem, sizeof tls_mem, "tls");
-	if (wolfSSL_SetAllocators(tls_malloc, tls_free, tls_realloc) != 0)
-		return XS2S_ETLS;
-	if (wolfSSL_Init() != WOLFSSL_SUCCESS)
-		return XS2S_ETLS;
+	static bool lib_ready;
+
+	/* Once per process: the arena outlives engine restarts (tests). */
+	if (!lib_ready) {
+		xs2s_arena_init(&tls_arena, tls_mem, sizeof tls_mem, "tls");
+		if (wolfSSL_SetAllocators(tls_malloc, tls_free, tls_realloc) != 0)
+			return XS2S_ETLS;
+		if (wolfSSL_Init() != WOLFSSL_SUCCESS)
+			return XS2S_ETLS;
+		lib_ready = true;
+	}
+	wolfSSL_CTX_free(tls_client_ctx);
+	wolfSSL_CTX_free(tls_server_ctx);
+	tls_client_ctx = tls_server_ctx = NULL;
 	if (!cfg->cert_pem || !cfg->key_pem)
 		return XS2S_OK;
 	tls_client_ctx = tls_ctx_new(wolfSSLv23_client_method(), cfg);
