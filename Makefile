@@ -25,7 +25,10 @@ endif
 DEPS_BUILD := gcc make binutils libwolfssl-dev libmxml-dev python3-kconfiglib libcmocka-dev openssl
 DEPS_TEST := iproute2
 
+# The configuration is a makefile too; configuration goals must not need it.
+ifeq ($(filter %config,$(MAKECMDGOALS)),)
 -include $(CONFIG)
+endif
 
 CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter \
 	-include $(AUTOCONF) -Ifirmware -Iport/posix -MMD -MP
@@ -51,7 +54,7 @@ LIBXS2S := $(O)/libxs2s.a
 # Mini-XML with its allocator calls renamed into the XML arena (see firmware/xml.c).
 MXML_SYSTEM := $(shell $(CC) -print-file-name=libmxml.a 2>/dev/null)
 MXML_PRIVATE := $(O)/lib/libmxml-xs2s.a
-MXML_REDEFINE := malloc calloc realloc free strdup
+MXML_REDEFINE := malloc calloc realloc free strdup vasprintf __vasprintf_chk
 LIBS := $(MXML_PRIVATE) -lwolfssl -lpthread -lm
 
 UNIT_SRC := $(wildcard test/unit/test_*.c)
@@ -74,8 +77,11 @@ all: $(O)/xs2sd $(O)/xs2sctl
 defconfig: host_defconfig
 
 # A defconfig is order-only: touching it never overwrites menuconfig edits.
+# (No recursive make here: $(CONFIG) is also an included makefile.)
 $(CONFIG): | cfg/host_defconfig
-	$(Q)$(MAKE) --no-print-directory O=$(O) host_defconfig
+	$(Q)mkdir -p $(O)
+	$(Q)$(KENV) $(PYTHON) -m defconfig --kconfig $(KCONFIG) cfg/host_defconfig >/dev/null
+	@echo "  CONFIG  $(CONFIG) from cfg/host_defconfig (default)"
 
 menuconfig: | $(CONFIG)
 	$(Q)$(KENV) MENUCONFIG_STYLE=aquatic $(PYTHON) -m menuconfig $(KCONFIG)

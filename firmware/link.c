@@ -326,9 +326,6 @@ static void link_begin_tls(struct xs2s_link *l)
 {
 	int rc;
 
-	if (l->rx_len)
-		XS2S_LOGW(l->id, "discarding %zu plaintext bytes received before TLS", l->rx_len);
-	l->rx_len = 0;
 	rc = xs2s_tls_start(l);
 	if (rc != XS2S_OK) {
 		xs2s_link_fail(l, XS2S_SE_NONE, rc == XS2S_ENOMEM ? XS2S_STE_RESOURCE_CONSTRAINT
@@ -480,12 +477,13 @@ static void link_on_element(struct xs2s_link *l)
 		l->deadline_ms = xs2s_port_now_ms() + CONFIG_XS2S_IDLE_TIMEOUT_S * MS_PER_S;
 }
 
-/* Feed plaintext to the framer. Returns bytes used, or -1 when the rest of
- * the input must be dropped (TLS started, or the link failed). */
-static long link_feed(struct xs2s_link *l, const uint8_t *p, size_t n)
+/* Feed plaintext to the framer. Returns bytes used; *stop is set when the
+ * rest of the input must be dropped (TLS started, or the link failed). */
+static size_t link_feed(struct xs2s_link *l, const uint8_t *p, size_t n, bool *stop)
 {
 	size_t used = 0;
 
+	*stop = true;
 	while (used < n) {
 		size_t c = 0;
 		int ev = xs2s_framer_feed(&l->fr, p + used, n - used, &c);
@@ -493,7 +491,7 @@ static long link_feed(struct xs2s_link *l, const uint8_t *p, size_t n)
 		used += c;
 		if (ev < 0) {
 			xs2s_link_fail(l, l->fr.err, XS2S_STE_NONE, "bad XML input");
-			return -1;
+			return used;
 		}
 		if (ev == XS2S_FRAME_HEADER)
 			link_on_header(l);
@@ -503,12 +501,13 @@ static long link_feed(struct xs2s_link *l, const uint8_t *p, size_t n)
 			l->peer_closed = true;
 			if (l->state != XS2S_LS_CLOSING)
 				xs2s_link_close(l, "peer closed the stream");
-			return -1;
+			return used;
 		}
 		if (l->state == XS2S_LS_TLS || l->state == XS2S_LS_CLOSING || l->closing_done)
-			return -1;
+			return used;
 	}
-	return (long)used;
+	*stop = false;
+	return used;
 }
 
 static void link_flush(struct xs2s_link *l)
@@ -593,19 +592,25 @@ static void link_process(struct xs2s_link *l)
 				l->closing_done = true;
 				return;
 			}
-			link_feed(l, buf, (size_t)n);
+			bool stop;
+			link_feed(l, buf, (size_t)n, &stop);
 		} else {
-			long used;
+			size_t used;
+			bool stop;
+
 			if (!l->rx_len)
 				return;
-			used = link_feed(l, l->rx, l->rx_len);
-			if (used < 0) {
-				if (l->state != XS2S_LS_TLS)
-					l->rx_len = 0;
+			used = link_feed(l, l->rx, l->rx_len, &stop);
+			if (stop) {
+				/* No STARTTLS injection: bytes after <starttls/> or <proceed/> are dropped. */
+				if (l->state == XS2S_LS_TLS && l->rx_len > used)
+					XS2S_LOGW(l->id, "discarding %zu plaintext bytes received after STARTTLS",
+						  l->rx_len - used);
+				l->rx_len = 0;
 				continue;
 			}
-			memmove(l->rx, l->rx + used, l->rx_len - (size_t)used);
-			l->rx_len -= (size_t)used;
+			memmove(l->rx, l->rx + used, l->rx_len - used);
+			l->rx_len -= used;
 		}
 	}
 	l->more = true;

@@ -5,6 +5,7 @@
 #include <wolfssl/wolfcrypt/memory.h>
 #include <wolfssl/error-ssl.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
+#include <wolfssl/wolfcrypt/ecc.h>
 #include "tls.h"
 
 #define TLS_CIPHERS \
@@ -148,6 +149,17 @@ static uint8_t tls_owner(struct xs2s_link *l)
 	return xs2s_arena_set_owner(&tls_arena, (uint8_t)(xs2s_link_slot(l) + 1));
 }
 
+/* Builds with FP_ECC (Debian's) keep a per-thread table of about 2.6 MB per
+ * cached curve point, growing with every new CA or peer key. Drop it after
+ * each handshake so the arena holds only live sessions; the cost is a table
+ * rebuild (a few ms) in the next handshake that needs it. */
+static void tls_drop_ecc_cache(void)
+{
+#ifdef FP_ECC
+	wc_ecc_fp_free();
+#endif
+}
+
 int xs2s_tls_start(struct xs2s_link *l)
 {
 	uint8_t prev = tls_owner(l);
@@ -235,6 +247,7 @@ int xs2s_tls_handshake(struct xs2s_link *l)
 	snprintf(l->tls_version, sizeof l->tls_version, "%s", v ? v : "?");
 	snprintf(l->cipher, sizeof l->cipher, "%s", c ? c : "?");
 	tls_record_verdict(l);
+	tls_drop_ecc_cache();
 out:
 	xs2s_arena_set_owner(&tls_arena, prev);
 	return rc;

@@ -1,0 +1,570 @@
+/* XML glue over Mini-XML 3: parses one framed stanza or stream header at a
+ * time into a tree held in a static arena, resolves namespaces (Mini-XML has
+ * none), extracts text, and writes escaped XML into bounded buffers.
+ *
+ * Mini-XML never touches libc's heap: the link uses a private copy of
+ * libmxml.a whose allocating references are renamed to the xs2s_mxml_*
+ * functions below (all of them draw from the "xml" arena):
+ *
+ *   objcopy --redefine-sym malloc=xs2s_mxml_malloc \
+ *           --redefine-sym calloc=xs2s_mxml_calloc \
+ *           --redefine-sym realloc=xs2s_mxml_realloc \
+ *           --redefine-sym free=xs2s_mxml_free \
+ *           --redefine-sym strdup=xs2s_mxml_strdup \
+ *           --redefine-sym vasprintf=xs2s_mxml_vasprintf \
+ *           --redefine-sym __vasprintf_chk=xs2s_mxml___vasprintf_chk \
+ *           $(gcc -print-file-name=libmxml.a) libmxml-xs2s.a
+ *
+ * i.e. every symbol S of "malloc calloc realloc free strdup vasprintf
+ * __vasprintf_chk" becomes xs2s_mxml_S.
+ *
+ * Debian's 3.3.1 references malloc, calloc, realloc, free, strdup and (in
+ * _mxml_strdupf/_mxml_vstrdupf, used by the *f setters) __vasprintf_chk;
+ * vasprintf covers a build without _FORTIFY_SOURCE (renaming an absent
+ * symbol is a no-op). Nothing else in the library allocates: mxml_error
+ * formats into a stack buffer, and stdio (getc/putc/fprintf) is reached only
+ * by the file load/save functions and by the error callback we replace.
+ *
+ * Mini-XML keeps its error callback in a per-thread struct that it callocs
+ * on first use; xs2s_xml_init makes that first use, so the struct is charged
+ * to the arena at start-up. Only the engine thread may call Mini-XML.
+ *
+ * Exhaustion: Mini-XML does not check every strdup result (a NULL element
+ * name crashes it later), so xs2s_mxml_strdup returns a shared empty string
+ * instead of NULL; the arena's fail counter moved, so the parse is discarded.
+ * Every parse hangs its nodes under a persistent top node: Mini-XML forgets
+ * a parentless element whose attributes failed to parse, but it cannot
+ * forget a child, and everything left under the top node is deleted.
+ */
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include "xml.h"
+
+#define XML_ARENA_NAME "xml"
+#define XML_TOP_NAME "xs2s-top"     /* parent of every tree while it is parsed */
+#define XML_ERR_MAX 128             /* bytes kept of Mini-XML's last error */
+#define XML_XMLNS "xmlns"
+#define XML_XMLNS_PFX "xmlns:"
+#define XML_XMLNS_PFX_LEN (sizeof(XML_XMLNS_PFX) - 1)
+#define XML_PREFIX_XML "xml"        /* always bound; never stored */
+#define XML_DECL "?xml"             /* element name Mini-XML gives <?xml ...?> */
+#define XML_DECL_LEN (sizeof(XML_DECL) - 1)
+#define XML_STREAM_LOCAL "stream"
+#define XML_BLANKS " \t\r\n"
+#define XML_ESC_CHARS "&<>'\""
+/* The header copy: len bytes, one more for "/>" instead of ">", and the NUL. */
+#define XML_HDR_EXTRA 2
+#define XML_ARENA_MIN 4096          /* Mini-XML's struct and the top node, with room */
+
+_Static_assert(CONFIG_XS2S_XML_ARENA >= XML_ARENA_MIN, "xml arena too small to start");
+
+/* Targets of the renamed references in libmxml-xs2s.a. */
+void *xs2s_mxml_malloc(size_t n);
+void *xs2s_mxml_calloc(size_t n, size_t m);
+void *xs2s_mxml_realloc(void *p, size_t n);
+void xs2s_mxml_free(void *p);
+char *xs2s_mxml_strdup(const char *s);
+int xs2s_mxml_vasprintf(char **out, const char *fmt, va_list ap);
+int xs2s_mxml___vasprintf_chk(char **out, int flag, const char *fmt, va_list ap);
+
+static _Alignas(16) uint8_t xml_mem[CONFIG_XS2S_XML_ARENA];
+static struct xs2s_arena xml_arena;
+static mxml_node_t *xml_top;
+static char xml_nomem[1];           /* strdup's answer when the arena is full */
+static char xml_last_err[XML_ERR_MAX];
+
+void *xs2s_mxml_malloc(size_t n)
+{
+	return xs2s_arena_alloc(&xml_arena, n);
+}
+
+void *xs2s_mxml_calloc(size_t n, size_t m)
+{
+	return xs2s_arena_calloc(&xml_arena, n, m);
+}
+
+void *xs2s_mxml_realloc(void *p, size_t n)
+{
+	return xs2s_arena_realloc(&xml_arena, p, n);
+}
+
+void xs2s_mxml_free(void *p)
+{
+	if (p != xml_nomem)
+		xs2s_arena_free(&xml_arena, p);
+}
+
+char *xs2s_mxml_strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = xs2s_arena_alloc(&xml_arena, n);
+
+	if (!d)
+		return xml_nomem; /* never NULL: see the file comment */
+	memcpy(d, s, n);
+	return d;
+}
+
+int xs2s_mxml_vasprintf(char **out, const char *fmt, va_list ap)
+{
+	va_list probe;
+	int n;
+
+	*out = NULL;
+	va_copy(probe, ap);
+	n = vsnprintf(NULL, 0, fmt, probe);
+	va_end(probe);
+	if (n < 0)
+		return -1;
+	*out = xs2s_arena_alloc(&xml_arena, (size_t)n + 1);
+	if (!*out)
+		return -1;
+	vsnprintf(*out, (size_t)n + 1, fmt, ap);
+	return n;
+}
+
+int xs2s_mxml___vasprintf_chk(char **out, int flag, const char *fmt, va_list ap)
+{
+	(void)flag;
+	return xs2s_mxml_vasprintf(out, fmt, ap);
+}
+
+/* Mini-XML's error callback: remember, never print. */
+static void xml_on_error(const char *msg)
+{
+	snprintf(xml_last_err, sizeof(xml_last_err), "%s", msg);
+}
+
+void xs2s_xml_init(void)
+{
+	if (xml_top)
+		return; /* once: the arena holds Mini-XML's per-thread struct */
+	xs2s_arena_init(&xml_arena, xml_mem, sizeof(xml_mem), XML_ARENA_NAME);
+	mxmlSetErrorCallback(xml_on_error); /* first use: allocates the struct */
+	xml_top = mxmlNewElement(MXML_NO_PARENT, XML_TOP_NAME);
+}
+
+struct xs2s_arena *xs2s_xml_arena(void)
+{
+	return &xml_arena;
+}
+
+/* A real element: not text, CDATA, comment, declaration or directive. */
+static int xml_is_el(mxml_node_t *n)
+{
+	const char *name;
+
+	if (!n || mxmlGetType(n) != MXML_ELEMENT)
+		return 0;
+	name = mxmlGetElement(n);
+	return name && name[0] != '!' && name[0] != '?';
+}
+
+static int xml_is_decl(mxml_node_t *n)
+{
+	const char *name = mxmlGetType(n) == MXML_ELEMENT ? mxmlGetElement(n) : NULL;
+
+	return name && !strncmp(name, XML_DECL, XML_DECL_LEN) &&
+	       (name[XML_DECL_LEN] == '\0' || strchr(XML_BLANKS "?", name[XML_DECL_LEN]));
+}
+
+static int xml_is_blank(mxml_node_t *n)
+{
+	const char *s = mxmlGetType(n) == MXML_OPAQUE ? mxmlGetOpaque(n) : NULL;
+
+	return s && s[strspn(s, XML_BLANKS)] == '\0';
+}
+
+static void xml_clear_top(void)
+{
+	mxml_node_t *n;
+
+	while ((n = mxmlGetFirstChild(xml_top)) != NULL)
+		mxmlDelete(n);
+}
+
+/* Parse s under the top node; on success detach its single element.
+ * Mini-XML drops character data after the last tag without a word; the
+ * framer never delivers any. */
+static int xml_load(const char *s, int allow_decl, mxml_node_t **out)
+{
+	uint32_t fails = xml_arena.fails;
+	mxml_node_t *n, *el = NULL;
+	int rc = XS2S_OK;
+
+	xml_clear_top();
+	if (!mxmlLoadString(xml_top, s, MXML_OPAQUE_CALLBACK))
+		rc = XS2S_EPROTO;
+	if (xml_arena.fails != fails)
+		rc = XS2S_ENOMEM; /* even a tree returned may miss attributes */
+	for (n = mxmlGetFirstChild(xml_top); rc == XS2S_OK && n; n = mxmlGetNextSibling(n)) {
+		if (xml_is_el(n) && !el)
+			el = n;
+		else if (!xml_is_blank(n) && !(allow_decl && !el && xml_is_decl(n)))
+			rc = XS2S_EPROTO;
+	}
+	if (rc == XS2S_OK && !el)
+		rc = XS2S_EPROTO;
+	if (rc == XS2S_OK)
+		mxmlRemove(el);
+	xml_clear_top();
+	*out = rc == XS2S_OK ? el : NULL;
+	return rc;
+}
+
+int xs2s_xml_parse(const char *stanza, size_t len, mxml_node_t **root)
+{
+	if (!root)
+		return XS2S_EINVAL;
+	*root = NULL;
+	if (!stanza || !xml_top || stanza[len] != '\0')
+		return XS2S_EINVAL;
+	if (memchr(stanza, '\0', len))
+		return XS2S_EPROTO;
+	return xml_load(stanza, 0, root);
+}
+
+void xs2s_xml_free(mxml_node_t *root)
+{
+	mxml_node_t *p;
+
+	if (!root)
+		return;
+	while ((p = mxmlGetParent(root)) != NULL && p != xml_top)
+		root = p;
+	mxmlDelete(root);
+}
+
+/* Copy src into dst[cap]; -1 (dst empty) when it does not fit. */
+static int xml_copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+
+	if (n >= cap) {
+		dst[0] = '\0';
+		return -1;
+	}
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+/* Copy attribute name of el (empty when absent); -1 when it does not fit. */
+static int xml_copy_attr(mxml_node_t *el, const char *name, char *dst, size_t cap)
+{
+	const char *v = mxmlElementGetAttr(el, name);
+
+	return xml_copy(dst, cap, v ? v : "");
+}
+
+/* URI declared on el for prefix (plen bytes), or for the default namespace
+ * when prefix is NULL; NULL when el declares none. */
+static const char *xml_decl_on(mxml_node_t *el, const char *prefix, size_t plen)
+{
+	int i, n;
+
+	if (!prefix)
+		return mxmlElementGetAttr(el, XML_XMLNS);
+	n = mxmlElementGetAttrCount(el);
+	for (i = 0; i < n; i++) {
+		const char *an = NULL;
+		const char *v = mxmlElementGetAttrByIndex(el, i, &an);
+
+		if (an && !strncmp(an, XML_XMLNS_PFX, XML_XMLNS_PFX_LEN) &&
+		    strlen(an + XML_XMLNS_PFX_LEN) == plen &&
+		    !memcmp(an + XML_XMLNS_PFX_LEN, prefix, plen))
+			return v;
+	}
+	return NULL;
+}
+
+/* Store the header's prefixed declarations in h->ns. */
+static enum xs2s_stream_err xml_collect_decls(mxml_node_t *root, struct xs2s_stream_hdr *h)
+{
+	int i, n = mxmlElementGetAttrCount(root);
+
+	for (i = 0; i < n; i++) {
+		const char *an = NULL;
+		const char *v = mxmlElementGetAttrByIndex(root, i, &an);
+		const char *prefix;
+
+		if (!an || !v || strncmp(an, XML_XMLNS_PFX, XML_XMLNS_PFX_LEN))
+			continue;
+		prefix = an + XML_XMLNS_PFX_LEN;
+		if (!*prefix)
+			return XS2S_SE_NOT_WELL_FORMED;
+		if (!strcmp(prefix, XML_PREFIX_XML))
+			continue;
+		if (!strcmp(v, XS2S_NS_DIALBACK))
+			h->has_dialback = 1;
+		if (h->ns.n == XS2S_NS_DECLS ||
+		    xml_copy(h->ns.decl[h->ns.n].prefix, sizeof(h->ns.decl[0].prefix), prefix) ||
+		    xml_copy(h->ns.decl[h->ns.n].uri, sizeof(h->ns.decl[0].uri), v))
+			return XS2S_SE_POLICY_VIOLATION;
+		h->ns.n++;
+	}
+	return XS2S_SE_NONE;
+}
+
+/* Fill h from the parsed start tag and validate its namespaces. */
+static enum xs2s_stream_err xml_check_header(mxml_node_t *root, struct xs2s_stream_hdr *h)
+{
+	const char *name = mxmlGetElement(root);
+	const char *colon = strchr(name, ':');
+	const char *uri, *def;
+	enum xs2s_stream_err se;
+	int too_long = 0;
+
+	/* Fields first, so that an error reply can still use 'to'. */
+	too_long |= xml_copy_attr(root, "to", h->to, sizeof(h->to));
+	too_long |= xml_copy_attr(root, "from", h->from, sizeof(h->from));
+	too_long |= xml_copy_attr(root, "id", h->id, sizeof(h->id));
+	too_long |= xml_copy_attr(root, "version", h->version, sizeof(h->version));
+	if (colon) {
+		uri = xml_decl_on(root, name, (size_t)(colon - name));
+		if (!uri)
+			return XS2S_SE_BAD_NAMESPACE_PREFIX;
+	} else {
+		uri = mxmlElementGetAttr(root, XML_XMLNS);
+	}
+	if (!uri || strcmp(uri, XS2S_NS_STREAMS) || strcmp(xs2s_xml_local(root), XML_STREAM_LOCAL))
+		return XS2S_SE_INVALID_NAMESPACE;
+	def = mxmlElementGetAttr(root, XML_XMLNS);
+	if (!def || strcmp(def, XS2S_NS_SERVER))
+		return XS2S_SE_INVALID_NAMESPACE;
+	if (xml_copy(h->ns.default_ns, sizeof(h->ns.default_ns), def))
+		return XS2S_SE_POLICY_VIOLATION;
+	se = xml_collect_decls(root, h);
+	if (se != XS2S_SE_NONE)
+		return se;
+	return too_long ? XS2S_SE_POLICY_VIOLATION : XS2S_SE_NONE;
+}
+
+int xs2s_xml_parse_header(char *hdr, size_t len, struct xs2s_stream_hdr *h, enum xs2s_stream_err *se)
+{
+	enum xs2s_stream_err ignored;
+	mxml_node_t *root;
+	char *tmp;
+	int rc;
+
+	if (!se)
+		se = &ignored;
+	*se = XS2S_SE_NONE;
+	if (!hdr || !h || !xml_top)
+		return XS2S_EINVAL;
+	memset(h, 0, sizeof(*h));
+	if (len < 2 || hdr[len - 1] != '>' || memchr(hdr, '\0', len)) {
+		*se = XS2S_SE_NOT_WELL_FORMED;
+		return XS2S_EPROTO;
+	}
+	/* The start tag is never closed: parse a copy made an empty-element tag. */
+	tmp = xs2s_arena_alloc(&xml_arena, len + XML_HDR_EXTRA);
+	if (!tmp) {
+		*se = XS2S_SE_RESOURCE_CONSTRAINT;
+		return XS2S_ENOMEM;
+	}
+	memcpy(tmp, hdr, len);
+	if (hdr[len - 2] == '/') {
+		tmp[len] = '\0';
+	} else {
+		tmp[len - 1] = '/';
+		tmp[len] = '>';
+		tmp[len + 1] = '\0';
+	}
+	rc = xml_load(tmp, 1, &root);
+	xs2s_arena_free(&xml_arena, tmp);
+	if (rc != XS2S_OK) {
+		*se = rc == XS2S_ENOMEM ? XS2S_SE_RESOURCE_CONSTRAINT : XS2S_SE_NOT_WELL_FORMED;
+		return rc;
+	}
+	*se = xml_check_header(root, h);
+	mxmlDelete(root);
+	return *se == XS2S_SE_NONE ? XS2S_OK : XS2S_EPROTO;
+}
+
+const char *xs2s_xml_local(mxml_node_t *el)
+{
+	const char *name, *colon;
+
+	if (!xml_is_el(el))
+		return NULL;
+	name = mxmlGetElement(el);
+	colon = strchr(name, ':');
+	return colon ? colon + 1 : name;
+}
+
+const char *xs2s_xml_ns(mxml_node_t *el, const struct xs2s_ns_ctx *ctx)
+{
+	const char *name, *colon, *prefix = NULL, *uri;
+	size_t plen = 0;
+	unsigned i;
+	mxml_node_t *n;
+
+	if (!xml_is_el(el))
+		return NULL;
+	name = mxmlGetElement(el);
+	colon = strchr(name, ':');
+	if (colon) {
+		prefix = name;
+		plen = (size_t)(colon - name);
+	}
+	for (n = el; n && n != xml_top; n = mxmlGetParent(n))
+		if (mxmlGetType(n) == MXML_ELEMENT && (uri = xml_decl_on(n, prefix, plen)) != NULL)
+			return uri;
+	if (!ctx)
+		return NULL;
+	if (!prefix)
+		return ctx->default_ns;
+	for (i = 0; i < ctx->n && i < XS2S_NS_DECLS; i++)
+		if (strlen(ctx->decl[i].prefix) == plen && !memcmp(ctx->decl[i].prefix, prefix, plen))
+			return ctx->decl[i].uri;
+	return NULL;
+}
+
+int xs2s_xml_is(mxml_node_t *el, const char *ns, const char *local, const struct xs2s_ns_ctx *ctx)
+{
+	const char *uri;
+
+	if (!xml_is_el(el))
+		return 0;
+	if (local && strcmp(xs2s_xml_local(el), local))
+		return 0;
+	if (ns && (!(uri = xs2s_xml_ns(el, ctx)) || strcmp(uri, ns)))
+		return 0;
+	return 1;
+}
+
+mxml_node_t *xs2s_xml_child(mxml_node_t *el, const char *ns, const char *local, const struct xs2s_ns_ctx *ctx)
+{
+	mxml_node_t *c;
+
+	for (c = el ? mxmlGetFirstChild(el) : NULL; c; c = mxmlGetNextSibling(c))
+		if (xs2s_xml_is(c, ns, local, ctx))
+			return c;
+	return NULL;
+}
+
+mxml_node_t *xs2s_xml_next(mxml_node_t *el)
+{
+	mxml_node_t *n;
+
+	for (n = el ? mxmlGetNextSibling(el) : NULL; n; n = mxmlGetNextSibling(n))
+		if (xml_is_el(n))
+			return n;
+	return NULL;
+}
+
+const char *xs2s_xml_attr(mxml_node_t *el, const char *name)
+{
+	return el && name ? mxmlElementGetAttr(el, name) : NULL;
+}
+
+int xs2s_xml_text(mxml_node_t *el, char *dst, size_t cap)
+{
+	mxml_node_t *c;
+	size_t len = 0, n;
+	const char *s;
+
+	if (!dst || cap == 0)
+		return XS2S_ERANGE;
+	for (c = el ? mxmlGetFirstChild(el) : NULL; c; c = mxmlGetNextSibling(c)) {
+		/* Mini-XML 3 keeps CDATA as an element named "![CDATA[text". */
+		s = mxmlGetType(c) == MXML_OPAQUE ? mxmlGetOpaque(c) : mxmlGetCDATA(c);
+		if (!s)
+			continue;
+		n = strlen(s);
+		if (n >= cap - len || len + n > INT_MAX) {
+			dst[0] = '\0';
+			return XS2S_ERANGE;
+		}
+		memcpy(dst + len, s, n);
+		len += n;
+	}
+	dst[len] = '\0';
+	return (int)len;
+}
+
+void xs2s_w_init(struct xs2s_wbuf *w, char *p, size_t cap)
+{
+	w->p = p;
+	w->cap = p ? cap : 0;
+	w->len = 0;
+	w->overflow = w->cap == 0; /* not even room for the NUL */
+	if (!w->overflow)
+		p[0] = '\0';
+}
+
+/* Append n bytes, keeping p[len] a NUL; sets overflow instead of truncating. */
+static void xml_w_put(struct xs2s_wbuf *w, const char *s, size_t n)
+{
+	if (w->overflow)
+		return;
+	if (n >= w->cap - w->len) {
+		w->overflow = 1;
+		return;
+	}
+	memcpy(w->p + w->len, s, n);
+	w->len += n;
+	w->p[w->len] = '\0';
+}
+
+void xs2s_w_raw(struct xs2s_wbuf *w, const char *s)
+{
+	if (s)
+		xml_w_put(w, s, strlen(s));
+}
+
+void xs2s_w_fmt(struct xs2s_wbuf *w, const char *fmt, ...)
+{
+	size_t room;
+	va_list ap;
+	int n;
+
+	if (w->overflow)
+		return;
+	room = w->cap - w->len;
+	va_start(ap, fmt);
+	n = vsnprintf(w->p + w->len, room, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= room) {
+		w->overflow = 1;
+		w->p[w->len] = '\0';
+		return;
+	}
+	w->len += (size_t)n;
+}
+
+static const char *xml_esc_of(char c)
+{
+	switch (c) {
+	case '&': return "&amp;";
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '\'': return "&apos;";
+	default: return "&quot;";
+	}
+}
+
+void xs2s_w_esc(struct xs2s_wbuf *w, const char *s)
+{
+	size_t start = w->len, run;
+
+	if (!s || w->overflow)
+		return;
+	while (*s) {
+		run = strcspn(s, XML_ESC_CHARS);
+		xml_w_put(w, s, run);
+		s += run;
+		if (*s) {
+			xs2s_w_raw(w, xml_esc_of(*s));
+			s++;
+		}
+		if (w->overflow) {
+			w->len = start; /* whole or nothing */
+			w->p[start] = '\0';
+			return;
+		}
+	}
+}
