@@ -194,6 +194,8 @@ static void admin_inbox(struct xs2s_wbuf *w, int json)
 	}
 	if (json)
 		xs2s_w_raw(w, "]}\n");
+	else if (first)
+		xs2s_w_raw(w, "(no messages)\n");
 }
 
 static void admin_handle(struct admin_client *c)
@@ -257,6 +259,10 @@ static void admin_client_io(int fd, short revents, void *ctx)
 			return;
 		}
 		admin_handle(c);
+		if (!c->resp_len) {
+			admin_close(c);
+			return;
+		}
 		xs2s_posix_watch(c->fd, POLLOUT, admin_client_io, c);
 		revents = POLLOUT;
 	}

@@ -42,23 +42,25 @@ def poll(fn, timeout, interval=0.1):
         time.sleep(interval)
 
 
-def _listening_or_used(ip, port=PORT):
-    """Sockets (any state) bound to ip:port, from /proc/net/tcp. Returns
-    (listening, in_use). Avoids opening a TCP connection just to probe."""
+TCP_LISTEN, TCP_TIME_WAIT = '0A', '06'
+
+
+def _port_states(ip, port=PORT):
+    """TCP states (hex, as in /proc/net/tcp) of the sockets bound to ip:port,
+    or None when /proc/net/tcp cannot be read. Lets us check for a listener
+    without opening a probe connection to it."""
     want = ''.join('%02X' % int(x) for x in reversed(ip.split('.'))) + ':%04X' % port
-    listening = used = False
+    states = set()
     try:
         with open('/proc/net/tcp') as f:
             next(f)
             for line in f:
                 parts = line.split()
                 if parts[1] == want:
-                    used = True
-                    if parts[3] == '0A':
-                        listening = True
+                    states.add(parts[3])
     except OSError:
-        return None, False
-    return listening, used
+        return None
+    return states
 
 
 class Run:
@@ -78,16 +80,19 @@ class Run:
             self.cert_error = f'mkcerts.sh failed: {r.stderr.strip()}'
 
     def alloc_ip(self, taken):
-        """Next pool address with nothing bound to it on PORT (TIME_WAIT
-        included) and not in `taken`; round-robin over the run."""
-        for _ in range(len(IP_POOL)):
-            ip = IP_POOL[self._next_ip % len(IP_POOL)]
-            self._next_ip += 1
-            if ip in taken:
-                continue
-            if not _listening_or_used(ip)[1]:
-                return ip
-        raise Fail('no free loopback address in 127.0.0.31-60 (port 5269 busy everywhere)')
+        """Next pool address with nothing bound to it on PORT and not in
+        `taken`, round-robin over the run; failing that, one whose only
+        sockets are in TIME_WAIT (left by an earlier test or run; binding
+        there needs SO_REUSEADDR, which servers normally set)."""
+        order = [IP_POOL[(self._next_ip + i) % len(IP_POOL)] for i in range(len(IP_POOL))]
+        order = [ip for ip in order if ip not in taken]
+        for ok in (lambda st: not st, lambda st: st <= {TCP_TIME_WAIT}):
+            for ip in order:
+                st = _port_states(ip)
+                if st is None or ok(st):
+                    self._next_ip = IP_POOL.index(ip) + 1
+                    return ip
+        raise Fail('no free loopback address in 127.0.0.31-60 (port 5269 in use everywhere)')
 
 
 class Daemon:
@@ -111,7 +116,7 @@ class Daemon:
         self.log_path = os.path.join(t.dir, f'{self.name}.log')
         self.proc = None
         self.messages = []          # every message drained from the inbox so far
-        self.stopped_rc = None
+        self.died = None            # set by terminate(): had it exited on its own?
 
     def argv(self):
         certs = self.t.run.certs
@@ -129,11 +134,8 @@ class Daemon:
         return a + self.extra_args
 
     def start(self, timeout=10):
-        if not os.path.exists(self.t.run.xs2sd):
-            raise Fail(f'xs2sd not found: {self.t.run.xs2sd}')
-        if not os.path.exists(self.t.run.xs2sctl):
-            raise Fail(f'xs2sctl not found: {self.t.run.xs2sctl}')
         argv = self.argv()
+        self.states_at_start = _port_states(self.ip) or set()
         with open(self.log_path, 'w') as log:
             log.write('# ' + ' '.join(argv).replace(self.secret, '<secret>') + '\n')
             log.flush()
@@ -147,10 +149,11 @@ class Daemon:
         while True:
             rc = self.proc.poll()
             if rc is not None:
-                raise Fail(f'{self.name}: xs2sd exited during start-up with status {rc}')
-            listening, _ = _listening_or_used(self.ip)
-            if listening is None:  # no /proc: fall back to the admin socket alone
-                listening = True
+                hint = (' (its address had TIME_WAIT sockets: does xs2sd set SO_REUSEADDR?)'
+                        if TCP_TIME_WAIT in self.states_at_start else '')
+                raise Fail(f'{self.name}: xs2sd exited during start-up with status {rc}{hint}')
+            st = _port_states(self.ip)
+            listening = st is None or TCP_LISTEN in st  # no /proc: admin socket alone
             if listening and os.path.exists(self.admin):
                 return
             if time.monotonic() > deadline:
@@ -162,29 +165,39 @@ class Daemon:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
-    def stop(self):
-        """SIGTERM, wait up to 5 s, then SIGKILL. Returns a list of problems."""
+    def terminate(self):
+        """Send SIGTERM (first half of stop)."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.died = False
+            self.proc.send_signal(signal.SIGTERM)
+        elif self.proc is not None:
+            self.died = True
+
+    def reap(self, deadline):
+        """Wait for the process until deadline (then SIGKILL). Returns a list of problems."""
         problems = []
         if self.proc is None:
             return problems
-        rc = self.proc.poll()
-        if rc is not None:
-            if self.stopped_rc is None:
+        if getattr(self, 'died', None) is None:
+            self.terminate()
+        try:
+            rc = self.proc.wait(max(0.0, deadline - time.monotonic()))
+            if self.died:
                 problems.append(f'{self.name}: xs2sd died during the test (status {rc})')
-        else:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(5)
-            except subprocess.TimeoutExpired:
-                problems.append(f'{self.name}: still running 5 s after SIGTERM, killed')
-                self.proc.kill()
-                rc = self.proc.wait(5)
-            if rc not in (0, -signal.SIGTERM):
+            elif rc not in (0, -signal.SIGTERM):
                 problems.append(f'{self.name}: exit status {rc} after SIGTERM')
-        self.stopped_rc = rc
+        except subprocess.TimeoutExpired:
+            problems.append(f'{self.name}: still running 5 s after SIGTERM, killed')
+            self.proc.kill()
+            self.proc.wait(5)
         if re.search(r'AddressSanitizer|LeakSanitizer|runtime error:', self.log_text()):
             problems.append(f'{self.name}: sanitizer report in its log')
         return problems
+
+    def stop(self):
+        """SIGTERM, wait up to 5 s, then SIGKILL. Returns a list of problems."""
+        self.terminate()
+        return self.reap(time.monotonic() + 5)
 
     # ---- logs ----
 
@@ -201,7 +214,8 @@ class Daemon:
     def find_log(self, regex):
         """Log lines matching regex (case-insensitive)."""
         r = re.compile(regex, re.I)
-        return [ln for ln in self.log_text().splitlines() if r.search(ln)]
+        return [ln for ln in self.log_text().splitlines()
+                if r.search(ln) and not ln.startswith('# ')]  # '# argv' header line
 
     def wait_log(self, regex, timeout=5, what=None):
         lines = poll(lambda: self.find_log(regex), timeout, 0.1)
@@ -218,8 +232,10 @@ class Daemon:
         except subprocess.TimeoutExpired:
             raise Fail(f'{self.name}: xs2sctl {args[0]} hung for {timeout}s')
         if r.returncode != 0:
-            raise Fail(f'{self.name}: xs2sctl {args[0]} failed ({r.returncode}): '
-                       f'{r.stderr.strip() or r.stdout.strip()}')
+            msg = ' | '.join((r.stderr.strip() or r.stdout.strip()).splitlines()[-3:])
+            if self.proc.poll() is not None:
+                msg += f' [xs2sd is not running: status {self.proc.poll()}]'
+            raise Fail(f'{self.name}: xs2sctl {args[0]} failed ({r.returncode}): {msg}')
         return r.stdout
 
     def _json(self, *args):
@@ -302,6 +318,9 @@ class T:
     def daemon(self, domain, ip=None, **kw):
         """Start xs2sd for domain (on a fresh address unless ip is given) and wait until ready."""
         self.check_ready()
+        for prog in (self.run.xs2sd, self.run.xs2sctl):
+            if not os.access(prog, os.X_OK):
+                raise Fail(f'{os.path.basename(prog)} not found: {prog}')
         d = Daemon(self, domain, ip or self.ip(), **kw)
         self.daemons.append(d)
         return d.start()
@@ -340,11 +359,16 @@ class T:
             s.close()
         for srv in self.servers:
             srv.stop()
-        for d in reversed(self.daemons):
+        for d in self.daemons:
+            d.terminate()
+        deadline = time.monotonic() + 5
+        for d in self.daemons:
             try:
-                problems += d.stop()
+                problems += d.reap(deadline)
             except Exception as e:  # noqa: BLE001 - keep stopping the others
                 problems.append(f'{d.name}: stop failed: {e!r}')
+                if d.proc.poll() is None:
+                    d.proc.kill()
         return problems
 
 

@@ -264,8 +264,8 @@ class Stream:
     def _t(self, arrow, data):
         if isinstance(data, bytes):
             data = data.decode('utf-8', 'replace')
-        if len(data) > 300:
-            data = data[:300] + f'...[{len(data)} bytes]'
+        if len(data) > 200:
+            data = data[:200] + f'...[{len(data)} bytes]'
         self.trace(f'{self.label} {arrow} {data}')
 
     def send(self, data):

@@ -1,0 +1,54 @@
+# SPDX-License-Identifier: MIT
+"""Two xs2sd instances federating with each other."""
+from harness import check
+
+
+def _tls_dialback_links(st):
+    return [ln for ln in st.get('links', [])
+            if ln.get('state') == 'open' and ln.get('auth') == 'dialback'
+            and ln.get('transport') == 'starttls'
+            and str(ln.get('tls_version', '')).startswith('TLSv1.')
+            and ln.get('cipher')]
+
+
+def test_federation_both_directions(t):
+    ip_a, ip_b = t.ip(), t.ip()
+    a = t.daemon('a.test', ip=ip_a, host_map={'b.test': ip_b})
+    b = t.daemon('b.test', ip=ip_b, host_map={'a.test': ip_a})
+    ab = f'hello bob, from alice {t.nonce}'
+    ba = f'hello alice, from bob {t.nonce}'
+    a.send('alice@a.test', 'bob@b.test', ab)
+    b.send('bob@b.test', 'alice@a.test', ba)
+    m = b.wait_body(ab, 15, frm='alice@a.test')
+    check(m.get('to', '').split('/')[0] == 'bob@b.test', f'b.test: wrong recipient: {m}')
+    m = a.wait_body(ba, 15, frm='bob@b.test')
+    check(m.get('to', '').split('/')[0] == 'alice@a.test', f'a.test: wrong recipient: {m}')
+
+    for d, other in ((a, 'b.test'), (b, 'a.test')):
+        st = d.status()
+        check(st.get('domain') == d.domain, f'{d.name}: status domain {st.get("domain")!r}')
+        good = [ln for ln in _tls_dialback_links(st) if ln.get('remote') == other]
+        check(good, f'{d.name}: no open starttls+dialback link to {other} with a TLS '
+              f'version and cipher: {st.get("links")}')
+        tot = st.get('totals', {})
+        check(tot.get('starttls', 0) >= 1 and tot.get('plain') == 0,
+              f'{d.name}: totals {tot} (want starttls >= 1, plain == 0)')
+    check(sum(ln.get('stanzas_out', 0) for ln in a.status()['links']) >= 1,
+          f'a.test: no stanza counted out: {a.status()["links"]}')
+    check(sum(ln.get('stanzas_in', 0) for ln in b.status()['links']) >= 1,
+          f'b.test: no stanza counted in: {b.status()["links"]}')
+
+
+def test_dialback_piggyback(t):
+    ip_a, ip_b = t.ip(), t.ip()
+    a = t.daemon('a.test', ip=ip_a, aliases=['a2.test'], host_map={'b.test': ip_b})
+    b = t.daemon('b.test', ip=ip_b, host_map={'a.test': ip_a, 'a2.test': ip_a})
+    first = f'from the primary domain {t.nonce}'
+    second = f'from the alias domain {t.nonce}'
+    a.send('u@a.test', 'x@b.test', first)
+    b.wait_body(first, 15, frm='u@a.test')
+    a.send('v@a2.test', 'y@b.test', second)
+    b.wait_body(second, 15, frm='v@a2.test')
+    out = a.links(direction='out', remote='b.test', state='open', auth='dialback')
+    check(len(out) == 1, f'a.test: want exactly one open outbound link to b.test '
+          f'(a2.test piggybacked), got {len(out)}: {a.status().get("links")}')

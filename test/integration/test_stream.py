@@ -1,0 +1,77 @@
+# SPDX-License-Identifier: MIT
+"""Stream-level protection: addressing, restricted XML, stanza size."""
+import s2speer
+from s2speer import NS_STREAM
+from harness import (check, start_b, other_link_works, authenticated_stream,
+                     expect_stream_error)
+
+
+def test_spoofed_from_refused(t):
+    cid = t.ident('c.test')
+    c = t.fake_server(cid)  # c.test's authoritative server
+    b, ip_a = start_b(t, c.addr[0])
+    s = authenticated_stream(t, cid, b)
+    s.send(s2speer.message('mallory@evil.test', 'u@b.test', f'SPOOF {t.nonce}'))
+    expect_stream_error(s, 'invalid-from')
+    b.wait_log('invalid-from', 5)
+    other_link_works(t, b, ip_a)
+    b.assert_no_body('SPOOF')
+    evil = [m for m in b.messages if 'evil.test' in m.get('from', '')]
+    check(not evil, f'inbox has messages from evil.test: {evil}')
+
+
+def _plain_stream(t, b):
+    """A raw unauthenticated stream to b: header sent, header and features read."""
+    s = t.raw_connect(b.addr, 'c.test->b.test')
+    s.send(s2speer.stream_header('c.test', 'b.test'))
+    s.read_header()
+    s.expect(NS_STREAM, 'features')
+    return s
+
+
+def _restricted(t, markup):
+    b, ip_a = start_b(t)
+    s = _plain_stream(t, b)
+    s.send(markup)
+    expect_stream_error(s, 'restricted-xml')
+    b.wait_log('restricted-xml', 5)
+    other_link_works(t, b, ip_a)
+
+
+def test_restricted_xml_doctype(t):
+    _restricted(t, '<!DOCTYPE foo>')
+
+
+def test_restricted_xml_comment(t):
+    _restricted(t, '<!-- hi -->')
+
+
+def test_oversize_stanza(t):
+    b, ip_a = start_b(t)
+    s = _plain_stream(t, b)
+    big = s2speer.message('x@c.test', 'u@b.test', 'A' * 20000).encode()
+    # Send in pieces and look for the error in between: the daemon may close
+    # (and reset) before reading everything.
+    err = None
+    for i in range(0, len(big), 1024):
+        try:
+            s.send(big[i:i + 1024])
+        except OSError:
+            break
+        try:
+            it = s.next(0.02)
+        except s2speer.Timeout:
+            continue
+        except s2speer.StreamClosed:
+            break
+        if it.kind == 'element' and it.is_(NS_STREAM, 'error'):
+            err = it
+            break
+    if err is not None:
+        check(err.condition() == 'policy-violation',
+              f'stream error {err.condition()!r}, expected policy-violation: {err.raw}')
+        check(s.wait_closed(5), 'stream not closed within 5 s after the stream error')
+    else:
+        expect_stream_error(s, 'policy-violation', 5)
+    b.wait_log('policy-violation', 5)
+    other_link_works(t, b, ip_a)
