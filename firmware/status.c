@@ -80,8 +80,9 @@ void xs2s_status_text(struct xs2s_wbuf *w)
 	xs2s_w_fmt(w, "totals: plain %u, starttls %u, unknown %u\n", plain, tls, unknown);
 	xs2s_w_fmt(w, "pools:\n  links     %8u / %8u slots, high %8u, refused %u\n", xs2s_g.links_used,
 		   (unsigned)CONFIG_XS2S_MAX_LINKS, xs2s_g.links_high, xs2s_g.links_refused);
-	xs2s_w_fmt(w, "  queue     %8u stanzas queued\n", xs2s_queue_count());
-	status_arena_text(w, xs2s_queue_arena());
+	xs2s_w_fmt(w, "  queue     %8zu / %8zu bytes, high %8zu, refused %u, %u stanza%s waiting\n",
+		   xs2s_queue_arena()->used, xs2s_queue_arena()->size, xs2s_queue_arena()->high,
+		   (unsigned)xs2s_queue_arena()->fails, xs2s_queue_count(), xs2s_queue_count() == 1 ? "" : "s");
 	xs2s_inbox_stats(&used, &high, &size, &count);
 	xs2s_w_fmt(w, "  inbox     %8zu / %8zu bytes, high %8zu, %u message%s\n", used, size, high, count,
 		   count == 1 ? "" : "s");

@@ -191,10 +191,17 @@ out:
 	return rc;
 }
 
-static int tls_want(struct xs2s_link *l, int ret, const char *what)
+/* Classify a failed wolfSSL call; fails0 is the arena's refusal count
+ * before it, so exhaustion is reported as such whatever wolfSSL says. */
+static int tls_want(struct xs2s_link *l, int ret, const char *what, uint32_t fails0)
 {
 	int err = wolfSSL_get_error(l->ssl, ret);
 
+	if (tls_arena.fails != fails0) {
+		if (!l->reason[0])
+			snprintf(l->reason, sizeof l->reason, "%s: TLS arena exhausted (CONFIG_XS2S_TLS_ARENA)", what);
+		return XS2S_ENOMEM;
+	}
 	if (err == WOLFSSL_ERROR_WANT_READ)
 		return l->want_write ? XS2S_EWANTWRITE : XS2S_EWANTREAD;
 	if (err == WOLFSSL_ERROR_WANT_WRITE)
@@ -235,11 +242,12 @@ int xs2s_tls_handshake(struct xs2s_link *l)
 	uint8_t prev = tls_owner(l);
 	int ret, rc = XS2S_OK;
 	const char *v, *c;
+	uint32_t fails0 = tls_arena.fails;
 
 	l->want_write = false;
 	ret = l->dir == XS2S_DIR_OUT ? wolfSSL_connect(l->ssl) : wolfSSL_accept(l->ssl);
 	if (ret != WOLFSSL_SUCCESS) {
-		rc = tls_want(l, ret, "TLS handshake");
+		rc = tls_want(l, ret, "TLS handshake", fails0);
 		goto out;
 	}
 	v = wolfSSL_get_version(l->ssl);
@@ -257,11 +265,12 @@ int xs2s_tls_read(struct xs2s_link *l, void *p, size_t n)
 {
 	uint8_t prev = tls_owner(l);
 	int ret;
+	uint32_t fails0 = tls_arena.fails;
 
 	l->want_write = false;
 	ret = wolfSSL_read(l->ssl, p, (int)n);
 	if (ret <= 0)
-		ret = tls_want(l, ret, "TLS read");
+		ret = tls_want(l, ret, "TLS read", fails0);
 	xs2s_arena_set_owner(&tls_arena, prev);
 	return ret;
 }
@@ -275,11 +284,12 @@ int xs2s_tls_flush(struct xs2s_link *l)
 		int n = l->tls_wpending ? l->tls_wpending
 			: (int)(l->out_len < XS2S_TLS_WRITE_CHUNK ? l->out_len : XS2S_TLS_WRITE_CHUNK);
 		int ret;
+		uint32_t fails0 = tls_arena.fails;
 
 		l->want_write = false;
 		ret = wolfSSL_write(l->ssl, l->out, n);
 		if (ret <= 0) {
-			rc = tls_want(l, ret, "TLS write");
+			rc = tls_want(l, ret, "TLS write", fails0);
 			if (rc == XS2S_EWANTREAD || rc == XS2S_EWANTWRITE) {
 				l->tls_wpending = n; /* wolfSSL needs the same call again */
 				rc = XS2S_EWANTWRITE;
