@@ -136,6 +136,18 @@ static int db_send(struct xs2s_link *l, const char *name, const char *from, cons
 	return xs2s_link_write(l, buf, w.len);
 }
 
+/* The inbound pair a verify request stands for; a request whose inbound
+ * link is gone is dropped and NULL returned. */
+static struct xs2s_pair *db_vreq_pair(struct xs2s_verify_req *v, struct xs2s_link **in)
+{
+	*in = xs2s_link_by_slot(v->in_slot, v->in_gen);
+	if (!*in) {
+		v->used = false;
+		return NULL;
+	}
+	return &(*in)->pairs[v->pair];
+}
+
 /* Originating role: send db:result for pending pairs and queued verifies. */
 void xs2s_db_send_pending(struct xs2s_link *l)
 {
@@ -161,14 +173,8 @@ void xs2s_db_send_pending(struct xs2s_link *l)
 		struct xs2s_link *in;
 		struct xs2s_pair *p;
 
-		if (!v->used || v->sent)
+		if (!v->used || v->sent || !(p = db_vreq_pair(v, &in)))
 			continue;
-		in = xs2s_link_by_slot(v->in_slot, v->in_gen);
-		if (!in) {
-			v->used = false;
-			continue;
-		}
-		p = &in->pairs[v->pair];
 		if (db_send(l, "verify", p->local, p->remote, in->stream_id, NULL, p->key, XS2S_STE_NONE) != XS2S_OK) {
 			xs2s_link_fail(l, XS2S_SE_RESOURCE_CONSTRAINT, XS2S_STE_RESOURCE_CONSTRAINT,
 				       "no room to send db:verify");
@@ -345,14 +351,8 @@ static int db_verify_verdict(struct xs2s_link *l, const char *from, const char *
 		struct xs2s_link *in;
 		struct xs2s_pair *p;
 
-		if (!v->used || !v->sent)
+		if (!v->used || !v->sent || !(p = db_vreq_pair(v, &in)))
 			continue;
-		in = xs2s_link_by_slot(v->in_slot, v->in_gen);
-		if (!in) {
-			v->used = false;
-			continue;
-		}
-		p = &in->pairs[v->pair];
 		if (strcmp(in->stream_id, id ? id : "") || strcmp(p->remote, from) || strcmp(p->local, to))
 			continue;
 		v->used = false;

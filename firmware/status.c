@@ -90,21 +90,6 @@ void xs2s_status_text(struct xs2s_wbuf *w)
 	status_arena_text(w, xs2s_tls_arena());
 }
 
-static void status_json_str(struct xs2s_wbuf *w, const char *s)
-{
-	xs2s_w_raw(w, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			xs2s_w_fmt(w, "\\%c", c);
-		else if (c < 0x20)
-			xs2s_w_fmt(w, "\\u%04x", c);
-		else
-			xs2s_w_fmt(w, "%c", c);
-	}
-	xs2s_w_raw(w, "\"");
-}
-
 static void status_arena_json(struct xs2s_wbuf *w, const char *key, const struct xs2s_arena *a, bool comma)
 {
 	xs2s_w_fmt(w, "\"%s\":{\"used\":%zu,\"high\":%zu,\"size\":%zu,\"fails\":%u}%s", key, a->used, a->high, a->size,
@@ -118,7 +103,7 @@ void xs2s_status_json(struct xs2s_wbuf *w)
 	struct xs2s_arena *ta = xs2s_tls_arena();
 
 	xs2s_w_raw(w, "{\"domain\":");
-	status_json_str(w, xs2s_g.domains[0]);
+	xs2s_w_json(w, xs2s_g.domains[0]);
 	xs2s_w_raw(w, ",\"links\":[");
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
 		const struct xs2s_link *l = &xs2s_g.links[i];
@@ -129,14 +114,14 @@ void xs2s_status_json(struct xs2s_wbuf *w)
 		xs2s_w_fmt(w, "%s{\"id\":%u,\"direction\":\"%s\",\"local\":", first ? "" : ",", l->id,
 			   l->dir == XS2S_DIR_IN ? "in" : "out");
 		first = 0;
-		status_json_str(w, l->local_domain);
+		xs2s_w_json(w, l->local_domain);
 		xs2s_w_raw(w, ",\"remote\":");
-		status_json_str(w, l->peer_domain);
+		xs2s_w_json(w, l->peer_domain);
 		xs2s_w_fmt(w, ",\"state\":\"%s\",\"transport\":\"%s\",\"tls_version\":", xs2s_link_state_name(l->state),
 			   status_transport(l));
-		status_json_str(w, l->tls_version);
+		xs2s_w_json(w, l->tls_version);
 		xs2s_w_raw(w, ",\"cipher\":");
-		status_json_str(w, l->cipher);
+		xs2s_w_json(w, l->cipher);
 		xs2s_w_fmt(w, ",\"auth\":\"%s\",\"cert\":\"%s\",\"age_s\":%u,\"stanzas_in\":%u,\"stanzas_out\":%u,"
 			      "\"bytes_in\":%llu,\"bytes_out\":%llu,\"tls_arena_high\":%zu,\"pairs\":[",
 			   status_auth(l), xs2s_cert_verdict_name(l->cert), status_age(l), l->stanzas_in, l->stanzas_out,
@@ -147,9 +132,9 @@ void xs2s_status_json(struct xs2s_wbuf *w)
 			if (pr->state == XS2S_PAIR_FREE)
 				continue;
 			xs2s_w_raw(w, w->len && w->p[w->len - 1] == '[' ? "{\"local\":" : ",{\"local\":");
-			status_json_str(w, pr->local);
+			xs2s_w_json(w, pr->local);
 			xs2s_w_raw(w, ",\"remote\":");
-			status_json_str(w, pr->remote);
+			xs2s_w_json(w, pr->remote);
 			xs2s_w_fmt(w, ",\"state\":\"%s\"}", st[pr->state]);
 		}
 		xs2s_w_raw(w, "]}");

@@ -568,3 +568,19 @@ void xs2s_w_esc(struct xs2s_wbuf *w, const char *s)
 		}
 	}
 }
+
+void xs2s_w_json(struct xs2s_wbuf *w, const char *s)
+{
+	xs2s_w_raw(w, "\"");
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			xs2s_w_fmt(w, "\\%c", c);
+		else if (c < 0x20)
+			xs2s_w_fmt(w, "\\u%04x", c);
+		else
+			xs2s_w_fmt(w, "%c", c);
+	}
+	xs2s_w_raw(w, "\"");
+}

@@ -101,5 +101,7 @@ void xs2s_w_raw(struct xs2s_wbuf *w, const char *s);
 void xs2s_w_fmt(struct xs2s_wbuf *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Escapes & < > ' " so the text is safe in content and in attribute values. */
 void xs2s_w_esc(struct xs2s_wbuf *w, const char *s);
+/* Writes s as a quoted JSON string (for status and admin output). */
+void xs2s_w_json(struct xs2s_wbuf *w, const char *s);
 
 #endif

@@ -59,18 +59,26 @@ static void posix_sockaddr(const char *addr, uint16_t port, struct sockaddr_stor
 	}
 }
 
+/* A TCP socket for addr: the descriptor, or an XS2S_E* code. */
+static int posix_tcp_socket(const char *addr, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
+{
+	int fd;
+
+	posix_sockaddr(addr, port, ss, len);
+	if (!*len)
+		return XS2S_EINVAL;
+	fd = socket(ss->ss_family, SOCK_STREAM, 0);
+	return fd < 0 ? XS2S_EIO : fd;
+}
+
 int xs2s_port_listen(const char *addr, uint16_t port, xs2s_sock *out)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int fd, one = 1;
+	int fd = posix_tcp_socket(addr, port, &ss, &len), one = 1;
 
-	posix_sockaddr(addr, port, &ss, &len);
-	if (!len)
-		return XS2S_EINVAL;
-	fd = socket(ss.ss_family, SOCK_STREAM, 0);
 	if (fd < 0)
-		return XS2S_EIO;
+		return fd;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, POSIX_BACKLOG) < 0 || posix_nonblock(fd) < 0) {
 		close(fd);
@@ -111,14 +119,10 @@ int xs2s_port_connect(const char *addr, uint16_t port, xs2s_sock *out)
 {
 	struct sockaddr_storage ss;
 	socklen_t len;
-	int fd, one = 1;
+	int fd = posix_tcp_socket(addr, port, &ss, &len), one = 1;
 
-	posix_sockaddr(addr, port, &ss, &len);
-	if (!len)
-		return XS2S_EINVAL;
-	fd = socket(ss.ss_family, SOCK_STREAM, 0);
 	if (fd < 0)
-		return XS2S_EIO;
+		return fd;
 	if (posix_nonblock(fd) < 0) {
 		close(fd);
 		return XS2S_EIO;

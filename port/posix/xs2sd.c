@@ -141,21 +141,6 @@ static void admin_unescape(char *s)
 	*o = '\0';
 }
 
-static void admin_json_str(struct xs2s_wbuf *w, const char *s)
-{
-	xs2s_w_raw(w, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			xs2s_w_fmt(w, "\\%c", c);
-		else if (c < 0x20)
-			xs2s_w_fmt(w, "\\u%04x", c);
-		else
-			xs2s_w_fmt(w, "%c", c);
-	}
-	xs2s_w_raw(w, "\"");
-}
-
 /* Drain as many inbox messages as fit in the response. */
 static void admin_inbox(struct xs2s_wbuf *w, int json)
 {
@@ -169,15 +154,15 @@ static void admin_inbox(struct xs2s_wbuf *w, int json)
 
 		if (json) {
 			xs2s_w_raw(w, first ? "{\"from\":" : ",{\"from\":");
-			admin_json_str(w, m.from);
+			xs2s_w_json(w, m.from);
 			xs2s_w_raw(w, ",\"to\":");
-			admin_json_str(w, m.to);
+			xs2s_w_json(w, m.to);
 			xs2s_w_raw(w, ",\"type\":");
-			admin_json_str(w, m.type);
+			xs2s_w_json(w, m.type);
 			xs2s_w_raw(w, ",\"error\":");
-			admin_json_str(w, m.error);
+			xs2s_w_json(w, m.error);
 			xs2s_w_raw(w, ",\"body\":");
-			admin_json_str(w, m.body);
+			xs2s_w_json(w, m.body);
 			xs2s_w_raw(w, "}");
 		} else {
 			xs2s_w_fmt(w, "%s -> %s [%s%s%s] %s\n", m.from, m.to, m.type, m.error[0] ? ": " : "", m.error,
