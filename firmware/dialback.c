@@ -25,6 +25,7 @@
 #include <wolfssl/wolfcrypt/sha256.h>
 #include "xs2s_int.h"
 #include "tls.h"
+#include "auth.h"
 
 static const char db_hex[] = "0123456789abcdef";
 
@@ -153,6 +154,9 @@ void xs2s_db_send_pending(struct xs2s_link *l)
 {
 	unsigned i;
 
+	if (l->sasl_inflight)
+		return; /* nothing else may go out during the SASL exchange */
+
 	for (i = 0; i < CONFIG_XS2S_MAX_PAIRS; i++) {
 		struct xs2s_pair *p = &l->pairs[i];
 		char key[65];
@@ -200,6 +204,8 @@ static void db_conclude(struct xs2s_link *in, unsigned pi, bool valid, enum xs2s
 		return;
 	}
 	p->state = valid ? XS2S_PAIR_VALID : XS2S_PAIR_FAILED;
+	if (valid && p->method == XS2S_AUTH_NONE)
+		p->method = XS2S_AUTH_DIALBACK;
 	db_send(in, "result", p->local, p->remote, NULL, valid ? "valid" : "invalid", NULL, XS2S_STE_NONE);
 	if (valid) {
 		XS2S_LOGI(in->id, "dialback: %s authenticated for %s", p->remote, p->local);
@@ -266,9 +272,12 @@ static int db_result_request(struct xs2s_link *l, const char *from, const char *
 	char key[XS2S_DB_KEY_MAX + 1];
 	struct xs2s_pair *p;
 	unsigned pi;
+	enum xs2s_cert_verdict verdict;
 
 	if (!xs2s_is_local_domain(to))
 		return db_send(l, "result", to, from, NULL, "error", NULL, XS2S_STE_ITEM_NOT_FOUND);
+	if (!xs2s_auth_dialback_enabled())
+		return db_send(l, "result", to, from, NULL, "error", NULL, XS2S_STE_POLICY_VIOLATION);
 	if (!xs2s_domain_valid(from)) {
 		xs2s_link_fail(l, XS2S_SE_INVALID_FROM, XS2S_STE_NONE, "db:result from a malformed domain");
 		return XS2S_EPROTO;
@@ -287,9 +296,30 @@ static int db_result_request(struct xs2s_link *l, const char *from, const char *
 	if (!p)
 		return db_send(l, "result", to, from, NULL, "error", NULL, XS2S_STE_RESOURCE_CONSTRAINT);
 	p->state = XS2S_PAIR_PENDING;
+	p->method = XS2S_AUTH_NONE;
+	pi = (unsigned)(p - l->pairs);
+	verdict = xs2s_tls_verdict(l, from);
+	if (xs2s_auth_secure_for(from) && verdict != XS2S_CERT_VALID) {
+		memset(key, 0, sizeof key);
+		xs2s_link_fail(l, XS2S_SE_POLICY_VIOLATION, XS2S_STE_NONE,
+			       "secure auth: %s's certificate is %s, dialback alone is not enough", from,
+			       xs2s_cert_verdict_name(verdict));
+		return XS2S_EPROTO;
+	}
+#if CONFIG_XS2S_DIALBACK_CERT_SHORTCUT
+	if (verdict == XS2S_CERT_VALID) {
+		/* XEP-0344: the certificate already proves the domain. */
+		memset(key, 0, sizeof key);
+		p->method = XS2S_AUTH_DIALBACK_CERT;
+		XS2S_LOGI(l->id, "dialback: %s has a valid certificate, accepted without db:verify (XEP-0344)", from);
+		if (l->state != XS2S_LS_OPEN)
+			xs2s_link_set_state(l, XS2S_LS_AUTH);
+		db_conclude(l, pi, true, XS2S_STE_NONE);
+		return XS2S_OK;
+	}
+#endif
 	snprintf(p->key, sizeof p->key, "%s", key);
 	memset(key, 0, sizeof key);
-	pi = (unsigned)(p - l->pairs);
 	XS2S_LOGI(l->id, "dialback: %s claims to be %s, verifying with its authoritative server", from, from);
 	if (l->state != XS2S_LS_OPEN)
 		xs2s_link_set_state(l, XS2S_LS_AUTH);
@@ -309,6 +339,7 @@ static int db_result_verdict(struct xs2s_link *l, const char *from, const char *
 	pi = (unsigned)(p - l->pairs);
 	if (!strcmp(type, "valid")) {
 		p->state = XS2S_PAIR_VALID;
+		p->method = XS2S_AUTH_DIALBACK;
 		XS2S_LOGI(l->id, "dialback: %s accepted us as %s", from, to);
 		if (l->state != XS2S_LS_OPEN)
 			xs2s_link_set_state(l, XS2S_LS_OPEN);

@@ -6,6 +6,7 @@
 #include <wolfssl/wolfcrypt/hash.h>
 #include "xs2s_int.h"
 #include "tls.h"
+#include "auth.h"
 
 struct xs2s_engine xs2s_g;
 
@@ -51,6 +52,10 @@ void xs2s_config_defaults(struct xs2s_config *cfg)
 	cfg->listen_port = 5269;
 	cfg->dialback_secret = CONFIG_XS2S_DIALBACK_SECRET;
 	cfg->tls_policy = XS2S_DEFAULT_TLS_POLICY;
+	cfg->auth_sasl_external = IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_SASL_EXTERNAL);
+	cfg->auth_dialback = IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK);
+	cfg->secure_auth = IS_ENABLED_XS2S(CONFIG_XS2S_SECURE_AUTH);
+	cfg->secure_auth_exceptions = CONFIG_XS2S_SECURE_AUTH_EXCEPTIONS;
 }
 
 struct xs2s_link *xs2s_link_by_slot(unsigned slot, uint32_t gen)
@@ -122,6 +127,7 @@ int xs2s_engine_start(const struct xs2s_config *cfg)
 	if (!xs2s_g.ndomains)
 		return XS2S_EINVAL;
 	xs2s_g.tls_policy = cfg->tls_policy;
+	xs2s_auth_configure(cfg);
 	xs2s_xml_init();
 	xs2s_router_init();
 	xs2s_local_init();

@@ -10,6 +10,7 @@
 #include <string.h>
 #include "xs2s_int.h"
 #include "tls.h"
+#include "auth.h"
 
 static const char *const link_state_names[XS2S_LS__COUNT] = {
 	[XS2S_LS_FREE] = "free",         [XS2S_LS_RESOLVE] = "resolve", [XS2S_LS_CONNECT] = "connect",
@@ -189,7 +190,7 @@ void xs2s_link_accepted(struct xs2s_link *l)
 /* Features we offer on an inbound stream. */
 static int link_send_features(struct xs2s_link *l)
 {
-	char buf[400];
+	char buf[600];
 	struct xs2s_wbuf w;
 	bool tls_now = !l->tls_active && xs2s_g.tls_ready;
 	bool required = xs2s_g.tls_policy == XS2S_TLS_POLICY_REQUIRED;
@@ -198,8 +199,11 @@ static int link_send_features(struct xs2s_link *l)
 	xs2s_w_raw(&w, "<stream:features>");
 	if (tls_now)
 		xs2s_w_fmt(&w, "<starttls xmlns='" XS2S_NS_TLS "'>%s</starttls>", required ? "<required/>" : "");
-	if (l->tls_active || !required)
-		xs2s_w_raw(&w, "<dialback xmlns='" XS2S_NS_DB_FEATURE "'><errors/></dialback>");
+	if (l->tls_active || !required) {
+		xs2s_w_raw(&w, xs2s_auth_sasl_feature(l));
+		if (xs2s_auth_dialback_enabled())
+			xs2s_w_raw(&w, "<dialback xmlns='" XS2S_NS_DB_FEATURE "'><errors/></dialback>");
+	}
 	xs2s_w_raw(&w, "</stream:features>");
 	if (w.overflow)
 		return XS2S_ENOMEM;
@@ -212,7 +216,7 @@ static bool link_plain_allowed(struct xs2s_link *l)
 	return l->tls_active || xs2s_g.tls_policy == XS2S_TLS_POLICY_OPTIONAL_INSECURE;
 }
 
-static void link_restart(struct xs2s_link *l)
+void xs2s_link_restart_stream(struct xs2s_link *l)
 {
 	xs2s_framer_reset(&l->fr);
 	l->header_sent = false;
@@ -220,6 +224,16 @@ static void link_restart(struct xs2s_link *l)
 	if (l->dir == XS2S_DIR_OUT && link_send_header(l) != XS2S_OK)
 		xs2s_link_fail(l, XS2S_SE_RESOURCE_CONSTRAINT, XS2S_STE_RESOURCE_CONSTRAINT, "no room for header");
 	xs2s_link_set_state(l, XS2S_LS_HEADER);
+}
+
+static bool link_any_valid(const struct xs2s_link *l)
+{
+	unsigned i;
+
+	for (i = 0; i < CONFIG_XS2S_MAX_PAIRS; i++)
+		if (l->pairs[i].state == XS2S_PAIR_VALID)
+			return true;
+	return false;
 }
 
 static void link_on_header(struct xs2s_link *l)
@@ -242,6 +256,7 @@ static void link_on_header(struct xs2s_link *l)
 	}
 	l->ns = h.ns;
 	l->peer_version1 = h.version[0] == '1';
+	l->peer_hdr_db = h.has_dialback;
 	if (l->dir == XS2S_DIR_OUT) {
 		if (!h.id[0]) {
 			xs2s_link_fail(l, XS2S_SE_INVALID_XML, XS2S_STE_NONE, "peer's stream header has no id");
@@ -266,6 +281,8 @@ static void link_on_header(struct xs2s_link *l)
 		snprintf(h.to, sizeof h.to, "%s", xs2s_g.domains[0]);
 	snprintf(l->local_domain, sizeof l->local_domain, "%s", h.to);
 	snprintf(l->peer_domain, sizeof l->peer_domain, "%s", h.from);
+	if (l->tls_active)
+		l->cert = xs2s_tls_verdict(l, l->peer_domain); /* against what it claims now */
 	if (link_send_header(l) != XS2S_OK) {
 		xs2s_link_fail(l, XS2S_SE_RESOURCE_CONSTRAINT, XS2S_STE_NONE, "no room for header");
 		return;
@@ -282,7 +299,21 @@ static void link_on_header(struct xs2s_link *l)
 		xs2s_link_fail(l, XS2S_SE_RESOURCE_CONSTRAINT, XS2S_STE_NONE, "no room for features");
 		return;
 	}
-	xs2s_link_set_state(l, XS2S_LS_FEATURES);
+	/* After SASL the stream is authenticated as soon as it restarts. */
+	xs2s_link_set_state(l, link_any_valid(l) ? XS2S_LS_OPEN : XS2S_LS_FEATURES);
+}
+
+/* Outbound, first features after a successful SASL restart: the stream's
+ * own pair is now usable. */
+static void link_sasl_open(struct xs2s_link *l)
+{
+	struct xs2s_pair *p = xs2s_pair_find(l, l->local_domain, l->peer_domain);
+
+	if (!p || p->state == XS2S_PAIR_VALID)
+		return;
+	p->state = XS2S_PAIR_VALID;
+	xs2s_link_set_state(l, XS2S_LS_OPEN);
+	xs2s_router_pair_ready(l, (unsigned)(p - l->pairs));
 }
 
 /* Outbound: what the receiving server offers. */
@@ -313,9 +344,25 @@ static void link_on_features(struct xs2s_link *l, mxml_node_t *st)
 			  l->peer_domain);
 	}
 	l->peer_db_errors = db && xs2s_xml_child(db, XS2S_NS_DB_FEATURE, "errors", &l->ns);
-	if (!db && !l->ns.n) {
-		xs2s_link_fail(l, XS2S_SE_UNSUPPORTED_FEATURE, XS2S_STE_REMOTE_SERVER_NOT_FOUND,
-			       "peer offers no authentication method we support (dialback)");
+	/* The feature, or xmlns:db on the header (older servers); kept across restarts. */
+	l->peer_dialback |= db || l->peer_hdr_db;
+	if (l->sasl_done) {
+		link_sasl_open(l);
+	} else {
+		if (xs2s_auth_secure_for(l->peer_domain) && l->cert != XS2S_CERT_VALID) {
+			xs2s_link_fail(l, XS2S_SE_POLICY_VIOLATION, XS2S_STE_REMOTE_SERVER_NOT_FOUND,
+				       "secure auth: %s's certificate is %s", l->peer_domain, xs2s_cert_verdict_name(l->cert));
+			return;
+		}
+		if (xs2s_auth_try_external(l, st))
+			return;
+	}
+	if (!l->peer_dialback || !xs2s_auth_dialback_enabled()) {
+		if (!l->sasl_done)
+			xs2s_link_fail(l, XS2S_SE_UNSUPPORTED_FEATURE, XS2S_STE_REMOTE_SERVER_NOT_FOUND,
+				       "no common authentication method with %s (we: %s%s)", l->peer_domain,
+				       xs2s_auth_sasl_enabled() ? "sasl-external " : "",
+				       xs2s_auth_dialback_enabled() ? "dialback" : "");
 		return;
 	}
 	xs2s_db_send_pending(l);
@@ -397,12 +444,8 @@ static void link_on_stanza(struct xs2s_link *l, mxml_node_t *st, const char *nam
 	const char *to = xs2s_xml_attr(st, "to");
 	char fd[XS2S_DOMAIN_MAX + 1], td[XS2S_DOMAIN_MAX + 1];
 	struct xs2s_pair *p;
-	unsigned i;
-	bool any_valid = false;
 
-	for (i = 0; i < CONFIG_XS2S_MAX_PAIRS; i++)
-		any_valid |= l->pairs[i].state == XS2S_PAIR_VALID;
-	if (l->dir != XS2S_DIR_IN || !any_valid) {
+	if (l->dir != XS2S_DIR_IN || !link_any_valid(l)) {
 		xs2s_link_fail(l, XS2S_SE_NOT_AUTHORIZED, XS2S_STE_NONE, "%s before authentication", name);
 		return;
 	}
@@ -461,6 +504,13 @@ static void link_on_element(struct xs2s_link *l)
 		}
 	} else if (!link_plain_allowed(l)) {
 		xs2s_link_fail(l, XS2S_SE_POLICY_VIOLATION, XS2S_STE_NONE, "<%s/> before STARTTLS, TLS is required", name);
+	} else if (!strcmp(ns, XS2S_NS_SASL) && l->tls_active && l->state != XS2S_LS_HEADER) {
+		if (!strcmp(name, "auth"))
+			xs2s_auth_on_auth(l, st);
+		else if (!strcmp(name, "success") || !strcmp(name, "failure"))
+			xs2s_auth_on_result(l, st, name[0] == 's');
+		else
+			xs2s_link_fail(l, XS2S_SE_UNSUPPORTED_STANZA_TYPE, XS2S_STE_NONE, "unsupported SASL element <%s/>", name);
 	} else if (!strcmp(ns, XS2S_NS_DIALBACK) && (!strcmp(name, "result") || !strcmp(name, "verify"))) {
 		if (l->state == XS2S_LS_HEADER || (l->dir == XS2S_DIR_OUT && l->state < XS2S_LS_AUTH))
 			xs2s_link_fail(l, XS2S_SE_NOT_AUTHORIZED, XS2S_STE_NONE, "dialback before stream negotiation");
@@ -560,7 +610,7 @@ static void link_handshake(struct xs2s_link *l)
 	}
 	XS2S_LOGI(l->id, "TLS established: %s %s, peer certificate %s%s", l->tls_version, l->cipher,
 		  xs2s_cert_verdict_name(l->cert), l->cert == XS2S_CERT_VALID ? "" : " (dialback decides)");
-	link_restart(l);
+	xs2s_link_restart_stream(l);
 }
 
 /* Decrypt and frame what is available; bounded per call for fairness. */

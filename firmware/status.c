@@ -12,13 +12,14 @@ static const char *status_transport(const struct xs2s_link *l)
 	return "unknown"; /* not yet negotiated */
 }
 
+/* How the stream's first authenticated pair was authenticated. */
 static const char *status_auth(const struct xs2s_link *l)
 {
 	unsigned i;
 
 	for (i = 0; i < CONFIG_XS2S_MAX_PAIRS; i++)
 		if (l->pairs[i].state == XS2S_PAIR_VALID)
-			return "dialback";
+			return xs2s_auth_method_name(l->pairs[i].method);
 	return "none";
 }
 
@@ -60,7 +61,7 @@ void xs2s_status_text(struct xs2s_wbuf *w)
 	size_t used, high, size;
 
 	xs2s_w_fmt(w, "xs2s %s: %u link%s\n", xs2s_g.domains[0], xs2s_g.links_used, xs2s_g.links_used == 1 ? "" : "s");
-	xs2s_w_fmt(w, "%-4s %-3s %-16s %-16s %-8s %-9s %-8s %-30s %-9s %-13s %6s %5s %5s %9s %9s\n", "ID", "DIR",
+	xs2s_w_fmt(w, "%-4s %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %6s %5s %5s %9s %9s\n", "ID", "DIR",
 		   "LOCAL", "REMOTE", "STATE", "TRANSPORT", "TLS", "CIPHER", "AUTH", "CERT", "AGE", "IN", "OUT",
 		   "BYTES_IN", "BYTES_OUT");
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
@@ -68,7 +69,7 @@ void xs2s_status_text(struct xs2s_wbuf *w)
 
 		if (l->state == XS2S_LS_FREE)
 			continue;
-		xs2s_w_fmt(w, "%-4u %-3s %-16s %-16s %-8s %-9s %-8s %-30s %-9s %-13s %5us %5u %5u %9llu %9llu\n", l->id,
+		xs2s_w_fmt(w, "%-4u %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %5us %5u %5u %9llu %9llu\n", l->id,
 			   l->dir == XS2S_DIR_IN ? "in" : "out", l->local_domain[0] ? l->local_domain : "-",
 			   l->peer_domain[0] ? l->peer_domain : "-", xs2s_link_state_name(l->state),
 			   status_transport(l), l->tls_version[0] ? l->tls_version : "-",
@@ -135,7 +136,7 @@ void xs2s_status_json(struct xs2s_wbuf *w)
 			xs2s_w_json(w, pr->local);
 			xs2s_w_raw(w, ",\"remote\":");
 			xs2s_w_json(w, pr->remote);
-			xs2s_w_fmt(w, ",\"state\":\"%s\"}", st[pr->state]);
+			xs2s_w_fmt(w, ",\"state\":\"%s\",\"auth\":\"%s\"}", st[pr->state], xs2s_auth_method_name(pr->method));
 		}
 		xs2s_w_raw(w, "]}");
 	}

@@ -7,6 +7,7 @@
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/ecc.h>
 #include "tls.h"
+#include "certid.h"
 
 #define TLS_CIPHERS \
 	"TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384:TLS13-CHACHA20-POLY1305-SHA256:" \
@@ -216,25 +217,28 @@ static int tls_want(struct xs2s_link *l, int ret, const char *what, uint32_t fai
 	return XS2S_ETLS;
 }
 
-/* Verdict after the handshake: chain (from the callback), then the name. */
-static void tls_record_verdict(struct xs2s_link *l)
+enum xs2s_cert_verdict xs2s_tls_verdict(struct xs2s_link *l, const char *domain)
 {
-	WOLFSSL_X509 *x = wolfSSL_get_peer_certificate(l->ssl);
-	const char *name = l->peer_domain;
+	static struct xs2s_certids ids; /* static: 4 KiB off the stack, single-threaded */
+	WOLFSSL_X509 *x = l->ssl ? wolfSSL_get_peer_certificate(l->ssl) : NULL;
+	const unsigned char *der;
+	int len = 0;
+	enum xs2s_cert_verdict v;
 
-	if (!x) {
-		l->cert = XS2S_CERT_NONE;
-		return;
-	}
+	if (!x)
+		return XS2S_CERT_NONE;
+	der = wolfSSL_X509_get_der(x, &len);
 	if (l->cert_err == ASN_AFTER_DATE_E || l->cert_err == ASN_BEFORE_DATE_E)
-		l->cert = XS2S_CERT_EXPIRED;
+		v = XS2S_CERT_EXPIRED;
 	else if (l->cert_err)
-		l->cert = XS2S_CERT_UNTRUSTED;
-	else if (!name[0] || wolfSSL_X509_check_host(x, name, strlen(name), 0, NULL) != WOLFSSL_SUCCESS)
-		l->cert = XS2S_CERT_NAME_MISMATCH;
+		v = XS2S_CERT_UNTRUSTED;
+	else if (!der || len <= 0 || !domain[0] || xs2s_certid_parse(der, (size_t)len, &ids) != XS2S_OK ||
+		 !xs2s_certid_match(&ids, domain, NULL))
+		v = XS2S_CERT_NAME_MISMATCH;
 	else
-		l->cert = XS2S_CERT_VALID;
+		v = XS2S_CERT_VALID;
 	wolfSSL_X509_free(x);
+	return v;
 }
 
 int xs2s_tls_handshake(struct xs2s_link *l)
@@ -254,7 +258,7 @@ int xs2s_tls_handshake(struct xs2s_link *l)
 	c = wolfSSL_get_cipher_name(l->ssl);
 	snprintf(l->tls_version, sizeof l->tls_version, "%s", v ? v : "?");
 	snprintf(l->cipher, sizeof l->cipher, "%s", c ? c : "?");
-	tls_record_verdict(l);
+	l->cert = xs2s_tls_verdict(l, l->peer_domain);
 	tls_drop_ecc_cache();
 out:
 	xs2s_arena_set_owner(&tls_arena, prev);

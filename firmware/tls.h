@@ -30,6 +30,10 @@ int xs2s_tls_read(struct xs2s_link *l, void *p, size_t n);
 /* Encrypt from l->out into l->tx: XS2S_OK when out is empty, XS2S_EWANTWRITE
  * when tx is full, XS2S_ETLS on error. */
 int xs2s_tls_flush(struct xs2s_link *l);
+/* Verdict of the peer's certificate for domain: the chain result from the
+ * handshake, then an RFC 6125 match (DNS-ID, SRV-ID, XmppAddr; see certid.h)
+ * against the certificate's own DER. XS2S_CERT_NONE without TLS or cert. */
+enum xs2s_cert_verdict xs2s_tls_verdict(struct xs2s_link *l, const char *domain);
 /* Decrypted bytes buffered inside wolfSSL. */
 int xs2s_tls_pending(struct xs2s_link *l);
 /* Queue a close_notify (best effort) and free the session. */

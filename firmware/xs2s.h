@@ -8,6 +8,7 @@
 #ifndef XS2S_H
 #define XS2S_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "xs2s_err.h"
@@ -30,6 +31,10 @@ struct xs2s_config {
 	size_t ca_len;
 	const char *dialback_secret;   /* NULL or "": random at start; copied, never logged */
 	enum xs2s_tls_policy tls_policy;
+	bool auth_sasl_external;       /* offer and use SASL EXTERNAL */
+	bool auth_dialback;            /* offer and use dialback */
+	bool secure_auth;              /* refuse peers without a valid certificate */
+	const char *secure_auth_exceptions; /* space-separated domains exempt from it; copied */
 };
 /* The engine copies what it keeps; the PEM buffers may be freed after start. */
 

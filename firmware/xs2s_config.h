@@ -9,6 +9,10 @@ _Static_assert(CONFIG_XS2S_OUT_BUF >= CONFIG_XS2S_MAX_STANZA, "out buffer must h
 _Static_assert(CONFIG_XS2S_MAX_LINKS <= 250, "link slots are indexed by uint8_t");
 _Static_assert(CONFIG_XS2S_MAX_PAIRS <= 250, "pairs are indexed by uint8_t");
 
+/* 1 when a bool Kconfig symbol is set, 0 otherwise (autoconf.h leaves it undefined). */
+#define IS_ENABLED_XS2S(opt) IS_ENABLED_XS2S_(opt)
+#define IS_ENABLED_XS2S_(opt) (#opt[0] == '1' && #opt[1] == '\0')
+
 #define XS2S_TLS_READ_CHUNK 2048   /* plaintext decrypted per read */
 #define XS2S_STEP_READS 8          /* reads per link per poll round: fairness */
 #define XS2S_TLS_WRITE_CHUNK 4096  /* plaintext encrypted per write */

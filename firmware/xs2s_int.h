@@ -56,8 +56,18 @@ enum xs2s_pair_state {
 
 #define XS2S_DB_KEY_MAX 128  /* longest dialback key accepted (hex) */
 
+/* How a pair was authenticated (status "auth"). */
+enum xs2s_auth_method {
+	XS2S_AUTH_NONE = 0,
+	XS2S_AUTH_DIALBACK,       /* XEP-0220 with a db:verify round trip */
+	XS2S_AUTH_DIALBACK_CERT,  /* XEP-0344: db:result accepted on a valid certificate */
+	XS2S_AUTH_SASL_EXTERNAL,  /* XEP-0178 */
+};
+const char *xs2s_auth_method_name(enum xs2s_auth_method m);
+
 struct xs2s_pair {
 	enum xs2s_pair_state state;
+	enum xs2s_auth_method method;
 	char local[XS2S_DOMAIN_MAX + 1];
 	char remote[XS2S_DOMAIN_MAX + 1];
 	char key[XS2S_DB_KEY_MAX + 1];   /* in: the key to verify; never logged */
@@ -90,6 +100,11 @@ struct xs2s_link {
 	bool more;                    /* input left over after the step's budget */
 	bool eof;                     /* the socket reported close or error */
 	bool hard_close;              /* close as soon as the output is flushed */
+	bool sasl_done;               /* SASL succeeded: never offered or tried again */
+	bool sasl_failed;             /* out: EXTERNAL refused, fall back to dialback */
+	bool peer_dialback;           /* out: the peer offers dialback (feature or xmlns:db) */
+	bool peer_hdr_db;             /* the peer's header declares xmlns:db */
+	bool sasl_inflight;           /* out: <auth/> sent, no answer yet */
 	uint32_t created_ms;
 	uint32_t deadline_ms;         /* of the current state */
 	uint32_t last_io_ms;
@@ -160,6 +175,9 @@ void xs2s_link_close(struct xs2s_link *l, const char *why);
 /* Append a complete element to the link's output; XS2S_ENOMEM if no room. */
 int xs2s_link_write(struct xs2s_link *l, const char *xml, size_t len);
 void xs2s_link_start_out(struct xs2s_link *l);
+/* New stream on the same connection (after TLS or SASL): framer reset; the
+ * initiator sends a fresh header. */
+void xs2s_link_restart_stream(struct xs2s_link *l);
 void xs2s_link_accepted(struct xs2s_link *l);
 /* Called once before the slot is freed. */
 void xs2s_link_release(struct xs2s_link *l);

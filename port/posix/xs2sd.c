@@ -15,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include "xs2s.h"
+#include "xs2s_config.h"
 #include "log.h"
 #include "port.h"
 #include "port_posix.h"
@@ -56,10 +57,16 @@ static void usage(FILE *f)
 		"  --admin PATH            admin socket for xs2sctl                            [%s]\n"
 		"  --dialback-secret S     XEP-0185 secret (default: random at start)\n"
 		"  --tls-policy P          required | optional (INSECURE plaintext fallback)   [%s]\n"
+		"  --auth LIST             methods: sasl-external,dialback (either or both)    [%s%s%s]\n"
+		"  --secure-auth           refuse peers without a valid certificate            [%s]\n"
+		"  --insecure-domain D     exempt D from --secure-auth (repeatable)\n"
 		"  --log-level L           error | warn | info | debug (or 1-4)                [%d]\n",
 		CONFIG_XS2S_DOMAIN, CONFIG_XS2S_LISTEN, CONFIG_XS2S_CERT_FILE, CONFIG_XS2S_KEY_FILE,
 		CONFIG_XS2S_CA_FILE, CONFIG_XS2S_POSIX_ADMIN_PATH, CONFIG_XS2S_TLS_REQUIRED ? "required" : "optional",
-		CONFIG_XS2S_LOG_LEVEL);
+		IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_SASL_EXTERNAL) ? "sasl-external" : "",
+		IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_SASL_EXTERNAL) && IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK) ? "," : "",
+		IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK) ? "dialback" : "",
+		IS_ENABLED_XS2S(CONFIG_XS2S_SECURE_AUTH) ? "on" : "off", CONFIG_XS2S_LOG_LEVEL);
 }
 
 /* Read a whole file into a malloc'd buffer (start-up only). */
@@ -305,7 +312,25 @@ static int admin_open(const char *path)
 }
 
 enum { OPT_DOMAIN = 256, OPT_LISTEN, OPT_CERT, OPT_KEY, OPT_CA, OPT_HOSTMAP, OPT_ADMIN, OPT_SECRET, OPT_POLICY,
-       OPT_LOGLEVEL, OPT_HELP };
+       OPT_LOGLEVEL, OPT_AUTH, OPT_SECURE, OPT_INSECURE_DOMAIN, OPT_HELP };
+
+/* --auth sasl-external,dialback */
+static int parse_auth(const char *s, struct xs2s_config *cfg)
+{
+	char buf[64], *save = NULL, *tok;
+
+	snprintf(buf, sizeof buf, "%s", s);
+	cfg->auth_sasl_external = cfg->auth_dialback = false;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(tok, "sasl-external"))
+			cfg->auth_sasl_external = true;
+		else if (!strcmp(tok, "dialback"))
+			cfg->auth_dialback = true;
+		else
+			return -1;
+	}
+	return cfg->auth_sasl_external || cfg->auth_dialback ? 0 : -1;
+}
 
 int main(int argc, char **argv)
 {
@@ -315,10 +340,13 @@ int main(int argc, char **argv)
 		{ "ca", required_argument, NULL, OPT_CA },             { "host-map", required_argument, NULL, OPT_HOSTMAP },
 		{ "admin", required_argument, NULL, OPT_ADMIN },       { "dialback-secret", required_argument, NULL, OPT_SECRET },
 		{ "tls-policy", required_argument, NULL, OPT_POLICY }, { "log-level", required_argument, NULL, OPT_LOGLEVEL },
+		{ "auth", required_argument, NULL, OPT_AUTH },         { "secure-auth", no_argument, NULL, OPT_SECURE },
+		{ "insecure-domain", required_argument, NULL, OPT_INSECURE_DOMAIN },
 		{ "help", no_argument, NULL, OPT_HELP },               { NULL, 0, NULL, 0 },
 	};
 	struct xs2s_config cfg;
 	static char listen_buf[80] = CONFIG_XS2S_LISTEN;
+	static char exceptions[512] = CONFIG_XS2S_SECURE_AUTH_EXCEPTIONS;
 	const char *cert = CONFIG_XS2S_CERT_FILE, *key = CONFIG_XS2S_KEY_FILE, *ca = CONFIG_XS2S_CA_FILE;
 	const char *admin = CONFIG_XS2S_POSIX_ADMIN_PATH;
 	unsigned ndom = 0;
@@ -358,6 +386,18 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case OPT_AUTH:
+			if (parse_auth(optarg, &cfg) < 0) {
+				fprintf(stderr, "xs2sd: --auth takes sasl-external, dialback or both, comma-separated\n");
+				return 2;
+			}
+			break;
+		case OPT_SECURE: cfg.secure_auth = true; break;
+		case OPT_INSECURE_DOMAIN: {
+			size_t n = strlen(exceptions);
+			snprintf(exceptions + n, sizeof exceptions - n, " %s", optarg);
+			break;
+		}
 		case OPT_LOGLEVEL:
 			lvl = parse_log_level(optarg);
 			if (lvl < 0) {
@@ -375,6 +415,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	cfg.secure_auth_exceptions = exceptions;
 	if (split_listen(listen_buf, &cfg.listen_addr, &cfg.listen_port) < 0) {
 		fprintf(stderr, "xs2sd: bad --listen '%s' (want ADDR:PORT)\n", listen_buf);
 		return 2;

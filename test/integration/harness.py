@@ -78,6 +78,14 @@ class Run:
                            capture_output=True, text=True, timeout=60)
         if r.returncode != 0:
             self.cert_error = f'mkcerts.sh failed: {r.stderr.strip()}'
+        # A CA that signed none of the test certificates: --ca with it makes
+        # every peer certificate 'untrusted' (dialback must decide).
+        foreign = os.path.join(rundir, 'foreign')
+        self.foreign_ca = os.path.join(foreign, 'ca.pem')
+        r = subprocess.run(['bash', MKCERTS, foreign, 'foreign.test'],
+                           capture_output=True, text=True, timeout=60)
+        if r.returncode != 0 and not self.cert_error:
+            self.cert_error = f'mkcerts.sh (foreign CA) failed: {r.stderr.strip()}'
 
     def alloc_ip(self, taken):
         """Next pool address with nothing bound to it on PORT and not in
@@ -325,9 +333,9 @@ class T:
         self.daemons.append(d)
         return d.start()
 
-    def ident(self, domain):
+    def ident(self, domain, **kw):
         self.check_ready()
-        return s2speer.Identity(domain, self.run.certs)
+        return s2speer.Identity(domain, self.run.certs, **kw)
 
     def fake_server(self, ident, ip=None, **kw):
         srv = s2speer.FakeServer(ident, ip or self.ip(), trace=self.trace, **kw)
@@ -338,6 +346,13 @@ class T:
         s = s2speer.open_stream(ident, to, addr, trace=self.trace, **kw)
         self.streams.append(s)
         return s
+
+    def raw_listener(self, handler, ip=None, name='raw'):
+        """A RawListener on ip (a fresh address unless given) running
+        handler(stream) on every connection; stopped at cleanup."""
+        srv = s2speer.RawListener(ip or self.ip(), handler, name=name, trace=self.trace)
+        self.servers.append(srv)
+        return srv
 
     def raw_connect(self, addr, label, timeout=5):
         """A plain TCP Stream to addr (nothing sent yet)."""
@@ -374,15 +389,46 @@ class T:
 
 # ---- helpers shared by the tests -------------------------------------------
 
-def start_b(t, c_ip=None, **kw):
+def kconfig(run, name):
+    """Value of CONFIG_<name> in the build's .config (int if it is one;
+    None when unset or when there is no .config)."""
+    try:
+        with open(os.path.join(run.build, '.config')) as f:
+            text = f.read()
+    except OSError:
+        return None
+    m = re.search(rf'^CONFIG_{re.escape(name)}=(.*)$', text, re.M)
+    if not m:
+        return None
+    v = m.group(1).strip().strip('"')
+    if re.fullmatch(r'0x[0-9a-fA-F]+', v):
+        return int(v, 16)
+    return int(v) if re.fullmatch(r'-?\d+', v) else v
+
+
+def start_b(t, c_ip=None, hosts=None, **kw):
     """Start the daemon under test, b.test. Its host map knows a.test and
     a2.test (an address reserved for a later a.test daemon, see
-    other_link_works) and, if given, c.test (a raw peer). Returns (b, ip_a)."""
+    other_link_works), c.test (a raw peer) if c_ip is given, and any extra
+    {domain: address} in hosts. Returns (b, ip_a)."""
     ip_a = t.ip()
     host_map = {'a.test': ip_a, 'a2.test': ip_a}
     if c_ip:
         host_map['c.test'] = c_ip
+    host_map.update(hosts or {})
     return t.daemon('b.test', host_map=host_map, **kw), ip_a
+
+
+def start_b_with_c(t, on_result='accept'):
+    """b.test plus a FakeServer for c.test (c's authoritative server, and
+    the receiving end of b's outbound link to c.test, which answers b's
+    db:result per on_result: 'verify' checks it with b's authoritative side).
+    Returns (c's Identity, the FakeServer, b, ip_a)."""
+    cid = t.ident('c.test')
+    ip_b = t.ip()
+    c = t.fake_server(cid, on_result=on_result, hosts={'b.test': (ip_b, PORT)})
+    b, ip_a = start_b(t, c.addr[0], ip=ip_b)
+    return cid, c, b, ip_a
 
 
 def other_link_works(t, b, ip_a, both=False):
@@ -398,6 +444,31 @@ def other_link_works(t, b, ip_a, both=False):
         b.send('x@b.test', 'u@a.test', body)
         a.wait_body(body, 15, frm='x@b.test')
     return a
+
+
+def plain_stream(t, d, frm='c.test', to=None):
+    """A raw unauthenticated stream to daemon d: header sent (from frm to
+    d.domain unless `to`), header and features read; no STARTTLS."""
+    to = to or d.domain
+    s = t.raw_connect(d.addr, f'{frm}->{to}')
+    s.send(s2speer.stream_header(frm, to))
+    s.read_header()
+    s.expect(s2speer.NS_STREAM, 'features')
+    return s
+
+
+def peer_stanza(srv, pred, timeout=10, what='stanza'):
+    """The first stanza FakeServer srv received with pred(item), waiting up
+    to timeout for it."""
+    found = []
+
+    def got(s):
+        found[:] = [x for x in s.stanzas if pred(x)][:1]
+        return bool(found)
+    check(srv.wait_for(got, timeout),
+          f'{srv.name}: {what} not received within {timeout}s; got {srv.stanzas} '
+          f'(dialback results: {srv.results}, peer errors: {srv.errors})')
+    return found[0]
 
 
 def authenticated_stream(t, ident, d, inject=''):
@@ -425,3 +496,22 @@ def expect_stream_error(s, condition, timeout=10):
           f'stream error {it.condition()!r}, expected {condition!r}: {it.raw}')
     check(s.wait_closed(5), 'stream not closed within 5 s after the stream error')
     return it
+
+
+def expect_quiet(s, secs=0.5):
+    """Nothing arrives on s for secs: no stream error, no close."""
+    try:
+        it = s.next(secs)
+    except s2speer.Timeout:
+        return
+    except s2speer.PeerError as e:
+        raise Fail(f'{s.label} should have stayed open and quiet: {e}')
+    raise Fail(f'{s.label} should have stayed quiet, got {it!r}')
+
+
+def expect_refused(d, s, condition):
+    """d ends stream s with a <stream:error/> `condition`, says so in its
+    log, and is still running."""
+    expect_stream_error(s, condition)
+    d.wait_log(f'stream error: {condition}', 5)
+    check(d.alive(), f'{d.name} died (status {d.proc.poll()})')

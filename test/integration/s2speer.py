@@ -11,6 +11,8 @@ on purpose. Test code: it trusts that the daemon's output is well-formed.
                 streams (optionally without STARTTLS), db:verify (authoritative
                 server) and db:result (receiving server: accept, reject or
                 verify with the sender's authoritative server)
+  RawListener   listen and run a test's own function on every connection
+                (a peer that misbehaves below XMPP, e.g. hangs up mid-setup)
 """
 import hashlib
 import hmac
@@ -28,6 +30,7 @@ NS_SERVER = 'jabber:server'
 NS_DB = 'jabber:server:dialback'
 NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls'
 NS_STREAM_ERR = 'urn:ietf:params:xml:ns:xmpp-streams'
+NS_STANZA_ERR = 'urn:ietf:params:xml:ns:xmpp-stanzas'
 NS_DB_FEATURE = 'urn:xmpp:features:dialback'
 
 STARTTLS = "<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
@@ -76,8 +79,9 @@ def message(frm, to, body, mtype='chat'):
 class Identity:
     """A test domain: DIR/DOMAIN.pem, DIR/DOMAIN.key, DIR/ca.pem (see mkcerts.sh)."""
 
-    def __init__(self, domain, certdir, secret=None):
+    def __init__(self, domain, certdir, secret=None, client_cert=True):
         self.domain = domain
+        self.client_cert = client_cert  # present our certificate as a TLS client
         self.cert = os.path.join(certdir, domain + '.pem')
         self.key = os.path.join(certdir, domain + '.key')
         self.ca = os.path.join(certdir, 'ca.pem')
@@ -86,7 +90,8 @@ class Identity:
     def client_ctx(self):
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         ctx.load_verify_locations(self.ca)
-        ctx.load_cert_chain(self.cert, self.key)
+        if self.client_cert:
+            ctx.load_cert_chain(self.cert, self.key)
         return ctx
 
     def server_ctx(self):
@@ -227,6 +232,17 @@ class Item:
     def body(self):
         b = self.child(NS_SERVER, 'body')
         return b.text or '' if b is not None else None
+
+    def stanza_error(self):
+        """For a stanza of type 'error': the condition's local name in its
+        <error/> child (None when there is no such condition)."""
+        err = self.child(NS_SERVER, 'error')
+        if err is None:
+            return None
+        for c in err:
+            if c.tag.startswith('{' + NS_STANZA_ERR + '}') and not c.tag.endswith('}text'):
+                return c.tag.split('}', 1)[1]
+        return None
 
     def condition(self):
         """For <stream:error/>: the condition's local name."""
@@ -424,32 +440,16 @@ def dialback(s, ident, to, key=None, timeout=15):
 
 # ---- server side -----------------------------------------------------------
 
-class FakeServer:
-    """Listens on ip:port as `ident.domain` and serves every stream the daemon
-    opens to it, each in a thread.
+class Listener:
+    """A TCP listener on ip:port that serves every connection in its own
+    thread with self._serve(sock, label). Subclasses set their own fields
+    before calling Listener.__init__ (the accept thread starts there).
+    Records go to lists under .cond (see _note); wait_for(pred) blocks until
+    pred(self) holds; stop() closes the listener and every connection."""
 
-    starttls       offer STARTTLS (required) before anything else
-    on_result      what to answer to <db:result/> (the daemon authenticating
-                   its own domain to us): 'accept', 'reject', 'verify' (ask the
-                   sender's authoritative server at hosts[domain]) or 'ignore'
-    inject_after_proceed  plaintext sent in the same write as <proceed/>
-    db:verify requests are answered valid iff the key is the one this
-    identity would generate (so it acts as the authoritative server).
-
-    Records (under .lock): stanzas (Items with .tls set to the stream's TLS
-    state), verifies, results, streams, errors. wait_for(pred) blocks until
-    pred(self) holds."""
-
-    def __init__(self, ident, ip, port=5269, starttls=True, on_result='accept',
-                 inject_after_proceed='', hosts=None, trace=None):
-        self.ident, self.addr = ident, (ip, port)
-        self.starttls, self.on_result = starttls, on_result
-        self.inject = inject_after_proceed
-        self.hosts = hosts or {}
-        self.trace = trace
+    def __init__(self, name, ip, port=5269, trace=None):
+        self.name, self.addr, self.trace = name, (ip, port), trace
         self.cond = threading.Condition()
-        self.stanzas, self.verifies, self.results, self.streams, self.errors = [], [], [], [], []
-        self.closed = 0
         self._socks = []
         self._stop = False
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -490,8 +490,59 @@ class FakeServer:
                 return
             n += 1
             self._socks.append(conn)
-            label = f'{self.ident.domain}#{n}'
+            label = f'{self.name}#{n}'
             threading.Thread(target=self._serve, args=(conn, label), daemon=True).start()
+
+    def _serve(self, conn, label):
+        raise NotImplementedError
+
+
+class RawListener(Listener):
+    """Runs handler(stream) on every connection (a Stream, in its own thread)
+    and then closes the connection. Records (under .cond): handled (labels of
+    the connections whose handler returned), errors (handler exceptions)."""
+
+    def __init__(self, ip, handler, port=5269, name='raw', trace=None):
+        self.handler = handler
+        self.handled, self.errors = [], []
+        super().__init__(name, ip, port, trace)
+
+    def _serve(self, conn, label):
+        s = Stream(conn, label, self.trace)
+        try:
+            self.handler(s)
+            self._note(self.handled, label)
+        except Exception as e:  # noqa: BLE001 - recorded for the test to judge
+            self._note(self.errors, f'{label}: {e}')
+        finally:
+            s.close()
+
+
+class FakeServer(Listener):
+    """Listens on ip:port as `ident.domain` and serves every stream the daemon
+    opens to it, each in a thread.
+
+    starttls       offer STARTTLS (required) before anything else
+    on_result      what to answer to <db:result/> (the daemon authenticating
+                   its own domain to us): 'accept', 'reject', 'verify' (ask the
+                   sender's authoritative server at hosts[domain]) or 'ignore'
+    inject_after_proceed  plaintext sent in the same write as <proceed/>
+    db:verify requests are answered valid iff the key is the one this
+    identity would generate (so it acts as the authoritative server).
+
+    Records (under .cond): stanzas (Items with .tls set to the stream's TLS
+    state), verifies, results, streams, errors. wait_for(pred) blocks until
+    pred(self) holds."""
+
+    def __init__(self, ident, ip, port=5269, starttls=True, on_result='accept',
+                 inject_after_proceed='', hosts=None, trace=None):
+        self.ident = ident
+        self.starttls, self.on_result = starttls, on_result
+        self.inject = inject_after_proceed
+        self.hosts = hosts or {}
+        self.stanzas, self.verifies, self.results, self.streams, self.errors = [], [], [], [], []
+        self.closed = 0
+        super().__init__(ident.domain, ip, port, trace)
 
     def _features(self, encrypted):
         f = "<stream:features>"

@@ -8,7 +8,8 @@ from harness import check, start_b, other_link_works, Fail, PORT
 
 
 def test_bad_dialback_key_refused(t):
-    cid = t.ident('c.test')
+    # No client certificate: nothing but dialback can vouch for c.test.
+    cid = t.ident('c.test', client_cert=False)
     c = t.fake_server(cid)  # authoritative for c.test: answers invalid to a wrong key
     b, ip_a = start_b(t, c.addr[0])
     s = t.open_stream(cid, 'b.test', b.addr)
@@ -64,3 +65,41 @@ def test_outbound_dialback_verified(t):
     except s2speer.PeerError as e:
         raise Fail(f'db:verify with a forged key got no answer: {e}')
     check(answer == 'invalid', f'b.test confirmed a forged dialback key: type={answer!r}')
+
+
+def test_dialback_cert_shortcut_xep0344(t):
+    """c.test presents a certificate valid for c.test: its db:result is
+    accepted without asking the authoritative server (XEP-0344), even with a
+    key nobody can verify."""
+    cid = t.ident('c.test')
+    c = t.fake_server(cid)
+    b, ip_a = start_b(t, c.addr[0])
+    s = t.open_stream(cid, 'b.test', b.addr)
+    r = s2speer.dialback(s, cid, 'b.test', key=secrets.token_hex(32))
+    check(r.is_(NS_DB, 'result') and r.attrs.get('type') == 'valid',
+          f'db:result with a valid certificate not accepted: {r.raw}')
+    check(not c.verifies, f'b.test asked the authoritative server anyway: {c.verifies}')
+    check(b.links(direction='in', remote='c.test', state='open', auth='dialback+cert'),
+          f'no inbound dialback+cert link from c.test: {b.status().get("links")}')
+    body = f'CERT {t.nonce}'
+    s.send(s2speer.message('x@c.test', 'u@b.test', body))
+    b.wait_body(body, 10, frm='x@c.test')
+
+
+def test_secure_auth_refuses_dialback_only_peer(t):
+    """--secure-auth: c.test without a client certificate is refused even
+    though its dialback key would verify; the log says why."""
+    cid = t.ident('c.test', client_cert=False)
+    c = t.fake_server(cid)
+    b, ip_a = start_b(t, c.addr[0], extra_args=('--secure-auth',))
+    s = t.open_stream(cid, 'b.test', b.addr)
+    try:
+        r = s2speer.dialback(s, cid, 'b.test')
+        check(not (r.is_(NS_DB, 'result') and r.attrs.get('type') == 'valid'),
+              f'secure auth accepted a dialback-only peer: {r.raw}')
+    except s2speer.PeerError:
+        pass  # refused with a stream error
+    b.wait_log('secure auth', 5)
+    check(not b.links(direction='in', remote='c.test', state='open'),
+          f'an open inbound link from c.test exists: {b.status().get("links")}')
+    other_link_works(t, b, ip_a)

@@ -3,18 +3,21 @@
 from harness import check
 
 
-def _tls_dialback_links(st):
+def _tls_links(st, auths):
     return [ln for ln in st.get('links', [])
-            if ln.get('state') == 'open' and ln.get('auth') == 'dialback'
+            if ln.get('state') == 'open' and ln.get('auth') in auths
             and ln.get('transport') == 'starttls'
             and str(ln.get('tls_version', '')).startswith('TLSv1.')
             and ln.get('cipher')]
 
 
-def test_federation_both_directions(t):
+def _federate(t, auths, cert, args=()):
+    """a.test <-> b.test: a message each way, then both status tables show
+    open STARTTLS links to the other side authenticated by one of auths,
+    with the peer certificate verdict cert."""
     ip_a, ip_b = t.ip(), t.ip()
-    a = t.daemon('a.test', ip=ip_a, host_map={'b.test': ip_b})
-    b = t.daemon('b.test', ip=ip_b, host_map={'a.test': ip_a})
+    a = t.daemon('a.test', ip=ip_a, host_map={'b.test': ip_b}, extra_args=args)
+    b = t.daemon('b.test', ip=ip_b, host_map={'a.test': ip_a}, extra_args=args)
     ab = f'hello bob, from alice {t.nonce}'
     ba = f'hello alice, from bob {t.nonce}'
     a.send('alice@a.test', 'bob@b.test', ab)
@@ -27,9 +30,11 @@ def test_federation_both_directions(t):
     for d, other in ((a, 'b.test'), (b, 'a.test')):
         st = d.status()
         check(st.get('domain') == d.domain, f'{d.name}: status domain {st.get("domain")!r}')
-        good = [ln for ln in _tls_dialback_links(st) if ln.get('remote') == other]
-        check(good, f'{d.name}: no open starttls+dialback link to {other} with a TLS '
-              f'version and cipher: {st.get("links")}')
+        good = [ln for ln in _tls_links(st, auths) if ln.get('remote') == other]
+        check(good, f'{d.name}: no open starttls link authenticated by {auths} to {other} '
+              f'with a TLS version and cipher: {st.get("links")}')
+        check(all(ln.get('cert') == cert for ln in good),
+              f'{d.name}: want certificate verdict {cert!r}: {good}')
         tot = st.get('totals', {})
         check(tot.get('starttls', 0) >= 1 and tot.get('plain') == 0,
               f'{d.name}: totals {tot} (want starttls >= 1, plain == 0)')
@@ -37,6 +42,25 @@ def test_federation_both_directions(t):
           f'a.test: no stanza counted out: {a.status()["links"]}')
     check(sum(ln.get('stanzas_in', 0) for ln in b.status()['links']) >= 1,
           f'b.test: no stanza counted in: {b.status()["links"]}')
+
+
+def test_federation_both_directions(t):
+    """STARTTLS + dialback (the seed's setup); valid certificates let the
+    receiving side skip the db:verify round trip (XEP-0344)."""
+    _federate(t, ('dialback', 'dialback+cert'), 'valid', ('--auth', 'dialback'))
+
+
+def test_dialback_round_trip_untrusted_certs(t):
+    """Neither side trusts the other's CA: the certificate is recorded as
+    untrusted and dialback (with db:verify to the authoritative server)
+    authenticates both directions."""
+    _federate(t, ('dialback',), 'untrusted', ('--ca', t.run.foreign_ca))
+
+
+def test_sasl_external_both_directions(t):
+    """Defaults: certificates valid for the peer's domain -> SASL EXTERNAL
+    (XEP-0178) in both directions."""
+    _federate(t, ('sasl-external',), 'valid')
 
 
 def test_dialback_piggyback(t):
@@ -49,6 +73,9 @@ def test_dialback_piggyback(t):
     b.wait_body(first, 15, frm='u@a.test')
     a.send('v@a2.test', 'y@b.test', second)
     b.wait_body(second, 15, frm='v@a2.test')
-    out = a.links(direction='out', remote='b.test', state='open', auth='dialback')
+    out = a.links(direction='out', remote='b.test', state='open')
     check(len(out) == 1, f'a.test: want exactly one open outbound link to b.test '
           f'(a2.test piggybacked), got {len(out)}: {a.status().get("links")}')
+    pairs = {(p['local'], p['state']) for p in out[0].get('pairs', [])}
+    check(('a.test', 'valid') in pairs and ('a2.test', 'valid') in pairs,
+          f'a.test: want pairs a.test and a2.test valid on that link: {out[0].get("pairs")}')

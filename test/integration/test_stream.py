@@ -3,7 +3,7 @@
 import s2speer
 from s2speer import NS_STREAM
 from harness import (check, start_b, other_link_works, authenticated_stream,
-                     expect_stream_error)
+                     expect_stream_error, expect_refused, plain_stream)
 
 
 def test_spoofed_from_refused(t):
@@ -12,29 +12,18 @@ def test_spoofed_from_refused(t):
     b, ip_a = start_b(t, c.addr[0])
     s = authenticated_stream(t, cid, b)
     s.send(s2speer.message('mallory@evil.test', 'u@b.test', f'SPOOF {t.nonce}'))
-    expect_stream_error(s, 'invalid-from')
-    b.wait_log('invalid-from', 5)
+    expect_refused(b, s, 'invalid-from')
     other_link_works(t, b, ip_a)
     b.assert_no_body('SPOOF')
     evil = [m for m in b.messages if 'evil.test' in m.get('from', '')]
     check(not evil, f'inbox has messages from evil.test: {evil}')
 
 
-def _plain_stream(t, b):
-    """A raw unauthenticated stream to b: header sent, header and features read."""
-    s = t.raw_connect(b.addr, 'c.test->b.test')
-    s.send(s2speer.stream_header('c.test', 'b.test'))
-    s.read_header()
-    s.expect(NS_STREAM, 'features')
-    return s
-
-
 def _restricted(t, markup):
     b, ip_a = start_b(t)
-    s = _plain_stream(t, b)
+    s = plain_stream(t, b)
     s.send(markup)
-    expect_stream_error(s, 'restricted-xml')
-    b.wait_log('restricted-xml', 5)
+    expect_refused(b, s, 'restricted-xml')
     other_link_works(t, b, ip_a)
 
 
@@ -48,7 +37,7 @@ def test_restricted_xml_comment(t):
 
 def test_oversize_stanza(t):
     b, ip_a = start_b(t)
-    s = _plain_stream(t, b)
+    s = plain_stream(t, b)
     big = s2speer.message('x@c.test', 'u@b.test', 'A' * 20000).encode()
     # Send in pieces and look for the error in between: the daemon may close
     # (and reset) before reading everything.

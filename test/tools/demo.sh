@@ -74,7 +74,7 @@ start() { # domain
 		--cert "$tmp/certs/$d.pem" --key "$tmp/certs/$d.key" --ca "$tmp/certs/ca.pem" \
 		--host-map "${peer[$d]}=${ip[${peer[$d]}]}:5269" \
 		--admin "$tmp/$d.sock" --dialback-secret "$(openssl rand -hex 32)" \
-		--tls-policy required --log-level info \
+		--tls-policy required --auth dialback --log-level info \
 		</dev/null >"$tmp/$d.log" 2>&1 &
 	pid_of[$d]=$!
 	pids+=("$!")
@@ -94,7 +94,7 @@ wait_ready() { # domain
 
 now_ms() { date +%s%3N; }
 
-echo "xs2s demo: a.test (${ip[a.test]}) <-> b.test (${ip[b.test]}), STARTTLS + dialback"
+echo "xs2s demo: a.test (${ip[a.test]}) <-> b.test (${ip[b.test]}), STARTTLS + dialback (XEP-0220; run xs2sd without --auth for SASL EXTERNAL)"
 for d in a.test b.test; do
 	! listening "${ip[$d]}" 5269 || fail "${ip[$d]}:5269 is already in use (another demo running?)"
 done
