@@ -523,8 +523,6 @@ static void link_on_element(struct xs2s_link *l)
 		xs2s_link_fail(l, XS2S_SE_UNSUPPORTED_STANZA_TYPE, XS2S_STE_NONE, "unsupported element <%s/>", name);
 	}
 	xs2s_xml_free(st);
-	if (l->state == XS2S_LS_OPEN)
-		l->deadline_ms = xs2s_port_now_ms() + CONFIG_XS2S_IDLE_TIMEOUT_S * MS_PER_S;
 }
 
 /* Feed plaintext to the framer. Returns bytes used; *stop is set when the
@@ -679,6 +677,8 @@ static void link_read(struct xs2s_link *l)
 		l->rx_len += (size_t)n;
 		l->bytes_in += (uint64_t)n;
 		l->last_io_ms = xs2s_port_now_ms();
+		if (l->state == XS2S_LS_OPEN) /* any traffic, whitespace keepalives too */
+			l->deadline_ms = l->last_io_ms + CONFIG_XS2S_IDLE_TIMEOUT_S * MS_PER_S;
 		if (l->tls_active)
 			return; /* let TLS take what it needs before reading more */
 	}
