@@ -84,6 +84,9 @@ static const struct { uint8_t mask, lead, payload; uint32_t min; } certid_utf8_f
 #define SRV_PREFIX  "_xmpp-server."
 #define STRLEN(s)   (sizeof(s) - 1)
 
+/* Every walk below chains reads with ||: a failed read is non-zero. */
+_Static_assert(XS2S_OK == 0, "XS2S_OK must be 0");
+
 /* A cursor over the unread part of one DER element's contents. */
 struct certid_rd {
 	const uint8_t *p;
@@ -135,9 +138,12 @@ static int certid_expect(struct certid_rd *r, uint8_t tag, struct certid_rd *val
 	return XS2S_OK;
 }
 
-static bool certid_peek(const struct certid_rd *r, uint8_t tag)
+/* Read an OPTIONAL element; val->p is NULL when it is absent. */
+static int certid_opt(struct certid_rd *r, uint8_t tag, struct certid_rd *val)
 {
-	return r->left > 0 && r->p[0] == tag;
+	val->p = NULL;
+	val->left = 0;
+	return r->left > 0 && r->p[0] == tag ? certid_expect(r, tag, val) : XS2S_OK;
 }
 
 static bool certid_oid_is(const struct certid_rd *v, const uint8_t *oid, size_t n)
@@ -185,28 +191,20 @@ static uint32_t certid_utf8_next(const uint8_t *s, size_t n, size_t *i)
 	return cp;
 }
 
-/* An XmppAddr must be UTF-8 without C0, DEL or C1 controls. */
-static bool certid_utf8_ok(const uint8_t *s, size_t n)
+/* An XmppAddr: UTF-8 without C0, DEL or C1 controls; others: printable ASCII. */
+static bool certid_valid(enum xs2s_certid_type type, const uint8_t *s, size_t n)
 {
 	size_t i = 0;
 	uint32_t c;
 
 	while (i < n) {
-		c = certid_utf8_next(s, n, &i);
+		c = type == XS2S_CERTID_XMPPADDR ? certid_utf8_next(s, n, &i) : s[i++];
+		if (type != XS2S_CERTID_XMPPADDR && (c < ASCII_NAME_FIRST || c > ASCII_NAME_LAST))
+			return false;
 		if (c == CP_BAD || c < CP_C0_END || (c >= CP_DEL && c <= CP_C1_LAST))
 			return false;
 	}
-	return true;
-}
-
-static bool certid_ascii_ok(const uint8_t *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (s[i] < ASCII_NAME_FIRST || s[i] > ASCII_NAME_LAST)
-			return false;
-	return true;
+	return n > 0;
 }
 
 static char certid_puny_digit(uint32_t d)
@@ -300,29 +298,29 @@ static void certid_alabels(struct certid_w *w, const uint8_t *s, size_t n)
 /* Store one identity, or skip it (see certid.h for which). */
 static void certid_add(struct xs2s_certids *out, enum xs2s_certid_type type, const uint8_t *s, size_t n)
 {
-	struct xs2s_certid *id = &out->id[out->n < XS2S_CERTID_MAX ? out->n : 0];
-	struct certid_w w = { id->name, 0, false };
+	struct certid_w w;
 	size_t i;
 
-	if (n == 0 || !(type == XS2S_CERTID_XMPPADDR ? certid_utf8_ok(s, n) : certid_ascii_ok(s, n)))
+	if (!certid_valid(type, s, n))
 		return;
 	if (out->n == XS2S_CERTID_MAX) {
 		out->truncated = true;
 		return;
 	}
+	w = (struct certid_w){ out->id[out->n].name, 0, false };
 	if (type == XS2S_CERTID_XMPPADDR && !memchr(s, '@', n) && !memchr(s, '/', n)) {
 		certid_alabels(&w, s, n);
 	} else {
 		for (i = 0; i < n; i++)
 			certid_put(&w, certid_lower(s[i]));
 	}
-	w.buf[w.over ? 0 : w.len] = '\0';
 	if (w.over) {
+		w.buf[0] = '\0';
 		out->truncated = true;
 		return;
 	}
-	id->type = type;
-	out->n++;
+	w.buf[w.len] = '\0';
+	out->id[out->n++].type = type;
 }
 
 /* GeneralNames (RFC 5280 4.2.1.6) inside the extension's OCTET STRING. */
@@ -332,17 +330,16 @@ static int certid_san(struct certid_rd *octets, struct xs2s_certids *out)
 	enum xs2s_certid_type type;
 	uint8_t tag, str_tag;
 
-	if (certid_expect(octets, TAG_SEQUENCE, &names) != XS2S_OK || octets->left)
+	if (certid_expect(octets, TAG_SEQUENCE, &names) || octets->left)
 		return XS2S_EPROTO;
 	while (names.left) {
-		if (certid_tlv(&names, &tag, &gn) != XS2S_OK || (tag & TAG_CLASS_MASK) != TAG_CLASS_CTX)
+		if (certid_tlv(&names, &tag, &gn) || (tag & TAG_CLASS_MASK) != TAG_CLASS_CTX)
 			return XS2S_EPROTO;
 		if (tag == TAG_GN_DNSNAME)
 			certid_add(out, XS2S_CERTID_DNS, gn.p, gn.left);
 		if (tag != TAG_GN_OTHERNAME)
 			continue; /* rfc822Name, URI, iPAddress, ...: not XMPP identities */
-		if (certid_expect(&gn, TAG_OID, &oid) != XS2S_OK ||
-		    certid_expect(&gn, TAG_OTHER_VALUE, &val) != XS2S_OK || gn.left)
+		if (certid_expect(&gn, TAG_OID, &oid) || certid_expect(&gn, TAG_OTHER_VALUE, &val) || gn.left)
 			return XS2S_EPROTO;
 		if (certid_oid_is(&oid, certid_oid_xmppaddr, sizeof(certid_oid_xmppaddr))) {
 			type = XS2S_CERTID_XMPPADDR;
@@ -353,7 +350,7 @@ static int certid_san(struct certid_rd *octets, struct xs2s_certids *out)
 		} else {
 			continue;
 		}
-		if (certid_expect(&val, str_tag, &str) != XS2S_OK || val.left)
+		if (certid_expect(&val, str_tag, &str) || val.left)
 			return XS2S_EPROTO;
 		certid_add(out, type, str.p, str.left);
 	}
@@ -365,23 +362,19 @@ static int certid_extensions(struct certid_rd *ext3, struct xs2s_certids *out)
 {
 	struct certid_rd exts, ext, oid, v;
 
-	if (certid_expect(ext3, TAG_SEQUENCE, &exts) != XS2S_OK || ext3->left)
+	if (certid_expect(ext3, TAG_SEQUENCE, &exts) || ext3->left)
 		return XS2S_EPROTO;
 	while (exts.left) {
-		if (certid_expect(&exts, TAG_SEQUENCE, &ext) != XS2S_OK ||
-		    certid_expect(&ext, TAG_OID, &oid) != XS2S_OK)
-			return XS2S_EPROTO;
-		if (certid_peek(&ext, TAG_BOOLEAN) && /* critical */
-		    (certid_expect(&ext, TAG_BOOLEAN, &v) != XS2S_OK || v.left != 1))
-			return XS2S_EPROTO;
-		if (certid_expect(&ext, TAG_OCTET_STRING, &v) != XS2S_OK || ext.left)
+		if (certid_expect(&exts, TAG_SEQUENCE, &ext) || certid_expect(&ext, TAG_OID, &oid) ||
+		    certid_opt(&ext, TAG_BOOLEAN, &v) || (v.p != NULL && v.left != 1) || /* critical */
+		    certid_expect(&ext, TAG_OCTET_STRING, &v) || ext.left)
 			return XS2S_EPROTO;
 		if (!certid_oid_is(&oid, certid_oid_san, sizeof(certid_oid_san)))
 			continue;
 		if (out->has_san) /* RFC 5280 4.2: at most one instance */
 			return XS2S_EPROTO;
 		out->has_san = true;
-		if (certid_san(&v, out) != XS2S_OK)
+		if (certid_san(&v, out))
 			return XS2S_EPROTO;
 	}
 	return XS2S_OK;
@@ -394,12 +387,11 @@ static int certid_subject(struct certid_rd *name, struct xs2s_certids *out)
 	uint8_t tag;
 
 	while (name->left) {
-		if (certid_expect(name, TAG_SET, &rdn) != XS2S_OK)
+		if (certid_expect(name, TAG_SET, &rdn))
 			return XS2S_EPROTO;
 		while (rdn.left) {
-			if (certid_expect(&rdn, TAG_SEQUENCE, &atv) != XS2S_OK ||
-			    certid_expect(&atv, TAG_OID, &oid) != XS2S_OK ||
-			    certid_tlv(&atv, &tag, &val) != XS2S_OK || atv.left)
+			if (certid_expect(&rdn, TAG_SEQUENCE, &atv) || certid_expect(&atv, TAG_OID, &oid) ||
+			    certid_tlv(&atv, &tag, &val) || atv.left)
 				return XS2S_EPROTO;
 			if (certid_oid_is(&oid, certid_oid_cn, sizeof(certid_oid_cn)) &&
 			    (tag == TAG_UTF8STRING || tag == TAG_PRINTABLE || tag == TAG_IA5STRING ||
@@ -413,33 +405,23 @@ static int certid_subject(struct certid_rd *name, struct xs2s_certids *out)
 /* Certificate and TBSCertificate (RFC 5280 4.1). */
 static int certid_walk(struct certid_rd *all, struct xs2s_certids *out)
 {
-	struct certid_rd cert, tbs, subject, v, inner;
+	struct certid_rd cert, tbs, subject, ver, v;
 
-	if (certid_expect(all, TAG_SEQUENCE, &cert) != XS2S_OK || all->left ||
-	    certid_expect(&cert, TAG_SEQUENCE, &tbs) != XS2S_OK ||
-	    certid_expect(&cert, TAG_SEQUENCE, &v) != XS2S_OK ||   /* signatureAlgorithm */
-	    certid_expect(&cert, TAG_BIT_STRING, &v) != XS2S_OK || /* signatureValue */
-	    cert.left)
-		return XS2S_EPROTO;
-	if (certid_peek(&tbs, TAG_VERSION) &&
-	    (certid_expect(&tbs, TAG_VERSION, &v) != XS2S_OK ||
-	     certid_expect(&v, TAG_INTEGER, &inner) != XS2S_OK || v.left))
-		return XS2S_EPROTO;
-	if (certid_expect(&tbs, TAG_INTEGER, &v) != XS2S_OK ||   /* serialNumber */
-	    certid_expect(&tbs, TAG_SEQUENCE, &v) != XS2S_OK ||  /* signature */
-	    certid_expect(&tbs, TAG_SEQUENCE, &v) != XS2S_OK ||  /* issuer */
-	    certid_expect(&tbs, TAG_SEQUENCE, &v) != XS2S_OK ||  /* validity */
-	    certid_expect(&tbs, TAG_SEQUENCE, &subject) != XS2S_OK ||
-	    certid_expect(&tbs, TAG_SEQUENCE, &v) != XS2S_OK)    /* subjectPublicKeyInfo */
-		return XS2S_EPROTO;
-	if (certid_peek(&tbs, TAG_ISSUER_UID) && certid_expect(&tbs, TAG_ISSUER_UID, &v) != XS2S_OK)
-		return XS2S_EPROTO;
-	if (certid_peek(&tbs, TAG_SUBJECT_UID) && certid_expect(&tbs, TAG_SUBJECT_UID, &v) != XS2S_OK)
-		return XS2S_EPROTO;
-	if (certid_peek(&tbs, TAG_EXTENSIONS) &&
-	    (certid_expect(&tbs, TAG_EXTENSIONS, &v) != XS2S_OK || certid_extensions(&v, out) != XS2S_OK))
-		return XS2S_EPROTO;
-	if (tbs.left)
+	if (certid_expect(all, TAG_SEQUENCE, &cert) || all->left ||
+	    certid_expect(&cert, TAG_SEQUENCE, &tbs) ||
+	    certid_expect(&cert, TAG_SEQUENCE, &v) ||          /* signatureAlgorithm */
+	    certid_expect(&cert, TAG_BIT_STRING, &v) || cert.left ||
+	    certid_opt(&tbs, TAG_VERSION, &ver) ||
+	    (ver.p != NULL && (certid_expect(&ver, TAG_INTEGER, &v) || ver.left)) ||
+	    certid_expect(&tbs, TAG_INTEGER, &v) ||            /* serialNumber */
+	    certid_expect(&tbs, TAG_SEQUENCE, &v) ||           /* signature */
+	    certid_expect(&tbs, TAG_SEQUENCE, &v) ||           /* issuer */
+	    certid_expect(&tbs, TAG_SEQUENCE, &v) ||           /* validity */
+	    certid_expect(&tbs, TAG_SEQUENCE, &subject) ||
+	    certid_expect(&tbs, TAG_SEQUENCE, &v) ||           /* subjectPublicKeyInfo */
+	    certid_opt(&tbs, TAG_ISSUER_UID, &v) || certid_opt(&tbs, TAG_SUBJECT_UID, &v) ||
+	    certid_opt(&tbs, TAG_EXTENSIONS, &v) || (v.p != NULL && certid_extensions(&v, out)) ||
+	    tbs.left)
 		return XS2S_EPROTO;
 	/* The subject last, so that CNs never take the place of subjectAltNames. */
 	return certid_subject(&subject, out);
@@ -506,7 +488,7 @@ static bool certid_id_match(const struct xs2s_certid *id, const char *dom, size_
 
 	switch (id->type) {
 	case XS2S_CERTID_SRV:
-		return n > STRLEN(SRV_PREFIX) && memcmp(id->name, SRV_PREFIX, STRLEN(SRV_PREFIX)) == 0 &&
+		return n > STRLEN(SRV_PREFIX) && certid_eq(id->name, STRLEN(SRV_PREFIX), SRV_PREFIX, STRLEN(SRV_PREFIX)) &&
 		       certid_eq(id->name + STRLEN(SRV_PREFIX), n - STRLEN(SRV_PREFIX), dom, dn);
 	case XS2S_CERTID_XMPPADDR:
 		return !memchr(id->name, '@', n) && !memchr(id->name, '/', n) &&
