@@ -70,6 +70,15 @@ static void peer_send(int fd, const char *s)
 	assert_int_equal(send(fd, s, strlen(s), 0), (ssize_t)strlen(s));
 }
 
+/* The same bytes, one TCP segment per byte, the engine running in between. */
+static void peer_send_bytewise(int fd, const char *s)
+{
+	for (; *s; s++) {
+		assert_int_equal(send(fd, s, 1, 0), 1);
+		xs2s_engine_poll(0);
+	}
+}
+
 static void start_engine(enum xs2s_tls_policy pol)
 {
 	struct xs2s_config cfg;
@@ -141,19 +150,18 @@ static void test_tls_required_refuses_plain_peer(void **state)
 	drain_engine();
 }
 
-static void test_tls_optional_falls_back_loudly(void **state)
+static void optional_policy_session(void (*send_fn)(int, const char *))
 {
 	int l = peer_listener(), fd;
 	char buf[4096];
 
-	(void)state;
 	start_engine(XS2S_TLS_POLICY_OPTIONAL_INSECURE);
 	assert_int_equal(xs2s_send_message("u@a.test", "x@peer.test", "hello"), XS2S_OK);
 	fd = peer_accept(l);
 	assert_true(fd >= 0);
 	assert_true(peer_expect(fd, buf, sizeof buf, "version='1.0'>"));
-	peer_send(fd, peer_header);
-	peer_send(fd, "<stream:features><dialback xmlns='urn:xmpp:features:dialback'/></stream:features>");
+	send_fn(fd, peer_header);
+	send_fn(fd, "<stream:features><dialback xmlns='urn:xmpp:features:dialback'/></stream:features>");
 	/* Dialback goes ahead in plaintext, with the key for (peer.test, a.test, peerid1). */
 	assert_true(peer_expect(fd, buf, sizeof buf, "</db:result>"));
 	{
@@ -161,11 +169,24 @@ static void test_tls_optional_falls_back_loudly(void **state)
 		xs2s_db_key("peer.test", "a.test", "peerid1", key);
 		assert_non_null(strstr(buf, key));
 	}
-	peer_send(fd, "<db:result from='peer.test' to='a.test' type='valid'/>");
+	send_fn(fd, "<db:result from='peer.test' to='a.test' type='valid'/>");
 	assert_true(peer_expect(fd, buf, sizeof buf, "hello</body></message>"));
 	close(fd);
 	close(l);
 	drain_engine();
+}
+
+static void test_tls_optional_falls_back_loudly(void **state)
+{
+	(void)state;
+	optional_policy_session(peer_send);
+}
+
+/* The whole session again with the peer's bytes arriving one at a time. */
+static void test_session_one_byte_at_a_time(void **state)
+{
+	(void)state;
+	optional_policy_session(peer_send_bytewise);
 }
 
 static void test_queue_bounded_and_bounced(void **state)
@@ -228,6 +249,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_tls_required_refuses_plain_peer),
 		cmocka_unit_test(test_tls_optional_falls_back_loudly),
+		cmocka_unit_test(test_session_one_byte_at_a_time),
 		cmocka_unit_test(test_queue_bounded_and_bounced),
 		cmocka_unit_test(test_unreachable_peer_bounces),
 	};
