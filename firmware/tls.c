@@ -68,15 +68,37 @@ static int tls_io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 	return (int)n;
 }
 
-/* Record the worst verification error of the chain; never abort here. */
+/* A client certificate whose extended key usage names serverAuth but not
+ * clientAuth: XMPP servers use one certificate for both roles and public
+ * CAs no longer issue clientAuth, so s2s accepts it (docs/architecture.md). */
+#define TLS_XKU_SERVER_AUTH 0x1u /* wolfSSL_X509_get_extended_key_usage() bit (XKU_SSL_SERVER) */
+
+static bool tls_server_cert_as_client(struct xs2s_link *l, WOLFSSL_X509_STORE_CTX *store, int err)
+{
+	WOLFSSL_X509 *x = wolfSSL_X509_STORE_CTX_get_current_cert(store);
+
+	return l->dir == XS2S_DIR_IN && err == EXTKEYUSE_AUTH_E && x &&
+	       (wolfSSL_X509_get_extended_key_usage(x) & TLS_XKU_SERVER_AUTH);
+}
+
+/* Record the first verification error of the chain; never abort here: the
+ * verdict is the link's to judge (dialback may still authenticate it). */
 static int tls_verify_cb(int preverify, WOLFSSL_X509_STORE_CTX *store)
 {
 	struct xs2s_link *l = store->userCtx;
 	int err = wolfSSL_X509_STORE_CTX_get_error(store);
 
-	if (l && !preverify && err && !l->cert_err)
+	if (l && !preverify && err && !l->cert_err && !tls_server_cert_as_client(l, store, err))
 		l->cert_err = err;
 	return 1;
+}
+
+/* Validity-period errors, in wolfSSL's own codes and in its OpenSSL-style ones. */
+static bool tls_err_is_date(int err)
+{
+	return err == ASN_AFTER_DATE_E || err == ASN_BEFORE_DATE_E || err == X509_V_ERR_CERT_NOT_YET_VALID ||
+	       err == X509_V_ERR_CERT_HAS_EXPIRED || err == X509_V_ERR_ERROR_IN_CERT_NOT_BEFORE_FIELD ||
+	       err == X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD;
 }
 
 static WOLFSSL_CTX *tls_ctx_new(WOLFSSL_METHOD *m, const struct xs2s_config *cfg)
@@ -228,7 +250,7 @@ enum xs2s_cert_verdict xs2s_tls_verdict(struct xs2s_link *l, const char *domain)
 	if (!x)
 		return XS2S_CERT_NONE;
 	der = wolfSSL_X509_get_der(x, &len);
-	if (l->cert_err == ASN_AFTER_DATE_E || l->cert_err == ASN_BEFORE_DATE_E)
+	if (tls_err_is_date(l->cert_err))
 		v = XS2S_CERT_EXPIRED;
 	else if (l->cert_err)
 		v = XS2S_CERT_UNTRUSTED;

@@ -45,14 +45,37 @@ def poll(fn, timeout, interval=0.1):
 TCP_LISTEN, TCP_TIME_WAIT = '0A', '06'
 
 
+def hostport(ip, port):
+    """'ip:port', or '[ip]:port' for IPv6."""
+    return f'[{ip}]:{port}' if ':' in ip else f'{ip}:{port}'
+
+
+def free_port(ip, prefer, taken=()):
+    """The first port from prefer (then upwards from its last one) not in
+    taken and with nothing but TIME_WAIT sockets bound to ip on it."""
+    for port in list(prefer) + list(range(prefer[-1] + 1, prefer[-1] + 200)):
+        st = _port_states(ip, port)
+        if port not in taken and (st is None or st <= {TCP_TIME_WAIT}):
+            return port
+    raise Fail(f'no free port on {ip} near {prefer}')
+
+
 def _port_states(ip, port=PORT):
     """TCP states (hex, as in /proc/net/tcp) of the sockets bound to ip:port,
     or None when /proc/net/tcp cannot be read. Lets us check for a listener
-    without opening a probe connection to it."""
-    want = ''.join('%02X' % int(x) for x in reversed(ip.split('.'))) + ':%04X' % port
+    without opening a probe connection to it. An IPv6 ip ('::1') is looked
+    up in /proc/net/tcp6."""
+    if ':' in ip:
+        raw = socket.inet_pton(socket.AF_INET6, ip)  # 4 host-order (little-endian) words
+        want = ''.join('%08X' % int.from_bytes(raw[i:i + 4], 'little') for i in range(0, 16, 4))
+        path = '/proc/net/tcp6'
+    else:
+        want = ''.join('%02X' % int(x) for x in reversed(ip.split('.')))
+        path = '/proc/net/tcp'
+    want += ':%04X' % port
     states = set()
     try:
-        with open('/proc/net/tcp') as f:
+        with open(path) as f:
             next(f)
             for line in f:
                 parts = line.split()
@@ -86,6 +109,23 @@ class Run:
                            capture_output=True, text=True, timeout=60)
         if r.returncode != 0 and not self.cert_error:
             self.cert_error = f'mkcerts.sh (foreign CA) failed: {r.stderr.strip()}'
+        self._pki = {}
+
+    def pki(self, name, args):
+        """A certificate directory of this run, RUNDIR/NAME, made once with
+        `mkcerts.sh RUNDIR/NAME ARGS...` (domain lists and NAME:OPT specs,
+        see mkcerts.sh; it gets its own CA). Returns its path; Fail if
+        mkcerts.sh fails or NAME was used before with other args."""
+        args = list(args)
+        if name in self._pki:
+            check(self._pki[name] == args, f'pki {name!r} made before with other args')
+        else:
+            path = os.path.join(self.dir, name)
+            r = subprocess.run(['bash', MKCERTS, path] + args,
+                               capture_output=True, text=True, timeout=60)
+            check(r.returncode == 0, f'mkcerts.sh {name} failed: {r.stderr.strip()}')
+            self._pki[name] = args
+        return os.path.join(self.dir, name)
 
     def alloc_ip(self, taken):
         """Next pool address with nothing bound to it on PORT and not in
@@ -107,9 +147,15 @@ class Daemon:
     """One xs2sd process. Use T.daemon() to make one."""
 
     def __init__(self, t, domain, ip, aliases=(), host_map=None, tls_policy='required',
-                 secret=None, log_level='debug', extra_args=()):
-        self.t, self.domain, self.ip, self.port = t, domain, ip, PORT
-        self.addr = (ip, PORT)
+                 secret=None, log_level='debug', extra_args=(), port=PORT,
+                 certdir=None, cert=None, chain=False):
+        """host_map values: an address (port PORT), 'ADDR:PORT' / '[V6]:PORT'
+        as given, or an (address, port) tuple. certdir (default the run's
+        certificates) holds ca.pem (--ca) and CERT.pem + CERT.key (--cert,
+        --key; CERT defaults to the domain; chain=True gives CERT.chain.pem)."""
+        self.t, self.domain, self.ip, self.port = t, domain, ip, port
+        self.addr = (ip, port)
+        self.certdir, self.cert, self.chain = certdir, cert or domain, chain
         self.aliases = list(aliases)
         self.host_map = dict(host_map or {})
         self.tls_policy = tls_policy
@@ -127,23 +173,26 @@ class Daemon:
         self.died = None            # set by terminate(): had it exited on its own?
 
     def argv(self):
-        certs = self.t.run.certs
+        certs = self.certdir or self.t.run.certs
         a = [self.t.run.xs2sd, '--domain', self.domain]
         for al in self.aliases:
             a += ['--domain', al]
-        a += ['--listen', f'{self.ip}:{self.port}',
-              '--cert', os.path.join(certs, self.domain + '.pem'),
-              '--key', os.path.join(certs, self.domain + '.key'),
+        a += ['--listen', hostport(self.ip, self.port),
+              '--cert', os.path.join(certs, self.cert + ('.chain.pem' if self.chain else '.pem')),
+              '--key', os.path.join(certs, self.cert + '.key'),
               '--ca', os.path.join(certs, 'ca.pem')]
         for dom, ip in self.host_map.items():
-            a += ['--host-map', f'{dom}={ip}:{PORT}' if ':' not in ip else f'{dom}={ip}']
+            if isinstance(ip, tuple):
+                a += ['--host-map', f'{dom}={hostport(*ip)}']
+            else:
+                a += ['--host-map', f'{dom}={ip}:{PORT}' if ':' not in ip else f'{dom}={ip}']
         a += ['--admin', self.admin, '--dialback-secret', self.secret,
               '--tls-policy', self.tls_policy, '--log-level', self.log_level]
         return a + self.extra_args
 
     def start(self, timeout=10):
         argv = self.argv()
-        self.states_at_start = _port_states(self.ip) or set()
+        self.states_at_start = _port_states(self.ip, self.port) or set()
         with open(self.log_path, 'w') as log:
             log.write('# ' + ' '.join(argv).replace(self.secret, '<secret>') + '\n')
             log.flush()
@@ -160,7 +209,7 @@ class Daemon:
                 hint = (' (its address had TIME_WAIT sockets: does xs2sd set SO_REUSEADDR?)'
                         if TCP_TIME_WAIT in self.states_at_start else '')
                 raise Fail(f'{self.name}: xs2sd exited during start-up with status {rc}{hint}')
-            st = _port_states(self.ip)
+            st = _port_states(self.ip, self.port)
             listening = st is None or TCP_LISTEN in st  # no /proc: admin socket alone
             if listening and os.path.exists(self.admin):
                 return
