@@ -23,7 +23,7 @@ endif
 
 # Debian packages the build and the tests need (`make deps` installs missing ones).
 DEPS_BUILD := gcc make binutils libwolfssl-dev libmxml-dev python3-kconfiglib libcmocka-dev openssl
-DEPS_TEST := iproute2
+DEPS_TEST := iproute2 dnsmasq-base
 
 # The configuration is a makefile too; configuration goals must not need it.
 ifeq ($(filter %config,$(MAKECMDGOALS)),)

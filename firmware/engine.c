@@ -130,6 +130,7 @@ int xs2s_engine_start(const struct xs2s_config *cfg)
 	xs2s_auth_configure(cfg);
 	xs2s_xml_init();
 	xs2s_router_init();
+	xs2s_resolve_init();
 	xs2s_local_init();
 	rc = xs2s_tls_init(cfg);
 	if (rc != XS2S_OK)
@@ -185,8 +186,8 @@ static void engine_accept(void)
 
 int xs2s_engine_poll(uint32_t timeout_ms)
 {
-	struct xs2s_pollfd fds[CONFIG_XS2S_MAX_LINKS + 1];
-	uint8_t slot_of[CONFIG_XS2S_MAX_LINKS + 1];
+	struct xs2s_pollfd fds[CONFIG_XS2S_MAX_LINKS + 1 + XS2S_RESOLVE_POLLFDS];
+	uint8_t slot_of[CONFIG_XS2S_MAX_LINKS + 1 + XS2S_RESOLVE_POLLFDS];
 	unsigned n = 0, i;
 	uint32_t now = xs2s_port_now_ms();
 
@@ -214,8 +215,20 @@ int xs2s_engine_poll(uint32_t timeout_ms)
 		fds[n].got = 0;
 		slot_of[n++] = 0xff;
 	}
+	{
+		unsigned k = xs2s_resolve_pollfds(fds + n, XS2S_RESOLVE_POLLFDS);
+		uint32_t left = xs2s_resolve_next_ms(now);
+
+		memset(slot_of + n, 0xfe, k);
+		n += k;
+		if (left < timeout_ms)
+			timeout_ms = left;
+	}
 	xs2s_port_poll(fds, n, timeout_ms);
+	xs2s_resolve_step(xs2s_port_now_ms());
 	for (i = 0; i < n; i++) {
+		if (slot_of[i] == 0xfe)
+			continue; /* the resolver's: read in xs2s_resolve_step */
 		if (slot_of[i] == 0xff) {
 			if (fds[i].got)
 				engine_accept();

@@ -1,11 +1,11 @@
 /* Peer addresses: a static host map (Kconfig and xs2sd --host-map).
- * xs2s_resolve() is the non-blocking resolver interface: XS2S_EAGAIN means
- * "ask again next round"; the static map answers at once. DNS SRV plugs in
- * behind the same call. */
+ * xs2s_resolve() answers from the map alone, at once; resolve.c asks it
+ * first and then DNS (xs2s_resolve_start and friends). */
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 #include "xs2s_int.h"
+#include "resolve.h"
 
 #define HOSTMAP_ENTRIES 16
 
@@ -19,12 +19,12 @@ static struct hostmap_ent hostmap[HOSTMAP_ENTRIES];
 static unsigned hostmap_n;
 static bool hostmap_loaded;
 
-/* "addr:port", "[v6]:port" or "addr" (port 5269). */
-static int hostmap_parse_addr(const char *s, char *addr, uint16_t *port)
+/* "addr:port", "[v6]:port" or "addr" (def_port). */
+int xs2s_addr_port_parse(const char *s, uint16_t def_port, char addr[XS2S_ADDR_MAX], uint16_t *port)
 {
 	const char *colon;
 	size_t n;
-	unsigned long p = 5269;
+	unsigned long p = def_port;
 
 	if (s[0] == '[') {
 		const char *end = strchr(s, ']');
@@ -70,7 +70,7 @@ int xs2s_hostmap_add(const char *entry)
 		return XS2S_EINVAL;
 	memcpy(e.domain, entry, n);
 	e.domain[n] = '\0';
-	if (!xs2s_domain_valid(e.domain) || hostmap_parse_addr(eq + 1, e.addr, &e.port) != XS2S_OK)
+	if (!xs2s_domain_valid(e.domain) || xs2s_addr_port_parse(eq + 1, XS2S_XMPP_SERVER_PORT, e.addr, &e.port) != XS2S_OK)
 		return XS2S_EINVAL;
 	hostmap[hostmap_n++] = e;
 	return XS2S_OK;

@@ -149,33 +149,65 @@ void xs2s_link_close(struct xs2s_link *l, const char *why)
 	xs2s_link_set_state(l, XS2S_LS_CLOSING);
 }
 
+/* Connect to the next candidate; false when none is left. */
+static bool link_try_next(struct xs2s_link *l)
+{
+	if (l->sock != XS2S_SOCK_NONE) {
+		xs2s_port_close(l->sock);
+		l->sock = XS2S_SOCK_NONE;
+	}
+	while (l->cand_next < l->ncand) {
+		const struct xs2s_target *c = &l->cand[l->cand_next++];
+
+		memcpy(l->addr, c->addr, sizeof l->addr);
+		l->port = c->port;
+		if (xs2s_port_connect(l->addr, l->port, &l->sock) == XS2S_OK) {
+			XS2S_LOGI(l->id, "out %s -> %s: connecting to %s:%u", l->local_domain, l->peer_domain,
+				  l->addr, l->port);
+			xs2s_link_set_state(l, XS2S_LS_CONNECT);
+			return true;
+		}
+		l->sock = XS2S_SOCK_NONE;
+	}
+	return false;
+}
+
 static void link_connect(struct xs2s_link *l)
 {
+	unsigned n = CONFIG_XS2S_RESOLVE_TARGETS;
 	int rc;
 
-	rc = xs2s_resolve(l->peer_domain, l->addr, &l->port);
+	if (l->resolve_h < 0) {
+		l->resolve_h = xs2s_resolve_start(l->peer_domain);
+		if (l->resolve_h == XS2S_ENOMEM) {
+			l->resolve_h = -1;
+			return; /* every lookup slot busy: try next round */
+		}
+	}
+	rc = l->resolve_h < 0 ? l->resolve_h : xs2s_resolve_result(l->resolve_h, l->cand, &n);
 	if (rc == XS2S_EAGAIN)
 		return;
+	l->resolve_h = -1;
 	if (rc != XS2S_OK) {
-		xs2s_link_fail(l, XS2S_SE_NONE, XS2S_STE_REMOTE_SERVER_NOT_FOUND,
-			       "no address for %s (add a host-map entry)", l->peer_domain);
+		/* RFC 6120 8.3.3.16: the name could not be resolved (timeout or not). */
+		xs2s_link_fail(l, XS2S_SE_NONE, XS2S_STE_REMOTE_SERVER_NOT_FOUND, "no address for %s: %s",
+			       l->peer_domain, xs2s_err_name(rc));
 		l->closing_done = true;
 		return;
 	}
-	rc = xs2s_port_connect(l->addr, l->port, &l->sock);
-	if (rc != XS2S_OK) {
-		xs2s_link_fail(l, XS2S_SE_NONE, XS2S_STE_REMOTE_SERVER_NOT_FOUND, "cannot connect to %s:%u",
-			       l->addr, l->port);
+	l->ncand = (uint8_t)n;
+	l->cand_next = 0;
+	if (!link_try_next(l)) {
+		xs2s_link_fail(l, XS2S_SE_NONE, XS2S_STE_REMOTE_SERVER_NOT_FOUND, "cannot connect to %s",
+			       l->peer_domain);
 		l->closing_done = true;
-		return;
 	}
-	XS2S_LOGI(l->id, "out %s -> %s: connecting to %s:%u", l->local_domain, l->peer_domain, l->addr, l->port);
-	xs2s_link_set_state(l, XS2S_LS_CONNECT);
 }
 
 void xs2s_link_start_out(struct xs2s_link *l)
 {
 	xs2s_framer_init(&l->fr, l->stanza, CONFIG_XS2S_MAX_STANZA);
+	l->resolve_h = -1;
 	xs2s_link_set_state(l, XS2S_LS_RESOLVE);
 	link_connect(l);
 }
@@ -698,6 +730,9 @@ void xs2s_link_step(struct xs2s_link *l, uint8_t got)
 		if (rc == XS2S_EAGAIN)
 			return;
 		if (rc != XS2S_OK) {
+			XS2S_LOGI(l->id, "connect to %s:%u failed", l->addr, l->port);
+			if (link_try_next(l))
+				return;
 			xs2s_link_fail(l, XS2S_SE_NONE, XS2S_STE_REMOTE_SERVER_NOT_FOUND, "connect to %s:%u failed",
 				       l->addr, l->port);
 			l->closing_done = true;
@@ -750,7 +785,9 @@ void xs2s_link_timer(struct xs2s_link *l, uint32_t now)
 
 bool xs2s_link_has_work(const struct xs2s_link *l)
 {
-	return l->state == XS2S_LS_RESOLVE || l->more || (l->ssl && xs2s_tls_pending((struct xs2s_link *)l) > 0);
+	if (l->state == XS2S_LS_RESOLVE)
+		return l->resolve_h < 0 || xs2s_resolve_done(l->resolve_h); /* not while the lookup runs */
+	return l->more || (l->ssl && xs2s_tls_pending((struct xs2s_link *)l) > 0);
 }
 
 uint8_t xs2s_link_poll_want(const struct xs2s_link *l)
@@ -773,6 +810,10 @@ void xs2s_link_release(struct xs2s_link *l)
 	unsigned i, slot = xs2s_link_slot(l);
 	struct xs2s_arena *ta = xs2s_tls_arena();
 
+	if (l->dir == XS2S_DIR_OUT && l->resolve_h >= 0) {
+		xs2s_resolve_cancel(l->resolve_h);
+		l->resolve_h = -1;
+	}
 	if (l->dir == XS2S_DIR_OUT)
 		xs2s_db_link_gone(l);
 	for (i = 0; i < CONFIG_XS2S_MAX_PAIRS; i++)

@@ -50,6 +50,25 @@ void xs2s_port_close(xs2s_sock s);
  * Returns the number of fds with got != 0, or a negative error. */
 int xs2s_port_poll(struct xs2s_pollfd *fds, unsigned n, uint32_t timeout_ms);
 
+/* UDP, for DNS (needed only with CONFIG_XS2S_DNS). Sockets are closed with
+ * xs2s_port_close and polled like TCP ones. */
+/* Open a non-blocking UDP socket connected to server_addr ("192.0.2.53",
+ * "2001:db8::53") and port: datagrams from any other source are dropped.
+ * The local port is the stack's ephemeral choice (it should be random). */
+int xs2s_port_udp_open(const char *server_addr, uint16_t port, xs2s_sock *out);
+/* Send one datagram of n bytes: XS2S_OK, XS2S_EWANTWRITE when the stack
+ * has no room (the datagram is not sent), XS2S_EIO on error. */
+int xs2s_port_udp_send(xs2s_sock s, const void *p, size_t n);
+/* Receive one datagram into p: its length (0 is a valid empty datagram),
+ * XS2S_EWANTREAD when none is waiting, XS2S_ERANGE when it was longer than
+ * n (the datagram is consumed), XS2S_EIO on error (e.g. an ICMP port
+ * unreachable reported on the socket). */
+int xs2s_port_udp_recv(xs2s_sock s, void *p, size_t n);
+/* The platform's recursive DNS server: XS2S_OK with its address text and
+ * port, or XS2S_ENOTFOUND. The engine asks once, at start; a port reads its
+ * configuration (a file, DHCP) once and answers at once. */
+int xs2s_port_dns_server(char addr[XS2S_ADDR_MAX], uint16_t *port);
+
 /* Monotonic milliseconds; wraps, compare with XS2S_TIME_REACHED. */
 uint32_t xs2s_port_now_ms(void);
 /* Fill p with n cryptographically secure random bytes; XS2S_OK or error. */

@@ -10,6 +10,7 @@
 #include "arena.h"
 #include "port.h"
 #include "log.h"
+#include "resolve.h"
 
 /* Wrap-safe deadline test (STYLE.md). */
 #define XS2S_TIME_REACHED(now, t) ((int32_t)((uint32_t)(now) - (uint32_t)(t)) >= 0)
@@ -113,6 +114,9 @@ struct xs2s_link {
 	char local_domain[XS2S_DOMAIN_MAX + 1]; /* out: first local; in: header 'to' */
 	char addr[XS2S_ADDR_MAX];
 	uint16_t port;
+	int resolve_h;                /* out: running lookup, -1 if none */
+	uint8_t ncand, cand_next;     /* out: candidates and the next one to try */
+	struct xs2s_target cand[CONFIG_XS2S_RESOLVE_TARGETS];
 	struct xs2s_ns_ctx ns;        /* namespaces from the peer's header */
 	struct xs2s_pair pairs[CONFIG_XS2S_MAX_PAIRS];
 	struct xs2s_verify_req vreq[CONFIG_XS2S_MAX_PAIRS];

@@ -1,6 +1,7 @@
-/* The POSIX port: non-blocking BSD sockets, poll(), CLOCK_MONOTONIC,
- * getrandom(), and a stderr log sink. It also lets the host daemon watch its
- * own descriptors (the admin socket) in the engine's single poll. */
+/* The POSIX port: non-blocking BSD sockets (TCP, and UDP for DNS), poll(),
+ * CLOCK_MONOTONIC, getrandom(), /etc/resolv.conf, and a stderr log sink. It
+ * also lets the host daemon watch its own descriptors (the admin socket) in
+ * the engine's single poll. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -13,6 +14,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 #include "port.h"
@@ -21,6 +23,11 @@
 
 #define POSIX_WATCH_MAX 8
 #define POSIX_BACKLOG 16
+#define POSIX_RESOLV_CONF "/etc/resolv.conf"
+#define POSIX_RESOLV_LINE 512
+#define POSIX_RESOLV_KEY "nameserver"
+#define POSIX_DNS_PORT 53
+#define POSIX_DNS_LOCAL "127.0.0.1" /* resolv.conf(5): no nameserver line means this machine */
 
 static struct {
 	int fd;
@@ -174,6 +181,91 @@ void xs2s_port_close(xs2s_sock s)
 {
 	if (s >= 0)
 		close(s);
+}
+
+int xs2s_port_udp_open(const char *server_addr, uint16_t port, xs2s_sock *out)
+{
+	struct sockaddr_storage ss;
+	socklen_t len;
+	int fd;
+
+	posix_sockaddr(server_addr, port, &ss, &len);
+	if (!len)
+		return XS2S_EINVAL;
+	fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+	if (fd < 0)
+		return XS2S_EIO;
+	/* Connecting a UDP socket only sets its peer: it returns at once. */
+	if (posix_nonblock(fd) < 0 || connect(fd, (struct sockaddr *)&ss, len) < 0) {
+		close(fd);
+		return XS2S_EIO;
+	}
+	*out = fd;
+	return XS2S_OK;
+}
+
+int xs2s_port_udp_send(xs2s_sock s, const void *p, size_t n)
+{
+	ssize_t r = send(s, p, n, MSG_NOSIGNAL);
+
+	if (r == (ssize_t)n)
+		return XS2S_OK;
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR || errno == ENOBUFS))
+		return XS2S_EWANTWRITE;
+	return XS2S_EIO;
+}
+
+int xs2s_port_udp_recv(xs2s_sock s, void *p, size_t n)
+{
+	struct iovec iov = { .iov_base = p, .iov_len = n };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t r = recvmsg(s, &mh, 0);
+
+	if (r >= 0)
+		return (mh.msg_flags & MSG_TRUNC) ? XS2S_ERANGE : (int)r;
+	if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
+		return XS2S_EWANTREAD;
+	return XS2S_EIO;
+}
+
+/* The first usable "nameserver ADDR" line of /etc/resolv.conf, else this
+ * machine (as the resolver library does). Scoped IPv6 addresses (fe80::1%eth0)
+ * are skipped. */
+static void posix_read_resolv_conf(char addr[XS2S_ADDR_MAX])
+{
+	FILE *f = fopen(POSIX_RESOLV_CONF, "r");
+	char line[POSIX_RESOLV_LINE];
+
+	snprintf(addr, XS2S_ADDR_MAX, "%s", POSIX_DNS_LOCAL);
+	if (!f)
+		return;
+	while (fgets(line, sizeof line, f)) {
+		char *save = NULL, *key = strtok_r(line, " \t\r\n", &save), *val;
+		struct sockaddr_storage ss;
+		socklen_t len;
+
+		if (!key || strcmp(key, POSIX_RESOLV_KEY) || !(val = strtok_r(NULL, " \t\r\n", &save)))
+			continue;
+		if (strlen(val) >= XS2S_ADDR_MAX)
+			continue;
+		posix_sockaddr(val, POSIX_DNS_PORT, &ss, &len);
+		if (len) {
+			snprintf(addr, XS2S_ADDR_MAX, "%s", val);
+			break;
+		}
+	}
+	fclose(f);
+}
+
+int xs2s_port_dns_server(char addr[XS2S_ADDR_MAX], uint16_t *port)
+{
+	static char server[XS2S_ADDR_MAX];
+
+	if (!server[0])
+		posix_read_resolv_conf(server); /* once */
+	memcpy(addr, server, XS2S_ADDR_MAX);
+	*port = POSIX_DNS_PORT;
+	return XS2S_OK;
 }
 
 int xs2s_posix_watch(int fd, short events, xs2s_posix_watch_cb cb, void *ctx)

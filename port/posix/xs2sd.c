@@ -19,6 +19,7 @@
 #include "log.h"
 #include "port.h"
 #include "port_posix.h"
+#include "resolve.h"
 
 #define ADMIN_CLIENTS 4
 #define ADMIN_REQ_MAX (CONFIG_XS2S_MAX_STANZA + 1024)
@@ -54,6 +55,7 @@ static void usage(FILE *f)
 		"  --key FILE              our private key (PEM)                               [%s]\n"
 		"  --ca FILE               trusted CA certificates (PEM)                       [%s]\n"
 		"  --host-map D=ADDR:PORT  static address of a peer domain (repeatable)\n"
+		"  --dns-server ADDR[:PORT] DNS server for SRV/A/AAAA lookups (default: resolv.conf)\n"
 		"  --admin PATH            admin socket for xs2sctl                            [%s]\n"
 		"  --dialback-secret S     XEP-0185 secret (default: random at start)\n"
 		"  --tls-policy P          required | optional (INSECURE plaintext fallback)   [%s]\n"
@@ -312,7 +314,7 @@ static int admin_open(const char *path)
 }
 
 enum { OPT_DOMAIN = 256, OPT_LISTEN, OPT_CERT, OPT_KEY, OPT_CA, OPT_HOSTMAP, OPT_ADMIN, OPT_SECRET, OPT_POLICY,
-       OPT_LOGLEVEL, OPT_AUTH, OPT_SECURE, OPT_INSECURE_DOMAIN, OPT_HELP };
+       OPT_LOGLEVEL, OPT_AUTH, OPT_SECURE, OPT_INSECURE_DOMAIN, OPT_HELP, OPT_DNS };
 
 /* --auth sasl-external,dialback */
 static int parse_auth(const char *s, struct xs2s_config *cfg)
@@ -342,6 +344,7 @@ int main(int argc, char **argv)
 		{ "tls-policy", required_argument, NULL, OPT_POLICY }, { "log-level", required_argument, NULL, OPT_LOGLEVEL },
 		{ "auth", required_argument, NULL, OPT_AUTH },         { "secure-auth", no_argument, NULL, OPT_SECURE },
 		{ "insecure-domain", required_argument, NULL, OPT_INSECURE_DOMAIN },
+		{ "dns-server", required_argument, NULL, OPT_DNS },
 		{ "help", no_argument, NULL, OPT_HELP },               { NULL, 0, NULL, 0 },
 	};
 	struct xs2s_config cfg;
@@ -375,6 +378,12 @@ int main(int argc, char **argv)
 			}
 			break;
 		case OPT_ADMIN: admin = optarg; break;
+		case OPT_DNS:
+			if (xs2s_dns_set_server(optarg) != XS2S_OK) {
+				fprintf(stderr, "xs2sd: bad --dns-server '%s' (want ADDR[:PORT])\n", optarg);
+				return 2;
+			}
+			break;
 		case OPT_SECRET: cfg.dialback_secret = optarg; break;
 		case OPT_POLICY:
 			if (!strcmp(optarg, "required"))

@@ -188,6 +188,9 @@ class Daemon:
                 a += ['--host-map', f'{dom}={ip}:{PORT}' if ':' not in ip else f'{dom}={ip}']
         a += ['--admin', self.admin, '--dialback-secret', self.secret,
               '--tls-policy', self.tls_policy, '--log-level', self.log_level]
+        # No lookup ever leaves the machine: nothing serves UDP 9 on loopback
+        # (a test that wants DNS passes its own --dns-server, which wins).
+        a += ['--dns-server', '127.0.0.1:9']
         return a + self.extra_args
 
     def start(self, timeout=10):
