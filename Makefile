@@ -124,9 +124,10 @@ $(O)/test/%: test/unit/%.c $(PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(AUTOCONF)
 	@$(if $(Q),echo "  TEST-CC $<")
 	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(PORT_OBJ) $(LIBXS2S) $(LIBS) -lcmocka
 
-$(O)/fuzz/%: test/fuzz/%.c $(PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(AUTOCONF)
+# gcc build of a harness with the replay main (libFuzzer builds: see test/fuzz/README.md).
+$(O)/fuzz/%: test/fuzz/%.c test/fuzz/replay.c test/fuzz/fuzz.h $(PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(AUTOCONF)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(PORT_OBJ) $(LIBXS2S) $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< test/fuzz/replay.c $(PORT_OBJ) $(LIBXS2S) $(LIBS)
 
 size: $(LIBXS2S)
 	$(Q)size -t $(FIRMWARE_OBJ)

@@ -10,13 +10,15 @@
  * offset resets the framer, so inputs can hold several streams; after any
  * other CLOSE the framer stays closed.
  *
- * Build with libFuzzer: clang -fsanitize=fuzzer,address -DXS2S_LIBFUZZER ...
- * Without XS2S_LIBFUZZER, main() replays the files named on the command line.
+ * Build with libFuzzer: see test/fuzz/README.md.
+ * Linked with replay.c instead, it replays the files named on the command line.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fuzz.h"
 
 #include "framer.h"
 
@@ -25,14 +27,6 @@
 #define FUZZ_TRACE_PER_EV 32  /* trace bytes per event beyond its text */
 #define FUZZ_HDR "<s>"
 
-#define FUZZ_CHECK(cond)                                                      \
-	do {                                                                  \
-		if (!(cond)) {                                                \
-			fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, \
-				__LINE__, #cond);                             \
-			abort();                                              \
-		}                                                             \
-	} while (0)
 
 struct fuzz_trace {
 	uint8_t *p;
@@ -146,34 +140,3 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	free(other.p);
 	return 0;
 }
-
-#ifndef XS2S_LIBFUZZER
-/* Replay: run every file named on the command line through the harness. */
-int main(int argc, char **argv)
-{
-	int i;
-
-	for (i = 1; i < argc; i++) {
-		FILE *fp = fopen(argv[i], "rb");
-		uint8_t *data;
-		long size;
-
-		if (fp == NULL || fseek(fp, 0, SEEK_END) != 0 || (size = ftell(fp)) < 0 ||
-		    fseek(fp, 0, SEEK_SET) != 0) {
-			fprintf(stderr, "%s: cannot read\n", argv[i]);
-			return 1;
-		}
-		data = malloc((size_t)size + 1);
-		FUZZ_CHECK(data != NULL);
-		if (fread(data, 1, (size_t)size, fp) != (size_t)size) {
-			fprintf(stderr, "%s: short read\n", argv[i]);
-			return 1;
-		}
-		fclose(fp);
-		LLVMFuzzerTestOneInput(data, (size_t)size);
-		free(data);
-	}
-	printf("replayed %d file(s)\n", argc - 1);
-	return 0;
-}
-#endif
