@@ -64,3 +64,25 @@ def test_oversize_stanza(t):
         expect_stream_error(s, 'policy-violation', 5)
     b.wait_log('policy-violation', 5)
     other_link_works(t, b, ip_a)
+
+
+def test_xml_arena_exhaustion_fails_one_link(t):
+    """A stanza within the size limit whose tree does not fit the XML arena
+    (thousands of empty elements: about 144 bytes of arena each) fails only
+    its own link, with resource-constraint; the daemon and its other links
+    carry on, and the arena is whole again afterwards."""
+    cid = t.ident('c.test')
+    c = t.fake_server(cid)
+    b, ip_a = start_b(t, c.addr[0])
+    s = authenticated_stream(t, cid, b)
+    kids = '<x/>' * 2400  # 9.6 KB of markup, under the 10240-byte stanza limit
+    s.send(f"<message from='x@c.test' to='u@b.test' type='chat'><body>NODES</body>{kids}</message>")
+    expect_stream_error(s, 'resource-constraint')
+    b.wait_log('resource-constraint', 5)
+    pools = b.status()['pools']['xml_arena']
+    check(pools['fails'] > 0, f'the XML arena reports no refusal: {pools}')
+    other_link_works(t, b, ip_a)
+    b.assert_no_body('NODES')
+    after = b.status()['pools']['xml_arena']
+    check(after['used'] == pools['used'],
+          f'XML arena not back to its idle use after the failure: {after} vs {pools}')
