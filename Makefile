@@ -61,6 +61,8 @@ UNIT_SRC := $(wildcard test/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:test/unit/%.c=$(O)/test/%)
 FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=$(O)/fuzz/%)
+# wolfSSL: Debian's library (default) or a lean build from its source package.
+include port/wolfssl/wolfssl.mk
 
 .PHONY: all defconfig menuconfig savedefconfig olddefconfig deps demo test unit fuzz interop clean distclean help \
 	integration size
@@ -149,9 +151,12 @@ demo: deps
 	$(Q)test/tools/demo.sh $(O)
 
 TEST_O := build/test
+# Both TLS libraries: Debian's wolfSSL, then the lean build from its source package.
 test: deps
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean test_lean_defconfig
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean all unit integration
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) test_defconfig
-	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) all unit fuzz integration
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) all unit fuzz integration interop
 
 unit: $(UNIT_BIN)
 	$(Q)set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -163,6 +168,11 @@ fuzz: $(FUZZ_BIN)
 
 integration: all
 	$(Q)$(PYTHON) test/integration/run.py $(O)
+
+# Real servers from Debian packages (Prosody now), both directions, both methods;
+# writes the table docs/interop.md.
+interop: all
+	$(Q)$(PYTHON) test/interop/run.py $(O) --table docs/interop.md
 
 clean:
 	$(Q)rm -rf $(O)/firmware $(O)/port $(O)/test $(O)/fuzz $(O)/lib $(O)/xs2sd $(O)/xs2sctl $(LIBXS2S)
@@ -180,7 +190,9 @@ help:
 	@echo "Build and run:"
 	@echo "  all               build $(O)/xs2sd and $(O)/xs2sctl (default)"
 	@echo "  demo              two instances federate on 127.0.0.21/.22 and show their status"
-	@echo "  test              install deps, build build/test (ASan+UBSan), run unit, fuzz corpora, integration"
+	@echo "  test              install deps; build/test-lean (lean wolfSSL) and build/test (Debian wolfSSL), ASan+UBSan;"
+	@echo "                    unit tests, fuzz corpora, integration tests, interop with real servers"
+	@echo "  interop           interop with real servers (Prosody), writes docs/interop.md"
 	@echo "  size              size of the engine objects"
 	@echo "  deps              install missing Debian packages (root)"
 	@echo "  clean, distclean  remove objects / every build directory"

@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: MIT
+"""What the interop runner needs from a peer XMPP server. A new server
+(ejabberd, jabberd2, ...) is one module in this package with one subclass
+of PeerServer, listed in peers/__init__.py."""
+import os
+
+
+class Setup:
+    """How one cell's method is forced on the peer's side.
+
+    trust_ca   the only CA file the peer may trust for s2s certificates
+               (the test CA: xs2s's certificate is valid; a foreign CA:
+               it is untrusted, so only dialback can authenticate xs2s)
+    secure_auth  refuse any s2s peer whose certificate is not valid for
+               its domain (Prosody's s2s_secure_auth): no dialback fallback
+    """
+
+    def __init__(self, trust_ca, secure_auth):
+        self.trust_ca, self.secure_auth = trust_ca, secure_auth
+
+
+class S2sView:
+    """One s2s session as the peer server itself sees it."""
+
+    def __init__(self, direction, local, remote, method, tls_version=None, cipher=None,
+                 cert=None, raw=''):
+        self.direction = direction      # 'in' or 'out', from the peer's point of view
+        self.local, self.remote = local, remote
+        self.method = method            # 'dialback', 'sasl-external' or 'none'
+        self.tls_version, self.cipher, self.cert = tls_version, cipher, cert
+        self.raw = raw                  # the server's own words, for the report
+
+    def __repr__(self):
+        return (f'<{self.direction} {self.local}->{self.remote} {self.method} '
+                f'{self.tls_version} {self.cipher} cert={self.cert}>')
+
+
+class PeerServer:
+    """A real XMPP server on one loopback address, configured in its own
+    temporary directory (never in /etc), started and stopped by PID.
+
+    Subclasses set the class attributes and implement the methods below."""
+
+    key = 'peer'                # command-line name (run.py --server KEY)
+    title = 'Peer'              # name in the table
+    packages = ()               # Debian packages it needs (installed on demand)
+    domain = 'peer.test'        # its XMPP domain (gets a certificate from the test CA)
+    ip = '127.0.0.82'           # its loopback address (s2s on 5269, c2s below)
+    c2s_port = 5222
+    user, password = 'alice', 'interop-secret'
+
+    def __init__(self, run, workdir):
+        self.run, self.dir = run, workdir
+        os.makedirs(workdir, exist_ok=True)
+
+    @property
+    def user_jid(self):
+        return f'{self.user}@{self.domain}'
+
+    # ---- once per run ----
+    @classmethod
+    def version(cls):
+        """The version string shown in the table (e.g. the Debian package's)."""
+        raise NotImplementedError
+
+    # ---- per cell ----
+    def configure(self, setup):
+        """Write the configuration for this cell (a Setup) into self.dir,
+        with the run's DNS server (common.DNS_IP:DNS_PORT) as its only
+        resolver, and create self.user with self.password."""
+        raise NotImplementedError
+
+    def start(self):
+        """Start it and return once s2s and c2s are listening."""
+        raise NotImplementedError
+
+    def stop(self):
+        """Stop every process it started, by PID. Returns a list of problems."""
+        raise NotImplementedError
+
+    def s2s_view(self):
+        """Its current s2s sessions, as a list of S2sView (from its own
+        admin interface or logs)."""
+        raise NotImplementedError
+
+    def logs(self):
+        """[(name, path, skip)] of its log files, shown when a cell fails;
+        lines matching the regex skip (or None) are left out of the tail."""
+        return []

@@ -1,0 +1,254 @@
+# SPDX-License-Identifier: MIT
+"""Prosody (Debian package prosody, 0.12 in bookworm) as an interop peer.
+
+Everything lives in the cell's directory: prosody.cfg.lua, the data
+directory (accounts, admin socket), the certificate and key, the log. Prosody
+refuses to run as root, so prosody and prosodyctl run as the `prosody` user
+(subprocess user=/group=, so the PID we hold is Prosody's own).
+
+Name resolution: Prosody 0.12 resolves through libunbound when lua-unbound is
+installed (otherwise its legacy resolver, which always reads
+/etc/resolv.conf and port 53). libunbound serves .test itself as an empty
+local zone (RFC 6761 default), so `local-zone: "test." transparent` is needed
+before anything is forwarded; `forward` sends every query to our dnsmasq,
+`resolvconf = false` and `hoststxt = false` keep /etc/resolv.conf and
+/etc/hosts out of it. No query can leave loopback.
+
+Method forcing: with the test CA as its only trusted CA and
+`s2s_secure_auth = true`, Prosody offers SASL EXTERNAL and refuses any peer
+whose certificate is not valid; xs2sd --auth sasl-external leaves EXTERNAL as
+the only method. With a foreign CA, xs2s's certificate is untrusted, so
+Prosody does not offer EXTERNAL, and `s2s_secure_auth = false` lets dialback
+authenticate xs2s (Prosody 0.12 always does the db:verify round trip; it has
+no XEP-0344 shortcut); xs2sd --auth dialback neither offers nor uses EXTERNAL."""
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import time
+
+import common
+from common import check, poll
+from peers.base import PeerServer, S2sView
+
+# Prints one line per s2s session (run in the admin shell's global env).
+VIEW_LUA = (
+    '>local function row(s, dir) '
+    'local sock = s.conn and s.conn:socket(); '
+    'local i = sock and sock.info and sock:info() or {}; '
+    'local db = s.dialback_key and "yes" or "no"; '
+    'local authed = {}; '
+    'for h, v in pairs(s.hosts or {}) do if v.dialback_key then db = "yes" end; '
+    'if v.authed then authed[#authed+1] = h end end; '
+    'print(("S2S dir=%s type=%s local=%s remote=%s secure=%s tls=%s cipher=%s sasl=%s '
+    'dialback=%s chain=%s identity=%s authed=%s"):format(dir, tostring(s.type), '
+    'tostring(dir == "in" and s.to_host or s.from_host), '
+    'tostring(dir == "in" and s.from_host or s.to_host), tostring(s.secure), '
+    'tostring(i.protocol), tostring(i.cipher), tostring(s.external_auth), db, '
+    'tostring(s.cert_chain_status), tostring(s.cert_identity_status), '
+    'table.concat(authed, ","))) end; '
+    'for s in pairs(prosody.incoming_s2s) do row(s, "in") end; '
+    'for _, h in pairs(prosody.hosts) do for _, s in pairs(h.s2sout or {}) do row(s, "out") end end'
+)
+SHOW_COLUMNS = 'id host dir remote secure encryption cert s2s_sasl dialback'
+
+CONFIG = '''-- Written by test/interop/peers/prosody.py for one xs2s interop cell.
+-- Never used outside this directory; nothing here is read from /etc/prosody.
+pidfile = "{dir}/prosody.pid"
+data_path = "{dir}/data"
+log = {{ {{ levels = {{ min = "debug" }}, to = "file", filename = "{dir}/prosody.log" }} }}
+
+interfaces = {{ "{ip}" }}
+local_interfaces = {{ "{ip}" }}
+s2s_ports = {{ {s2s_port} }}
+c2s_ports = {{ {c2s_port} }}
+c2s_direct_tls_ports = {{ }}
+s2s_direct_tls_ports = {{ }}
+http_ports = {{ }}
+https_ports = {{ }}
+use_ipv6 = false
+
+modules_enabled = {{
+    "tls"; "saslauth"; "dialback"; "disco"; "ping"; "roster"; "limits";
+    "posix"; "admin_shell";
+}}
+modules_disabled = {{ "offline" }}
+admin_socket = "{dir}/data/prosody.sock"
+
+authentication = "internal_hashed"
+storage = "internal"
+
+c2s_require_encryption = true
+s2s_require_encryption = true
+s2s_secure_auth = {secure_auth}
+s2s_timeout = 20
+
+-- The shipped limits (c2s 10kb/s, s2sin 30kb/s) raised out of the way.
+limits = {{
+    c2s = {{ rate = "10mb/s" }};
+    s2sin = {{ rate = "10mb/s" }};
+}}
+
+certificates = "{dir}"
+ssl = {{
+    certificate = "{cert}";
+    key = "{key}";
+    cafile = "{ca}";
+    capath = false;
+}}
+
+-- libunbound: only our dnsmasq, never /etc/resolv.conf, /etc/hosts or the root servers.
+unbound = {{
+    resolvconf = false;
+    hoststxt = false;
+    forward = {{ "{dns_ip}@{dns_port}" }};
+    options = {{ ["local-zone:"] = "test. transparent" }};
+}}
+
+VirtualHost "{domain}"
+'''
+
+
+class Prosody(PeerServer):
+    key = 'prosody'
+    title = 'Prosody'
+    packages = ('prosody', 'lua-unbound')
+    domain = 'prosody.test'
+    ip = '127.0.0.82'
+    c2s_port = 5222
+
+    def __init__(self, run, workdir):
+        super().__init__(run, workdir)
+        self.cfg = os.path.join(workdir, 'prosody.cfg.lua')
+        self.log_path = os.path.join(workdir, 'prosody.log')
+        self.proc = None
+        pw = pwd.getpwnam('prosody')
+        self.uid, self.gid = pw.pw_uid, pw.pw_gid
+
+    @classmethod
+    def version(cls):
+        return common.pkg_version('prosody') or 'not installed'
+
+    def _as_prosody(self):
+        return dict(user=self.uid, group=self.gid, extra_groups=[], cwd=self.dir,
+                    env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LANG': 'C.UTF-8',
+                         'HOME': self.dir})
+
+    def _chown(self, path):
+        os.chown(path, self.uid, self.gid)
+
+    def configure(self, setup):
+        # Without lua-unbound, Prosody 0.12 falls back to its legacy resolver,
+        # which reads /etc/resolv.conf and would ask the machine's DNS server.
+        r = subprocess.run(['lua5.4', '-e', 'require "lunbound"'], capture_output=True, text=True)
+        check(r.returncode == 0, 'lua-unbound is not usable by lua5.4 (Prosody would use '
+              f'/etc/resolv.conf): {r.stderr.strip()[-200:]}')
+        pki = self.run.pki
+        os.chmod(self.dir, 0o755)
+        self._chown(self.dir)
+        data = os.path.join(self.dir, 'data')
+        os.makedirs(data, exist_ok=True)
+        os.chmod(data, 0o750)
+        self._chown(data)
+        cert = os.path.join(self.dir, f'{self.domain}.crt')
+        key = os.path.join(self.dir, f'{self.domain}.key')
+        ca = os.path.join(self.dir, 'trusted-ca.pem')
+        shutil.copyfile(pki.cert(self.domain), cert)
+        shutil.copyfile(pki.key(self.domain), key)
+        shutil.copyfile(setup.trust_ca, ca)
+        os.chmod(key, 0o600)
+        for p in (cert, key, ca):
+            self._chown(p)
+        with open(self.cfg, 'w') as f:
+            f.write(CONFIG.format(dir=self.dir, ip=self.ip, s2s_port=common.S2S_PORT,
+                                  c2s_port=self.c2s_port, domain=self.domain, cert=cert,
+                                  key=key, ca=ca, secure_auth='true' if setup.secure_auth else 'false',
+                                  dns_ip=common.DNS_IP, dns_port=common.DNS_PORT))
+        os.chmod(self.cfg, 0o644)
+        r = self._ctl('register', self.user, self.domain, self.password)
+        check(r.returncode == 0, f'prosodyctl register failed ({r.returncode}): {r.stdout.strip()[-300:]}')
+
+    def _ctl(self, *args, timeout=15):
+        return subprocess.run(['prosodyctl', '--config', self.cfg] + list(args), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              timeout=timeout, **self._as_prosody())
+
+    def start(self, timeout=15):
+        for port in (common.S2S_PORT, self.c2s_port):
+            common.require_free(self.ip, port, 'prosody')
+        self.proc = common.Proc('prosody', ['prosody', '--config', self.cfg, '-F'],
+                                os.path.join(self.dir, 'prosody.stdout'), **self._as_prosody())
+        self.proc.start()
+        sock = os.path.join(self.dir, 'data', 'prosody.sock')
+
+        def ready():
+            return (not self.proc.alive()) or (
+                common.listening(self.ip, common.S2S_PORT) and common.listening(self.ip, self.c2s_port)
+                and os.path.exists(sock))
+        poll(ready, timeout, 0.05)
+        if not self.proc.alive():
+            self.proc.exit_problem = 'reported'
+        check(self.proc.alive(), f'prosody exited at start (status {self.proc.proc.returncode}): '
+              + ' | '.join(self.proc.log_tail(5) + self._log_errors()))
+        check(ready(), f'prosody not listening on {self.ip}:{common.S2S_PORT} and :{self.c2s_port} '
+              f'with its admin socket after {timeout}s')
+        # The PID we will stop is Prosody's own (no wrapper in between).
+        pidfile = os.path.join(self.dir, 'prosody.pid')
+        pid = poll(lambda: os.path.exists(pidfile) and open(pidfile).read().strip(), 5, 0.05)
+        check(pid == str(self.proc.pid), f'prosody.pid says {pid!r}, we started PID {self.proc.pid}')
+        return self
+
+    def _log_errors(self):
+        try:
+            with open(self.log_path, errors='replace') as f:
+                return [ln.strip() for ln in f if '\terror\t' in ln][-5:]
+        except OSError:
+            return []
+
+    def stop(self):
+        if self.proc is None:
+            return []
+        problems = self.proc.stop(grace=5, ok_status=(0,))
+        return problems + [f'prosody logged an error: {e}' for e in self._log_errors()]
+
+    def shell(self, line):
+        """One admin shell command (prosodyctl shell, through the admin socket)."""
+        r = self._ctl('shell', line)
+        check(r.returncode == 0, f'prosodyctl shell failed ({r.returncode}): {r.stdout.strip()[-300:]}')
+        return r.stdout
+
+    def s2s_view(self):
+        # The human table as well, into the cell's directory, for the record.
+        with open(os.path.join(self.dir, 's2s-show.txt'), 'a') as f:
+            f.write(f'# {time.strftime("%H:%M:%S")} s2s:show()\n')
+            f.write(self.shell(f's2s:show(nil, "{SHOW_COLUMNS}")'))
+        views = []
+        for line in self.shell(VIEW_LUA).splitlines():
+            if not line.startswith('S2S '):
+                continue
+            kv = dict(re.findall(r'(\w+)=(\S*)', line))
+            if kv.get('sasl') == 'succeeded':
+                method = 'sasl-external'
+            elif kv.get('dialback') == 'yes' and kv.get('type') in ('s2sin', 's2sout'):
+                method = 'dialback'
+            else:
+                method = 'none'
+            cert = kv.get('identity') if kv.get('chain') == 'valid' else kv.get('chain')
+            views.append(S2sView(kv.get('dir'), kv.get('local'), kv.get('remote'), method,
+                                 None if kv.get('tls') == 'nil' else kv.get('tls'),
+                                 None if kv.get('cipher') == 'nil' else kv.get('cipher'),
+                                 cert, raw=line[4:]))
+        return views
+
+    def log_lines(self, regex):
+        try:
+            with open(self.log_path, errors='replace') as f:
+                return [ln.rstrip() for ln in f if re.search(regex, ln)]
+        except OSError:
+            return []
+
+    def logs(self):
+        return [('prosody (without debug lines)', self.log_path, r'\tdebug\t'),
+                ('prosody stdout', os.path.join(self.dir, 'prosody.stdout'), None)]
+

@@ -1,0 +1,370 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: MIT
+"""Interop tests between xs2sd and real XMPP servers.
+
+  run.py BUILD [--table PATH] [--server KEY]... [-k TEXT]... [--keep]
+
+BUILD holds xs2sd and xs2sctl (e.g. build/test). For every peer server
+(peers/, today Prosody), every method (STARTTLS + Dialback, STARTTLS + SASL
+EXTERNAL, STARTTLS + Dialback with valid certificates) and both directions, a fresh xs2sd and a fresh peer server are
+started, a real XMPP client on the peer's side (slixmpp) sends a message to
+xs2s or receives one from it, and both sides are asked how the s2s link that
+carried it was authenticated and encrypted. Prints PASS/FAIL per cell, then
+'N passed, N failed'; writes the table (--table, default
+test/interop/out/interop.md). Exit status 1 if any cell failed. Missing
+Debian packages are installed first (needs root). Logs stay in
+/tmp/xs2s-interop-* when something failed (or with --keep)."""
+import argparse
+import datetime
+import os
+import platform
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
+sys.path.insert(0, HERE)
+import common  # noqa: E402
+from common import Fail, check, poll  # noqa: E402
+from peers import SERVERS  # noqa: E402
+from peers.base import Setup  # noqa: E402
+
+CLIENT_PACKAGES = ('python3-slixmpp', 'dnsmasq-base')
+CELL_TIMEOUT_S = 45
+TAIL = 25
+DEFAULT_TABLE = os.path.join(HERE, 'out', 'interop.md')
+
+
+class Method:
+    """How one authentication method is forced on both sides.
+
+    xs2s_auth   xs2sd --auth (what xs2s offers and uses)
+    trust       'test': both sides trust the test CA (certificates valid);
+                'foreign': each side trusts only a CA that signed nothing
+                here, so neither certificate is valid and dialback must
+                authenticate, with the full db:verify round trip
+    secure_auth the peer refuses peers without a valid certificate
+    auth, cert  what xs2s's link must show (auth: one value, or one per direction)
+    peer_method what the peer's own view of the session must show"""
+
+    def __init__(self, key, title, xs2s_auth, trust, secure_auth, auth, cert, peer_method):
+        self.key, self.title, self.xs2s_auth, self.trust = key, title, xs2s_auth, trust
+        self.secure_auth, self.cert, self.peer_method = secure_auth, cert, peer_method
+        self._auth = auth
+
+    def auth(self, direction):
+        """xs2s's `auth` for the link of this direction."""
+        return self._auth[direction] if isinstance(self._auth, dict) else self._auth
+
+
+METHODS = [
+    Method('dialback', 'STARTTLS + Dialback', 'dialback', 'foreign', False,
+           'dialback', 'untrusted', 'dialback'),
+    Method('sasl-external', 'STARTTLS + SASL EXTERNAL', 'sasl-external', 'test', True,
+           'sasl-external', 'valid', 'sasl-external'),
+    # Dialback between servers whose certificates are valid: xs2s accepts the
+    # peer's db:result without db:verify (XEP-0344); the peer still verifies.
+    Method('dialback-cert', 'STARTTLS + Dialback, valid certificates (XEP-0344)', 'dialback', 'test',
+           False, {'to-xs2s': 'dialback+cert', 'from-xs2s': 'dialback'}, 'valid', 'dialback'),
+]
+DIRECTIONS = ('to-xs2s', 'from-xs2s')   # peer -> xs2s, xs2s -> peer
+
+
+class Run:
+    def __init__(self, build, rundir, servers):
+        self.source_build, self.dir = os.path.abspath(build), rundir
+        self.build = os.path.join(rundir, 'bin')   # a copy: the build may be remade meanwhile
+        self.servers = servers
+        self.pki = None
+        self.dns = None
+        self.nonce = secrets.token_hex(3)
+
+
+class Cell:
+    def __init__(self, server, method, direction):
+        self.server, self.method, self.direction = server, method, direction
+        self.name = f'{server.key}-{method.key}-{direction}'
+        self.passed = False
+        self.reason = ''
+        self.tls_version = self.cipher = None
+        self.xs2s_view = self.peer_view = ''
+        self.when = None
+        self.secs = 0.0
+        self.logs = []                  # (name, path, skip regex) shown on failure
+
+    def direction_title(self):
+        if self.direction == 'to-xs2s':
+            return f'{self.server.title} → xs2s'
+        return f'xs2s → {self.server.title}'
+
+
+def _timeout(signum, frame):
+    raise Fail(f'cell did not finish within {CELL_TIMEOUT_S} s')
+
+
+def wait_link(xs, direction, remote, timeout=10):
+    """xs2s's open link to/from remote in direction, once it is open."""
+    links = poll(lambda: xs.links(direction=direction, remote=remote, state='open'), timeout, 0.1)
+    check(links, f'xs2sd: no open {direction} link with {remote}: {xs.status().get("links")}')
+    return links[0]
+
+
+def run_cell(run, cell, index):
+    srv, m = cell.server, cell.method
+    workdir = os.path.join(run.dir, f'{index:02d}-{cell.name}')
+    os.makedirs(workdir)
+    os.chmod(workdir, 0o755)
+    trust = run.pki.ca if m.trust == 'test' else run.pki.foreign_ca
+    peer = xs = client = None
+    cell.when = datetime.datetime.now(datetime.timezone.utc)
+    t0 = time.monotonic()
+    problems = []
+    try:
+        peer = srv(run, os.path.join(workdir, srv.key))
+        peer.configure(Setup(trust, m.secure_auth))
+        peer.start()
+        xs = common.Xs2s(run.build, workdir, run.pki, trust, m.xs2s_auth)
+        xs.start()
+        client = common.XmppClient(peer.user_jid, peer.password, (peer.ip, peer.c2s_port),
+                                   run.pki.ca, os.path.join(workdir, 'client.log')).start()
+        body = f'{cell.name} {run.nonce}'
+        if cell.direction == 'to-xs2s':
+            client.send(common.XS2S_USER, body)
+            msg = xs.wait_body(body, abort=lambda: client.errors() and f'{srv.title} bounced it: {client.errors()}')
+            check(msg.get('from', '').split('/')[0] == peer.user_jid,
+                  f'xs2sd got the message from {msg.get("from")!r}, want {peer.user_jid}')
+            check(msg.get('type') != 'error', f'xs2sd got an error: {msg}')
+            link = wait_link(xs, 'in', peer.domain)
+            check(link.get('stanzas_in', 0) >= 1, f'xs2sd: inbound link counted no stanza: {link}')
+            peer_dir = 'out'
+        else:
+            xs.send(common.XS2S_USER, peer.user_jid, body)
+            client.wait_body(body, common.XS2S_USER,
+                             abort=lambda: xs.bounces() and f'xs2sd bounced it: {xs.bounces()}')
+            link = wait_link(xs, 'out', peer.domain)
+            check(link.get('stanzas_out', 0) >= 1, f'xs2sd: outbound link counted no stanza: {link}')
+            peer_dir = 'in'
+        cell.tls_version, cell.cipher = link.get('tls_version'), common.iana_cipher(link.get('cipher'))
+        cell.xs2s_view = f'{link.get("auth")}, cert {link.get("cert")}'
+        check(link.get('transport') == 'starttls' and str(cell.tls_version).startswith('TLSv1.')
+              and cell.cipher, f'xs2sd: link not encrypted by STARTTLS: {link}')
+        want = m.auth(cell.direction)
+        check(link.get('auth') == want and link.get('cert') == m.cert,
+              f'xs2sd: link authenticated as {link.get("auth")!r} with cert {link.get("cert")!r}, '
+              f'want {want!r} / {m.cert!r}: {link}')
+        totals = xs.status().get('totals', {})
+        check(totals.get('plain') == 0, f'xs2sd: plaintext links: {totals}')
+
+        views = [v for v in peer.s2s_view() if v.direction == peer_dir and v.remote == common.XS2S_DOMAIN]
+        check(views, f'{srv.title}: no {peer_dir} s2s session with {common.XS2S_DOMAIN} in its own view')
+        good = [v for v in views if v.method == m.peer_method]
+        v = (good or views)[0]
+        cell.peer_view = f'{v.method}, cert {v.cert}'
+        check(good, f'{srv.title}: its {peer_dir} session with {common.XS2S_DOMAIN} was authenticated '
+              f'by {[x.method for x in views]}, want {m.peer_method}: {[x.raw for x in views]}')
+        check(v.tls_version == cell.tls_version,
+              f'TLS version: xs2s says {cell.tls_version}, {srv.title} says {v.tls_version}')
+        check(common.iana_cipher(v.cipher) == cell.cipher,
+              f'cipher: xs2s says {link.get("cipher")}, {srv.title} says {v.cipher}')
+        cell.passed = True
+    except Fail as e:
+        cell.reason = str(e)
+    except Exception as e:  # noqa: BLE001 - report it as this cell's failure
+        tb = traceback.extract_tb(e.__traceback__)[-1]
+        cell.reason = f'{type(e).__name__}: {e} (at {os.path.basename(tb.filename)}:{tb.lineno})'
+    finally:
+        signal.alarm(0)
+        # Stop everything, by PID, whatever happened above.
+        for what, stop in (('client', lambda: client and client.stop()),
+                           ('xs2sd', lambda: xs.stop() if xs else []),
+                           (srv.title, lambda: peer.stop() if peer else [])):
+            try:
+                problems += stop() or []
+            except Exception as e:  # noqa: BLE001 - keep stopping the others
+                problems.append(f'{what}: stop failed: {e!r}')
+    if problems and cell.passed:
+        cell.passed = False
+        cell.reason = '; '.join(problems)
+    elif problems:
+        cell.reason += ' [' + '; '.join(problems) + ']'
+    cell.secs = time.monotonic() - t0
+    if not cell.passed:
+        cell.logs = ([('xs2sd', xs.log_path, None)] if xs and xs.proc else []) + \
+            (peer.logs() if peer else []) + [('client', os.path.join(workdir, 'client.log'), None)]
+
+
+def print_cell(cell):
+    tls = f'{cell.tls_version} {cell.cipher}' if cell.tls_version else ''
+    if cell.passed:
+        print(f'PASS {cell.name} ({cell.secs:.1f} s): xs2s {cell.xs2s_view}; '
+              f'{cell.server.title} {cell.peer_view}; {tls}', flush=True)
+        return
+    print(f'FAIL {cell.name} ({cell.secs:.1f} s): {cell.reason}', flush=True)
+    for name, path, skip in cell.logs:
+        try:
+            with open(path, errors='replace') as f:
+                lines = [ln for ln in f.read().splitlines() if not (skip and re.search(skip, ln))][-TAIL:]
+        except OSError:
+            continue
+        print(f'  --- {name}, last {len(lines)} lines ({path})')
+        for ln in lines:
+            print('  | ' + ln[:300])
+
+
+def xs2s_revision():
+    try:
+        r = subprocess.run(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD'],
+                           capture_output=True, text=True, timeout=5)
+        return r.stdout.strip() or 'unknown'
+    except (OSError, subprocess.TimeoutExpired):
+        return 'unknown'
+
+
+def os_name():
+    try:
+        with open('/etc/os-release') as f:
+            kv = dict(ln.rstrip('\n').split('=', 1) for ln in f if '=' in ln)
+        return kv.get('PRETTY_NAME', '').strip('"') or platform.platform()
+    except OSError:
+        return platform.platform()
+
+
+def write_table(path, cells, versions, run):
+    now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+    out = ['# Interoperability', '',
+           f'Generated by `test/interop/run.py` on {now}: xs2s {xs2s_revision()} '
+           f'({os.path.relpath(run.source_build, ROOT)}), {os_name()}, wolfSSL '
+           f'{common.pkg_version("libwolfssl35") or common.pkg_version("libwolfssl-dev") or "?"}. '
+           'Do not edit by hand.', '',
+           'Each row is one fresh pair of servers on loopback: a real client on the peer '
+           'server (slixmpp) sends a message to xs2s or receives one from it, and both sides '
+           "report how the s2s link that carried it was authenticated (xs2s: `xs2sctl status "
+           "--json`; the peer: its own admin interface). TLS version and cipher as both sides "
+           'negotiated them.', '',
+           '| server | version | method | direction | result | TLS | cipher | xs2s sees | server sees | date |',
+           '|---|---|---|---|---|---|---|---|---|---|']
+    for c in cells:
+        out.append(f'| {c.server.title} | {versions.get(c.server.key, "?")} | {c.method.title} | '
+                   f'{c.direction_title()} | {"pass" if c.passed else "**FAIL**"} | '
+                   f'{c.tls_version or "–"} | {c.cipher or "–"} | {c.xs2s_view or "–"} | '
+                   f'{c.peer_view or "–"} | {c.when.strftime("%Y-%m-%d") if c.when else "–"} |')
+    out += ['', 'How each method is forced:', '',
+            '- **STARTTLS + Dialback**: `xs2sd --auth dialback`; each side trusts only a CA that '
+            'signed neither certificate (both certificates `untrusted`), the peer does not require '
+            'valid certificates (Prosody: `s2s_secure_auth = false`). So neither side can offer or '
+            'use SASL EXTERNAL, and every key goes through the db:verify round trip to the '
+            "sender's authoritative server.",
+            '- **STARTTLS + SASL EXTERNAL**: `xs2sd --auth sasl-external`; both sides trust the '
+            'test CA, the peer requires valid certificates (Prosody: `s2s_secure_auth = true`).',
+            '- **STARTTLS + Dialback, valid certificates**: `xs2sd --auth dialback`, both sides trust '
+            "the test CA, the peer does not require valid certificates. xs2s accepts the peer's "
+            'db:result without db:verify (XEP-0344: `dialback+cert`); the peer verifies as usual.',
+            '- Cipher names as IANA/OpenSSL spell them (xs2sctl prints wolfSSL\'s, e.g. '
+            '`TLS13-AES128-GCM-SHA256`); both sides reported the same version and suite.',
+            '- Names resolve through dnsmasq on loopback (SRV `_xmpp-server._tcp` and A records of '
+            'the `.test` zone only); see test/interop/README.md.']
+    failed = [c for c in cells if not c.passed]
+    if failed:
+        out += ['', 'Failures:', '']
+        out += [f'- {c.server.title}, {c.method.title}, {c.direction_title()}: '
+                f'{c.reason.replace("|", "/")[:400]}' for c in failed]
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, 'w') as f:
+        f.write('\n'.join(out) + '\n')
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument('build')
+    ap.add_argument('--table', default=DEFAULT_TABLE, help='where to write the generated table')
+    ap.add_argument('--server', action='append', choices=sorted(SERVERS), help='only these peers')
+    ap.add_argument('-k', action='append', default=[], metavar='TEXT',
+                    help='only cells whose name (SERVER-METHOD-DIRECTION) contains TEXT (repeatable)')
+    ap.add_argument('--keep', action='store_true', help='keep the run directory')
+    args = ap.parse_args()
+    if os.geteuid() != 0:
+        print('run.py needs root (apt-get, the peers\' own users, loopback port 5269)', file=sys.stderr)
+        return 2
+    servers = [SERVERS[k] for k in (args.server or list(SERVERS))]
+    cells = [Cell(s, m, d) for s in servers for m in METHODS for d in DIRECTIONS]
+    cells = [c for c in cells if not args.k or any(k in c.name for k in args.k)]
+    if not cells:
+        print('no cell matches', file=sys.stderr)
+        return 2
+
+    rundir = tempfile.mkdtemp(prefix='xs2s-interop-')
+    os.chmod(rundir, 0o755)
+    run = Run(args.build, rundir, servers)
+    t0 = time.monotonic()
+    setup_error = {}
+    try:
+        apt_log = os.path.join(rundir, 'apt.log')
+        for s in servers:
+            try:
+                for pkg in common.apt_install(CLIENT_PACKAGES + tuple(s.packages), apt_log):
+                    print(f'installed {pkg} {common.pkg_version(pkg)}', flush=True)
+            except Fail as e:
+                setup_error[s.key] = str(e)
+        os.makedirs(run.build)
+        for prog in ('xs2sd', 'xs2sctl'):
+            src = os.path.join(run.source_build, prog)
+            if os.access(src, os.X_OK):
+                shutil.copy2(src, run.build)
+            else:
+                setup_error = {s.key: f'{src} not found or not executable (build it first)' for s in servers}
+        versions = {s.key: s.version() for s in servers}
+        domains = [common.XS2S_DOMAIN] + [s.domain for s in servers]
+        try:
+            run.pki = common.Pki(rundir, domains)
+            run.dns = common.Dnsmasq(os.path.join(rundir, 'dnsmasq.log'),
+                                     {common.XS2S_DOMAIN: common.XS2S_IP,
+                                      **{s.domain: s.ip for s in servers}})
+            run.dns.start()
+        except Fail as e:
+            setup_error = {s.key: str(e) for s in servers}
+        print(f'interop: {len(cells)} cells, peers: '
+              + ', '.join(f'{s.title} {versions[s.key]}' for s in servers)
+              + f'; logs in {rundir}', flush=True)
+        signal.signal(signal.SIGALRM, _timeout)
+        for i, cell in enumerate(cells, 1):
+            if cell.server.key in setup_error:
+                cell.reason = f'setup failed: {setup_error[cell.server.key]}'
+                print_cell(cell)
+                continue
+            signal.alarm(CELL_TIMEOUT_S)
+            try:
+                run_cell(run, cell, i)
+            finally:
+                signal.alarm(0)
+            print_cell(cell)
+    finally:
+        if run.dns:
+            for p in run.dns.stop():
+                print(f'note: {p}')
+            asked = sorted(set(run.dns.queries()))
+            if asked:
+                print(f'dnsmasq was asked: {", ".join(asked)}')
+            stray = [q for q in asked if not q.rstrip('.').endswith('.test')]
+            if stray:
+                print(f'note: names outside .test were asked (and refused by dnsmasq): {stray}')
+    write_table(args.table, cells, versions, run)
+    passed = sum(c.passed for c in cells)
+    failed = len(cells) - passed
+    print(f'table: {args.table} ({time.monotonic() - t0:.0f} s in all)')
+    if failed or args.keep:
+        print(f'logs kept in {rundir}')
+    else:
+        shutil.rmtree(rundir, ignore_errors=True)
+    print(f'{passed} passed, {failed} failed')
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
