@@ -20,8 +20,11 @@
 #include "port.h"
 #include "port_posix.h"
 #include "xs2s_err.h"
+#include "resolve.h"
 
 #define POSIX_WATCH_MAX 8
+/* The most the engine asks for: every link, the listener, the resolver's sockets. */
+#define POSIX_ENGINE_FDS (CONFIG_XS2S_MAX_LINKS + 1 + XS2S_RESOLVE_POLLFDS)
 #define POSIX_BACKLOG 16
 #define POSIX_RESOLV_CONF "/etc/resolv.conf"
 #define POSIX_RESOLV_LINE 512
@@ -304,7 +307,7 @@ void xs2s_posix_unwatch(int fd)
 
 int xs2s_port_poll(struct xs2s_pollfd *fds, unsigned n, uint32_t timeout_ms)
 {
-	struct pollfd p[64 + POSIX_WATCH_MAX];
+	struct pollfd p[POSIX_ENGINE_FDS + POSIX_WATCH_MAX];
 	struct {
 		int fd;
 		xs2s_posix_watch_cb cb;
@@ -313,8 +316,8 @@ int xs2s_port_poll(struct xs2s_pollfd *fds, unsigned n, uint32_t timeout_ms)
 	unsigned i, nw = posix_nwatch;
 	int r, ready = 0;
 
-	if (n > 64)
-		n = 64;
+	if (n > POSIX_ENGINE_FDS)
+		return XS2S_EINVAL; /* more than the engine can ask for: a bug, never truncate */
 	for (i = 0; i < n; i++) {
 		p[i].fd = fds[i].sock;
 		p[i].events = (short)(((fds[i].want & XS2S_POLL_IN) ? POLLIN : 0) |
