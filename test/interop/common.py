@@ -135,7 +135,7 @@ def apt_install(packages, log_path):
     if not missing:
         return []
     env = dict(os.environ, DEBIAN_FRONTEND='noninteractive')
-    with open(log_path, 'a') as log:
+    with open(log_path, 'a') as log, _no_service_starts():
         for attempt in range(2):
             if attempt or not _apt_updated:
                 subprocess.run(['apt-get', 'update', '-qq'], stdout=log, stderr=subprocess.STDOUT,
@@ -148,6 +148,28 @@ def apt_install(packages, log_path):
             if r.returncode == 0:
                 return missing
     raise Fail(f'apt-get install {" ".join(missing)} failed (see {log_path})')
+
+
+POLICY_RC_D = '/usr/sbin/policy-rc.d'
+
+
+class _no_service_starts:
+    """While packages install, forbid Debian's maintainer scripts to start
+    the servers' system services (they would take the s2s/c2s ports on every
+    address): a temporary policy-rc.d answering 101, unless one exists."""
+
+    def __enter__(self):
+        self.made = not os.path.exists(POLICY_RC_D)
+        if self.made:
+            with open(POLICY_RC_D, 'w') as f:
+                f.write('#!/bin/sh\n# temporary, test/interop: no service starts during installs\nexit 101\n')
+            os.chmod(POLICY_RC_D, 0o755)
+        return self
+
+    def __exit__(self, *exc):
+        if self.made:
+            os.unlink(POLICY_RC_D)
+        return False
 
 
 # ---- processes ---------------------------------------------------------------
