@@ -77,6 +77,201 @@ METHODS = [
 DIRECTIONS = ('to-xs2s', 'from-xs2s')   # peer -> xs2s, xs2s -> peer
 
 
+class Failure:
+    """A failure mode: the peer is set up so that the link must fail (or
+    break and recover), and the cell passes when the expected refusal or
+    recovery happens on both sides. Only servers listing `key` in their
+    PeerServer.failure_modes get these cells (a server that does not
+    implement a mode has no row for it, rather than a silent pass).
+
+    trust, secure_auth, s2s_tls  the peer's Setup (trust: 'test' or 'foreign')
+    xs2s_auth   xs2sd --auth (xs2s always trusts the test CA here)
+    directions  the cells' directions; body(ctx) runs one (see FailureCtx)
+    note        for the table: how the mode is forced"""
+
+    def __init__(self, key, title, trust, secure_auth, s2s_tls, xs2s_auth, directions, body, note):
+        self.key, self.title, self.trust, self.secure_auth = key, title, trust, secure_auth
+        self.s2s_tls, self.xs2s_auth, self.directions, self.body = s2s_tls, xs2s_auth, directions, body
+        self.note = note
+
+
+def _said(lines, n=2, width=160):
+    """The first n distinct lines (without timestamps; debug lines only when
+    nothing else matched), shortened, for the table."""
+    lines = [ln for ln in lines if not re.search(r'\bdebug\b', ln)] or lines
+    out = []
+    for ln in lines:
+        ln = re.sub(r'^([A-Z][a-z]{2} +\d+ [\d:]+|[\d.]+ [DIWE])\s+', '', ln)
+        ln = re.sub(r'\s+', ' ', ln).strip()[:width]
+        if ln not in out:
+            out.append(ln)
+    return ' / '.join(out[:n])
+
+
+def _bounce_text(m):
+    """An xs2sd inbox error message as 'condition: text'."""
+    err = m.get('error') or {}
+    if isinstance(err, dict):
+        cond = err.get('condition') or err.get('type') or ''
+        text = err.get('text') or ''
+        return f'{cond}: {text}'.strip(': ') or str(m)
+    return str(err)
+
+
+def _nothing_open(ctx, remote, timeout=5):
+    """xs2sd keeps no link with remote (open or half-open) once the failure is handled."""
+    left = poll(lambda: not [ln for ln in ctx.xs.status().get('links', []) if ln.get('remote') == remote],
+                timeout, 0.1)
+    check(left, f'xs2sd: links with {remote} still there after the failure: '
+          f'{[ln for ln in ctx.xs.status().get("links", []) if ln.get("remote") == remote]}')
+    totals = ctx.xs.status().get('totals', {})
+    check(totals.get('plain') == 0, f'xs2sd: plaintext links: {totals}')
+
+
+def _xs2s_bounced(ctx, body, want_condition=None, timeout=15):
+    """The bounce of body in xs2sd's inbox (the client must not get body)."""
+    def got():
+        b = [m for m in ctx.xs.bounces() if body in str(m) or not m.get('body')]
+        return b
+    bounces = poll(got, timeout, 0.1) or ctx.xs.bounces()
+    check(bounces, f'xs2sd: no bounce for {body!r} within {timeout}s; inbox: {ctx.xs.messages}')
+    check(not [r for r in ctx.client.received if r[2] == body],
+          f'{ctx.srv.title}: the client received {body!r} all the same')
+    b = bounces[0]
+    check(b.get('from', '').split('/')[0] in (ctx.peer.domain, ctx.peer.user_jid),
+          f'xs2sd: bounce from {b.get("from")!r}, want {ctx.peer.user_jid} or {ctx.peer.domain}: {b}')
+    if want_condition:
+        check(want_condition in str(b), f'xs2sd: bounce without {want_condition}: {b}')
+    return b
+
+
+def _xs2s_log(ctx, regex):
+    return [re.sub(r'^[0-9.]+ [DIWE] ', '', ln) for ln in ctx.xs.log_text().splitlines()
+            if not ln.startswith('# ') and re.search(regex, ln)]
+
+
+def fail_distrusts(ctx):
+    """Prosody trusts only a foreign CA, s2s_secure_auth = true: xs2s (with
+    a certificate the peer cannot verify) is refused, its message bounced."""
+    body = f'{ctx.cell.name} {ctx.run.nonce}'
+    ctx.xs.send(common.XS2S_USER, ctx.peer.user_jid, body)
+    b = _xs2s_bounced(ctx, body)
+    _nothing_open(ctx, ctx.peer.domain)
+    why = _xs2s_log(ctx, r'(?i)(stream error|sasl|failure|not-authorized|policy|fail|refus)')
+    check(why, 'xs2sd: nothing in its log says why the link failed')
+    peer_said = ctx.peer.log_lines(r'(?i)xs2s\.test.*(secure|not.?authori|untrusted|certificate|policy)'
+                                   r'|(secure|certificate).*xs2s\.test')
+    views = [v for v in ctx.peer.s2s_view() if v.remote == common.XS2S_DOMAIN and v.method != 'none']
+    check(not views, f'{ctx.srv.title}: still has an authenticated session with xs2s.test: {views}')
+    ctx.cell.xs2s_view = f'bounced ({_bounce_text(b)}); log: {_said(why, 1)}'
+    ctx.cell.peer_view = f'refused: {_said(peer_said, 1)}' if peer_said else 'refused (no log line)'
+
+
+def fail_no_starttls_from(ctx):
+    """The peer offers no STARTTLS; xs2sd requires TLS: refused, bounced."""
+    body = f'{ctx.cell.name} {ctx.run.nonce}'
+    ctx.xs.send(common.XS2S_USER, ctx.peer.user_jid, body)
+    b = _xs2s_bounced(ctx, body, 'remote-server-not-found')
+    _nothing_open(ctx, ctx.peer.domain)
+    why = _xs2s_log(ctx, 'peer offers no STARTTLS and TLS is required')
+    check(why, 'xs2sd: its log does not say "peer offers no STARTTLS and TLS is required"')
+    peer_said = ctx.peer.log_lines(r'(?i)xs2s\.test.*(stream error|closed|policy|tls)'
+                                   r'|(stream error|policy)')
+    ctx.cell.xs2s_view = f'bounced ({_bounce_text(b)}); log: {_said(why, 1)}'
+    ctx.cell.peer_view = _said(peer_said, 1) or '–'
+
+
+def fail_no_starttls_to(ctx):
+    """The peer cannot do s2s TLS, xs2s requires it: the peer's attempt fails,
+    its client gets an error bounce."""
+    body = f'{ctx.cell.name} {ctx.run.nonce}'
+    ctx.client.send(common.XS2S_USER, body)
+    errors = poll(ctx.client.errors, 25, 0.1)
+    check(errors, f'{ctx.srv.title}: no error bounce to its client within 25 s '
+          f'(received: {ctx.client.received})')
+    check(not [m for m in ctx.xs.drain() if m.get('body') == body and m.get('type') != 'error'],
+          'xs2sd received the message over a link without TLS')
+    _nothing_open(ctx, ctx.peer.domain)
+    why = _xs2s_log(ctx, r'(?i)(starttls|tls is required|policy|stream error)')
+    ctx.cell.xs2s_view = f'refused: {_said(why, 1)}' if why else 'refused (no log line)'
+    ctx.cell.peer_view = f'client got {errors[0][1]}: {errors[0][2]}'
+
+
+def fail_restarted(ctx):
+    """A link xs2s -> peer is up; the peer is stopped and started again; 3
+    more messages all arrive over a fresh link."""
+    body = f'{ctx.cell.name} {ctx.run.nonce}'
+    ctx.xs.send(common.XS2S_USER, ctx.peer.user_jid, body + ' #0')
+    ctx.client.wait_body(body + ' #0', common.XS2S_USER,
+                         abort=lambda: ctx.xs.bounces() and f'xs2sd bounced it: {ctx.xs.bounces()}')
+    first = wait_link(ctx.xs, 'out', ctx.peer.domain)
+    ctx.client.stop()
+    ctx.problems += ctx.peer.stop()
+    t_stop = time.monotonic()
+    ctx.peer.start()
+    ctx.client = common.XmppClient(ctx.peer.user_jid, ctx.peer.password, (ctx.peer.ip, ctx.peer.c2s_port),
+                                   ctx.run.pki.ca, os.path.join(ctx.workdir, 'client2.log')).start()
+    ctx.clients.append(ctx.client)
+    bodies = [f'{body} #{i}' for i in (1, 2, 3)]
+    for b in bodies:
+        ctx.xs.send(common.XS2S_USER, ctx.peer.user_jid, b)
+    deadline = time.monotonic() + 20
+    for b in bodies:
+        ctx.client.wait_body(b, common.XS2S_USER, timeout=max(0.5, deadline - time.monotonic()),
+                             abort=lambda: ctx.xs.bounces() and f'xs2sd bounced: {ctx.xs.bounces()}')
+    secs = time.monotonic() - t_stop
+    link = wait_link(ctx.xs, 'out', ctx.peer.domain)
+    check(link.get('id') != first.get('id') or link.get('age_s', 1e9) < first.get('age_s', 0),
+          f'xs2sd: the outbound link is not fresh: before {first}, after {link}')
+    check(link.get('stanzas_out', 0) >= 1 and link.get('transport') == 'starttls',
+          f'xs2sd: fresh link not used or not encrypted: {link}')
+    old = [ln for ln in ctx.xs.status().get('links', []) if ln.get('id') == first.get('id')
+           and first.get('id') is not None and ln is not link and link.get('id') != first.get('id')]
+    check(not old, f'xs2sd: the dead link is still listed: {old}')
+    ctx.cell.tls_version, ctx.cell.cipher = link.get('tls_version'), common.iana_cipher(link.get('cipher'))
+    dead = _xs2s_log(ctx, r'(?i)(stream error|closed|eof|reset|broken)')
+    ctx.cell.xs2s_view = (f'3/3 delivered {secs:.1f} s after the restart over a fresh link (id '
+                          f'{first.get("id")} → {link.get("id")}, {link.get("auth")}); noticed: '
+                          f'{_said(dead, 1, 120) or "–"}')
+    pid = getattr(getattr(ctx.peer, 'proc', None), 'pid', None)
+    ctx.cell.peer_view = f'stopped and started again (PID {ctx.peer_pid0} → {pid}); its client got 3/3'
+
+
+FAILURES = [
+    Failure('peer-distrusts-xs2s', 'failure: peer distrusts xs2s (secure auth)', 'foreign', True, True,
+            'sasl-external,dialback', ('from-xs2s',), fail_distrusts,
+            'the peer trusts only a foreign CA (xs2s\'s certificate untrusted to it) and requires valid '
+            'certificates (Prosody: `s2s_secure_auth = true`); xs2sd offers and tries both methods. '
+            'Expected: xs2s is refused, the message bounced to its sender, no link left. The same '
+            'distrust with `s2s_secure_auth = false` falls back to dialback and delivers: that is the '
+            '**STARTTLS + Dialback** row.'),
+    Failure('peer-without-starttls', 'failure: peer without STARTTLS (xs2s requires TLS)', 'test', False,
+            False, 'sasl-external,dialback', DIRECTIONS, None,
+            'the peer has no s2s certificate and neither offers nor uses STARTTLS on s2s (Prosody: '
+            'certificate only in `c2s_ssl`, `s2s_require_encryption = false`, `s2s_allow_encryption = '
+            'false`); xs2sd requires TLS (default). Expected: xs2s → peer bounced with '
+            '`remote-server-not-found` ("peer offers no STARTTLS and TLS is required"); peer → xs2s '
+            'refused by xs2s, the peer\'s client gets an error.'),
+    Failure('peer-restarted-mid-link', 'failure: peer restarted mid-link', 'test', True, True,
+            'sasl-external', ('from-xs2s',), fail_restarted,
+            'a link xs2s → peer carries one message; the peer is stopped (by PID) and started again '
+            'with the same configuration; xs2s sends 3 more. Expected: all 3 reach the client within '
+            '20 s over a fresh outbound link.'),
+]
+FAILURES[1].body = {'from-xs2s': fail_no_starttls_from, 'to-xs2s': fail_no_starttls_to}
+
+
+class FailureCtx:
+    """What a failure body works with; run_cell stops whatever is in it."""
+
+    def __init__(self, run, cell, workdir):
+        self.run, self.cell, self.workdir, self.srv = run, cell, workdir, cell.server
+        self.peer = self.xs = self.client = None
+        self.clients = []
+        self.problems = []
+        self.peer_pid0 = None
+
+
 class Run:
     def __init__(self, build, rundir, servers):
         self.source_build, self.dir = os.path.abspath(build), rundir
@@ -90,6 +285,7 @@ class Run:
 class Cell:
     def __init__(self, server, method, direction):
         self.server, self.method, self.direction = server, method, direction
+        self.failure = isinstance(method, Failure)
         self.name = f'{server.key}-{method.key}-{direction}'
         self.passed = False
         self.reason = ''
@@ -116,11 +312,61 @@ def wait_link(xs, direction, remote, timeout=10):
     return links[0]
 
 
+def run_failure_cell(run, cell, workdir):
+    srv, f = cell.server, cell.method
+    ctx = FailureCtx(run, cell, workdir)
+    cell.when = datetime.datetime.now(datetime.timezone.utc)
+    t0 = time.monotonic()
+    try:
+        trust = run.pki.ca if f.trust == 'test' else run.pki.foreign_ca
+        ctx.peer = srv(run, os.path.join(workdir, srv.key))
+        ctx.peer.configure(Setup(trust, f.secure_auth, s2s_tls=f.s2s_tls))
+        ctx.peer.start()
+        ctx.peer_pid0 = getattr(getattr(ctx.peer, 'proc', None), 'pid', None)
+        ctx.xs = common.Xs2s(run.build, workdir, run.pki, run.pki.ca, f.xs2s_auth)
+        ctx.xs.start()
+        ctx.client = common.XmppClient(ctx.peer.user_jid, ctx.peer.password,
+                                       (ctx.peer.ip, ctx.peer.c2s_port), run.pki.ca,
+                                       os.path.join(workdir, 'client.log')).start()
+        ctx.clients.append(ctx.client)
+        body = f.body[cell.direction] if isinstance(f.body, dict) else f.body
+        body(ctx)
+        cell.passed = True
+    except Fail as e:
+        cell.reason = str(e)
+    except Exception as e:  # noqa: BLE001 - report it as this cell's failure
+        tb = traceback.extract_tb(e.__traceback__)[-1]
+        cell.reason = f'{type(e).__name__}: {e} (at {os.path.basename(tb.filename)}:{tb.lineno})'
+    finally:
+        signal.alarm(0)
+        problems = ctx.problems
+        for what, stop in ([('client', c.stop) for c in ctx.clients]
+                           + [('xs2sd', lambda: ctx.xs.stop() if ctx.xs else []),
+                              (srv.title, lambda: ctx.peer.stop() if ctx.peer else [])]):
+            try:
+                problems += stop() or []
+            except Exception as e:  # noqa: BLE001 - keep stopping the others
+                problems.append(f'{what}: stop failed: {e!r}')
+    problems = list(dict.fromkeys(problems))
+    if problems and cell.passed:
+        cell.passed = False
+        cell.reason = '; '.join(problems)
+    elif problems:
+        cell.reason += ' [' + '; '.join(problems) + ']'
+    cell.secs = time.monotonic() - t0
+    if not cell.passed:
+        cell.logs = ([('xs2sd', ctx.xs.log_path, None)] if ctx.xs and ctx.xs.proc else []) + \
+            (ctx.peer.logs() if ctx.peer else []) + \
+            [(f'client{i or ""}', c.log_path, None) for i, c in enumerate(ctx.clients)]
+
+
 def run_cell(run, cell, index):
     srv, m = cell.server, cell.method
     workdir = os.path.join(run.dir, f'{index:02d}-{cell.name}')
     os.makedirs(workdir)
     os.chmod(workdir, 0o755)
+    if cell.failure:
+        return run_failure_cell(run, cell, workdir)
     trust = run.pki.ca if m.trust == 'test' else run.pki.foreign_ca
     peer = xs = client = None
     cell.when = datetime.datetime.now(datetime.timezone.utc)
@@ -202,6 +448,10 @@ def run_cell(run, cell, index):
 
 def print_cell(cell):
     tls = f'{cell.tls_version} {cell.cipher}' if cell.tls_version else ''
+    if cell.passed and cell.failure:
+        print(f'PASS {cell.name} ({cell.secs:.1f} s): xs2s: {cell.xs2s_view}; '
+              f'{cell.server.title}: {cell.peer_view}', flush=True)
+        return
     if cell.passed:
         print(f'PASS {cell.name} ({cell.secs:.1f} s): xs2s {cell.xs2s_view}; '
               f'{cell.server.title} {cell.peer_view}; {tls}', flush=True)
@@ -250,11 +500,24 @@ def write_table(path, cells, versions, run):
            'negotiated them.', '',
            '| server | version | method | direction | result | TLS | cipher | xs2s sees | server sees | date |',
            '|---|---|---|---|---|---|---|---|---|---|']
+    def cell_text(t):
+        return (t or '–').replace('|', '/').replace('<', '&lt;')
     for c in cells:
+        if c.failure:
+            out.append(f'| {c.server.title} | {versions.get(c.server.key, "?")} | {c.method.title} | '
+                       f'{c.direction_title()} | {"pass" if c.passed else "**FAIL**"} | '
+                       f'{c.tls_version or "–"} | {c.cipher or "–"} | {cell_text(c.xs2s_view)} | '
+                       f'{cell_text(c.peer_view)} | {c.when.strftime("%Y-%m-%d") if c.when else "–"} |')
+            continue
         out.append(f'| {c.server.title} | {versions.get(c.server.key, "?")} | {c.method.title} | '
                    f'{c.direction_title()} | {"pass" if c.passed else "**FAIL**"} | '
                    f'{c.tls_version or "–"} | {c.cipher or "–"} | {c.xs2s_view or "–"} | '
                    f'{c.peer_view or "–"} | {c.when.strftime("%Y-%m-%d") if c.when else "–"} |')
+    fails = [f for f in FAILURES if any(c.method is f for c in cells)]
+    if fails:
+        out += ['', 'Failure rows (result *pass*: the expected refusal or recovery happened; '
+                '"xs2s sees" / "server sees": what each side said):', '']
+        out += [f'- **{f.title}**: {f.note}' for f in fails]
     out += ['', 'How each method is forced:', '',
             '- **STARTTLS + Dialback**: `xs2sd --auth dialback`; each side trusts only a CA that '
             'signed neither certificate (both certificates `untrusted`), the peer does not require '
@@ -294,6 +557,8 @@ def main():
         return 2
     servers = [SERVERS[k] for k in (args.server or list(SERVERS))]
     cells = [Cell(s, m, d) for s in servers for m in METHODS for d in DIRECTIONS]
+    cells += [Cell(s, f, d) for s in servers for f in FAILURES for d in f.directions
+              if f.key in getattr(s, 'failure_modes', ())]
     cells = [c for c in cells if not args.k or any(k in c.name for k in args.k)]
     if not cells:
         print('no cell matches', file=sys.stderr)

@@ -13,10 +13,14 @@ class Setup:
                it is untrusted, so only dialback can authenticate xs2s)
     secure_auth  refuse any s2s peer whose certificate is not valid for
                its domain (Prosody's s2s_secure_auth): no dialback fallback
+    s2s_tls    False: no TLS at all on s2s (no certificate for s2s, STARTTLS
+               neither offered nor used, encryption not required); c2s keeps
+               its certificate. Only for servers listing the failure mode
+               'peer-without-starttls' in PeerServer.failure_modes.
     """
 
-    def __init__(self, trust_ca, secure_auth):
-        self.trust_ca, self.secure_auth = trust_ca, secure_auth
+    def __init__(self, trust_ca, secure_auth, s2s_tls=True):
+        self.trust_ca, self.secure_auth, self.s2s_tls = trust_ca, secure_auth, s2s_tls
 
 
 class S2sView:
@@ -48,6 +52,12 @@ class PeerServer:
     ip = '127.0.0.82'           # its loopback address (s2s on 5269, c2s below)
     c2s_port = 5222
     user, password = 'alice', 'interop-secret'
+    # Failure cells (run.py FAILURES) this server implements. A server opts in
+    # by listing a mode's key; a mode it does not list gets no cell at all.
+    #   'peer-distrusts-xs2s'     configure(Setup(foreign CA, secure_auth=True))
+    #   'peer-without-starttls'   configure(Setup(..., s2s_tls=False))
+    #   'peer-restarted-mid-link' stop() then start() again, same configuration
+    failure_modes = ()
 
     def __init__(self, run, workdir):
         self.run, self.dir = run, workdir
@@ -82,6 +92,10 @@ class PeerServer:
         """Its current s2s sessions, as a list of S2sView (from its own
         admin interface or logs)."""
         raise NotImplementedError
+
+    def log_lines(self, regex):
+        """Lines of its log matching regex (what it said, for failure cells)."""
+        return []
 
     def logs(self):
         """[(name, path, skip)] of its log files, shown when a cell fails;

@@ -80,8 +80,7 @@ authentication = "internal_hashed"
 storage = "internal"
 
 c2s_require_encryption = true
-s2s_require_encryption = true
-s2s_secure_auth = {secure_auth}
+{s2s_tls_options}s2s_secure_auth = {secure_auth}
 s2s_timeout = 20
 
 -- The shipped limits (c2s 10kb/s, s2sin 30kb/s) raised out of the way.
@@ -90,14 +89,7 @@ limits = {{
     s2sin = {{ rate = "10mb/s" }};
 }}
 
-certificates = "{dir}"
-ssl = {{
-    certificate = "{cert}";
-    key = "{key}";
-    cafile = "{ca}";
-    capath = false;
-}}
-
+{ssl_options}
 -- libunbound: only our dnsmasq, never /etc/resolv.conf, /etc/hosts or the root servers.
 unbound = {{
     resolvconf = false;
@@ -109,6 +101,32 @@ unbound = {{
 VirtualHost "{domain}"
 '''
 
+SSL_BOTH = '''certificates = "{dir}"
+ssl = {{
+    certificate = "{cert}";
+    key = "{key}";
+    cafile = "{ca}";
+    capath = false;
+}}
+'''
+
+# No TLS on s2s (failure cell peer-without-starttls): the certificate only in
+# c2s_ssl, an empty certificates directory (no automatic lookup), STARTTLS
+# neither offered nor used on s2s. (Without a certificate alone, Prosody 0.12
+# still offers s2s STARTTLS, "SNI will be required", and fails the handshake.)
+SSL_C2S_ONLY = '''certificates = "{dir}/no-certificates"
+ssl = {{
+    cafile = "{ca}";
+    capath = false;
+}}
+c2s_ssl = {{
+    certificate = "{cert}";
+    key = "{key}";
+}}
+'''
+S2S_TLS = 's2s_require_encryption = true\n'
+S2S_NO_TLS = 's2s_require_encryption = false\ns2s_allow_encryption = false\n'
+
 
 class Prosody(PeerServer):
     key = 'prosody'
@@ -117,6 +135,7 @@ class Prosody(PeerServer):
     domain = 'prosody.test'
     ip = '127.0.0.82'
     c2s_port = 5222
+    failure_modes = ('peer-distrusts-xs2s', 'peer-without-starttls', 'peer-restarted-mid-link')
 
     def __init__(self, run, workdir):
         super().__init__(run, workdir)
@@ -160,11 +179,18 @@ class Prosody(PeerServer):
         os.chmod(key, 0o600)
         for p in (cert, key, ca):
             self._chown(p)
+        s2s_tls = getattr(setup, 's2s_tls', True)
+        if not s2s_tls:
+            empty = os.path.join(self.dir, 'no-certificates')
+            os.makedirs(empty, exist_ok=True)
+            self._chown(empty)
+        ssl = (SSL_BOTH if s2s_tls else SSL_C2S_ONLY).format(dir=self.dir, cert=cert, key=key, ca=ca)
         with open(self.cfg, 'w') as f:
             f.write(CONFIG.format(dir=self.dir, ip=self.ip, s2s_port=common.S2S_PORT,
-                                  c2s_port=self.c2s_port, domain=self.domain, cert=cert,
-                                  key=key, ca=ca, secure_auth='true' if setup.secure_auth else 'false',
-                                  dns_ip=common.DNS_IP, dns_port=common.DNS_PORT))
+                                  c2s_port=self.c2s_port, domain=self.domain,
+                                  secure_auth='true' if setup.secure_auth else 'false',
+                                  s2s_tls_options=S2S_TLS if s2s_tls else S2S_NO_TLS,
+                                  ssl_options=ssl, dns_ip=common.DNS_IP, dns_port=common.DNS_PORT))
         os.chmod(self.cfg, 0o644)
         r = self._ctl('register', self.user, self.domain, self.password)
         check(r.returncode == 0, f'prosodyctl register failed ({r.returncode}): {r.stdout.strip()[-300:]}')
@@ -195,7 +221,8 @@ class Prosody(PeerServer):
               f'with its admin socket after {timeout}s')
         # The PID we will stop is Prosody's own (no wrapper in between).
         pidfile = os.path.join(self.dir, 'prosody.pid')
-        pid = poll(lambda: os.path.exists(pidfile) and open(pidfile).read().strip(), 5, 0.05)
+        pid = poll(lambda: os.path.exists(pidfile) and open(pidfile).read().strip() == str(self.proc.pid)
+                   and str(self.proc.pid), 5, 0.05) or (os.path.exists(pidfile) and open(pidfile).read().strip())
         check(pid == str(self.proc.pid), f'prosody.pid says {pid!r}, we started PID {self.proc.pid}')
         return self
 
