@@ -169,7 +169,7 @@ fuzz: $(FUZZ_BIN)
 integration: all
 	$(Q)$(PYTHON) test/integration/run.py $(O)
 
-# Real servers from Debian packages (Prosody, ejabberd), both directions, both methods;
+# Real servers from Debian packages (Prosody, ejabberd, jabberd2), both directions, both methods;
 # writes the table docs/interop.md.
 interop: all
 	$(Q)$(PYTHON) test/interop/run.py $(O) --table docs/interop.md
@@ -192,7 +192,7 @@ help:
 	@echo "  demo              two instances federate on 127.0.0.21/.22 and show their status"
 	@echo "  test              install deps; build/test-lean (lean wolfSSL) and build/test (Debian wolfSSL), ASan+UBSan;"
 	@echo "                    unit tests, fuzz corpora, integration tests, interop with real servers"
-	@echo "  interop           interop with real servers (Prosody, ejabberd), writes docs/interop.md"
+	@echo "  interop           interop with Prosody, ejabberd, jabberd2; writes docs/interop.md"
 	@echo "  size              size of the engine objects"
 	@echo "  deps              install missing Debian packages (root)"
 	@echo "  clean, distclean  remove objects / every build directory"

@@ -288,6 +288,7 @@ class Cell:
         self.failure = isinstance(method, Failure)
         self.name = f'{server.key}-{method.key}-{direction}'
         self.passed = False
+        self.unsupported = None         # why the peer cannot do this method, when it failed for that
         self.reason = ''
         self.tls_version = self.cipher = None
         self.xs2s_view = self.peer_view = ''
@@ -446,8 +447,29 @@ def run_cell(run, cell, index):
             (peer.logs() if peer else []) + [('client', os.path.join(workdir, 'client.log'), None)]
 
 
+def judge_unsupported(cell):
+    """A method the peer lists as unsupported: its failure is the expected
+    outcome (kept with what was said), a pass means the list is out of date."""
+    why = getattr(cell.server, 'unsupported', {}).get(cell.method.key)
+    if not why:
+        return
+    if cell.passed:
+        cell.passed = False
+        cell.reason = (f'{cell.server.title} is listed as unable to do {cell.method.title}, '
+                       f'but the cell passed: update peers/{cell.server.key}.py')
+        return
+    if 'bounced' not in cell.reason:
+        return  # not the refusal of the method (setup or crash): a real failure
+    cell.unsupported = why
+    cell.peer_view = f'unsupported: {cell.reason}'
+
+
 def print_cell(cell):
     tls = f'{cell.tls_version} {cell.cipher}' if cell.tls_version else ''
+    if cell.unsupported:
+        print(f'UNSUPPORTED {cell.name} ({cell.secs:.1f} s): {cell.server.title} cannot do '
+              f'{cell.method.title}: {cell.unsupported}; observed: {cell.reason}', flush=True)
+        return
     if cell.passed and cell.failure:
         print(f'PASS {cell.name} ({cell.secs:.1f} s): xs2s: {cell.xs2s_view}; '
               f'{cell.server.title}: {cell.peer_view}', flush=True)
@@ -509,10 +531,11 @@ def write_table(path, cells, versions, run):
                        f'{c.tls_version or "–"} | {c.cipher or "–"} | {cell_text(c.xs2s_view)} | '
                        f'{cell_text(c.peer_view)} | {c.when.strftime("%Y-%m-%d") if c.when else "–"} |')
             continue
+        result = 'pass' if c.passed else 'unsupported by peer' if c.unsupported else '**FAIL**'
         out.append(f'| {c.server.title} | {versions.get(c.server.key, "?")} | {c.method.title} | '
-                   f'{c.direction_title()} | {"pass" if c.passed else "**FAIL**"} | '
-                   f'{c.tls_version or "–"} | {c.cipher or "–"} | {c.xs2s_view or "–"} | '
-                   f'{c.peer_view or "–"} | {c.when.strftime("%Y-%m-%d") if c.when else "–"} |')
+                   f'{c.direction_title()} | {result} | '
+                   f'{c.tls_version or "–"} | {c.cipher or "–"} | {cell_text(c.xs2s_view)} | '
+                   f'{cell_text(c.peer_view)[:300]} | {c.when.strftime("%Y-%m-%d") if c.when else "–"} |')
     fails = [f for f in FAILURES if any(c.method is f for c in cells)]
     if fails:
         out += ['', 'Failure rows (result *pass*: the expected refusal or recovery happened; '
@@ -533,7 +556,11 @@ def write_table(path, cells, versions, run):
             '`TLS13-AES128-GCM-SHA256`); both sides reported the same version and suite.',
             '- Names resolve through dnsmasq on loopback (SRV `_xmpp-server._tcp` and A records of '
             'the `.test` zone only); see test/interop/README.md.']
-    failed = [c for c in cells if not c.passed]
+    unsup = {(c.server.title, c.method.title): c.unsupported for c in cells if c.unsupported}
+    if unsup:
+        out += ['', 'Not supported by the peer (the cell ran; the row shows what was said):', '']
+        out += [f'- **{srv}, {meth}**: {why}' for (srv, meth), why in unsup.items()]
+    failed = [c for c in cells if not c.passed and not c.unsupported]
     if failed:
         out += ['', 'Failures:', '']
         out += [f'- {c.server.title}, {c.method.title}, {c.direction_title()}: '
@@ -608,6 +635,7 @@ def main():
                 run_cell(run, cell, i)
             finally:
                 signal.alarm(0)
+            judge_unsupported(cell)
             print_cell(cell)
     finally:
         if run.dns:
@@ -621,13 +649,14 @@ def main():
                 print(f'note: names outside .test were asked (and refused by dnsmasq): {stray}')
     write_table(args.table, cells, versions, run)
     passed = sum(c.passed for c in cells)
-    failed = len(cells) - passed
+    unsupported = sum(bool(c.unsupported) for c in cells)
+    failed = len(cells) - passed - unsupported
     print(f'table: {args.table} ({time.monotonic() - t0:.0f} s in all)')
     if failed or args.keep:
         print(f'logs kept in {rundir}')
     else:
         shutil.rmtree(rundir, ignore_errors=True)
-    print(f'{passed} passed, {failed} failed')
+    print(f'{passed} passed, {failed} failed' + (f', {unsupported} skipped' if unsupported else ''))
     return 1 if failed else 0
 
 

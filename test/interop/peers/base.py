@@ -58,6 +58,10 @@ class PeerServer:
     #   'peer-without-starttls'   configure(Setup(..., s2s_tls=False))
     #   'peer-restarted-mid-link' stop() then start() again, same configuration
     failure_modes = ()
+    # Methods the server cannot do at all: method key -> why (its source or
+    # docs). Such cells still run; a failure is reported as "unsupported by
+    # peer" with what both sides said, a pass as an error (update the list).
+    unsupported = {}
 
     def __init__(self, run, workdir):
         self.run, self.dir = run, workdir

@@ -282,6 +282,7 @@ class Jabberd2(PeerServer):
     key = 'jabberd2'
     title = 'jabberd2'
     packages = ('jabberd2', 'gcc', 'libc6-dev', 'libssl-dev')   # the last three: the TLS shim
+    unsupported = UNSUPPORTED
     domain = 'jabberd2.test'
     ip = '127.0.0.84'
     c2s_port = 5222
