@@ -249,6 +249,14 @@ class Pki:
         os.chmod(self.dir, 0o755)
         os.chmod(foreign, 0o755)
 
+    def special(self, name, opts):
+        """A spec certificate (mkcerts.sh NAME:OPTS, e.g. 'san=dns:xs2s.test+xmpp:xs2s.test'),
+        signed by the test CA like the others; returns NAME for cert()/key()."""
+        r = subprocess.run(['bash', MKCERTS, self.dir, f'{name}:{opts}'], capture_output=True,
+                           text=True, timeout=60)
+        check(r.returncode == 0, f'mkcerts.sh {self.dir} {name}:{opts} failed: {r.stderr.strip()}')
+        return name
+
     def cert(self, domain, chain=True):
         return os.path.join(self.dir, domain + ('.chain.pem' if chain else '.pem'))
 
@@ -312,9 +320,10 @@ class Dnsmasq(Proc):
 
 class Xs2s(Proc):
     """The xs2sd under test, serving XS2S_DOMAIN on XS2S_IP:5269, finding
-    peers through dnsmasq, inspected with xs2sctl --json."""
+    peers through dnsmasq, inspected with xs2sctl --json. cert: the name of
+    its certificate in pki (default XS2S_DOMAIN's; Pki.special for others)."""
 
-    def __init__(self, build, workdir, pki, ca, auth, extra=()):
+    def __init__(self, build, workdir, pki, ca, auth, extra=(), cert=XS2S_DOMAIN):
         self.build = build
         self.xs2sctl = os.path.join(build, 'xs2sctl')
         self.admin = os.path.join(workdir, 'xs2s.sock')
@@ -322,7 +331,7 @@ class Xs2s(Proc):
         self.messages = []
         argv = [os.path.join(build, 'xs2sd'), '--domain', XS2S_DOMAIN,
                 '--listen', f'{XS2S_IP}:{S2S_PORT}',
-                '--cert', pki.cert(XS2S_DOMAIN), '--key', pki.key(XS2S_DOMAIN), '--ca', ca,
+                '--cert', pki.cert(cert), '--key', pki.key(cert), '--ca', ca,
                 '--admin', self.admin, '--dns-server', f'{DNS_IP}:{DNS_PORT}',
                 '--auth', auth, '--log-level', 'debug'] + list(extra)
         super().__init__('xs2sd', argv, os.path.join(workdir, 'xs2sd.log'))

@@ -87,12 +87,15 @@ class Failure:
     trust, secure_auth, s2s_tls  the peer's Setup (trust: 'test' or 'foreign')
     xs2s_auth   xs2sd --auth (xs2s always trusts the test CA here)
     directions  the cells' directions; body(ctx) runs one (see FailureCtx)
-    note        for the table: how the mode is forced"""
+    note        for the table: how the mode is forced
+    xs2s_cert   None: xs2sd's usual certificate; else (name, mkcerts.sh spec
+                options), a special certificate from the test CA (Pki.special)"""
 
-    def __init__(self, key, title, trust, secure_auth, s2s_tls, xs2s_auth, directions, body, note):
+    def __init__(self, key, title, trust, secure_auth, s2s_tls, xs2s_auth, directions, body, note,
+                 xs2s_cert=None):
         self.key, self.title, self.trust, self.secure_auth = key, title, trust, secure_auth
         self.s2s_tls, self.xs2s_auth, self.directions, self.body = s2s_tls, xs2s_auth, directions, body
-        self.note = note
+        self.note, self.xs2s_cert = note, xs2s_cert
 
 
 def _said(lines, n=2, width=160):
@@ -237,6 +240,39 @@ def fail_restarted(ctx):
     ctx.cell.peer_view = f'stopped and started again (PID {ctx.peer_pid0} → {pid}); its client got 3/3'
 
 
+def fail_xmppaddr_crash(ctx):
+    """Known pitfall (ejabberd 23.01, p1_xmpp 1.6.1): a trusted peer
+    certificate with an XmppAddr subjectAltName crashes the stream process
+    (badarg in xmpp_stream_pkix:get_cert_domains/1) during SASL EXTERNAL.
+    Expected: the message is bounced to xs2s's sender, xs2sd stays up. A
+    delivery means the pitfall is gone: the cell fails so it gets updated."""
+    body = f'{ctx.cell.name} {ctx.run.nonce}'
+    ctx.xs.send(common.XS2S_USER, ctx.peer.user_jid, body)
+    delivered = lambda: [r for r in ctx.client.received if r[2] == body]  # noqa: E731
+    poll(lambda: delivered() or ctx.xs.bounces(), 15, 0.1)
+    check(not delivered(), f'{ctx.srv.title} accepted xs2s\'s XmppAddr certificate and delivered the '
+          f'message: the get_cert_domains crash is gone; update the failure mode '
+          f'peer-crashes-on-xmppaddr (run.py FAILURES, peers/{ctx.srv.key}.py failure_modes, README)')
+    b = _xs2s_bounced(ctx, body, 'remote-server-not-found', timeout=1)
+    _nothing_open(ctx, ctx.peer.domain)
+    pitfall = r'badarg.*get_cert_domains'
+    crash = poll(lambda: ctx.peer.error_reports(pitfall), 3, 0.1)
+    other = [r[:200] for r in ctx.peer.error_reports('.')][-3:]
+    check(crash, f'{ctx.srv.title}: no [error] report with badarg in get_cert_domains in its log '
+          f'(the bounce has another cause?): {other or "no [error] at all"}')
+    # These errors are the expected outcome here, not a problem at stop().
+    ctx.peer.expected_errors = pitfall
+    st = ctx.xs.status()      # xs2sd still answers (and must exit cleanly at stop())
+    check(ctx.xs.alive(), 'xs2sd exited after the peer crashed')
+    why = _xs2s_log(ctx, r'(?i)(stream|closed|eof|reset|fail|error)')
+    ctx.cell.xs2s_view = (f'bounced ({_bounce_text(b)}); log: {_said(why, 1, 120) or "–"}; '
+                          f'status answers ({len(st.get("links", []))} links)')
+    head = re.sub(r'^.*?\[error\] (<[\d.]+>\S* )?(\*\* )?', '', crash[0].split(' ** Last message', 1)[0])
+    m = re.search(r"\{badarg, ?\[\{erlang, ?'\+\+', ?\[(.*?\[\])\]", crash[0])
+    ctx.cell.peer_view = (f'[error] {head.strip()}: badarg in erlang:\'++\'({m.group(1) if m else "?"}) '
+                          f'from xmpp_stream_pkix:get_cert_domains/1 ({len(crash)} error reports)')
+
+
 FAILURES = [
     Failure('peer-distrusts-xs2s', 'failure: peer distrusts xs2s (secure auth)', 'foreign', True, True,
             'sasl-external,dialback', ('from-xs2s',), fail_distrusts,
@@ -257,6 +293,16 @@ FAILURES = [
             'a link xs2s → peer carries one message; the peer is stopped (by PID) and started again '
             'with the same configuration; xs2s sends 3 more. Expected: all 3 reach the client within '
             '20 s over a fresh outbound link.'),
+    Failure('peer-crashes-on-xmppaddr', 'failure: peer crashes on an XmppAddr certificate (known pitfall)',
+            'test', True, True, 'sasl-external', ('from-xs2s',), fail_xmppaddr_crash,
+            'xs2sd presents a certificate from the test CA (trusted by the peer) with subjectAltName '
+            '`dNSName xs2s.test` + `id-on-xmppAddr xs2s.test`; SASL EXTERNAL only. ejabberd 23.01 '
+            '(p1_xmpp 1.6.1) crashes the stream process with `badarg` in '
+            '`xmpp_stream_pkix:get_cert_domains/1`. Expected: the message is bounced to xs2s\'s sender '
+            '(`remote-server-not-found`), no link left, xs2sd keeps answering `status` and exits '
+            'cleanly; ejabberd\'s error line is shown. A delivery fails the cell (the pitfall is '
+            'gone: update it).',
+            xs2s_cert=('xs2s-xmppaddr', 'san=dns:xs2s.test+xmpp:xs2s.test')),
 ]
 FAILURES[1].body = {'from-xs2s': fail_no_starttls_from, 'to-xs2s': fail_no_starttls_to}
 
@@ -324,7 +370,8 @@ def run_failure_cell(run, cell, workdir):
         ctx.peer.configure(Setup(trust, f.secure_auth, s2s_tls=f.s2s_tls))
         ctx.peer.start()
         ctx.peer_pid0 = getattr(getattr(ctx.peer, 'proc', None), 'pid', None)
-        ctx.xs = common.Xs2s(run.build, workdir, run.pki, run.pki.ca, f.xs2s_auth)
+        cert = run.pki.special(*f.xs2s_cert) if f.xs2s_cert else common.XS2S_DOMAIN
+        ctx.xs = common.Xs2s(run.build, workdir, run.pki, run.pki.ca, f.xs2s_auth, cert=cert)
         ctx.xs.start()
         ctx.client = common.XmppClient(ctx.peer.user_jid, ctx.peer.password,
                                        (ctx.peer.ip, ctx.peer.c2s_port), run.pki.ca,
