@@ -14,6 +14,9 @@ import threading
 import time
 
 import s2speer
+import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from testkit import Fail, check, poll, TCP_LISTEN, TCP_TIME_WAIT  # noqa: E402,F401
 
 PORT = 5269
 IP_POOL = [f'127.0.0.{n}' for n in range(31, 61)]
@@ -23,26 +26,6 @@ MKCERTS = os.path.join(HERE, '..', 'tools', 'mkcerts.sh')
 CERT_DOMAINS = ['a.test,a2.test', 'b.test', 'c.test']
 
 
-class Fail(Exception):
-    """A test expectation did not hold."""
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def poll(fn, timeout, interval=0.1):
-    """Call fn until it returns something truthy or timeout passes; return the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(interval)
-
-
-TCP_LISTEN, TCP_TIME_WAIT = '0A', '06'
 
 
 def hostport(ip, port):

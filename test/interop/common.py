@@ -17,6 +17,10 @@ import subprocess
 import threading
 import time
 
+import sys
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from testkit import Fail, check, poll, TCP_LISTEN, TCP_TIME_WAIT  # noqa: E402,F401
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 MKCERTS = os.path.normpath(os.path.join(HERE, '..', 'tools', 'mkcerts.sh'))
 
@@ -28,28 +32,9 @@ XS2S_USER = f'u@{XS2S_DOMAIN}'
 DNSMASQ_PATHS = ('/usr/sbin/dnsmasq', '/sbin/dnsmasq')
 
 
-class Fail(Exception):
-    """An interop expectation did not hold (or something could not be set up)."""
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
-
-
-def poll(fn, timeout, interval=0.1):
-    """Call fn until it returns something truthy or timeout passes; return the last value."""
-    deadline = time.monotonic() + timeout
-    while True:
-        v = fn()
-        if v or time.monotonic() >= deadline:
-            return v
-        time.sleep(interval)
-
 
 # ---- loopback sockets --------------------------------------------------------
 
-TCP_LISTEN, TCP_TIME_WAIT = '0A', '06'
 
 
 def port_states(ip, port, proto='tcp'):
