@@ -63,12 +63,19 @@ FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=$(O)/fuzz/%)
 # wolfSSL: Debian's library (default) or a lean build from its source package.
 include port/wolfssl/wolfssl.mk
+# lwIP port (CONFIG_XS2S_PORT_LWIP): liblwip.a from Debian's source package, port_lwip.o.
+include port/lwip/lwip.mk
 
 .PHONY: all defconfig menuconfig savedefconfig olddefconfig deps demo test unit fuzz interop clean distclean help \
 	integration size
 .DEFAULT_GOAL := all
 
+ifeq ($(CONFIG_XS2S_PORT_LWIP),y)
+# The lwIP port has no daemon yet: the library, the port and its in-process self-test.
+all: lwip-port $(O)/port/lwip/selftest
+else
 all: $(O)/xs2sd $(O)/xs2sctl
+endif
 
 # ---- configuration ----
 %_defconfig: cfg/%_defconfig
@@ -151,10 +158,13 @@ demo: deps
 	$(Q)test/tools/demo.sh $(O)
 
 TEST_O := build/test
-# Both TLS libraries: Debian's wolfSSL, then the lean build from its source package.
+# Both TLS libraries (the lean build from Debian's wolfSSL source, then Debian's
+# library), the lwIP port's self-test, then the real-server interop suite.
 test: deps
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean test_lean_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean all unit integration
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip test_lwip_defconfig
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip all lwip-selftest
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) test_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) all unit fuzz integration interop
 
