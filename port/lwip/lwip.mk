@@ -92,7 +92,8 @@ $(LWIP_LIB): $(LWIP_OBJ)
 $(LWIP_PORT_OBJ) $(O)/port/lwip/selftest.o: CFLAGS += $(LWIP_CPPFLAGS)
 $(LWIP_PORT_OBJ) $(O)/port/lwip/selftest.o: $(LWIP_OPTS) | $(LWIP_STAMP)
 
-$(LWIP_SELFTEST): $(O)/port/lwip/selftest.o $(LWIP_PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(LWIP_LIB)
+# $(filter %.a,$(LIBS)): the private Mini-XML and, with the lean build, wolfSSL.
+$(LWIP_SELFTEST): $(O)/port/lwip/selftest.o $(LWIP_PORT_OBJ) $(LIBXS2S) $(filter %.a,$(LIBS)) $(LWIP_LIB)
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(O)/port/lwip/selftest.o $(LWIP_PORT_OBJ) $(LIBXS2S) $(LWIP_LIB) $(LIBS)
 
