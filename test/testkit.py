@@ -23,3 +23,12 @@ def poll(fn, timeout, interval=0.1):
         if v or time.monotonic() >= deadline:
             return v
         time.sleep(interval)
+
+
+def read_text(path):
+    """A log file's text, or '' when it cannot be read (not written yet)."""
+    try:
+        with open(path, errors='replace') as f:
+            return f.read()
+    except OSError:
+        return ''

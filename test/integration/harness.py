@@ -16,7 +16,7 @@ import time
 import s2speer
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from testkit import Fail, check, poll, TCP_LISTEN, TCP_TIME_WAIT  # noqa: E402,F401
+from testkit import Fail, check, poll, read_text, TCP_LISTEN, TCP_TIME_WAIT  # noqa: E402,F401
 
 PORT = 5269
 IP_POOL = [f'127.0.0.{n}' for n in range(31, 61)]
@@ -245,11 +245,7 @@ class Daemon:
     # ---- logs ----
 
     def log_text(self):
-        try:
-            with open(self.log_path, errors='replace') as f:
-                return f.read()
-        except OSError:
-            return ''
+        return read_text(self.log_path)
 
     def log_tail(self, n=40):
         return self.log_text().splitlines()[-n:]

@@ -19,7 +19,7 @@ import time
 
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from testkit import Fail, check, poll, TCP_LISTEN, TCP_TIME_WAIT  # noqa: E402,F401
+from testkit import Fail, check, poll, read_text, TCP_LISTEN, TCP_TIME_WAIT  # noqa: E402,F401
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MKCERTS = os.path.normpath(os.path.join(HERE, '..', 'tools', 'mkcerts.sh'))
@@ -206,11 +206,7 @@ class Proc:
         return problems
 
     def log_text(self):
-        try:
-            with open(self.log_path, errors='replace') as f:
-                return f.read()
-        except OSError:
-            return ''
+        return read_text(self.log_path)
 
     def log_tail(self, n=30):
         return self.log_text().splitlines()[-n:]

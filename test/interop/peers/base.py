@@ -3,6 +3,9 @@
 (ejabberd, jabberd2, ...) is one module in this package with one subclass
 of PeerServer, listed in peers/__init__.py."""
 import os
+import pwd
+
+import common
 
 
 class Setup:
@@ -74,8 +77,14 @@ class PeerServer:
     # ---- once per run ----
     @classmethod
     def version(cls):
-        """The version string shown in the table (e.g. the Debian package's)."""
-        raise NotImplementedError
+        """The version string shown in the table: the Debian package's
+        (the first of `packages`)."""
+        return common.pkg_version(cls.packages[0]) or 'not installed'
+
+    def system_user(self, name):
+        """Run the server as the system user its package made: sets uid, gid."""
+        pw = pwd.getpwnam(name)
+        self.uid, self.gid = pw.pw_uid, pw.pw_gid
 
     # ---- per cell ----
     def configure(self, setup):

@@ -53,7 +53,6 @@ stream. The failure cell 'peer-crashes-on-xmppaddr' (run.py) expects exactly
 that for xs2s -> ejabberd (and fails once the crash is gone); it sets
 expected_errors so that those [error] reports are not a problem at stop()."""
 import os
-import pwd
 import re
 import secrets
 import shutil
@@ -190,12 +189,7 @@ class Ejabberd(PeerServer):
         self.node = f'ejabberd@{self.ip}'
         self.cookie = secrets.token_hex(16)
         self.proc = None
-        pw = pwd.getpwnam('ejabberd')
-        self.uid, self.gid = pw.pw_uid, pw.pw_gid
-
-    @classmethod
-    def version(cls):
-        return common.pkg_version('ejabberd') or 'not installed'
+        self.system_user('ejabberd')
 
     def _env(self):
         return {'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LANG': 'C.UTF-8', 'HOME': self.dir,

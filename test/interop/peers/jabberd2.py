@@ -41,7 +41,6 @@ says `outgoing route 'L/R' is now valid TLS` / `incoming route 'L/R' is now
 valid TLS` once dialback validated a route on a TLS stream. It never logs the
 TLS version or cipher, so S2sView has tls_version = cipher = None."""
 import os
-import pwd
 import re
 import secrets
 import shutil
@@ -290,13 +289,8 @@ class Jabberd2(PeerServer):
     def __init__(self, run, workdir):
         super().__init__(run, workdir)
         self.procs = {}
-        pw = pwd.getpwnam('jabber')
-        self.uid, self.gid = pw.pw_uid, pw.pw_gid
+        self.system_user('jabber')
         self.secret = secrets.token_hex(12)
-
-    @classmethod
-    def version(cls):
-        return common.pkg_version('jabberd2') or 'not installed'
 
     def _path(self, name):
         return os.path.join(self.dir, name)

@@ -22,7 +22,6 @@ Prosody does not offer EXTERNAL, and `s2s_secure_auth = false` lets dialback
 authenticate xs2s (Prosody 0.12 always does the db:verify round trip; it has
 no XEP-0344 shortcut); xs2sd --auth dialback neither offers nor uses EXTERNAL."""
 import os
-import pwd
 import re
 import shutil
 import subprocess
@@ -142,12 +141,7 @@ class Prosody(PeerServer):
         self.cfg = os.path.join(workdir, 'prosody.cfg.lua')
         self.log_path = os.path.join(workdir, 'prosody.log')
         self.proc = None
-        pw = pwd.getpwnam('prosody')
-        self.uid, self.gid = pw.pw_uid, pw.pw_gid
-
-    @classmethod
-    def version(cls):
-        return common.pkg_version('prosody') or 'not installed'
+        self.system_user('prosody')
 
     def _as_prosody(self):
         return dict(user=self.uid, group=self.gid, extra_groups=[], cwd=self.dir,
