@@ -31,7 +31,7 @@ ifeq ($(filter %config,$(MAKECMDGOALS)),)
 endif
 
 CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter \
-	-include $(AUTOCONF) -Ifirmware -Iport/posix -MMD -MP
+	-include $(AUTOCONF) -Ifirmware -Iport -Iport/posix -MMD -MP
 ifeq ($(CONFIG_XS2S_OPTIMIZE_SIZE),y)
 CFLAGS += -Os
 else
@@ -47,9 +47,14 @@ LDFLAGS += -fsanitize=address,undefined
 endif
 
 FIRMWARE_SRC := $(wildcard firmware/*.c)
-PORT_SRC := port/posix/port_posix.c
+# The POSIX port: what xs2sd links on that port, and what the unit tests and
+# fuzz harnesses always link (they test the engine on the host's sockets).
+PORT_SRC := port/posix/port_posix.c port/hostwatch.c
 FIRMWARE_OBJ := $(FIRMWARE_SRC:%.c=$(O)/%.o)
 PORT_OBJ := $(PORT_SRC:%.c=$(O)/%.o)
+# xs2sd's port objects and libraries; lwip.mk replaces them for the lwIP port.
+XS2SD_PORT_OBJ = $(PORT_OBJ)
+XS2SD_LIBS = $(LIBS)
 LIBXS2S := $(O)/libxs2s.a
 # Mini-XML with its allocator calls renamed into the XML arena (see firmware/xml.c).
 MXML_SYSTEM := $(shell $(CC) -print-file-name=libmxml.a 2>/dev/null)
@@ -70,12 +75,9 @@ include port/lwip/lwip.mk
 	integration size
 .DEFAULT_GOAL := all
 
-ifeq ($(CONFIG_XS2S_PORT_LWIP),y)
-# The lwIP port has no daemon yet: the library, the port and its in-process self-test.
-all: lwip-port $(O)/port/lwip/selftest
-else
-all: $(O)/xs2sd $(O)/xs2sctl
-endif
+# On the lwIP port, xs2sd is the host simulation (lwIP over a TAP device);
+# the in-process self-test comes with it.
+all: $(O)/xs2sd $(O)/xs2sctl $(if $(filter y,$(CONFIG_XS2S_PORT_LWIP)),$(O)/port/lwip/selftest)
 
 # ---- configuration ----
 %_defconfig: cfg/%_defconfig
@@ -120,9 +122,9 @@ $(MXML_PRIVATE): $(MXML_SYSTEM)
 	@mkdir -p $(dir $@)
 	$(Q)$(OBJCOPY) $(foreach s,$(MXML_REDEFINE),--redefine-sym $(s)=xs2s_mxml_$(s)) $< $@
 
-$(O)/xs2sd: $(O)/port/posix/xs2sd.o $(PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE)
+$(O)/xs2sd: $(O)/port/posix/xs2sd.o $(XS2SD_PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(filter %.a,$(XS2SD_LIBS))
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(O)/port/posix/xs2sd.o $(PORT_OBJ) $(LIBXS2S) $(LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(O)/port/posix/xs2sd.o $(XS2SD_PORT_OBJ) $(LIBXS2S) $(XS2SD_LIBS)
 
 $(O)/xs2sctl: $(O)/port/posix/xs2sctl.o
 	@$(if $(Q),echo "  LD      $@")

@@ -14,8 +14,9 @@
 #
 # Targets: lwip-src (fetch/unpack only), lwip-lib, lwip-port, lwip-selftest
 # (builds and runs the in-process loopback test), lwip-size.
-# Not yet: xs2sd and the unit/fuzz/integration binaries still link the POSIX
-# port (PORT_OBJ is left alone); port_lwip.o is built next to it.
+# xs2sd links this port plus the host simulation (hostsim.o: TAP device,
+# admin socket between lwIP poll slices). The unit tests and fuzz harnesses
+# keep the POSIX port (PORT_OBJ): they test the engine, not the port.
 
 ifeq ($(CONFIG_XS2S_PORT_LWIP),y)
 
@@ -30,7 +31,7 @@ LWIP_OBJDIR := $(O)/lib/lwip
 LWIP_APT_SOURCES := /etc/apt/sources.list.d/xs2s-src.sources
 
 # Relative to the source tree (lwIP 2.1.3, Debian layout). The unix port's
-# tapif.c is built for the later TAP host simulation (unused until then).
+# tapif.c serves the TAP host simulation (port/lwip/hostsim.c).
 LWIP_CORE_SRC := altcp.c altcp_alloc.c altcp_tcp.c def.c dns.c inet_chksum.c init.c ip.c mem.c memp.c netif.c \
 	pbuf.c raw.c stats.c sys.c tcp.c tcp_in.c tcp_out.c timeouts.c udp.c
 LWIP_IPV4_SRC := autoip.c dhcp.c etharp.c icmp.c igmp.c ip4.c ip4_addr.c ip4_frag.c
@@ -52,7 +53,10 @@ LWIP_CPPFLAGS := -I$(LWIP_GEN) -I$(LWIP_SRCDIR)/src/include -I$(LWIP_SRCDIR)/por
 LWIP_CFLAGS = $(filter-out -W% -MMD -MP,$(CFLAGS)) -Werror=implicit-function-declaration $(if $(filter y,$(CONFIG_XS2S_SANITIZE)),-fno-sanitize=undefined)
 
 LWIP_PORT_OBJ := $(O)/port/lwip/port_lwip.o
+LWIP_HOSTSIM_OBJ := $(O)/port/lwip/hostsim.o $(O)/port/hostwatch.o
 LWIP_SELFTEST := $(O)/port/lwip/selftest
+XS2SD_PORT_OBJ = $(LWIP_PORT_OBJ) $(LWIP_HOSTSIM_OBJ)
+XS2SD_LIBS = $(LWIP_LIB) $(LIBS)
 
 # 1. Debian's source package. apt-get source needs a deb-src entry: add one
 #    (same archives as /etc/apt/sources.list.d/debian.sources) when none exists.
@@ -88,9 +92,9 @@ $(LWIP_LIB): $(LWIP_OBJ)
 	$(Q)$(AR) rcs $@ $^
 	@echo "  AR      $@"
 
-# 4. The port, and the in-process self-test (not part of `make test`).
-$(LWIP_PORT_OBJ) $(O)/port/lwip/selftest.o: CFLAGS += $(LWIP_CPPFLAGS)
-$(LWIP_PORT_OBJ) $(O)/port/lwip/selftest.o: $(LWIP_OPTS) | $(LWIP_STAMP)
+# 4. The port, and the in-process self-test (make test runs it).
+$(LWIP_PORT_OBJ) $(O)/port/lwip/hostsim.o $(O)/port/lwip/selftest.o $(O)/port/posix/xs2sd.o: CFLAGS += $(LWIP_CPPFLAGS)
+$(LWIP_PORT_OBJ) $(O)/port/lwip/hostsim.o $(O)/port/lwip/selftest.o $(O)/port/posix/xs2sd.o: $(LWIP_OPTS) | $(LWIP_STAMP)
 
 # $(filter %.a,$(LIBS)): the private Mini-XML and, with the lean build, wolfSSL.
 $(LWIP_SELFTEST): $(O)/port/lwip/selftest.o $(LWIP_PORT_OBJ) $(LIBXS2S) $(filter %.a,$(LIBS)) $(LWIP_LIB)
@@ -106,7 +110,7 @@ lwip-selftest: $(LWIP_SELFTEST)
 lwip-size: $(LWIP_LIB)
 	$(Q)size -t $(LWIP_OBJ)
 
--include $(LWIP_PORT_OBJ:.o=.d) $(O)/port/lwip/selftest.d
+-include $(LWIP_PORT_OBJ:.o=.d) $(O)/port/lwip/hostsim.d $(O)/port/lwip/selftest.d
 
 else
 

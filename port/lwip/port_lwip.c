@@ -30,7 +30,17 @@
 #define LWIP_BACKLOG 8
 #define LWIP_DNS_PORT 53
 
+/* Host simulation: lwip_poll() cannot wait on host descriptors, so the wait
+ * is cut into slices of this length and fn serves them in between. */
+#define LWIP_HOST_SLICE_MS 10u
+
 static char lwip_dns_server[XS2S_ADDR_MAX] = CONFIG_XS2S_LWIP_DNS_SERVER;
+static int (*lwip_host_poll)(void);
+
+void xs2s_lwip_set_host_poll(int (*fn)(void))
+{
+	lwip_host_poll = fn;
+}
 
 static int lwip_nonblock(int s)
 {
@@ -285,13 +295,25 @@ int xs2s_port_poll(struct xs2s_pollfd *fds, unsigned n, uint32_t timeout_ms)
 				      ((fds[i].want & XS2S_POLL_OUT) ? POLLOUT : 0));
 		p[i].revents = 0;
 	}
-	if (n == 0) {
-		sys_msleep(timeout_ms); /* lwip_poll() refuses an empty set */
-		return 0;
+	for (;;) {
+		uint32_t slice = lwip_host_poll && timeout_ms > LWIP_HOST_SLICE_MS ? LWIP_HOST_SLICE_MS : timeout_ms;
+		int host = 0;
+
+		if (n == 0) {
+			if (slice)
+				sys_msleep(slice); /* lwip_poll() refuses an empty set */
+			r = 0;
+		} else {
+			r = lwip_poll(p, n, (int)slice);
+			if (r < 0)
+				return errno == EINTR ? 0 : XS2S_EIO;
+		}
+		if (lwip_host_poll)
+			host = lwip_host_poll();
+		timeout_ms -= slice;
+		if (r > 0 || host > 0 || timeout_ms == 0)
+			break;
 	}
-	r = lwip_poll(p, n, (int)timeout_ms);
-	if (r < 0)
-		return errno == EINTR ? 0 : XS2S_EIO;
 	for (i = 0; i < n; i++) {
 		short re = p[i].revents;
 		fds[i].got = (uint8_t)(((re & POLLIN) ? XS2S_POLL_IN : 0) | ((re & POLLOUT) ? XS2S_POLL_OUT : 0) |

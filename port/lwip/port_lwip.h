@@ -22,4 +22,16 @@ int xs2s_lwip_set_dns_server(const char *addr);
 int xs2s_lwip_entropy(void *p, size_t n);
 void xs2s_lwip_log_sink(int level, const char *line);
 
+/* Host simulation only (port/lwip/hostsim.c, linked into xs2sd):
+ * serve hostwatch.h's host descriptors (the admin socket) between slices of
+ * lwIP's poll, and attach lwIP to a TAP device the caller created (ifname,
+ * IPv4 "ADDR/PREFIX", gateway, optional static IPv6 address or NULL).
+ * Call after xs2s_lwip_init(). XS2S_OK, XS2S_EINVAL or XS2S_EIO. */
+void xs2s_lwip_hostsim_serve_host_fds(void);
+int xs2s_lwip_hostsim_tap(const char *ifname, const char *ip4_cidr, const char *gw4, const char *ip6);
+
+/* For hostsim.c: fn runs between slices of xs2s_port_poll()'s wait and
+ * returns how many host descriptors it served (NULL: one lwIP poll). */
+void xs2s_lwip_set_host_poll(int (*fn)(void));
+
 #endif

@@ -18,11 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 #include "port.h"
-#include "port_posix.h"
+#include "hostwatch.h"
 #include "xs2s_err.h"
 #include "resolve.h"
 
-#define POSIX_WATCH_MAX 8
 /* The most the engine asks for: every link, the listener, the resolver's sockets. */
 #define POSIX_ENGINE_FDS (CONFIG_XS2S_MAX_LINKS + 1 + XS2S_RESOLVE_POLLFDS)
 #define POSIX_BACKLOG 16
@@ -31,14 +30,6 @@
 #define POSIX_RESOLV_KEY "nameserver"
 #define POSIX_DNS_PORT 53
 #define POSIX_DNS_LOCAL "127.0.0.1" /* resolv.conf(5): no nameserver line means this machine */
-
-static struct {
-	int fd;
-	short events;
-	xs2s_posix_watch_cb cb;
-	void *ctx;
-} posix_watch[POSIX_WATCH_MAX];
-static unsigned posix_nwatch;
 
 static int posix_nonblock(int fd)
 {
@@ -271,49 +262,11 @@ int xs2s_port_dns_server(char addr[XS2S_ADDR_MAX], uint16_t *port)
 	return XS2S_OK;
 }
 
-int xs2s_posix_watch(int fd, short events, xs2s_posix_watch_cb cb, void *ctx)
-{
-	unsigned i;
-
-	for (i = 0; i < posix_nwatch; i++) {
-		if (posix_watch[i].fd == fd) {
-			posix_watch[i].events = events;
-			posix_watch[i].cb = cb;
-			posix_watch[i].ctx = ctx;
-			return 0;
-		}
-	}
-	if (posix_nwatch >= POSIX_WATCH_MAX)
-		return -1;
-	posix_watch[posix_nwatch].fd = fd;
-	posix_watch[posix_nwatch].events = events;
-	posix_watch[posix_nwatch].cb = cb;
-	posix_watch[posix_nwatch].ctx = ctx;
-	posix_nwatch++;
-	return 0;
-}
-
-void xs2s_posix_unwatch(int fd)
-{
-	unsigned i;
-
-	for (i = 0; i < posix_nwatch; i++) {
-		if (posix_watch[i].fd == fd) {
-			posix_watch[i] = posix_watch[--posix_nwatch];
-			return;
-		}
-	}
-}
-
 int xs2s_port_poll(struct xs2s_pollfd *fds, unsigned n, uint32_t timeout_ms)
 {
-	struct pollfd p[POSIX_ENGINE_FDS + POSIX_WATCH_MAX];
-	struct {
-		int fd;
-		xs2s_posix_watch_cb cb;
-		void *ctx;
-	} w[POSIX_WATCH_MAX];
-	unsigned i, nw = posix_nwatch;
+	struct pollfd p[POSIX_ENGINE_FDS + XS2S_HOST_WATCH_MAX];
+	struct xs2s_host_watch_set set;
+	unsigned i, nw;
 	int r, ready = 0;
 
 	if (n > POSIX_ENGINE_FDS)
@@ -324,15 +277,7 @@ int xs2s_port_poll(struct xs2s_pollfd *fds, unsigned n, uint32_t timeout_ms)
 				      ((fds[i].want & XS2S_POLL_OUT) ? POLLOUT : 0));
 		p[i].revents = 0;
 	}
-	/* Snapshot: a callback may change the watch table. */
-	for (i = 0; i < nw; i++) {
-		p[n + i].fd = posix_watch[i].fd;
-		p[n + i].events = posix_watch[i].events;
-		p[n + i].revents = 0;
-		w[i].fd = posix_watch[i].fd;
-		w[i].cb = posix_watch[i].cb;
-		w[i].ctx = posix_watch[i].ctx;
-	}
+	nw = xs2s_host_watch_fill(p + n, &set);
 	r = poll(p, n + nw, (int)timeout_ms);
 	if (r < 0)
 		return errno == EINTR ? 0 : XS2S_EIO;
@@ -343,9 +288,7 @@ int xs2s_port_poll(struct xs2s_pollfd *fds, unsigned n, uint32_t timeout_ms)
 		if (fds[i].got)
 			ready++;
 	}
-	for (i = 0; i < nw; i++)
-		if (p[n + i].revents)
-			w[i].cb(w[i].fd, p[n + i].revents, w[i].ctx);
+	xs2s_host_watch_dispatch(p + n, &set);
 	return ready;
 }
 

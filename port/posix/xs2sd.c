@@ -1,6 +1,10 @@
 /* xs2sd: the host daemon. Kconfig gives the defaults, the command line
  * overrides them; an admin unix socket serves xs2sctl (status, send, inbox).
- * Everything is read and reserved before the engine starts. */
+ * Everything is read and reserved before the engine starts.
+ *
+ * The same daemon runs on either port: on the POSIX port (kernel sockets),
+ * or as the lwIP host simulation (CONFIG_XS2S_PORT_LWIP: the device build's
+ * engine and port on lwIP, attached to a TAP device; --tap options). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,8 +22,11 @@
 #include "xs2s_config.h"
 #include "log.h"
 #include "port.h"
-#include "port_posix.h"
+#include "hostwatch.h"
 #include "resolve.h"
+#ifdef CONFIG_XS2S_PORT_LWIP
+#include "lwip/port_lwip.h"
+#endif
 
 #define ADMIN_CLIENTS 4
 #define ADMIN_REQ_MAX (CONFIG_XS2S_MAX_STANZA + 1024)
@@ -62,13 +69,25 @@ static void usage(FILE *f)
 		"  --auth LIST             methods: sasl-external,dialback (either or both)    [%s%s%s]\n"
 		"  --secure-auth           refuse peers without a valid certificate            [%s]\n"
 		"  --insecure-domain D     exempt D from --secure-auth (repeatable)\n"
-		"  --log-level L           error | warn | info | debug (or 1-4)                [%d]\n",
+		"  --log-level L           error | warn | info | debug (or 1-4)                [%d]\n"
+#ifdef CONFIG_XS2S_PORT_LWIP
+		"lwIP host simulation (the TAP device must exist and be up on the kernel side):\n"
+		"  --tap IFNAME            TAP device lwIP attaches to                         [%s]\n"
+		"  --tap-ip ADDR/PREFIX    lwIP's IPv4 address on it                           [%s]\n"
+		"  --tap-gw ADDR           lwIP's IPv4 default gateway                         [%s]\n"
+		"  --tap-ip6 ADDR          lwIP's static IPv6 address on it (optional)         [%s]\n"
+#endif
+		,
 		CONFIG_XS2S_DOMAIN, CONFIG_XS2S_LISTEN, CONFIG_XS2S_CERT_FILE, CONFIG_XS2S_KEY_FILE,
 		CONFIG_XS2S_CA_FILE, CONFIG_XS2S_POSIX_ADMIN_PATH, CONFIG_XS2S_TLS_REQUIRED ? "required" : "optional",
 		IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_SASL_EXTERNAL) ? "sasl-external" : "",
 		IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_SASL_EXTERNAL) && IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK) ? "," : "",
 		IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK) ? "dialback" : "",
-		IS_ENABLED_XS2S(CONFIG_XS2S_SECURE_AUTH) ? "on" : "off", CONFIG_XS2S_LOG_LEVEL);
+		IS_ENABLED_XS2S(CONFIG_XS2S_SECURE_AUTH) ? "on" : "off", CONFIG_XS2S_LOG_LEVEL
+#ifdef CONFIG_XS2S_PORT_LWIP
+		, CONFIG_XS2S_LWIP_HOST_TAP, CONFIG_XS2S_LWIP_HOST_IPV4, CONFIG_XS2S_LWIP_HOST_GW, CONFIG_XS2S_LWIP_HOST_IPV6
+#endif
+		);
 }
 
 /* Read a whole file into a malloc'd buffer (start-up only). */
@@ -129,7 +148,7 @@ static int split_listen(char *s, const char **addr, uint16_t *port)
 
 static void admin_close(struct admin_client *c)
 {
-	xs2s_posix_unwatch(c->fd);
+	xs2s_host_unwatch(c->fd);
 	close(c->fd);
 	c->fd = -1;
 }
@@ -257,7 +276,7 @@ static void admin_client_io(int fd, short revents, void *ctx)
 			admin_close(c);
 			return;
 		}
-		xs2s_posix_watch(c->fd, POLLOUT, admin_client_io, c);
+		xs2s_host_watch(c->fd, POLLOUT, admin_client_io, c);
 		revents = POLLOUT;
 	}
 	if (c->resp_len && (revents & POLLOUT)) {
@@ -281,7 +300,7 @@ static void admin_accept(int fd, short revents, void *ctx)
 	while ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
 		for (i = 0; i < ADMIN_CLIENTS && admin_clients[i].fd >= 0; i++)
 			;
-		if (i == ADMIN_CLIENTS || xs2s_posix_watch(cfd, POLLIN, admin_client_io, &admin_clients[i]) < 0) {
+		if (i == ADMIN_CLIENTS || xs2s_host_watch(cfd, POLLIN, admin_client_io, &admin_clients[i]) < 0) {
 			close(cfd);
 			continue;
 		}
@@ -310,11 +329,12 @@ static int admin_open(const char *path)
 	if (bind(admin_fd, (struct sockaddr *)&sa, sizeof sa) < 0 || listen(admin_fd, ADMIN_CLIENTS) < 0)
 		return -1;
 	chmod(path, 0660);
-	return xs2s_posix_watch(admin_fd, POLLIN, admin_accept, NULL);
+	return xs2s_host_watch(admin_fd, POLLIN, admin_accept, NULL);
 }
 
 enum { OPT_DOMAIN = 256, OPT_LISTEN, OPT_CERT, OPT_KEY, OPT_CA, OPT_HOSTMAP, OPT_ADMIN, OPT_SECRET, OPT_POLICY,
-       OPT_LOGLEVEL, OPT_AUTH, OPT_SECURE, OPT_INSECURE_DOMAIN, OPT_HELP, OPT_DNS };
+       OPT_LOGLEVEL, OPT_AUTH, OPT_SECURE, OPT_INSECURE_DOMAIN, OPT_HELP, OPT_DNS, OPT_TAP, OPT_TAP_IP, OPT_TAP_GW,
+       OPT_TAP_IP6 };
 
 /* --auth sasl-external,dialback */
 static int parse_auth(const char *s, struct xs2s_config *cfg)
@@ -345,6 +365,10 @@ int main(int argc, char **argv)
 		{ "auth", required_argument, NULL, OPT_AUTH },         { "secure-auth", no_argument, NULL, OPT_SECURE },
 		{ "insecure-domain", required_argument, NULL, OPT_INSECURE_DOMAIN },
 		{ "dns-server", required_argument, NULL, OPT_DNS },
+#ifdef CONFIG_XS2S_PORT_LWIP
+		{ "tap", required_argument, NULL, OPT_TAP },           { "tap-ip", required_argument, NULL, OPT_TAP_IP },
+		{ "tap-gw", required_argument, NULL, OPT_TAP_GW },     { "tap-ip6", required_argument, NULL, OPT_TAP_IP6 },
+#endif
 		{ "help", no_argument, NULL, OPT_HELP },               { NULL, 0, NULL, 0 },
 	};
 	struct xs2s_config cfg;
@@ -356,6 +380,10 @@ int main(int argc, char **argv)
 	uint8_t *cert_buf, *key_buf, *ca_buf;
 	int o, lvl;
 	uint32_t stop_at = 0;
+#ifdef CONFIG_XS2S_PORT_LWIP
+	const char *tap = CONFIG_XS2S_LWIP_HOST_TAP, *tap_ip = CONFIG_XS2S_LWIP_HOST_IPV4;
+	const char *tap_gw = CONFIG_XS2S_LWIP_HOST_GW, *tap_ip6 = CONFIG_XS2S_LWIP_HOST_IPV6;
+#endif
 
 	xs2s_config_defaults(&cfg);
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -415,6 +443,12 @@ int main(int argc, char **argv)
 			}
 			xs2s_log_level = lvl;
 			break;
+#ifdef CONFIG_XS2S_PORT_LWIP
+		case OPT_TAP: tap = optarg; break;
+		case OPT_TAP_IP: tap_ip = optarg; break;
+		case OPT_TAP_GW: tap_gw = optarg; break;
+		case OPT_TAP_IP6: tap_ip6 = optarg; break;
+#endif
 		case OPT_HELP:
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -442,6 +476,14 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+#ifdef CONFIG_XS2S_PORT_LWIP
+	if (xs2s_lwip_init() != XS2S_OK || xs2s_lwip_hostsim_tap(tap, tap_ip, tap_gw, tap_ip6) != XS2S_OK) {
+		fprintf(stderr, "xs2sd: cannot start lwIP on TAP device %s\n", tap);
+		return 1;
+	}
+	xs2s_lwip_hostsim_serve_host_fds();
+	XS2S_LOGI(0, "lwIP host simulation: TAP %s, %s via %s%s%s", tap, tap_ip, tap_gw, tap_ip6[0] ? ", " : "", tap_ip6);
+#endif
 	if (xs2s_engine_start(&cfg) != XS2S_OK) {
 		fprintf(stderr, "xs2sd: start-up failed\n");
 		return 1;
