@@ -17,9 +17,14 @@ import s2speer
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from testkit import Fail, check, poll, read_text, TCP_LISTEN, TCP_TIME_WAIT  # noqa: E402,F401
+import netsim  # noqa: E402
 
 PORT = 5269
-IP_POOL = [f'127.0.0.{n}' for n in range(31, 61)]
+# The addresses tests get from t.ip(): loopback on the POSIX port; on the lwIP
+# port, the suite's network namespace (test/netsim.py), where each lwIP
+# daemon's address is routed to its own TAP device.
+POOL_POSIX = [f'127.0.0.{n}' for n in range(31, 61)]
+POOL_LWIP = [f'{netsim.NET}.{n}' for n in range(31, 61)]
 HERE = os.path.dirname(os.path.abspath(__file__))
 MKCERTS = os.path.join(HERE, '..', 'tools', 'mkcerts.sh')
 # Certificates made once per run; 'a.test,a2.test' is one cert for both names.
@@ -77,6 +82,10 @@ class Run:
         self.xs2sd = os.path.join(self.build, 'xs2sd')
         self.xs2sctl = os.path.join(self.build, 'xs2sctl')
         self.dir = rundir
+        # The port is a property of the build: the same tests run on both.
+        self.port = netsim.build_port(self.build)
+        self.pool = POOL_LWIP if self.port == 'lwip' else POOL_POSIX
+        self.net = netsim.TapNet(self.pool) if self.port == 'lwip' else None
         self.certs = os.path.join(rundir, 'certs')
         self._next_ip = 0
         self.cert_error = None
@@ -115,15 +124,16 @@ class Run:
         `taken`, round-robin over the run; failing that, one whose only
         sockets are in TIME_WAIT (left by an earlier test or run; binding
         there needs SO_REUSEADDR, which servers normally set)."""
-        order = [IP_POOL[(self._next_ip + i) % len(IP_POOL)] for i in range(len(IP_POOL))]
+        pool = self.pool
+        order = [pool[(self._next_ip + i) % len(pool)] for i in range(len(pool))]
         order = [ip for ip in order if ip not in taken]
         for ok in (lambda st: not st, lambda st: st <= {TCP_TIME_WAIT}):
             for ip in order:
                 st = _port_states(ip)
                 if st is None or ok(st):
-                    self._next_ip = IP_POOL.index(ip) + 1
+                    self._next_ip = pool.index(ip) + 1
                     return ip
-        raise Fail('no free loopback address in 127.0.0.31-60 (port 5269 in use everywhere)')
+        raise Fail(f'no free address in {pool[0]}-{pool[-1]} (port {PORT} in use everywhere)')
 
 
 class Daemon:
@@ -152,6 +162,7 @@ class Daemon:
         self.admin = os.path.join(t.sockdir, f'{self.name}.sock')
         self.log_path = os.path.join(t.dir, f'{self.name}.log')
         self.proc = None
+        self.tap_args = []          # lwIP port: --tap options for the address claimed at start
         self.messages = []          # every message drained from the inbox so far
         self.died = None            # set by terminate(): had it exited on its own?
 
@@ -174,9 +185,12 @@ class Daemon:
         # No lookup ever leaves the machine: nothing serves UDP 9 on loopback
         # (a test that wants DNS passes its own --dns-server, which wins).
         a += ['--dns-server', '127.0.0.1:9']
-        return a + self.extra_args
+        return a + self.tap_args + self.extra_args
 
     def start(self, timeout=10):
+        net = self.t.run.net
+        if net is not None and ':' not in self.ip:
+            self.tap_args = net.claim(self.ip)
         argv = self.argv()
         self.states_at_start = _port_states(self.ip, self.port) or set()
         with open(self.log_path, 'w') as log:
@@ -195,8 +209,11 @@ class Daemon:
                 hint = (' (its address had TIME_WAIT sockets: does xs2sd set SO_REUSEADDR?)'
                         if TCP_TIME_WAIT in self.states_at_start else '')
                 raise Fail(f'{self.name}: xs2sd exited during start-up with status {rc}{hint}')
-            st = _port_states(self.ip, self.port)
-            listening = st is None or TCP_LISTEN in st  # no /proc: admin socket alone
+            if self.tap_args:  # lwIP's sockets are not in /proc/net/tcp
+                listening = bool(self.find_log(r'xs2s started: .* listening on'))
+            else:
+                st = _port_states(self.ip, self.port)
+                listening = st is None or TCP_LISTEN in st  # no /proc: admin socket alone
             if listening and os.path.exists(self.admin):
                 return
             if time.monotonic() > deadline:
@@ -220,6 +237,7 @@ class Daemon:
         """Wait for the process until deadline (then SIGKILL). Returns a list of problems."""
         problems = []
         if self.proc is None:
+            self._release_tap()
             return problems
         if getattr(self, 'died', None) is None:
             self.terminate()
@@ -235,7 +253,13 @@ class Daemon:
             self.proc.wait(5)
         if re.search(r'AddressSanitizer|LeakSanitizer|runtime error:', self.log_text()):
             problems.append(f'{self.name}: sanitizer report in its log')
+        self._release_tap()
         return problems
+
+    def _release_tap(self):
+        if self.tap_args:
+            self.t.run.net.release(self.ip)
+            self.tap_args = []
 
     def stop(self):
         """SIGTERM, wait up to 5 s, then SIGKILL. Returns a list of problems."""

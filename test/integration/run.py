@@ -4,7 +4,10 @@
 
   run.py BUILD [-k NAME] [--keep]
 
-BUILD holds xs2sd and xs2sctl. -k runs only tests whose name contains NAME
+BUILD holds xs2sd and xs2sctl; its .config says the port. The same tests run
+on both ports: on the lwIP port (the host simulation) the run re-executes
+itself in a network namespace of its own, where every xs2sd runs lwIP over a
+TAP device (test/netsim.py). -k runs only tests whose name contains NAME
 (repeatable). Prints PASS/FAIL per test (with the daemons' last log lines on
 failure) and ends with 'N passed, N failed'. Exit status 1 if any failed.
 Logs stay in a temp dir when something failed (or with --keep)."""
@@ -105,6 +108,11 @@ def main():
     ap.add_argument('--keep', action='store_true', help='keep the logs even if all pass')
     args = ap.parse_args()
 
+    port = harness.netsim.build_port(args.build)
+    if port == 'lwip':
+        harness.netsim.reexec_in_netns()
+    print(f'port: {port}' + (' (lwIP host simulation over TAP devices, own network namespace)'
+                             if port == 'lwip' else ''))
     tests = [(n, f) for n, f in discover() if not args.k or any(k in n for k in args.k)]
     if not tests:
         print(f'no test matches {args.k}', file=sys.stderr)
