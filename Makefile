@@ -161,12 +161,13 @@ demo: deps
 
 TEST_O := build/test
 # Both TLS libraries (the lean build from Debian's wolfSSL source, then Debian's
-# library), the lwIP port's self-test, then the real-server interop suite.
+# library), both ports (the integration tests again on the lwIP host
+# simulation, after its in-process self-test), then the real-server interop suite.
 test: deps
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean test_lean_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean all unit integration
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip test_lwip_defconfig
-	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip all lwip-selftest
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip all lwip-selftest integration
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) test_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) all unit fuzz integration interop
 

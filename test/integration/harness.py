@@ -85,7 +85,8 @@ class Run:
         # The port is a property of the build: the same tests run on both.
         self.port = netsim.build_port(self.build)
         self.pool = POOL_LWIP if self.port == 'lwip' else POOL_POSIX
-        self.net = netsim.TapNet(self.pool) if self.port == 'lwip' else None
+        self.net = (netsim.TapNet(self.pool, ipv6=kconfig(self, 'XS2S_LWIP_IPV6') == 'y')
+                    if self.port == 'lwip' else None)
         self.certs = os.path.join(rundir, 'certs')
         self._next_ip = 0
         self.cert_error = None
@@ -189,7 +190,7 @@ class Daemon:
 
     def start(self, timeout=10):
         net = self.t.run.net
-        if net is not None and ':' not in self.ip:
+        if net is not None:
             self.tap_args = net.claim(self.ip)
         argv = self.argv()
         self.states_at_start = _port_states(self.ip, self.port) or set()
@@ -377,6 +378,14 @@ class T:
         ip = self.run.alloc_ip(self.ips)
         self.ips.append(ip)
         return ip
+
+    def ip6(self):
+        """An IPv6 address for a daemon or peer: ::1 on the POSIX port (tests
+        then tell daemons apart by port); on the lwIP port, the IPv6 twin
+        (fd77::N) of a fresh pool address."""
+        if self.run.port != 'lwip':
+            return '::1'
+        return netsim.v6_twin(self.ip())
 
     def daemon(self, domain, ip=None, **kw):
         """Start xs2sd for domain (on a fresh address unless ip is given) and wait until ready."""

@@ -18,6 +18,8 @@ though b.test records a.test's server certificate as bad.
 The DNS-ID-only default case is test_sasl_external_both_directions
 (test_federation.py); it is not repeated here.
 """
+import re
+
 from harness import check, poll, free_port, Fail
 
 PKI_NAME = 'pki-certs'
@@ -214,16 +216,17 @@ def test_certs_wrong_name_secure_auth_refused(t):
 # ---- IPv6 ---------------------------------------------------------------------
 
 def test_certs_ipv6_both_directions(t):
-    """a.test and b.test on [::1] with their own ports (not 5269), host maps
-    '[::1]:PORT': a message each way, STARTTLS links open both ways."""
-    ip = '::1'
-    pa = free_port(ip, [15269])
-    pb = free_port(ip, [25269], taken=(pa,))
-    a = t.daemon('a.test', ip=ip, port=pa, host_map={'b.test': (ip, pb)})
-    b = t.daemon('b.test', ip=ip, port=pb, host_map={'a.test': f'[{ip}]:{pa}'})
+    """a.test and b.test over IPv6 with their own ports (not 5269), host maps
+    '[ADDR]:PORT': a message each way, STARTTLS links open both ways. POSIX
+    port: both on [::1]; lwIP port: each on its own fd77::N over its TAP."""
+    ipa, ipb = t.ip6(), t.ip6()
+    pa = free_port(ipa, [15269])
+    pb = free_port(ipb, [25269], taken=(pa,))
+    a = t.daemon('a.test', ip=ipa, port=pa, host_map={'b.test': (ipb, pb)})
+    b = t.daemon('b.test', ip=ipb, port=pb, host_map={'a.test': f'[{ipa}]:{pa}'})
     _exchange(t, a, b)
     both = {'in': VALID_SASL, 'out': VALID_SASL}
     _expect_links(a, b, both, both)
-    for d, port in ((a, pb), (b, pa)):
-        d.wait_log(rf'connecting to \[?::1\]?[:.]{port}\b', 1, 'connecting out over IPv6')
-        d.wait_log(r'in: connection from \[?::1\b', 1, 'accepting over IPv6')
+    for d, peer, port in ((a, ipb, pb), (b, ipa, pa)):
+        d.wait_log(rf'connecting to \[?{re.escape(peer)}\]?[:.]{port}\b', 1, 'connecting out over IPv6')
+        d.wait_log(rf'in: connection from \[?{re.escape(peer)}\b', 1, 'accepting over IPv6')

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -20,17 +21,41 @@ import time
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
 from testkit import Fail, check, poll, read_text, TCP_LISTEN, TCP_TIME_WAIT  # noqa: E402,F401
+import netsim  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 MKCERTS = os.path.normpath(os.path.join(HERE, '..', 'tools', 'mkcerts.sh'))
 
 S2S_PORT = 5269
 XS2S_DOMAIN = 'xs2s.test'
-XS2S_IP = '127.0.0.81'          # the integration tests use 127.0.0.31-60
-DNS_IP, DNS_PORT = '127.0.0.80', 5300
 XS2S_USER = f'u@{XS2S_DOMAIN}'
 DNSMASQ_PATHS = ('/usr/sbin/dnsmasq', '/sbin/dnsmasq')
 
+
+# ---- the address plan ----------------------------------------------------------
+
+# The same last octets on either port; the network is the build's port's:
+# loopback on the POSIX port (the integration tests use 127.0.0.31-60), the
+# run's own network namespace on the lwIP port (test/netsim.py).
+NETS = {'posix': '127.0.0', 'lwip': netsim.NET}
+DNS_OCTET, XS2S_OCTET = 80, 81     # the peers' are theirs (PeerServer.ip)
+DNS_PORT = 5300
+PORT = XS2S_IP = DNS_IP = None    # use_port()
+
+
+def use_port(port):
+    """Take the address plan of `port` ('posix' or 'lwip') for this run."""
+    global PORT, XS2S_IP, DNS_IP
+    PORT = port
+    XS2S_IP, DNS_IP = addr(XS2S_OCTET), addr(DNS_OCTET)
+
+
+def addr(octet):
+    """The plan's address with this last octet."""
+    return f'{NETS[PORT]}.{octet}'
+
+
+use_port('posix')
 
 
 # ---- loopback sockets --------------------------------------------------------
@@ -302,10 +327,13 @@ class Dnsmasq(Proc):
 class Xs2s(Proc):
     """The xs2sd under test, serving XS2S_DOMAIN on XS2S_IP:5269, finding
     peers through dnsmasq, inspected with xs2sctl --json. cert: the name of
-    its certificate in pki (default XS2S_DOMAIN's; Pki.special for others)."""
+    its certificate in pki (default XS2S_DOMAIN's; Pki.special for others).
+    net: the run's netsim.TapNet on the lwIP port (None on POSIX): start()
+    claims XS2S_IP for xs2sd's TAP device, stop() releases it."""
 
-    def __init__(self, build, workdir, pki, ca, auth, extra=(), cert=XS2S_DOMAIN):
-        self.build = build
+    def __init__(self, build, workdir, pki, ca, auth, extra=(), cert=XS2S_DOMAIN, net=None):
+        self.build, self.net = build, net
+        self.tap_args = []
         self.xs2sctl = os.path.join(build, 'xs2sctl')
         self.admin = os.path.join(workdir, 'xs2s.sock')
         self.domain, self.ip = XS2S_DOMAIN, XS2S_IP
@@ -322,8 +350,11 @@ class Xs2s(Proc):
             check(os.access(os.path.join(self.build, prog), os.X_OK),
                   f'{prog} not found in {self.build} (build it first)')
         require_free(XS2S_IP, S2S_PORT, 'xs2sd')
+        if self.net:
+            self.tap_args = self.net.claim(XS2S_IP)
+            self.argv += self.tap_args
         super().start()
-        ok = poll(lambda: not self.alive() or (listening(XS2S_IP, S2S_PORT) and os.path.exists(self.admin)),
+        ok = poll(lambda: not self.alive() or (self.listening() and os.path.exists(self.admin)),
                   timeout, 0.05)
         if not self.alive():
             self.exit_problem = 'reported'
@@ -332,10 +363,20 @@ class Xs2s(Proc):
         check(ok, f'xs2sd not ready after {timeout}s')
         return self
 
+    def listening(self):
+        """xs2sd listens on XS2S_IP:5269: in /proc/net/tcp, or on lwIP (whose
+        sockets are not the kernel's) once its start-up line says so."""
+        if self.tap_args:
+            return re.search(r'(?m)xs2s started: .* listening on', self.log_text()) is not None
+        return listening(XS2S_IP, S2S_PORT)
+
     def stop(self, grace=5):
         problems = super().stop(grace)
         if any(s in self.log_text() for s in ('AddressSanitizer', 'LeakSanitizer', 'runtime error:')):
             problems.append('xs2sd: sanitizer report in its log')
+        if self.tap_args and not self.alive():
+            self.net.release(XS2S_IP)
+            self.tap_args = []
         return problems
 
     def ctl(self, *args, timeout=5):

@@ -42,9 +42,22 @@ class S2sView:
                 f'{self.tls_version} {self.cipher} cert={self.cert}>')
 
 
+class PlanAddress:
+    """A class attribute that reads as the run's address with this last
+    octet (common.addr: 127.0.0.N on the POSIX port, 10.77.0.N on lwIP)."""
+
+    def __init__(self, octet):
+        self.octet = octet
+
+    def __get__(self, obj, cls=None):
+        return common.addr(self.octet)
+
+
 class PeerServer:
-    """A real XMPP server on one loopback address, configured in its own
-    temporary directory (never in /etc), started and stopped by PID.
+    """A real XMPP server on one address of the run's address plan (a
+    kernel-local address: loopback, or lo in the lwIP run's network
+    namespace), configured in its own temporary directory (never in /etc),
+    started and stopped by PID.
 
     Subclasses set the class attributes and implement the methods below."""
 
@@ -52,7 +65,7 @@ class PeerServer:
     title = 'Peer'              # name in the table
     packages = ()               # Debian packages it needs (installed on demand)
     domain = 'peer.test'        # its XMPP domain (gets a certificate from the test CA)
-    ip = '127.0.0.82'           # its loopback address (s2s on 5269, c2s below)
+    ip = PlanAddress(82)        # its address (s2s on 5269, c2s below); a free last octet
     c2s_port = 5222
     user, password = 'alice', 'interop-secret'
     # Failure cells (run.py FAILURES) this server implements. A server opts in

@@ -62,7 +62,7 @@ import time
 
 import common
 from common import check, poll
-from peers.base import PeerServer, S2sView
+from peers.base import PeerServer, PlanAddress, S2sView
 
 ERL_LIBS = '/usr/lib/x86_64-linux-gnu'   # where Debian puts ejabberd and its deps
 DIST_PORT = 5283                         # Erlang distribution, on self.ip only
@@ -172,7 +172,7 @@ class Ejabberd(PeerServer):
     title = 'ejabberd'
     packages = ('ejabberd',)
     domain = 'ejabberd.test'
-    ip = '127.0.0.83'
+    ip = PlanAddress(83)
     c2s_port = 5222
     failure_modes = ('peer-crashes-on-xmppaddr',)
 

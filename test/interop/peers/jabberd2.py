@@ -51,7 +51,7 @@ import subprocess
 
 import common
 from common import check, poll
-from peers.base import PeerServer, S2sView
+from peers.base import PeerServer, PlanAddress, S2sView
 
 LIBDIR = '/usr/lib/x86_64-linux-gnu/jabberd2'
 SCHEMA = '/usr/share/doc/jabberd2/db-setup.sqlite.gz'
@@ -283,7 +283,7 @@ class Jabberd2(PeerServer):
     packages = ('jabberd2', 'gcc', 'libc6-dev', 'libssl-dev')   # the last three: the TLS shim
     unsupported = UNSUPPORTED
     domain = 'jabberd2.test'
-    ip = '127.0.0.84'
+    ip = PlanAddress(84)
     c2s_port = 5222
 
     def __init__(self, run, workdir):

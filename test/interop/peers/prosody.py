@@ -29,7 +29,7 @@ import time
 
 import common
 from common import check, poll
-from peers.base import PeerServer, S2sView
+from peers.base import PeerServer, PlanAddress, S2sView
 
 # Prints one line per s2s session (run in the admin shell's global env).
 VIEW_LUA = (
@@ -132,7 +132,7 @@ class Prosody(PeerServer):
     title = 'Prosody'
     packages = ('prosody', 'lua-unbound')
     domain = 'prosody.test'
-    ip = '127.0.0.82'
+    ip = PlanAddress(82)
     c2s_port = 5222
     failure_modes = ('peer-distrusts-xs2s', 'peer-without-starttls', 'peer-restarted-mid-link')
 
