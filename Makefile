@@ -72,7 +72,7 @@ include port/wolfssl/wolfssl.mk
 include port/lwip/lwip.mk
 
 .PHONY: all defconfig menuconfig savedefconfig olddefconfig deps demo test unit fuzz interop clean distclean help \
-	integration size
+	integration size bench
 .DEFAULT_GOAL := all
 
 # On the lwIP port, xs2sd is the host simulation (lwIP over a TAP device);
@@ -171,6 +171,14 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) test_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) all unit fuzz integration interop
 
+# Benchmarks print figures and assert nothing (not part of `make test`):
+# RAM of the lwIP build with 4 link slots, static and per authenticated TLS link.
+BENCH_O := build/bench-lwip
+bench: deps
+	$(Q)$(MAKE) --no-print-directory O=$(BENCH_O) bench_lwip_defconfig
+	$(Q)$(MAKE) --no-print-directory O=$(BENCH_O) all
+	$(Q)$(PYTHON) test/bench/lwip_ram.py $(BENCH_O)
+
 unit: $(UNIT_BIN)
 	$(Q)set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
@@ -201,12 +209,15 @@ help:
 	@echo "  olddefconfig      update $(CONFIG) to new symbols with defaults"
 	@echo "  savedefconfig     write a minimal $(O)/defconfig"
 	@echo "Build and run:"
-	@echo "  all               build $(O)/xs2sd and $(O)/xs2sctl (default)"
+	@echo "  all               build $(O)/xs2sd and $(O)/xs2sctl (default); on the lwIP port xs2sd is the"
+	@echo "                    host simulation (lwIP over a TAP device) and the in-process self-test comes too"
 	@echo "  demo              two instances federate on 127.0.0.21/.22 and show their status"
-	@echo "  test              install deps; build/test-lean (lean wolfSSL) and build/test (Debian wolfSSL), ASan+UBSan;"
-	@echo "                    unit tests, fuzz corpora, integration tests, interop with real servers"
+	@echo "  test              install deps; build/test-lean (lean wolfSSL), build/test-lwip (lwIP port) and"
+	@echo "                    build/test (Debian wolfSSL), ASan+UBSan: unit tests, fuzz corpora, integration"
+	@echo "                    tests on both ports, interop with real servers on both ports"
+	@echo "  bench             RAM figures of the lwIP build with 4 link slots (build/bench-lwip; prints, asserts nothing)"
 	@echo "  interop           interop with Prosody, ejabberd, jabberd2; writes docs/interop.md"
-	@echo "  size              size of the engine objects"
+	@echo "  size              size of the engine objects (lwip-size: lwIP's objects, lwIP builds)"
 	@echo "  deps              install missing Debian packages (root)"
 	@echo "  clean, distclean  remove objects / every build directory"
 	@echo "Variables: O=<dir> (default build)  V=1 (show commands)  CROSS_COMPILE=<prefix>"

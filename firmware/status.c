@@ -55,6 +55,30 @@ static void status_arena_text(struct xs2s_wbuf *w, const struct xs2s_arena *a)
 		   (unsigned)a->fails);
 }
 
+/* Ports without pools of their own (POSIX) keep this one. */
+__attribute__((weak)) void xs2s_port_pools(xs2s_pool_fn add, void *ctx)
+{
+	(void)add;
+	(void)ctx;
+}
+
+static void status_port_pool_text(void *ctx, const char *name, const char *unit, size_t used, size_t high, size_t size,
+				  unsigned fails)
+{
+	xs2s_w_fmt(ctx, "  %-16s %8zu / %8zu %-5s, high %8zu, refused %u\n", name, used, size, unit, high, fails);
+}
+
+static void status_port_pool_json(void *ctx, const char *name, const char *unit, size_t used, size_t high,
+				  size_t size, unsigned fails)
+{
+	struct xs2s_wbuf *w = ctx;
+
+	xs2s_w_raw(w, w->p[w->len - 1] == '{' ? "" : ",");
+	xs2s_w_json(w, name);
+	xs2s_w_fmt(w, ":{\"unit\":\"%s\",\"used\":%zu,\"high\":%zu,\"size\":%zu,\"fails\":%u}", unit, used, high,
+		   size, fails);
+}
+
 void xs2s_status_text(struct xs2s_wbuf *w)
 {
 	unsigned i, plain, tls, unknown, count;
@@ -89,6 +113,7 @@ void xs2s_status_text(struct xs2s_wbuf *w)
 		   count == 1 ? "" : "s");
 	status_arena_text(w, xs2s_xml_arena());
 	status_arena_text(w, xs2s_tls_arena());
+	xs2s_port_pools(status_port_pool_text, w);
 }
 
 static void status_arena_json(struct xs2s_wbuf *w, const char *key, const struct xs2s_arena *a, bool comma)
@@ -149,5 +174,7 @@ void xs2s_status_json(struct xs2s_wbuf *w)
 	xs2s_w_fmt(w, "\"inbox\":{\"used\":%zu,\"high\":%zu,\"size\":%zu,\"messages\":%u},", used, high, size, count);
 	status_arena_json(w, "xml_arena", xs2s_xml_arena(), true);
 	status_arena_json(w, "tls_arena", ta, false);
+	xs2s_w_raw(w, "},\"port_pools\":{");
+	xs2s_port_pools(status_port_pool_json, w);
 	xs2s_w_raw(w, "}}");
 }

@@ -29,6 +29,8 @@ wnd=$(val XS2S_LWIP_TCP_WND)
 snd_buf=$(val XS2S_LWIP_TCP_SND_BUF)
 ipv6=0
 on XS2S_LWIP_IPV6 && ipv6=1
+stats=0
+on XS2S_LWIP_STATS && stats=1
 
 # Checked here with a clear message rather than by lwIP's init.c #errors.
 fail() { echo "gen_lwipopts.sh: $*" >&2; exit 1; }
@@ -138,8 +140,26 @@ cat >"$tmp" <<HDR
 #define IP6ADDR_SOCKADDR_SET_LEN(sin6)  ((sin6)->sin6_len = sizeof(struct sockaddr_in6))
 #define IPADDR_SOCKADDR_GET_LEN(addr)   ((addr)->sa.sa_len)
 
-/* ---- diagnostics ---- */
-#define LWIP_STATS                      0
+/* ---- diagnostics: heap and pool counters only (status table, high-water marks) ---- */
+#define LWIP_STATS                      $stats
+#define LWIP_STATS_DISPLAY              $stats   /* pool names in the counters */
+#define MEM_STATS                       $stats
+#define MEMP_STATS                      $stats
+#define LINK_STATS                      0
+#define ETHARP_STATS                    0
+#define IP_STATS                        0
+#define IPFRAG_STATS                    0
+#define ICMP_STATS                      0
+#define IGMP_STATS                      0
+#define UDP_STATS                       0
+#define TCP_STATS                       0
+#define SYS_STATS                       0
+#define IP6_STATS                       0
+#define IP6_FRAG_STATS                  0
+#define ICMP6_STATS                     0
+#define MLD6_STATS                      0
+#define ND6_STATS                       0
+#define MIB2_STATS                      0
 #define LWIP_NOASSERT_ON_ERROR
 
 #endif

@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include "lwip/opt.h"
 #include "lwip/sockets.h"
+#include "lwip/stats.h"
 #include "lwip/sys.h"
 #include "lwip/tcpip.h"
 #include "port.h"
@@ -323,6 +324,31 @@ int xs2s_port_poll(struct xs2s_pollfd *fds, unsigned n, uint32_t timeout_ms)
 	}
 	return ready;
 }
+
+#if LWIP_STATS && MEM_STATS && MEMP_STATS
+/* lwIP's heap (MEM_SIZE) and memp pools, with their high-water marks, in
+ * the status table (CONFIG_XS2S_LWIP_STATS). Empty pools are left out. */
+void xs2s_port_pools(xs2s_pool_fn add, void *ctx)
+{
+	char name[24];
+	unsigned i;
+
+	SYS_ARCH_DECL_PROTECT(lev);
+	add(ctx, "lwip:heap", "bytes", lwip_stats.mem.used, lwip_stats.mem.max, lwip_stats.mem.avail,
+	    lwip_stats.mem.err);
+	for (i = 0; i < MEMP_MAX; i++) {
+		struct stats_mem s;
+
+		SYS_ARCH_PROTECT(lev);
+		s = *lwip_stats.memp[i];
+		SYS_ARCH_UNPROTECT(lev);
+		if (!s.avail)
+			continue;
+		snprintf(name, sizeof name, "lwip:%s", s.name ? s.name : "?");
+		add(ctx, name, "items", s.used, s.max, s.avail, s.err);
+	}
+}
+#endif
 
 uint32_t xs2s_port_now_ms(void)
 {
