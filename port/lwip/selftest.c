@@ -1,4 +1,4 @@
-/* In-process self-test of the lwIP port (not part of `make test`):
+/* In-process self-test of the lwIP port (`make test` runs it):
  *   make -f Makefile -f port/lwip/lwip.mk O=... lwip-selftest
  * lwIP runs in this process on its loopback interface. One xs2s engine
  * listens on 127.0.0.1:5269 of lwIP's loopif; a raw lwIP client socket
