@@ -161,13 +161,13 @@ demo: deps
 
 TEST_O := build/test
 # Both TLS libraries (the lean build from Debian's wolfSSL source, then Debian's
-# library), both ports (the integration tests again on the lwIP host
-# simulation, after its in-process self-test), then the real-server interop suite.
+# library), both ports (the integration and interop suites again on the lwIP
+# host simulation, after its in-process self-test).
 test: deps
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean test_lean_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean all unit integration
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip test_lwip_defconfig
-	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip all lwip-selftest integration
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip all lwip-selftest integration interop
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) test_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) all unit fuzz integration interop
 
@@ -191,9 +191,10 @@ integration: all
 	$(Q)$(PYTHON) test/integration/run.py $(O)
 
 # Real servers from Debian packages (Prosody, ejabberd, jabberd2), both directions, both methods;
-# writes the table docs/interop.md.
+# writes the table docs/interop.md (POSIX port) or docs/interop-lwip.md (lwIP host simulation).
+INTEROP_TABLE := docs/interop$(if $(filter y,$(CONFIG_XS2S_PORT_LWIP)),-lwip).md
 interop: all
-	$(Q)$(PYTHON) test/interop/run.py $(O) --table docs/interop.md
+	$(Q)$(PYTHON) test/interop/run.py $(O) --table $(INTEROP_TABLE)
 
 clean:
 	$(Q)rm -rf $(O)/firmware $(O)/port $(O)/test $(O)/fuzz $(O)/lib $(O)/xs2sd $(O)/xs2sctl $(LIBXS2S)
@@ -216,7 +217,7 @@ help:
 	@echo "                    build/test (Debian wolfSSL), ASan+UBSan: unit tests, fuzz corpora, integration"
 	@echo "                    tests on both ports, interop with real servers on both ports"
 	@echo "  bench             RAM figures of the lwIP build with 4 link slots (build/bench-lwip; prints, asserts nothing)"
-	@echo "  interop           interop with Prosody, ejabberd, jabberd2; writes docs/interop.md"
+	@echo "  interop           interop with Prosody, ejabberd, jabberd2; writes docs/interop.md (lwIP: docs/interop-lwip.md)"
 	@echo "  size              size of the engine objects (lwip-size: lwIP's objects, lwIP builds)"
 	@echo "  deps              install missing Debian packages (root)"
 	@echo "  clean, distclean  remove objects / every build directory"

@@ -17,6 +17,7 @@
 #include "lwip/stats.h"
 #include "lwip/sys.h"
 #include "lwip/tcpip.h"
+#include "lwip/priv/tcp_priv.h"
 #include "port.h"
 #include "port_lwip.h"
 #include "xs2s_err.h"
@@ -419,4 +420,22 @@ int xs2s_lwip_init(void)
 	sys_sem_free(&ready);
 	started = 1;
 	return XS2S_OK;
+}
+
+/* Closed sockets leave their TCP connections to lwIP until the peer has
+ * acknowledged our FIN and sent its own; a process or a device that stops at
+ * once leaves the peer's side hanging (LAST_ACK until it gives up). */
+int xs2s_lwip_quiesce(uint32_t max_ms)
+{
+	uint32_t start = sys_now();
+	int busy;
+
+	for (;;) {
+		LOCK_TCPIP_CORE();
+		busy = tcp_active_pcbs != NULL;
+		UNLOCK_TCPIP_CORE();
+		if (!busy || sys_now() - start >= max_ms)
+			return busy ? XS2S_EAGAIN : XS2S_OK;
+		sys_msleep(10);
+	}
 }

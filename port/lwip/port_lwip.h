@@ -4,6 +4,7 @@
 #define XS2S_PORT_LWIP_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 /* Start lwIP: tcpip_init() (the tcpip thread) and wait until it runs; the
  * loopback interface (127.0.0.1, ::1) comes up with it (LWIP_HAVE_LOOPIF),
@@ -15,6 +16,12 @@ int xs2s_lwip_init(void);
  * "2001:db8::53"; port 53), e.g. from a DHCP client, before the engine starts.
  * Default: CONFIG_XS2S_LWIP_DNS_SERVER. XS2S_OK or XS2S_EINVAL. */
 int xs2s_lwip_set_dns_server(const char *addr);
+
+/* Before the process (or device) stops, after xs2s_engine_stop() and the
+ * engine went idle: wait at most max_ms until lwIP has finished every TCP
+ * close (our FIN acknowledged, the peer's FIN received), so peers are not
+ * left half-closed. XS2S_OK, or XS2S_EAGAIN when some close is still going. */
+int xs2s_lwip_quiesce(uint32_t max_ms);
 
 /* What a device port replaces (both are weak definitions here):
  * the entropy source behind xs2s_port_random() (host simulation: getrandom()),

@@ -32,6 +32,7 @@
 #define ADMIN_REQ_MAX (CONFIG_XS2S_MAX_STANZA + 1024)
 #define ADMIN_RESP_MAX (64 * 1024)
 #define STOP_GRACE_MS 3000u
+#define QUIESCE_MS 1000u /* lwIP: at most this long for TCP closes after the engine stopped */
 #define POLL_MS 1000u
 
 struct admin_client {
@@ -509,6 +510,11 @@ int main(int argc, char **argv)
 			break;
 	}
 	unlink(admin);
+#ifdef CONFIG_XS2S_PORT_LWIP
+	/* lwIP's TCP dies with this process: let it finish the closes first. */
+	if (xs2s_lwip_quiesce(QUIESCE_MS) != XS2S_OK)
+		XS2S_LOGW(0, "lwIP: some TCP connections were still closing after %u ms", QUIESCE_MS);
+#endif
 	XS2S_LOGI(0, "stopped");
 	return 0;
 }

@@ -1,10 +1,11 @@
 # SPDX-License-Identifier: MIT
 """Shared pieces of the interop suite: failures, processes (started and
-stopped by PID), loopback addresses, Debian packages, the test PKI, the DNS
+stopped by PID), the address plan (loopback on the POSIX port, the run's own
+network namespace on the lwIP port), Debian packages, the test PKI, the DNS
 server (dnsmasq, answering only the .test zone), the xs2sd under test and a
 real XMPP client (slixmpp) for the peer server's side.
 
-Nothing here ever looks a name up outside loopback: dnsmasq runs with
+Nothing here ever looks a name up outside the plan: dnsmasq runs with
 --no-resolv and no upstream, xs2sd gets --dns-server pointing at it, and the
 slixmpp client is given its server's address (its DNS lookup is replaced)."""
 import asyncio
@@ -77,6 +78,30 @@ def port_states(ip, port, proto='tcp'):
     except OSError:
         return None
     return states
+
+
+# Closing states in which the kernel retransmits until the remote ACKs:
+# FIN_WAIT1, LAST_ACK, CLOSING.
+TCP_UNACKED_CLOSE = {'04', '09', '0B'}
+
+
+def states_towards(ip):
+    """{(local 'ip:port', state)} of the kernel's IPv4 TCP sockets whose
+    remote address is ip (empty without /proc)."""
+    want = ''.join('%02X' % int(x) for x in reversed(ip.split('.')))
+    found = set()
+    try:
+        with open('/proc/net/tcp') as f:
+            next(f)
+            for line in f:
+                parts = line.split()
+                if parts[2].split(':')[0] == want:
+                    a, p = parts[1].split(':')
+                    local = '.'.join(str(int(a[i:i + 2], 16)) for i in (6, 4, 2, 0)) + f':{int(p, 16)}'
+                    found.add((local, parts[3]))
+    except OSError:
+        pass
+    return found
 
 
 def wildcard_listener(port):
@@ -367,7 +392,7 @@ class Xs2s(Proc):
         """xs2sd listens on XS2S_IP:5269: in /proc/net/tcp, or on lwIP (whose
         sockets are not the kernel's) once its start-up line says so."""
         if self.tap_args:
-            return re.search(r'(?m)xs2s started: .* listening on', self.log_text()) is not None
+            return re.search(r'xs2s started: .* listening on', self.log_text()) is not None
         return listening(XS2S_IP, S2S_PORT)
 
     def stop(self, grace=5):
@@ -377,7 +402,26 @@ class Xs2s(Proc):
         if self.tap_args and not self.alive():
             self.net.release(XS2S_IP)
             self.tap_args = []
+            problems += self._settle()
         return problems
+
+    def _settle(self, timeout=10):
+        """lwIP: xs2sd's stack went with its process, so a peer socket may
+        wait for an ACK of its FIN that never comes (LAST_ACK). With XS2S_IP
+        back on lo, the kernel answers the next retransmission with a RST:
+        wait for that (the next cell's peer needs its port free)."""
+        def left():
+            return {s for s in states_towards(XS2S_IP) if s[1] in TCP_UNACKED_CLOSE}
+        t0 = time.monotonic()
+        before = left()
+        if poll(lambda: not left(), timeout, 0.05):
+            if before:
+                with open(self.log_path, 'a') as f:
+                    f.write(f'# suite: peer sockets left closing towards {XS2S_IP} after exit: '
+                            f'{sorted(before)}; reset after {time.monotonic() - t0:.1f} s\n')
+            return []
+        return [f'xs2sd (lwIP): peer sockets still closing towards {XS2S_IP} {timeout} s after it '
+                f'exited: {sorted(left())}']
 
     def ctl(self, *args, timeout=5):
         try:

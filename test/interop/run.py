@@ -4,16 +4,21 @@
 
   run.py BUILD [--table PATH] [--server KEY]... [-k TEXT]... [--keep]
 
-BUILD holds xs2sd and xs2sctl (e.g. build/test). For every peer server
-(peers/, today Prosody), every method (STARTTLS + Dialback, STARTTLS + SASL
-EXTERNAL, STARTTLS + Dialback with valid certificates) and both directions, a fresh xs2sd and a fresh peer server are
-started, a real XMPP client on the peer's side (slixmpp) sends a message to
-xs2s or receives one from it, and both sides are asked how the s2s link that
-carried it was authenticated and encrypted. Prints PASS/FAIL per cell, then
-'N passed, N failed'; writes the table (--table, default
-test/interop/out/interop.md). Exit status 1 if any cell failed. Missing
-Debian packages are installed first (needs root). Logs stay in
-/tmp/xs2s-interop-* when something failed (or with --keep)."""
+BUILD holds xs2sd and xs2sctl (e.g. build/test); its .config says the port.
+On the lwIP port (the host simulation) the run re-executes itself in a
+network namespace of its own, with the same address plan on 10.77.0.0/24
+instead of 127.0.0.0/8, and xs2sd runs lwIP over a TAP device
+(test/netsim.py). For every peer server (peers/: Prosody, ejabberd,
+jabberd2), every method (STARTTLS + Dialback, STARTTLS + SASL EXTERNAL,
+STARTTLS + Dialback with valid certificates) and both directions, a fresh
+xs2sd and a fresh peer server are started, a real XMPP client on the peer's
+side (slixmpp) sends a message to xs2s or receives one from it, and both
+sides are asked how the s2s link that carried it was authenticated and
+encrypted. Prints PASS/FAIL per cell, then 'N passed, N failed'; writes the
+table (--table, default test/interop/out/interop.md, or interop-lwip.md on
+lwIP). Exit status 1 if any cell failed. Missing Debian packages are
+installed first (needs root). Logs stay in /tmp/xs2s-interop-* when
+something failed (or with --keep)."""
 import argparse
 import datetime
 import os
@@ -32,14 +37,24 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, '..', '..'))
 sys.path.insert(0, HERE)
 import common  # noqa: E402
-from common import Fail, check, poll  # noqa: E402
+from common import Fail, check, netsim, poll  # noqa: E402
 from peers import SERVERS  # noqa: E402
 from peers.base import Setup  # noqa: E402
 
 CLIENT_PACKAGES = ('python3-slixmpp', 'dnsmasq-base')
 CELL_TIMEOUT_S = 45
 TAIL = 25
-DEFAULT_TABLE = os.path.join(HERE, 'out', 'interop.md')
+DEFAULT_TABLE = {'posix': os.path.join(HERE, 'out', 'interop.md'),
+                 'lwip': os.path.join(HERE, 'out', 'interop-lwip.md')}
+PORT_TITLE = {'posix': 'POSIX port', 'lwip': 'lwIP port'}
+# Where each cell's two servers are, per port (for the table).
+PORT_WHERE = {'posix': 'on loopback', 'lwip': 'in the run\'s own network namespace'}
+PORT_NOTE = {
+    'posix': '',
+    'lwip': ' xs2sd runs its own lwIP TCP/IP stack on a TAP device (the lwIP host simulation, '
+            '10.77.0.81); the peer server, its client and dnsmasq are on the kernel\'s stack '
+            '(10.77.0.80-84 on lo): every s2s link is real TCP between lwIP and the kernel.',
+}
 
 
 class Method:
@@ -318,11 +333,25 @@ class FailureCtx:
         self.peer_pid0 = None
 
 
+def built_with(build, option):
+    """CONFIG_<option>=y in BUILD's .config."""
+    try:
+        with open(os.path.join(build, '.config')) as f:
+            return f'CONFIG_{option}=y' in f.read().split('\n')
+    except OSError:
+        return False
+
+
 class Run:
     def __init__(self, build, rundir, servers):
         self.source_build, self.dir = os.path.abspath(build), rundir
         self.build = os.path.join(rundir, 'bin')   # a copy: the build may be remade meanwhile
         self.servers = servers
+        self.port = common.PORT
+        # lwIP: the plan's addresses on lo, xs2sd's claimed for its TAP device at each start
+        # (with its IPv6 twin when lwIP has IPv6, as xs2sd then expects --tap-ip6).
+        self.net = netsim.TapNet([common.DNS_IP, common.XS2S_IP] + [s.ip for s in servers],
+                                 ipv6=built_with(build, 'XS2S_LWIP_IPV6')) if self.port == 'lwip' else None
         self.pki = None
         self.dns = None
         self.nonce = secrets.token_hex(3)
@@ -371,7 +400,7 @@ def run_failure_cell(run, cell, workdir):
         ctx.peer.start()
         ctx.peer_pid0 = getattr(getattr(ctx.peer, 'proc', None), 'pid', None)
         cert = run.pki.special(*f.xs2s_cert) if f.xs2s_cert else common.XS2S_DOMAIN
-        ctx.xs = common.Xs2s(run.build, workdir, run.pki, run.pki.ca, f.xs2s_auth, cert=cert)
+        ctx.xs = common.Xs2s(run.build, workdir, run.pki, run.pki.ca, f.xs2s_auth, cert=cert, net=run.net)
         ctx.xs.start()
         ctx.client = common.XmppClient(ctx.peer.user_jid, ctx.peer.password,
                                        (ctx.peer.ip, ctx.peer.c2s_port), run.pki.ca,
@@ -424,7 +453,7 @@ def run_cell(run, cell, index):
         peer = srv(run, os.path.join(workdir, srv.key))
         peer.configure(Setup(trust, m.secure_auth))
         peer.start()
-        xs = common.Xs2s(run.build, workdir, run.pki, trust, m.xs2s_auth)
+        xs = common.Xs2s(run.build, workdir, run.pki, trust, m.xs2s_auth, net=run.net)
         xs.start()
         client = common.XmppClient(peer.user_jid, peer.password, (peer.ip, peer.c2s_port),
                                    run.pki.ca, os.path.join(workdir, 'client.log')).start()
@@ -557,16 +586,18 @@ def os_name():
 
 def write_table(path, cells, versions, run):
     now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
-    out = ['# Interoperability', '',
+    title = '# Interoperability' + ('' if run.port == 'posix' else f' ({PORT_TITLE[run.port]})')
+    out = [title, '',
            f'Generated by `test/interop/run.py` on {now}: xs2s {xs2s_revision()} '
-           f'({os.path.relpath(run.source_build, ROOT)}), {os_name()}, wolfSSL '
+           f'({os.path.relpath(run.source_build, ROOT)}, **{PORT_TITLE[run.port]}**), {os_name()}, wolfSSL '
            f'{common.pkg_version("libwolfssl35") or common.pkg_version("libwolfssl-dev") or "?"}. '
-           'Do not edit by hand.', '',
-           'Each row is one fresh pair of servers on loopback: a real client on the peer '
+           'Do not edit by hand. Each port\'s run writes a table of its own '
+           '(test/interop/README.md).', '',
+           f'Each row is one fresh pair of servers {PORT_WHERE[run.port]}: a real client on the peer '
            'server (slixmpp) sends a message to xs2s or receives one from it, and both sides '
            "report how the s2s link that carried it was authenticated (xs2s: `xs2sctl status "
            "--json`; the peer: its own admin interface). TLS version and cipher as both sides "
-           'negotiated them.', '',
+           'negotiated them.' + PORT_NOTE[run.port], '',
            '| server | version | method | direction | result | TLS | cipher | xs2s sees | server sees | date |',
            '|---|---|---|---|---|---|---|---|---|---|']
     def cell_text(t):
@@ -601,7 +632,7 @@ def write_table(path, cells, versions, run):
             'db:result without db:verify (XEP-0344: `dialback+cert`); the peer verifies as usual.',
             '- Cipher names as IANA/OpenSSL spell them (xs2sctl prints wolfSSL\'s, e.g. '
             '`TLS13-AES128-GCM-SHA256`); both sides reported the same version and suite.',
-            '- Names resolve through dnsmasq on loopback (SRV `_xmpp-server._tcp` and A records of '
+            f'- Names resolve through dnsmasq at {common.DNS_IP} (SRV `_xmpp-server._tcp` and A records of '
             'the `.test` zone only); see test/interop/README.md.']
     unsup = {(c.server.title, c.method.title): c.unsupported for c in cells if c.unsupported}
     if unsup:
@@ -617,10 +648,24 @@ def write_table(path, cells, versions, run):
         f.write('\n'.join(out) + '\n')
 
 
+def install(servers, log_path):
+    """Install the missing Debian packages of the client side and of each
+    server; returns {server key: why} for the servers that cannot run."""
+    errors = {}
+    for s in servers:
+        try:
+            for pkg in common.apt_install(CLIENT_PACKAGES + tuple(s.packages), log_path):
+                print(f'installed {pkg} {common.pkg_version(pkg)}', flush=True)
+        except Fail as e:
+            errors[s.key] = str(e)
+    return errors
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('build')
-    ap.add_argument('--table', default=DEFAULT_TABLE, help='where to write the generated table')
+    ap.add_argument('--table', help='where to write the generated table (default '
+                    'test/interop/out/interop.md, interop-lwip.md for an lwIP build)')
     ap.add_argument('--server', action='append', choices=sorted(SERVERS), help='only these peers')
     ap.add_argument('-k', action='append', default=[], metavar='TEXT',
                     help='only cells whose name (SERVER-METHOD-DIRECTION) contains TEXT (repeatable)')
@@ -629,7 +674,15 @@ def main():
     if os.geteuid() != 0:
         print('run.py needs root (apt-get, the peers\' own users, loopback port 5269)', file=sys.stderr)
         return 2
+    # The port is a property of the build: the same cells run on both.
+    port = netsim.build_port(args.build)
     servers = [SERVERS[k] for k in (args.server or list(SERVERS))]
+    if port == 'lwip':
+        # apt-get needs the machine's network: install before leaving it.
+        install(servers, os.path.join(tempfile.gettempdir(), 'xs2s-interop-apt.log'))
+        netsim.reexec_in_netns()
+    common.use_port(port)
+    table = args.table or DEFAULT_TABLE[port]
     cells = [Cell(s, m, d) for s in servers for m in METHODS for d in DIRECTIONS]
     cells += [Cell(s, f, d) for s in servers for f in FAILURES for d in f.directions
               if f.key in getattr(s, 'failure_modes', ())]
@@ -640,17 +693,14 @@ def main():
 
     rundir = tempfile.mkdtemp(prefix='xs2s-interop-')
     os.chmod(rundir, 0o755)
-    run = Run(args.build, rundir, servers)
-    t0 = time.monotonic()
-    setup_error = {}
     try:
-        apt_log = os.path.join(rundir, 'apt.log')
-        for s in servers:
-            try:
-                for pkg in common.apt_install(CLIENT_PACKAGES + tuple(s.packages), apt_log):
-                    print(f'installed {pkg} {common.pkg_version(pkg)}', flush=True)
-            except Fail as e:
-                setup_error[s.key] = str(e)
+        run = Run(args.build, rundir, servers)
+    except Fail as e:
+        print(f'run.py: {e}', file=sys.stderr)
+        return 2
+    t0 = time.monotonic()
+    try:
+        setup_error = install(servers, os.path.join(rundir, 'apt.log'))
         os.makedirs(run.build)
         for prog in ('xs2sd', 'xs2sctl'):
             src = os.path.join(run.source_build, prog)
@@ -668,7 +718,7 @@ def main():
             run.dns.start()
         except Fail as e:
             setup_error = {s.key: str(e) for s in servers}
-        print(f'interop: {len(cells)} cells, peers: '
+        print(f'interop: {len(cells)} cells, xs2s on the {PORT_TITLE[run.port]}, peers: '
               + ', '.join(f'{s.title} {versions[s.key]}' for s in servers)
               + f'; logs in {rundir}', flush=True)
         signal.signal(signal.SIGALRM, _timeout)
@@ -694,11 +744,11 @@ def main():
             stray = [q for q in asked if not q.rstrip('.').endswith('.test')]
             if stray:
                 print(f'note: names outside .test were asked (and refused by dnsmasq): {stray}')
-    write_table(args.table, cells, versions, run)
+    write_table(table, cells, versions, run)
     passed = sum(c.passed for c in cells)
     unsupported = sum(bool(c.unsupported) for c in cells)
     failed = len(cells) - passed - unsupported
-    print(f'table: {args.table} ({time.monotonic() - t0:.0f} s in all)')
+    print(f'table: {table} ({time.monotonic() - t0:.0f} s in all)')
     if failed or args.keep:
         print(f'logs kept in {rundir}')
     else:

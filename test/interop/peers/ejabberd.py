@@ -10,7 +10,7 @@ PID we hold is the Erlang VM's own (checked: /proc/PID/exe is beam.smp).
 ejabberd does not refuse root, but it has no reason to run as root.
 
 No epmd at all: the node listens for Erlang distribution on a fixed port of
-its own loopback address (-erl_epmd_port P -start_epmd false, bound by
+its own address (-erl_epmd_port P -start_epmd false, bound by
 inet_dist_use_interface), and the control node (ejabberd_ctl for `register`,
 an rpc for our view of its s2s sessions) connects to that port with
 -dist_listen false, as ejabberdctl does with ERL_DIST_PORT. So no epmd daemon
@@ -24,10 +24,11 @@ Name resolution, two resolvers:
 - A/AAAA of the SRV target: p1_xmpp 1.6.1 calls net:getaddrinfo, i.e. glibc,
   which no inetrc reaches and which cannot be given a DNS port. So ejabberd
   runs in its own mount namespace (unshare --mount, needs root/CAP_SYS_ADMIN)
-  with the cell's hosts (the .test names and their loopback addresses, the
-  same as dnsmasq's), nsswitch.conf (`hosts: files`: glibc never sends a DNS
-  query) and resolv.conf bind-mounted over /etc's. Nothing is resolved off
-  loopback; `fqdn` is set so ejabberd does not look up the machine's name.
+  with the cell's hosts (the .test names and their addresses in the run's
+  plan, the same as dnsmasq's), nsswitch.conf (`hosts: files`: glibc never sends a DNS
+  query) and resolv.conf bind-mounted over /etc's (on the lwIP port inside
+  the run's network namespace as well: the mount namespace is a child of
+  it). Nothing is resolved off the run's addresses; `fqdn` is set so ejabberd does not look up the machine's name.
   outgoing_s2s_families: [ipv4].
 
 Method forcing: s2s_cafile is the cell's trusted CA (ca_file, which only

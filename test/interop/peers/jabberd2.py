@@ -19,8 +19,8 @@ offline the sm answers feature-not-implemented).
 Name resolution: jabberd2-s2s resolves through udns (libudns0, `dns_init`),
 which reads /etc/resolv.conf unless NSCACHEIP is set; RES_OPTIONS="port:5300"
 sets the server port and an empty LOCALDOMAIN clears the search list. So s2s
-runs with NSCACHEIP=127.0.0.80 RES_OPTIONS=port:5300 LOCALDOMAIN= : our
-dnsmasq is its only resolver. (/etc/hosts is read only when the A lookup
+runs with NSCACHEIP=<dnsmasq's address> RES_OPTIONS=port:5300 LOCALDOMAIN= :
+our dnsmasq is its only resolver. (/etc/hosts is read only when the A lookup
 returns nothing; dnsmasq answers every name of the cell.)
 
 TLS: s2s.xml `<local><pemfile>` (key + certificate chain in one file),

@@ -12,7 +12,7 @@ installed (otherwise its legacy resolver, which always reads
 local zone (RFC 6761 default), so `local-zone: "test." transparent` is needed
 before anything is forwarded; `forward` sends every query to our dnsmasq,
 `resolvconf = false` and `hoststxt = false` keep /etc/resolv.conf and
-/etc/hosts out of it. No query can leave loopback.
+/etc/hosts out of it. No query can leave the run's addresses.
 
 Method forcing: with the test CA as its only trusted CA and
 `s2s_secure_auth = true`, Prosody offers SASL EXTERNAL and refuses any peer
