@@ -167,7 +167,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean test_lean_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean all unit integration
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip test_lwip_defconfig
-	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip all lwip-selftest integration interop
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip all lwip-selftest integration interop PEER_BUILD=$(TEST_O)-lean
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) test_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) all unit fuzz integration interop
 
@@ -187,8 +187,9 @@ fuzz: $(FUZZ_BIN)
 	$(Q)set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); n=$${n#fuzz_}; \
 		echo "== $$f (corpus test/fuzz/corpus/$$n)"; $$f test/fuzz/corpus/$$n/*; done
 
+# PEER_BUILD=<dir>: a build of the other port, for the tests that federate across ports.
 integration: all
-	$(Q)$(PYTHON) test/integration/run.py $(O)
+	$(Q)$(PYTHON) test/integration/run.py $(O) $(if $(PEER_BUILD),--peer-build $(PEER_BUILD))
 
 # Real servers from Debian packages (Prosody, ejabberd, jabberd2), both directions, both methods;
 # writes the table docs/interop.md (POSIX port) or docs/interop-lwip.md (lwIP host simulation).

@@ -114,6 +114,7 @@ class TapNet:
         tap = self.tap_name(a4)
         _ip('tuntap', 'add', 'dev', tap, 'mode', 'tap')
         _sysctl(f'net.ipv4.conf.{tap}.proxy_arp', 1)
+        _sysctl(f'net.ipv4.neigh.{tap}.proxy_delay', 0)   # answer at once, not after up to 0.8 s
         cmds = [f'link set {tap} up', f'addr del {a4}/32 dev lo', f'route add {a4}/32 dev {tap}']
         if self.ipv6:
             _sysctl(f'net.ipv6.conf.{tap}.proxy_ndp', 1)

@@ -33,6 +33,10 @@ CERT_DOMAINS = ['a.test,a2.test', 'b.test', 'c.test']
 
 
 
+class Skip(Exception):
+    """A test that cannot run in this run (says why); not a pass, not a failure."""
+
+
 def hostport(ip, port):
     """'ip:port', or '[ip]:port' for IPv6."""
     return f'[{ip}]:{port}' if ':' in ip else f'{ip}:{port}'
@@ -77,8 +81,10 @@ def _port_states(ip, port=PORT):
 class Run:
     """State shared by all tests of one run."""
 
-    def __init__(self, build, rundir):
+    def __init__(self, build, rundir, peer_build=None):
+        """peer_build: a build of the other port, for the tests that mix ports."""
         self.build = os.path.abspath(build)
+        self.peer_build = os.path.abspath(peer_build) if peer_build else None
         self.xs2sd = os.path.join(self.build, 'xs2sd')
         self.xs2sctl = os.path.join(self.build, 'xs2sctl')
         self.dir = rundir
@@ -142,12 +148,17 @@ class Daemon:
 
     def __init__(self, t, domain, ip, aliases=(), host_map=None, tls_policy='required',
                  secret=None, log_level='debug', extra_args=(), port=PORT,
-                 certdir=None, cert=None, chain=False):
+                 certdir=None, cert=None, chain=False, build=None):
         """host_map values: an address (port PORT), 'ADDR:PORT' / '[V6]:PORT'
         as given, or an (address, port) tuple. certdir (default the run's
         certificates) holds ca.pem (--ca) and CERT.pem + CERT.key (--cert,
-        --key; CERT defaults to the domain; chain=True gives CERT.chain.pem)."""
+        --key; CERT defaults to the domain; chain=True gives CERT.chain.pem).
+        build: another build's xs2sd (default the run's); its .config says
+        its port (self.stack: 'posix' or 'lwip')."""
         self.t, self.domain, self.ip, self.port = t, domain, ip, port
+        self.build = build or t.run.build
+        self.xs2sd = os.path.join(self.build, 'xs2sd')
+        self.stack = netsim.build_port(self.build)
         self.addr = (ip, port)
         self.certdir, self.cert, self.chain = certdir, cert or domain, chain
         self.aliases = list(aliases)
@@ -169,7 +180,7 @@ class Daemon:
 
     def argv(self):
         certs = self.certdir or self.t.run.certs
-        a = [self.t.run.xs2sd, '--domain', self.domain]
+        a = [self.xs2sd, '--domain', self.domain]
         for al in self.aliases:
             a += ['--domain', al]
         a += ['--listen', hostport(self.ip, self.port),
@@ -190,7 +201,7 @@ class Daemon:
 
     def start(self, timeout=10):
         net = self.t.run.net
-        if net is not None:
+        if net is not None and self.stack == 'lwip':
             self.tap_args = net.claim(self.ip)
         argv = self.argv()
         self.states_at_start = _port_states(self.ip, self.port) or set()
@@ -390,10 +401,10 @@ class T:
     def daemon(self, domain, ip=None, **kw):
         """Start xs2sd for domain (on a fresh address unless ip is given) and wait until ready."""
         self.check_ready()
-        for prog in (self.run.xs2sd, self.run.xs2sctl):
+        d = Daemon(self, domain, ip or self.ip(), **kw)
+        for prog in (d.xs2sd, self.run.xs2sctl):
             if not os.access(prog, os.X_OK):
                 raise Fail(f'{os.path.basename(prog)} not found: {prog}')
-        d = Daemon(self, domain, ip or self.ip(), **kw)
         self.daemons.append(d)
         return d.start()
 

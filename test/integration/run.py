@@ -2,12 +2,14 @@
 # SPDX-License-Identifier: MIT
 """Run the xs2sd integration tests.
 
-  run.py BUILD [-k NAME] [--keep]
+  run.py BUILD [--peer-build DIR] [-k NAME] [--keep]
 
 BUILD holds xs2sd and xs2sctl; its .config says the port. The same tests run
 on both ports: on the lwIP port (the host simulation) the run re-executes
 itself in a network namespace of its own, where every xs2sd runs lwIP over a
-TAP device (test/netsim.py). -k runs only tests whose name contains NAME
+TAP device (test/netsim.py). --peer-build names a build of the other port
+for the tests that federate across ports (on the lwIP run: a POSIX build);
+without it they are skipped. -k runs only tests whose name contains NAME
 (repeatable). Prints PASS/FAIL per test (with the daemons' last log lines on
 failure) and ends with 'N passed, N failed'. Exit status 1 if any failed.
 Logs stay in a temp dir when something failed (or with --keep)."""
@@ -74,6 +76,7 @@ def run_one(run, index, name, fn):
     t = harness.T(run, name, index)
     start = time.monotonic()
     problems = []
+    skipped = None
     signal.signal(signal.SIGALRM, _timeout)
     signal.alarm(TEST_TIMEOUT_S)
     try:
@@ -82,6 +85,8 @@ def run_one(run, index, name, fn):
         signal.alarm(0)
         t.cleanup()
         raise
+    except harness.Skip as e:
+        skipped = str(e)
     except BaseException as e:  # noqa: BLE001 - any exception fails the test
         problems.append(reason_of(e))
     finally:
@@ -94,10 +99,13 @@ def run_one(run, index, name, fn):
     if problems:
         print(f'FAIL {name}: ' + '; '.join(problems) + f' ({took:.1f}s)')
         print_tails(t)
+    elif skipped is not None:
+        print(f'SKIP {name}: {skipped}')
     else:
         print(f'PASS {name} ({took:.1f}s)')
     sys.stdout.flush()
-    return not problems
+    return 'fail' if problems else 'skip' if skipped is not None else 'pass'
+
 
 
 def main():
@@ -106,6 +114,7 @@ def main():
     ap.add_argument('-k', action='append', default=[], metavar='NAME',
                     help='run only tests whose name contains NAME')
     ap.add_argument('--keep', action='store_true', help='keep the logs even if all pass')
+    ap.add_argument('--peer-build', metavar='DIR', help='a build of the other port (cross-port tests)')
     args = ap.parse_args()
 
     port = harness.netsim.build_port(args.build)
@@ -118,14 +127,15 @@ def main():
         print(f'no test matches {args.k}', file=sys.stderr)
         return 2
     rundir = tempfile.mkdtemp(prefix='xs2s-it-')
-    run = harness.Run(args.build, rundir)
-    passed = failed = 0
+    run = harness.Run(args.build, rundir, args.peer_build)
+    passed = failed = skipped = 0
     try:
         for i, (name, fn) in enumerate(tests, 1):
-            if run_one(run, i, name, fn):
-                passed += 1
-            else:
-                failed += 1
+            r = run_one(run, i, name, fn)
+            passed += r == 'pass'
+            failed += r == 'fail'
+            skipped += r == 'skip'
+
     except KeyboardInterrupt:
         print('interrupted')
         failed += 1
@@ -133,7 +143,7 @@ def main():
         print(f'logs kept in {rundir}')
     else:
         shutil.rmtree(rundir, ignore_errors=True)
-    print(f'{passed} passed, {failed} failed')
+    print(f'{passed} passed, {failed} failed' + (f', {skipped} skipped' if skipped else ''))
     return 1 if failed else 0
 
 

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Two xs2sd instances federating with each other."""
-from harness import check
+import netsim
+from harness import check, Skip
 
 
 def _tls_links(st, auths):
@@ -11,13 +12,14 @@ def _tls_links(st, auths):
             and ln.get('cipher')]
 
 
-def _federate(t, auths, cert, args=()):
+def _federate(t, auths, cert, args=(), b_build=None):
     """a.test <-> b.test: a message each way, then both status tables show
     open STARTTLS links to the other side authenticated by one of auths,
-    with the peer certificate verdict cert."""
+    with the peer certificate verdict cert. b_build: b.test's xs2sd from
+    another build (another port)."""
     ip_a, ip_b = t.ip(), t.ip()
     a = t.daemon('a.test', ip=ip_a, host_map={'b.test': ip_b}, extra_args=args)
-    b = t.daemon('b.test', ip=ip_b, host_map={'a.test': ip_a}, extra_args=args)
+    b = t.daemon('b.test', ip=ip_b, host_map={'a.test': ip_a}, extra_args=args, build=b_build)
     ab = f'hello bob, from alice {t.nonce}'
     ba = f'hello alice, from bob {t.nonce}'
     a.send('alice@a.test', 'bob@b.test', ab)
@@ -79,3 +81,24 @@ def test_dialback_piggyback(t):
     pairs = {(p['local'], p['state']) for p in out[0].get('pairs', [])}
     check(('a.test', 'valid') in pairs and ('a2.test', 'valid') in pairs,
           f'a.test: want pairs a.test and a2.test valid on that link: {out[0].get("pairs")}')
+
+
+def _posix_peer_build(t):
+    """The POSIX build to federate with, when this is the lwIP build's run."""
+    other = t.run.peer_build
+    if t.run.port != 'lwip' or not other or netsim.build_port(other) != 'posix':
+        raise Skip('needs the lwIP build\'s run with a POSIX build as --peer-build (make test runs it so)')
+    return other
+
+
+def test_federation_across_ports_sasl_external(t):
+    """a.test on lwIP (its own stack on a TAP device) and b.test on the POSIX
+    port (the kernel's sockets) federate by STARTTLS + SASL EXTERNAL, both
+    directions, over real TCP between the two stacks."""
+    _federate(t, ('sasl-external',), 'valid', b_build=_posix_peer_build(t))
+
+
+def test_federation_across_ports_dialback(t):
+    """The same with STARTTLS + dialback, each side trusting another CA (the
+    full db:verify round trip, both directions)."""
+    _federate(t, ('dialback',), 'untrusted', ('--ca', t.run.foreign_ca), b_build=_posix_peer_build(t))
