@@ -65,7 +65,7 @@ __attribute__((weak)) void xs2s_port_pools(xs2s_pool_fn add, void *ctx)
 static void status_port_pool_text(void *ctx, const char *name, const char *unit, size_t used, size_t high, size_t size,
 				  unsigned fails)
 {
-	xs2s_w_fmt(ctx, "  %-16s %8zu / %8zu %-5s, high %8zu, refused %u\n", name, used, size, unit, high, fails);
+	xs2s_w_fmt(ctx, "  %-20s %8zu / %8zu %-5s, high %8zu, refused %u\n", name, used, size, unit, high, fails);
 }
 
 static void status_port_pool_json(void *ctx, const char *name, const char *unit, size_t used, size_t high,
