@@ -30,6 +30,8 @@ GW = f'{NET}.1'           # lwIP's gateway: a kernel address on lo
 PREFIX = 24
 NET6 = 'fd77::'           # 10.77.0.N <-> fd77::N (lwIP: static address, on-link /64)
 ENV_MARK = 'XS2S_NETSIM_NETNS'
+# lwIP's sockets are not in /proc/net/tcp: an lwIP xs2sd is listening once its log says so.
+READY_LOG = r'xs2s started: .* listening on'
 
 
 def reexec_in_netns():

@@ -3,7 +3,6 @@
 xs2sctl --json, captures their logs, and hands out loopback addresses and
 raw peers (s2speer) to the tests. Every test gets a T (context) whose
 cleanup stops everything it started, by PID."""
-import json
 import os
 import re
 import secrets
@@ -16,7 +15,7 @@ import time
 import s2speer
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from testkit import Fail, check, poll, read_text, TCP_LISTEN, TCP_TIME_WAIT  # noqa: E402,F401
+from testkit import Fail, check, poll, read_text, Xs2sctlViews, TCP_LISTEN, TCP_TIME_WAIT  # noqa: E402,F401
 import netsim  # noqa: E402
 
 PORT = 5269
@@ -143,7 +142,7 @@ class Run:
         raise Fail(f'no free address in {pool[0]}-{pool[-1]} (port {PORT} in use everywhere)')
 
 
-class Daemon:
+class Daemon(Xs2sctlViews):
     """One xs2sd process. Use T.daemon() to make one."""
 
     def __init__(self, t, domain, ip, aliases=(), host_map=None, tls_policy='required',
@@ -222,7 +221,7 @@ class Daemon:
                         if TCP_TIME_WAIT in self.states_at_start else '')
                 raise Fail(f'{self.name}: xs2sd exited during start-up with status {rc}{hint}')
             if self.tap_args:  # lwIP's sockets are not in /proc/net/tcp
-                listening = bool(self.find_log(r'xs2s started: .* listening on'))
+                listening = bool(self.find_log(netsim.READY_LOG))
             else:
                 st = _port_states(self.ip, self.port)
                 listening = st is None or TCP_LISTEN in st  # no /proc: admin socket alone
@@ -313,27 +312,9 @@ class Daemon:
             raise Fail(f'{self.name}: xs2sctl {args[0]} failed ({r.returncode}): {msg}')
         return r.stdout
 
-    def _json(self, *args):
-        out = self.ctl(*args, '--json')
-        try:
-            return json.loads(out)
-        except ValueError as e:
-            raise Fail(f'{self.name}: xs2sctl {args[0]} --json printed invalid JSON ({e}): {out[:300]!r}')
-
-    def status(self):
-        return self._json('status')
-
-    def links(self, **want):
-        """Links of the status table whose fields equal every keyword given."""
-        return [ln for ln in self.status().get('links', [])
-                if all(ln.get(k) == v for k, v in want.items())]
-
-    def send(self, frm, to, body):
-        self.ctl('send', '--from', frm, '--to', to, '--body', body)
-
     def inbox(self):
         """Drain the inbox; returns the new messages (all are kept in .messages)."""
-        msgs = self._json('inbox').get('messages', [])
+        msgs = self.ctl_json('inbox').get('messages', [])
         self.messages += msgs
         return msgs
 

@@ -21,6 +21,7 @@ import time
 
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+import testkit  # noqa: E402
 from testkit import Fail, check, poll, read_text, TCP_LISTEN, TCP_TIME_WAIT  # noqa: E402,F401
 import netsim  # noqa: E402
 
@@ -349,7 +350,7 @@ class Dnsmasq(Proc):
 
 # ---- xs2sd -------------------------------------------------------------------
 
-class Xs2s(Proc):
+class Xs2s(Proc, testkit.Xs2sctlViews):
     """The xs2sd under test, serving XS2S_DOMAIN on XS2S_IP:5269, finding
     peers through dnsmasq, inspected with xs2sctl --json. cert: the name of
     its certificate in pki (default XS2S_DOMAIN's; Pki.special for others).
@@ -392,7 +393,7 @@ class Xs2s(Proc):
         """xs2sd listens on XS2S_IP:5269: in /proc/net/tcp, or on lwIP (whose
         sockets are not the kernel's) once its start-up line says so."""
         if self.tap_args:
-            return re.search(r'xs2s started: .* listening on', self.log_text()) is not None
+            return re.search(netsim.READY_LOG, self.log_text()) is not None
         return listening(XS2S_IP, S2S_PORT)
 
     def stop(self, grace=5):
@@ -432,20 +433,6 @@ class Xs2s(Proc):
         check(r.returncode == 0, f'xs2sctl {args[0]} failed ({r.returncode}): '
               f'{(r.stderr.strip() or r.stdout.strip())[-300:]}')
         return r.stdout
-
-    def status(self):
-        out = self.ctl('status', '--json')
-        try:
-            return json.loads(out)
-        except ValueError as e:
-            raise Fail(f'xs2sctl status --json printed invalid JSON ({e}): {out[:300]!r}')
-
-    def links(self, **want):
-        return [ln for ln in self.status().get('links', [])
-                if all(ln.get(k) == v for k, v in want.items())]
-
-    def send(self, frm, to, body):
-        self.ctl('send', '--from', frm, '--to', to, '--body', body)
 
     def drain(self):
         """Move what is in xs2sd's inbox into self.messages; return them all."""
