@@ -30,8 +30,11 @@ ifeq ($(filter %config,$(MAKECMDGOALS)),)
 -include $(CONFIG)
 endif
 
+GEN_DIR := $(O)/include/generated
+# Everyone sees the public API and the port interface (firmware/include) and
+# the generated headers; the walls between the rest are below.
 CFLAGS := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -Wshadow -Wstrict-prototypes -Wno-unused-parameter \
-	-include $(AUTOCONF) -Ifirmware -Iport -Iport/posix -MMD -MP
+	-include $(AUTOCONF) -I$(GEN_DIR) -Ifirmware/include -MMD -MP
 ifeq ($(CONFIG_XS2S_OPTIMIZE_SIZE),y)
 CFLAGS += -Os
 else
@@ -46,11 +49,25 @@ CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-rec
 LDFLAGS += -fsanitize=address,undefined
 endif
 
-FIRMWARE_SRC := $(wildcard firmware/*.c)
+# Include walls: engine objects see the engine's folders (includes name the
+# layer: "link/link.h"); port objects see only firmware/include and port/;
+# tests see both. The public struct xs2s_engine is viewed as the engine's core
+# (engine/engine.h), hence -fno-strict-aliasing for the engine.
+FW_CFLAGS := -Ifirmware -fno-strict-aliasing
+PORT_CFLAGS := -Iport -Iport/posix
+TEST_CFLAGS := $(FW_CFLAGS) $(PORT_CFLAGS)
+$(O)/firmware/%.o: CFLAGS += $(FW_CFLAGS)
+$(O)/port/%.o: CFLAGS += $(PORT_CFLAGS)
+
+# The engine's objects per folder, selected by Kconfig (firmware/*/objects.mk).
+include firmware/objects.mk
+FIRMWARE_OBJ := $(addprefix $(O)/firmware/,$(firmware-objs-y))
+# XS2S_ENGINE_SIZE and friends, computed by the target compiler (engine/sizes.c).
+SIZES_H := $(GEN_DIR)/xs2s_sizes.h
+SIZES_S := $(O)/firmware/engine/sizes.s
 # The POSIX port: what xs2sd links on that port, and what the unit tests and
 # fuzz harnesses always link (they test the engine on the host's sockets).
 PORT_SRC := port/posix/port_posix.c port/hostwatch.c
-FIRMWARE_OBJ := $(FIRMWARE_SRC:%.c=$(O)/%.o)
 PORT_OBJ := $(PORT_SRC:%.c=$(O)/%.o)
 # xs2sd's port objects and libraries; lwip.mk replaces them for the lwIP port.
 XS2SD_PORT_OBJ = $(PORT_OBJ)
@@ -108,8 +125,20 @@ $(AUTOCONF): $(CONFIG) $(shell find . -name Kconfig -not -path './build*')
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(KENV) $(PYTHON) -m genconfig --header-path $@ $(KCONFIG)
 
+# Kbuild's asm-offsets: compile sizes.c to assembly, turn "->NAME value" into #defines.
+$(SIZES_H): firmware/engine/sizes.c $(AUTOCONF)
+	@mkdir -p $(dir $@) $(dir $(SIZES_S))
+	@$(if $(Q),echo "  GEN     $@")
+	$(Q)$(CC) $(CFLAGS) $(FW_CFLAGS) -S -MT $@ -MF $(SIZES_S:.s=.d) -o $(SIZES_S) $<
+	$(Q){ echo "/* Generated from firmware/engine/sizes.c for this configuration: do not edit. */"; \
+	  echo "#ifndef XS2S_SIZES_H"; echo "#define XS2S_SIZES_H"; \
+	  sed -n 's/.*->\([A-Z0-9_]*\) [$$#]*\([0-9][0-9]*\).*/#define \1 \2/p' $(SIZES_S); \
+	  echo "#endif"; } > $@.tmp
+	$(Q)grep -q XS2S_ENGINE_SIZE $@.tmp || { echo "$(SIZES_S): no sizes found" >&2; exit 1; }
+	$(Q)mv $@.tmp $@
+
 # ---- build ----
-$(O)/%.o: %.c $(AUTOCONF)
+$(O)/%.o: %.c $(AUTOCONF) | $(SIZES_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS) -c $< -o $@
@@ -130,18 +159,24 @@ $(O)/xs2sctl: $(O)/port/posix/xs2sctl.o
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $<
 
-$(O)/test/%: test/unit/%.c $(PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(AUTOCONF)
+$(O)/test/%: test/unit/%.c $(PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(AUTOCONF) | $(SIZES_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST-CC $<")
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(PORT_OBJ) $(LIBXS2S) $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(PORT_OBJ) $(LIBXS2S) $(LIBS) -lcmocka
 
 # gcc build of a harness with the replay main (libFuzzer builds: see test/fuzz/README.md).
-$(O)/fuzz/%: test/fuzz/%.c test/fuzz/replay.c test/fuzz/fuzz.h $(PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(AUTOCONF)
+$(O)/fuzz/%: test/fuzz/%.c test/fuzz/replay.c test/fuzz/fuzz.h $(PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(AUTOCONF) | $(SIZES_H)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< test/fuzz/replay.c $(PORT_OBJ) $(LIBXS2S) $(LIBS)
+	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< test/fuzz/replay.c $(PORT_OBJ) $(LIBXS2S) $(LIBS)
 
-size: $(LIBXS2S)
+# Flash by object, then the engine's RAM by pool (all of it is one struct
+# xs2s_engine in caller memory; nothing else is static but the few bytes of
+# the libraries' process-wide state).
+size: $(LIBXS2S) $(SIZES_H)
 	$(Q)size -t $(FIRMWARE_OBJ)
+	$(Q)awk '/#define XS2S_ENGINE_SIZE /{total=$$3} /#define XS2S_SIZE_/{n=$$2; sub("XS2S_SIZE_","",n); v[n]=$$3} \
+	  END {print "\nengine RAM (struct xs2s_engine), bytes:"; for (k in v) printf "  %-16s %9d\n", tolower(k), v[k]; \
+	  printf "  %-16s %9d\n", "total", total}' $(SIZES_H)
 
 # ---- dependencies (Debian; run as root) ----
 deps:
@@ -224,4 +259,4 @@ help:
 	@echo "  clean, distclean  remove objects / every build directory"
 	@echo "Variables: O=<dir> (default build)  V=1 (show commands)  CROSS_COMPILE=<prefix>"
 
--include $(FIRMWARE_OBJ:.o=.d) $(PORT_OBJ:.o=.d)
+-include $(FIRMWARE_OBJ:.o=.d) $(PORT_OBJ:.o=.d) $(SIZES_S:.s=.d)

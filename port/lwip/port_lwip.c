@@ -21,14 +21,13 @@
 #include "port.h"
 #include "port_lwip.h"
 #include "xs2s_err.h"
-#include "resolve.h"
 
 #if !LWIP_SOCKET || LWIP_COMPAT_SOCKETS || NO_SYS
 #error "port/lwip needs lwipopts.h from port/lwip/gen_lwipopts.sh (LWIP_SOCKET=1, LWIP_COMPAT_SOCKETS=0, NO_SYS=0)"
 #endif
 
 /* The most the engine asks for: every link, the listener, the resolver's sockets. */
-#define LWIP_ENGINE_FDS (CONFIG_XS2S_MAX_LINKS + 1 + XS2S_RESOLVE_POLLFDS)
+#define LWIP_ENGINE_FDS XS2S_POLL_MAX
 #define LWIP_BACKLOG 8
 #define LWIP_DNS_PORT 53
 

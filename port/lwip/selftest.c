@@ -20,6 +20,7 @@
 #define ST_DEADLINE_MS 5000
 
 static int failures;
+static struct xs2s_engine st_eng; /* the engine, in our memory */
 
 #define CHECK(cond, ...) do { \
 	if (cond) { printf("ok   "); } else { printf("FAIL "); failures++; } \
@@ -46,7 +47,7 @@ static void st_engine(void)
 	cfg.listen_addr = "127.0.0.1";
 	cfg.listen_port = ST_PORT;
 	cfg.tls_policy = XS2S_TLS_POLICY_OPTIONAL_INSECURE; /* no certificate in this test */
-	CHECK(xs2s_engine_start(&cfg) == XS2S_OK, "engine listens on lwIP 127.0.0.1:%d", ST_PORT);
+	CHECK(xs2s_engine_start(&st_eng, &cfg) == XS2S_OK, "engine listens on lwIP 127.0.0.1:%d", ST_PORT);
 
 	c = lwip_socket(AF_INET, SOCK_STREAM, 0);
 	lwip_fcntl(c, F_SETFL, O_NONBLOCK);
@@ -56,7 +57,7 @@ static void st_engine(void)
 
 	start = sys_now();
 	while (sys_now() - start < ST_DEADLINE_MS) {
-		xs2s_engine_poll(10);
+		xs2s_engine_poll(&st_eng, 10);
 		if (!connected) {
 			struct pollfd p = { .fd = c, .events = POLLOUT };
 			if (lwip_poll(&p, 1, 0) == 1 && (p.revents & POLLOUT))
@@ -83,11 +84,12 @@ static void st_engine(void)
 	CHECK(strstr(buf, "</stream:features>") != NULL, "engine sent its stream features");
 
 	lwip_close(c);
-	xs2s_engine_stop();
+	xs2s_engine_stop(&st_eng);
 	start = sys_now();
-	while (!xs2s_engine_idle() && sys_now() - start < ST_DEADLINE_MS)
-		xs2s_engine_poll(10);
-	CHECK(xs2s_engine_idle(), "engine idle after stop");
+	while (!xs2s_engine_idle(&st_eng) && sys_now() - start < ST_DEADLINE_MS)
+		xs2s_engine_poll(&st_eng, 10);
+	CHECK(xs2s_engine_idle(&st_eng), "engine idle after stop");
+	xs2s_engine_fini(&st_eng);
 }
 
 /* The TCP functions of port.h directly: a full send buffer, a refused connect. */

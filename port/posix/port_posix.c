@@ -20,10 +20,9 @@
 #include "port.h"
 #include "hostwatch.h"
 #include "xs2s_err.h"
-#include "resolve.h"
 
 /* The most the engine asks for: every link, the listener, the resolver's sockets. */
-#define POSIX_ENGINE_FDS (CONFIG_XS2S_MAX_LINKS + 1 + XS2S_RESOLVE_POLLFDS)
+#define POSIX_ENGINE_FDS XS2S_POLL_MAX
 #define POSIX_BACKLOG 16
 #define POSIX_RESOLV_CONF "/etc/resolv.conf"
 #define POSIX_RESOLV_LINE 512

@@ -11,6 +11,8 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,10 +22,9 @@
 #include <unistd.h>
 #include "xs2s.h"
 #include "xs2s_config.h"
-#include "log.h"
+#include "xs2s_log.h"
 #include "port.h"
 #include "hostwatch.h"
-#include "resolve.h"
 #ifdef CONFIG_XS2S_PORT_LWIP
 #include "lwip/port_lwip.h"
 #endif
@@ -34,6 +35,7 @@
 #define STOP_GRACE_MS 3000u
 #define QUIESCE_MS 1000u /* lwIP: at most this long for TCP closes after the engine stopped */
 #define POLL_MS 1000u
+#define HOSTMAP_MAX 4096 /* bytes of --host-map entries */
 
 struct admin_client {
 	int fd;                       /* -1: free */
@@ -43,6 +45,7 @@ struct admin_client {
 	char resp[ADMIN_RESP_MAX];
 };
 
+static struct xs2s_engine eng; /* the engine: every pool, arena and link slot */
 static struct admin_client admin_clients[ADMIN_CLIENTS];
 static int admin_fd = -1;
 static volatile sig_atomic_t stop_requested;
@@ -170,85 +173,130 @@ static void admin_unescape(char *s)
 	*o = '\0';
 }
 
+/* The response being written: whole lines or nothing. */
+struct admin_out {
+	char *p;
+	size_t cap, len;
+	bool full;
+};
+
+static void out_printf(struct admin_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out_printf(struct admin_out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->full)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->cap - o->len) {
+		o->full = true;
+		o->p[o->len] = '\0';
+		return;
+	}
+	o->len += (size_t)n;
+}
+
+/* s as a quoted JSON string. */
+static void out_json(struct admin_out *o, const char *s)
+{
+	out_printf(o, "\"");
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			out_printf(o, "\\%c", c);
+		else if (c < 0x20)
+			out_printf(o, "\\u%04x", c);
+		else
+			out_printf(o, "%c", c);
+	}
+	out_printf(o, "\"");
+}
+
 /* Drain as many inbox messages as fit in the response. */
-static void admin_inbox(struct xs2s_wbuf *w, int json)
+static void admin_inbox(struct admin_out *o, int json)
 {
 	struct xs2s_inbox_msg m;
 	int first = 1;
 
 	if (json)
-		xs2s_w_raw(w, "{\"messages\":[");
-	while (xs2s_inbox_peek(&m) == XS2S_OK) {
-		size_t mark = w->len;
+		out_printf(o, "{\"messages\":[");
+	while (xs2s_inbox_peek(&eng, &m) == XS2S_OK) {
+		size_t mark = o->len;
 
 		if (json) {
-			xs2s_w_raw(w, first ? "{\"from\":" : ",{\"from\":");
-			xs2s_w_json(w, m.from);
-			xs2s_w_raw(w, ",\"to\":");
-			xs2s_w_json(w, m.to);
-			xs2s_w_raw(w, ",\"type\":");
-			xs2s_w_json(w, m.type);
-			xs2s_w_raw(w, ",\"error\":");
-			xs2s_w_json(w, m.error);
-			xs2s_w_raw(w, ",\"body\":");
-			xs2s_w_json(w, m.body);
-			xs2s_w_raw(w, "}");
+			out_printf(o, first ? "{\"from\":" : ",{\"from\":");
+			out_json(o, m.from);
+			out_printf(o, ",\"to\":");
+			out_json(o, m.to);
+			out_printf(o, ",\"type\":");
+			out_json(o, m.type);
+			out_printf(o, ",\"error\":");
+			out_json(o, m.error);
+			out_printf(o, ",\"body\":");
+			out_json(o, m.body);
+			out_printf(o, "}");
 		} else {
-			xs2s_w_fmt(w, "%s -> %s [%s%s%s] %s\n", m.from, m.to, m.type, m.error[0] ? ": " : "", m.error,
+			out_printf(o, "%s -> %s [%s%s%s] %s\n", m.from, m.to, m.type, m.error[0] ? ": " : "", m.error,
 				   m.body);
 		}
-		if (w->overflow || w->len + 3 > w->cap) {
-			w->overflow = 0; /* keep what fitted; the rest stays for next time */
-			w->len = mark;
-			w->p[mark] = '\0';
+		if (o->full || o->len + 3 > o->cap) {
+			o->full = false; /* keep what fitted; the rest stays for next time */
+			o->len = mark;
+			o->p[mark] = '\0';
 			break;
 		}
 		first = 0;
-		xs2s_inbox_pop();
+		xs2s_inbox_pop(&eng);
 	}
 	if (json)
-		xs2s_w_raw(w, "]}\n");
+		out_printf(o, "]}\n");
 	else if (first)
-		xs2s_w_raw(w, "(no messages)\n");
+		out_printf(o, "(no messages)\n");
 }
 
 static void admin_handle(struct admin_client *c)
 {
-	struct xs2s_wbuf w;
+	struct admin_out o = { c->resp, sizeof c->resp, 0, false };
 	char *req = c->req, *nl = strchr(req, '\n');
 
 	if (nl)
 		*nl = '\0';
-	xs2s_w_init(&w, c->resp, sizeof c->resp);
+	c->resp[0] = '\0';
 	if (!strcmp(req, "status")) {
-		xs2s_status_text(&w);
+		xs2s_status_text(&eng, c->resp, sizeof c->resp);
+		o.len = strlen(c->resp);
 	} else if (!strcmp(req, "status-json")) {
-		xs2s_status_json(&w);
-		xs2s_w_raw(&w, "\n");
+		xs2s_status_json(&eng, c->resp, sizeof c->resp - 1);
+		o.len = strlen(c->resp);
+		out_printf(&o, "\n");
 	} else if (!strcmp(req, "inbox") || !strcmp(req, "inbox-json")) {
-		admin_inbox(&w, req[5] == '-');
+		admin_inbox(&o, req[5] == '-');
 	} else if (!strncmp(req, "send\t", 5)) {
 		char *from = req + 5, *to = strchr(from, '\t'), *body = to ? strchr(to + 1, '\t') : NULL;
 		int rc;
 
 		if (!body) {
-			xs2s_w_raw(&w, "error: send needs from, to and body\n");
+			out_printf(&o, "error: send needs from, to and body\n");
 		} else {
 			*to++ = '\0';
 			*body++ = '\0';
 			admin_unescape(body);
-			rc = xs2s_send_message(from, to, body);
+			rc = xs2s_send_message(&eng, from, to, body);
 			if (rc == XS2S_OK)
-				xs2s_w_raw(&w, "ok\n");
+				out_printf(&o, "ok\n");
 			else
-				xs2s_w_fmt(&w, "error: %s\n", rc == XS2S_EINVAL ? "bad JID, or the sender is not local"
+				out_printf(&o, "error: %s\n", rc == XS2S_EINVAL ? "bad JID, or the sender is not local"
 						  : rc == XS2S_ENOMEM ? "no room (queue or link slots full): resource-constraint"
 						  : xs2s_err_name(rc));
 		}
 	} else {
-		xs2s_w_raw(&w, "error: unknown command\n");
+		out_printf(&o, "error: unknown command\n");
 	}
-	c->resp_len = w.len;
+	c->resp_len = o.len;
 	c->resp_off = 0;
 }
 
@@ -375,6 +423,7 @@ int main(int argc, char **argv)
 	struct xs2s_config cfg;
 	static char listen_buf[80] = CONFIG_XS2S_LISTEN;
 	static char exceptions[512] = CONFIG_XS2S_SECURE_AUTH_EXCEPTIONS;
+	static char host_map[HOSTMAP_MAX];
 	const char *cert = CONFIG_XS2S_CERT_FILE, *key = CONFIG_XS2S_KEY_FILE, *ca = CONFIG_XS2S_CA_FILE;
 	const char *admin = CONFIG_XS2S_POSIX_ADMIN_PATH;
 	unsigned ndom = 0;
@@ -400,19 +449,18 @@ int main(int argc, char **argv)
 		case OPT_CERT: cert = optarg; break;
 		case OPT_KEY: key = optarg; break;
 		case OPT_CA: ca = optarg; break;
-		case OPT_HOSTMAP:
-			if (xs2s_hostmap_add(optarg) != XS2S_OK) {
+		case OPT_HOSTMAP: {
+			size_t n = strlen(host_map);
+
+			if (!strchr(optarg, '=') || strchr(optarg, ' ') || n + strlen(optarg) + 2 > sizeof host_map) {
 				fprintf(stderr, "xs2sd: bad --host-map '%s' (want domain=addr:port)\n", optarg);
 				return 2;
 			}
+			snprintf(host_map + n, sizeof host_map - n, "%s%s", n ? " " : "", optarg);
 			break;
+		}
 		case OPT_ADMIN: admin = optarg; break;
-		case OPT_DNS:
-			if (xs2s_dns_set_server(optarg) != XS2S_OK) {
-				fprintf(stderr, "xs2sd: bad --dns-server '%s' (want ADDR[:PORT])\n", optarg);
-				return 2;
-			}
-			break;
+		case OPT_DNS: cfg.dns_server = optarg; break;
 		case OPT_SECRET: cfg.dialback_secret = optarg; break;
 		case OPT_POLICY:
 			if (!strcmp(optarg, "required"))
@@ -460,6 +508,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	cfg.secure_auth_exceptions = exceptions;
+	cfg.host_map = host_map;
 	if (split_listen(listen_buf, &cfg.listen_addr, &cfg.listen_port) < 0) {
 		fprintf(stderr, "xs2sd: bad --listen '%s' (want ADDR:PORT)\n", listen_buf);
 		return 2;
@@ -485,7 +534,7 @@ int main(int argc, char **argv)
 	xs2s_lwip_hostsim_serve_host_fds();
 	XS2S_LOGI(0, "lwIP host simulation: TAP %s, %s via %s%s%s", tap, tap_ip, tap_gw, tap_ip6[0] ? ", " : "", tap_ip6);
 #endif
-	if (xs2s_engine_start(&cfg) != XS2S_OK) {
+	if (xs2s_engine_start(&eng, &cfg) != XS2S_OK) {
 		fprintf(stderr, "xs2sd: start-up failed\n");
 		return 1;
 	}
@@ -500,15 +549,16 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (;;) {
-		xs2s_engine_poll(POLL_MS);
+		xs2s_engine_poll(&eng, POLL_MS);
 		if (stop_requested && !stop_at) {
 			XS2S_LOGI(0, "stopping: closing every stream");
-			xs2s_engine_stop();
+			xs2s_engine_stop(&eng);
 			stop_at = xs2s_port_now_ms() + STOP_GRACE_MS;
 		}
-		if (stop_at && (xs2s_engine_idle() || (int32_t)(xs2s_port_now_ms() - stop_at) >= 0))
+		if (stop_at && (xs2s_engine_idle(&eng) || (int32_t)(xs2s_port_now_ms() - stop_at) >= 0))
 			break;
 	}
+	xs2s_engine_fini(&eng);
 	unlink(admin);
 #ifdef CONFIG_XS2S_PORT_LWIP
 	/* lwIP's TCP dies with this process: let it finish the closes first. */

@@ -1,0 +1,350 @@
+/* The engine: life cycle, link slots, the poll round, accepting, the event
+ * drain, and the one place where links are freed. */
+#include <stdio.h>
+#include <string.h>
+#include "xs2s_config.h"
+#include "xs2s_log.h"
+#include "lib/crypto.h"
+#include "engine/engine.h"
+
+_Static_assert(sizeof(struct xs2s_engine) >= sizeof(struct xs2s_core), "XS2S_ENGINE_SIZE is stale");
+_Static_assert(_Alignof(struct xs2s_engine) >= _Alignof(struct xs2s_core), "XS2S_ENGINE_ALIGN is stale");
+
+#define ENGINE_POLLFDS XS2S_POLL_MAX
+_Static_assert(CONFIG_XS2S_MAX_LINKS + 1 + XS2S_RESOLVE_POLLFDS <= XS2S_POLL_MAX, "port.h: XS2S_POLL_MAX");
+#define ENGINE_FD_LISTENER 0xffu
+#define ENGINE_FD_RESOLVER 0xfeu
+
+void xs2s_config_defaults(struct xs2s_config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	cfg->domains[0] = CONFIG_XS2S_DOMAIN;
+	cfg->listen_addr = "0.0.0.0";
+	cfg->listen_port = 5269;
+	cfg->dialback_secret = CONFIG_XS2S_DIALBACK_SECRET;
+	cfg->tls_policy = XS2S_DEFAULT_TLS_POLICY;
+	cfg->auth_sasl_external = IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_SASL_EXTERNAL);
+	cfg->auth_dialback = IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK);
+	cfg->secure_auth = IS_ENABLED_XS2S(CONFIG_XS2S_SECURE_AUTH);
+	cfg->secure_auth_exceptions = CONFIG_XS2S_SECURE_AUTH_EXCEPTIONS;
+}
+
+/* The configuration the lower layers read (lib/env.h). */
+static int engine_env(struct xs2s_core *c, const struct xs2s_config *cfg)
+{
+	struct xs2s_env *env = &c->env;
+	const char *secret = cfg->dialback_secret;
+	unsigned i;
+
+	for (i = 0; i < CONFIG_XS2S_MAX_DOMAINS && cfg->domains[i]; i++) {
+		if (!xs2s_domain_valid(cfg->domains[i])) {
+			XS2S_LOGE(0, "invalid local domain '%s'", cfg->domains[i]);
+			return XS2S_EINVAL;
+		}
+		snprintf(env->domains[i], sizeof env->domains[i], "%s", cfg->domains[i]);
+		env->ndomains++;
+	}
+	if (!env->ndomains) {
+		XS2S_LOGE(0, "no local domain");
+		return XS2S_EINVAL;
+	}
+	env->tls_policy = cfg->tls_policy;
+	env->sasl = cfg->auth_sasl_external && IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_SASL_EXTERNAL);
+	env->dialback = cfg->auth_dialback && IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK);
+	env->secure_auth = cfg->secure_auth;
+	snprintf(env->exceptions, sizeof env->exceptions, " %s ",
+		 cfg->secure_auth_exceptions ? cfg->secure_auth_exceptions : "");
+	if (secret && secret[0]) {
+		xs2s_sha256(secret, strlen(secret), env->db_secret);
+	} else {
+		uint8_t r[XS2S_SHA256_LEN];
+
+		if (xs2s_port_random(r, sizeof r) != XS2S_OK)
+			return XS2S_EIO;
+		xs2s_sha256(r, sizeof r, env->db_secret);
+		memset(r, 0, sizeof r);
+	}
+	env->tls = &c->tls;
+	env->xml = &c->xml;
+	env->evq = &c->evq;
+	return XS2S_OK;
+}
+
+int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
+{
+	struct xs2s_core *c = xs2s_core_of(eng);
+	int rc;
+
+	memset(c, 0, sizeof *c);
+	c->listener = XS2S_SOCK_NONE;
+	xs2s_evq_init(&c->evq);
+	rc = engine_env(c, cfg);
+	if (rc != XS2S_OK)
+		return rc;
+	xs2s_xml_init(&c->xml);
+	xs2s_routes_init(&c->routes, &c->evq);
+	xs2s_local_init(&c->local, &c->env);
+	rc = xs2s_resolve_init(&c->res, cfg->host_map, cfg->dns_server);
+	if (rc != XS2S_OK)
+		return rc;
+	rc = xs2s_tls_init(&c->tls, cfg);
+	if (rc != XS2S_OK)
+		return rc;
+	if (!c->tls.ready)
+		XS2S_LOGW(0, "no certificate: STARTTLS is neither offered nor used%s",
+			  cfg->tls_policy == XS2S_TLS_POLICY_REQUIRED ? ", so every link will fail (TLS required)" : "");
+	if (cfg->listen_addr) {
+		rc = xs2s_port_listen(cfg->listen_addr, cfg->listen_port, &c->listener);
+		if (rc != XS2S_OK) {
+			XS2S_LOGE(0, "cannot listen on %s port %u", cfg->listen_addr, cfg->listen_port);
+			xs2s_tls_fini(&c->tls);
+			c->listener = XS2S_SOCK_NONE;
+			return XS2S_EIO;
+		}
+	}
+	c->magic = XS2S_CORE_MAGIC;
+	XS2S_LOGI(0, "xs2s started: domain %s%s%s, listening on %s port %u, TLS %s, %d link slots of %zu bytes, "
+		     "engine %zu bytes",
+		  c->env.domains[0], c->env.ndomains > 1 ? " +" : "", c->env.ndomains > 1 ? c->env.domains[1] : "",
+		  cfg->listen_addr ? cfg->listen_addr : "-", cfg->listen_port,
+		  cfg->tls_policy == XS2S_TLS_POLICY_REQUIRED ? "required" : "OPTIONAL (insecure fallback allowed)",
+		  CONFIG_XS2S_MAX_LINKS, sizeof(struct xs2s_slot), sizeof(struct xs2s_core));
+	return XS2S_OK;
+}
+
+struct xs2s_slot *xs2s_engine_slot_alloc(struct xs2s_core *c)
+{
+	unsigned i;
+
+	if (c->stopping)
+		return NULL;
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
+		struct xs2s_slot *s = &c->slot[i];
+
+		if (s->link.state != XS2S_LS_FREE)
+			continue;
+		memset(&s->auth, 0, sizeof s->auth);
+		xs2s_arena_reset_owner_high(&c->tls.arena, (uint8_t)(i + 1));
+		if (++c->links_used > c->links_high)
+			c->links_high = c->links_used;
+		return s;
+	}
+	c->links_refused++;
+	XS2S_LOGW(0, "all %d link slots in use (CONFIG_XS2S_MAX_LINKS)", CONFIG_XS2S_MAX_LINKS);
+	return NULL;
+}
+
+void xs2s_engine_drain(struct xs2s_core *c)
+{
+	struct xs2s_ev e;
+
+	while (xs2s_evq_pop(&c->evq, &e))
+		xs2s_s2s_event(c, &e);
+}
+
+static void engine_accept(struct xs2s_core *c)
+{
+	for (;;) {
+		xs2s_sock sock;
+		char peer[XS2S_ADDR_MAX];
+		struct xs2s_slot *s;
+
+		if (xs2s_port_accept(c->listener, &sock, peer) != XS2S_OK)
+			return;
+		s = xs2s_engine_slot_alloc(c);
+		if (!s) {
+			XS2S_LOGW(0, "refusing connection from %s: no free link slot", peer);
+			xs2s_port_close(sock);
+			continue;
+		}
+		xs2s_link_open_in(&s->link, &c->env, (uint8_t)(s - c->slot), ++c->next_id, sock, peer);
+	}
+}
+
+/* Let one link make progress and hand up what it has, element by element. */
+static void engine_step(struct xs2s_core *c, struct xs2s_slot *s, uint8_t got)
+{
+	unsigned n;
+
+	for (n = 0; n < XS2S_STEP_ELEMENTS; n++) {
+		struct xs2s_el el;
+		enum xs2s_link_ev ev = xs2s_link_pump(&s->link, got, &el);
+
+		got = 0;
+		if (ev == XS2S_LINK_IDLE)
+			break;
+		xs2s_s2s_link_event(c, s, ev, &el);
+		xs2s_xml_free(&c->xml, &el);
+		xs2s_engine_drain(c);
+	}
+	xs2s_engine_drain(c);
+}
+
+/* The one place where links are freed. */
+static void engine_free_done(struct xs2s_core *c)
+{
+	unsigned i;
+
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
+		struct xs2s_link *l = &c->slot[i].link;
+		unsigned id = l->id;
+
+		if (l->state == XS2S_LS_FREE || !xs2s_link_done(l))
+			continue;
+		xs2s_link_release(l, c->tls.arena.owner_high[i + 1]);
+		xs2s_route_link_freed(&c->routes, id);
+		c->links_used--;
+	}
+	xs2s_engine_drain(c);
+}
+
+int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
+{
+	struct xs2s_core *c = xs2s_core_of(eng);
+	struct xs2s_pollfd fds[ENGINE_POLLFDS];
+	uint8_t slot_of[ENGINE_POLLFDS];
+	unsigned n = 0, i, k;
+	uint32_t now = xs2s_port_now_ms(), left;
+
+	if (c->magic != XS2S_CORE_MAGIC)
+		return XS2S_EINVAL;
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
+		const struct xs2s_link *l = &c->slot[i].link;
+
+		if (l->state == XS2S_LS_FREE)
+			continue;
+		if (xs2s_link_has_work(l))
+			timeout_ms = 0;
+		left = XS2S_TIME_REACHED(now, l->deadline_ms) ? 0 : l->deadline_ms - now;
+		if (left < timeout_ms)
+			timeout_ms = left;
+		if ((fds[n].want = xs2s_link_poll_want(l)) != 0) {
+			fds[n].sock = l->sock;
+			fds[n].got = 0;
+			slot_of[n++] = (uint8_t)i;
+		}
+	}
+	if (c->listener != XS2S_SOCK_NONE && !c->stopping) {
+		fds[n].sock = c->listener;
+		fds[n].want = XS2S_POLL_IN;
+		fds[n].got = 0;
+		slot_of[n++] = ENGINE_FD_LISTENER;
+	}
+	k = xs2s_resolve_pollfds(&c->res, fds + n, XS2S_RESOLVE_POLLFDS);
+	memset(slot_of + n, ENGINE_FD_RESOLVER, k);
+	n += k;
+	left = xs2s_resolve_next_ms(&c->res, now);
+	if (left < timeout_ms)
+		timeout_ms = left;
+	xs2s_port_poll(fds, n, timeout_ms);
+	xs2s_resolve_step(&c->res, xs2s_port_now_ms());
+	for (i = 0; i < n; i++) {
+		if (slot_of[i] == ENGINE_FD_RESOLVER || !fds[i].got)
+			continue; /* the resolver read its own in xs2s_resolve_step */
+		if (slot_of[i] == ENGINE_FD_LISTENER)
+			engine_accept(c);
+		else
+			engine_step(c, &c->slot[slot_of[i]], fds[i].got);
+	}
+	now = xs2s_port_now_ms();
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
+		struct xs2s_slot *s = &c->slot[i];
+
+		if (s->link.state == XS2S_LS_FREE)
+			continue;
+		xs2s_s2s_kick(c, s);
+		if (xs2s_link_has_work(&s->link) || xs2s_bq_len(&s->link.out))
+			engine_step(c, s, 0);
+		xs2s_link_timer(&s->link, now);
+		xs2s_engine_drain(c);
+	}
+	engine_free_done(c);
+	return XS2S_OK;
+}
+
+void xs2s_engine_stop(struct xs2s_engine *eng)
+{
+	struct xs2s_core *c = xs2s_core_of(eng);
+	unsigned i;
+
+	if (c->magic != XS2S_CORE_MAGIC)
+		return;
+	c->stopping = true;
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++)
+		if (xs2s_link_live(&c->slot[i].link))
+			xs2s_link_abort(&c->slot[i].link, XS2S_WHY_SHUTDOWN, "shutting down");
+	xs2s_engine_drain(c);
+}
+
+bool xs2s_engine_idle(struct xs2s_engine *eng)
+{
+	const struct xs2s_core *c = xs2s_core_of(eng);
+
+	return c->magic != XS2S_CORE_MAGIC || c->links_used == 0;
+}
+
+void xs2s_engine_fini(struct xs2s_engine *eng)
+{
+	struct xs2s_core *c = xs2s_core_of(eng);
+	unsigned i;
+
+	if (c->magic != XS2S_CORE_MAGIC)
+		return;
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
+		struct xs2s_link *l = &c->slot[i].link;
+
+		if (l->state == XS2S_LS_FREE)
+			continue;
+		xs2s_link_abort(l, XS2S_WHY_SHUTDOWN, "engine finished");
+		xs2s_engine_drain(c);
+		xs2s_link_release(l, c->tls.arena.owner_high[i + 1]);
+		xs2s_route_link_freed(&c->routes, l->id);
+		c->links_used--;
+	}
+	xs2s_engine_drain(c);
+	if (c->listener != XS2S_SOCK_NONE)
+		xs2s_port_close(c->listener);
+	c->listener = XS2S_SOCK_NONE;
+	xs2s_tls_fini(&c->tls);
+	c->magic = 0;
+}
+
+int xs2s_hostmap_add(struct xs2s_engine *eng, const char *entry)
+{
+	return xs2s_resolve_map_add(&xs2s_core_of(eng)->res, entry);
+}
+
+int xs2s_send_message(struct xs2s_engine *eng, const char *from, const char *to, const char *body)
+{
+	struct xs2s_core *c = xs2s_core_of(eng);
+	struct xs2s_outgoing out;
+	int rc;
+
+	if (c->magic != XS2S_CORE_MAGIC)
+		return XS2S_EINVAL;
+	rc = xs2s_local_message(&c->local, from, to, body, &out);
+	if (rc == XS2S_OK && out.len)
+		rc = xs2s_s2s_send(c, out.from, out.to, out.xml, out.len, &out.meta);
+	xs2s_engine_drain(c);
+	return rc;
+}
+
+int xs2s_inbox_peek(struct xs2s_engine *eng, struct xs2s_inbox_msg *m)
+{
+	const char *f[5];
+	int rc = xs2s_local_inbox_peek(&xs2s_core_of(eng)->local, f);
+
+	if (rc == XS2S_OK) {
+		m->from = f[0];
+		m->to = f[1];
+		m->type = f[2];
+		m->error = f[3];
+		m->body = f[4];
+	}
+	return rc;
+}
+
+void xs2s_inbox_pop(struct xs2s_engine *eng)
+{
+	xs2s_local_inbox_pop(&xs2s_core_of(eng)->local);
+}

@@ -1,0 +1,444 @@
+/* The action points: what the engine does with what a link hands up and
+ * with each event, by calling down into local delivery, the route table,
+ * authentication and links.
+ *
+ * Link events
+ *   HEADER (in)       features: STARTTLS (link) + our authentication offers;
+ *                     a stream restarted after SASL success is open at once.
+ *   FEATURES (out)    secure auth check; SASL EXTERNAL for the stream's own
+ *                     pair when offered; otherwise (or after SASL) dialback
+ *                     for every pair waiting on the link, and the db:verify
+ *                     requests bound to it; no common method: unsupported-feature.
+ *   ELEMENT           SASL (after TLS), dialback (after negotiation), a
+ *                     stanza (inbound, from a domain authenticated on that
+ *                     stream, to one of ours); anything else:
+ *                     unsupported-stanza-type.
+ * Sending (L, R)      the outbound route (L, R), else a piggyback onto a live
+ *                     outbound link to R that can do dialback, else a new
+ *                     link; the route table writes or queues.
+ * Events
+ *   LINK_DOWN         the route table fails the link's outbound routes and
+ *                     the verifications it carried.
+ *   ROUTE_READY (out) the link is open; its queue goes out.
+ *   ROUTE_FAILED      its queue is bounced in order; then it is released.
+ *   DB_VERDICT        the inbound link gets <db:result type=valid|invalid|error/>.
+ */
+#include <string.h>
+#include "xs2s_config.h"
+#include "xs2s_log.h"
+#include "engine/engine.h"
+
+#define S2S_STANZA(n) (!strcmp((n), "message") || !strcmp((n), "presence") || !strcmp((n), "iq"))
+
+static struct xs2s_slot *s2s_slot_of(struct xs2s_core *c, const struct xs2s_route *r)
+{
+	struct xs2s_slot *s = &c->slot[r->slot];
+
+	return r->link && s->link.id == r->link && s->link.state != XS2S_LS_FREE ? s : NULL;
+}
+
+/* Dialback messages may go out on s now: authentication began (or the
+ * stream is open) and no SASL exchange is in flight. */
+static bool s2s_db_ready(const struct xs2s_slot *s)
+{
+	return xs2s_link_live(&s->link) && (s->link.state == XS2S_LS_AUTH || s->link.state == XS2S_LS_OPEN) &&
+	       s->auth.sasl != XS2S_SASL_SENT;
+}
+
+/* Originating dialback on outbound link s: <db:result> for every route
+ * waiting on it, and the <db:verify> requests bound to it (XEP-0220 2.1,
+ * 2.3). When the peer cannot do dialback, they fail. */
+static void s2s_dialback_out(struct xs2s_core *c, struct xs2s_slot *s)
+{
+	struct xs2s_link *l = &s->link;
+	bool usable = s->auth.peer_dialback && xs2s_auth_dialback_enabled(&c->env);
+	unsigned i;
+
+	if (s->auth.sasl == XS2S_SASL_SENT)
+		return; /* nothing else may go out during the SASL exchange */
+	for (i = 0; xs2s_link_live(l) && xs2s_route_next_on(&c->routes, l->id, XS2S_RT_WAIT, &i); i++) {
+		struct xs2s_route *r = &c->routes.r[i];
+
+		if (r->dir != XS2S_DIR_OUT)
+			continue;
+		if (!usable) {
+			XS2S_LOGW(l->id, "%s cannot authenticate %s here: the peer does not offer dialback", r->remote,
+				  r->local);
+			xs2s_route_set(&c->routes, (int)i, XS2S_RT_FAILED, XS2S_AUTH_NONE, XS2S_STE_REMOTE_SERVER_NOT_FOUND);
+		} else if (xs2s_db_send_result(&c->env, l, r->local, r->remote) == XS2S_OK) {
+			xs2s_route_set(&c->routes, (int)i, XS2S_RT_ASKED, XS2S_AUTH_NONE, XS2S_STE_NONE);
+		}
+	}
+	for (i = 0; xs2s_link_live(l) && xs2s_route_next_verify(&c->routes, l->id, &i); i++) {
+		struct xs2s_route *r = &c->routes.r[i];
+
+		if (!usable)
+			xs2s_route_verify_fail(&c->routes, (int)i, XS2S_STE_REMOTE_SERVER_NOT_FOUND);
+		else if (xs2s_db_send_verify(l, r->local, r->remote, r->sid, r->key) == XS2S_OK)
+			xs2s_route_verify_sent(&c->routes, (int)i);
+	}
+	if (usable)
+		xs2s_link_authenticating(l);
+}
+
+/* The outbound route (local, remote), bound to a link: found, piggybacked
+ * onto a live link to remote, or on a new link. XS2S_ENOMEM when no route or
+ * link slot is left. */
+static int s2s_out_route(struct xs2s_core *c, const char *local, const char *remote)
+{
+	struct xs2s_slot *s;
+	unsigned i;
+	int r = xs2s_route_find(&c->routes, XS2S_DIR_OUT, local, remote, 0);
+
+	if (r != XS2S_ROUTE_NONE)
+		return r;
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
+		struct xs2s_link *l = &c->slot[i].link;
+
+		/* Piggyback (XEP-0220 2.5): one more domain pair on a stream to the
+		 * same peer, as long as dialback can authenticate it there. */
+		if (l->dir != XS2S_DIR_OUT || !xs2s_link_live(l) || strcmp(l->peer_domain, remote) ||
+		    !xs2s_auth_dialback_enabled(&c->env) ||
+		    (l->state >= XS2S_LS_AUTH && !c->slot[i].auth.peer_dialback) ||
+		    xs2s_route_on_link(&c->routes, XS2S_DIR_OUT, local, remote, l->id) != XS2S_ROUTE_NONE)
+			continue;
+		r = xs2s_route_add(&c->routes, XS2S_DIR_OUT, local, remote, (uint8_t)i, l->id);
+		if (r < 0)
+			continue;
+		XS2S_LOGI(l->id, "piggybacking %s -> %s on this stream", local, remote);
+		if (s2s_db_ready(&c->slot[i]))
+			s2s_dialback_out(c, &c->slot[i]);
+		return r;
+	}
+	s = xs2s_engine_slot_alloc(c);
+	if (!s)
+		return XS2S_ENOMEM;
+	xs2s_link_open_out(&s->link, &c->env, &c->res, (uint8_t)(s - c->slot), ++c->next_id, local, remote);
+	r = xs2s_route_add(&c->routes, XS2S_DIR_OUT, local, remote, (uint8_t)(s - c->slot), s->link.id);
+	if (r < 0)
+		xs2s_link_abort(&s->link, XS2S_WHY_NO_ROOM, "no free route (CONFIG_XS2S_MAX_PAIRS)");
+	return r;
+}
+
+int xs2s_s2s_send(struct xs2s_core *c, const char *from, const char *to, const char *xml, size_t len,
+		  const struct xs2s_stanza_meta *meta)
+{
+	int r = s2s_out_route(c, from, to);
+
+	if (r < 0)
+		return r;
+	return xs2s_route_send(&c->routes, r, &c->slot[c->routes.r[r].slot].link, xml, len, meta);
+}
+
+void xs2s_s2s_kick(struct xs2s_core *c, struct xs2s_slot *s)
+{
+	unsigned i;
+
+	if (!c->routes.queued || s->link.dir != XS2S_DIR_OUT || s->link.state != XS2S_LS_OPEN)
+		return;
+	for (i = 0; xs2s_route_next_on(&c->routes, s->link.id, XS2S_RT_VALID, &i); i++)
+		if (c->routes.r[i].queued)
+			xs2s_route_flush(&c->routes, (int)i, &s->link);
+}
+
+/* ---- link events ---- */
+
+/* Inbound: the peer opened a stream. */
+static void s2s_in_header(struct xs2s_core *c, struct xs2s_slot *s)
+{
+	struct xs2s_link *l = &s->link;
+	bool authenticated = xs2s_route_any_valid(&c->routes, l->id); /* a stream restarted after SASL */
+
+	if (l->st.version1)
+		xs2s_link_send_features(l, xs2s_auth_offers(&c->env, l, &s->auth));
+	if (authenticated)
+		xs2s_link_authenticated(l);
+}
+
+/* Outbound: the stream is ready for authentication. */
+static void s2s_out_features(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_el *features)
+{
+	struct xs2s_link *l = &s->link;
+	int own = xs2s_route_on_link(&c->routes, XS2S_DIR_OUT, l->local_domain, l->peer_domain, l->id);
+
+	xs2s_auth_note_features(&s->auth, l, features);
+	if (s->auth.sasl == XS2S_SASL_DONE) {
+		/* The features after SASL success: the stream's own pair is valid. */
+		if (own != XS2S_ROUTE_NONE && c->routes.r[own].state == XS2S_RT_ASKED)
+			xs2s_route_set(&c->routes, own, XS2S_RT_VALID, XS2S_AUTH_SASL_EXTERNAL, XS2S_STE_NONE);
+		s2s_dialback_out(c, s);
+		return;
+	}
+	if (xs2s_auth_secure_for(&c->env, l->peer_domain) && l->cert != XS2S_CERT_VALID) {
+		xs2s_link_abort(l, XS2S_WHY_SECURE_AUTH, "secure auth: %s's certificate is %s", l->peer_domain,
+				xs2s_cert_verdict_name(l->cert));
+		return;
+	}
+	if (own != XS2S_ROUTE_NONE && c->routes.r[own].state == XS2S_RT_WAIT &&
+	    xs2s_sasl_start(&c->env, l, &s->auth, features)) {
+		xs2s_route_set(&c->routes, own, XS2S_RT_ASKED, XS2S_AUTH_NONE, XS2S_STE_NONE);
+		return;
+	}
+	if (!s->auth.peer_dialback || !xs2s_auth_dialback_enabled(&c->env)) {
+		xs2s_link_abort(l, XS2S_WHY_NO_AUTH_METHOD, "no common authentication method with %s (we: %s%s)",
+				l->peer_domain, xs2s_auth_sasl_enabled(&c->env) ? "sasl-external " : "",
+				xs2s_auth_dialback_enabled(&c->env) ? "dialback" : "");
+		return;
+	}
+	s2s_dialback_out(c, s);
+}
+
+/* Receiving SASL: <auth/>. */
+static void s2s_sasl_auth(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_el *el)
+{
+	struct xs2s_link *l = &s->link;
+	int r;
+
+	if (xs2s_sasl_on_auth(&c->env, l, &s->auth, el) != XS2S_SASL_OK)
+		return;
+	r = xs2s_route_on_link(&c->routes, XS2S_DIR_IN, l->local_domain, l->peer_domain, l->id);
+	if (r == XS2S_ROUTE_NONE)
+		r = xs2s_route_add(&c->routes, XS2S_DIR_IN, l->local_domain, l->peer_domain, l->slot, l->id);
+	if (r < 0) {
+		xs2s_sasl_refuse(&c->env, l, "temporary-auth-failure", "no free domain pair");
+		return;
+	}
+	xs2s_route_set(&c->routes, r, XS2S_RT_VALID, XS2S_AUTH_SASL_EXTERNAL, XS2S_STE_NONE);
+	xs2s_sasl_accept(l, &s->auth);
+}
+
+/* Initiating SASL: <success/> or <failure/>. */
+static void s2s_sasl_result(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_el *el)
+{
+	struct xs2s_link *l = &s->link;
+	int own = xs2s_route_on_link(&c->routes, XS2S_DIR_OUT, l->local_domain, l->peer_domain, l->id);
+
+	if (xs2s_sasl_on_result(&c->env, l, &s->auth, el) != XS2S_SASL_FALLBACK)
+		return; /* success: valid with the next features; fatal: the link is ending */
+	if (own != XS2S_ROUTE_NONE && c->routes.r[own].state == XS2S_RT_ASKED)
+		xs2s_route_set(&c->routes, own, XS2S_RT_WAIT, XS2S_AUTH_NONE, XS2S_STE_NONE);
+	s2s_dialback_out(c, s);
+}
+
+/* Receiving dialback: verify a db:result with the authoritative server. */
+static void s2s_db_request(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_db_msg *m)
+{
+	struct xs2s_link *l = &s->link;
+	enum xs2s_cert_verdict verdict;
+	int r = xs2s_route_on_link(&c->routes, XS2S_DIR_IN, m->local, m->remote, l->id), out;
+
+	if (r != XS2S_ROUTE_NONE && c->routes.r[r].state == XS2S_RT_VALID) {
+		xs2s_db_send_verdict(l, m->local, m->remote, XS2S_DB_VALID, XS2S_STE_NONE);
+		return;
+	}
+	if (r != XS2S_ROUTE_NONE && c->routes.r[r].state == XS2S_RT_ASKED)
+		return; /* a verification is already running */
+	if (r == XS2S_ROUTE_NONE)
+		r = xs2s_route_add(&c->routes, XS2S_DIR_IN, m->local, m->remote, l->slot, l->id);
+	if (r < 0) {
+		xs2s_db_send_verdict(l, m->local, m->remote, XS2S_DB_ERROR, XS2S_STE_RESOURCE_CONSTRAINT);
+		return;
+	}
+	verdict = xs2s_tls_verdict(&l->tls, m->remote);
+	if (xs2s_auth_secure_for(&c->env, m->remote) && verdict != XS2S_CERT_VALID) {
+		xs2s_link_abort(l, XS2S_WHY_SECURE_AUTH, "secure auth: %s's certificate is %s, dialback alone is not enough",
+				m->remote, xs2s_cert_verdict_name(verdict));
+		return;
+	}
+	xs2s_link_authenticating(l);
+#if CONFIG_XS2S_DIALBACK_CERT_SHORTCUT
+	if (verdict == XS2S_CERT_VALID) {
+		/* XEP-0344: the certificate already proves the domain. */
+		XS2S_LOGI(l->id, "dialback: %s has a valid certificate, accepted without db:verify (XEP-0344)", m->remote);
+		xs2s_route_set(&c->routes, r, XS2S_RT_VALID, XS2S_AUTH_DIALBACK_CERT, XS2S_STE_NONE);
+		xs2s_db_send_verdict(l, m->local, m->remote, XS2S_DB_VALID, XS2S_STE_NONE);
+		xs2s_link_authenticated(l);
+		return;
+	}
+#endif
+	XS2S_LOGI(l->id, "dialback: %s claims to be %s, verifying with its authoritative server", m->remote, m->remote);
+	out = s2s_out_route(c, m->local, m->remote);
+	if (out < 0) {
+		xs2s_route_set(&c->routes, r, XS2S_RT_FAILED, XS2S_AUTH_NONE, XS2S_STE_NONE);
+		xs2s_db_send_verdict(l, m->local, m->remote, XS2S_DB_ERROR, XS2S_STE_RESOURCE_CONSTRAINT);
+		return;
+	}
+	xs2s_route_verify_begin(&c->routes, r, m->key, l->stream_id, c->routes.r[out].link);
+	if (s2s_db_ready(&c->slot[c->routes.r[out].slot]))
+		s2s_dialback_out(c, &c->slot[c->routes.r[out].slot]);
+}
+
+/* Originating dialback: the verdict on our db:result. */
+static void s2s_db_result_verdict(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_db_msg *m)
+{
+	struct xs2s_link *l = &s->link;
+	int r = xs2s_route_on_link(&c->routes, XS2S_DIR_OUT, m->local, m->remote, l->id);
+
+	if (r == XS2S_ROUTE_NONE || c->routes.r[r].state != XS2S_RT_ASKED) {
+		xs2s_link_abort(l, XS2S_WHY_NOT_AUTHORIZED, "unsolicited db:result verdict");
+		return;
+	}
+	if (!strcmp(m->type, "valid")) {
+		XS2S_LOGI(l->id, "dialback: %s accepted us as %s", m->remote, m->local);
+		xs2s_route_set(&c->routes, r, XS2S_RT_VALID, XS2S_AUTH_DIALBACK, XS2S_STE_NONE);
+		return;
+	}
+	XS2S_LOGW(l->id, "dialback: %s refused %s (type=%s)", m->remote, m->local, m->type);
+	xs2s_route_set(&c->routes, r, XS2S_RT_FAILED, XS2S_AUTH_NONE, XS2S_STE_REMOTE_SERVER_NOT_FOUND);
+}
+
+static void s2s_dialback_in(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_el *el)
+{
+	struct xs2s_db_msg m;
+
+	switch (xs2s_db_read(&c->env, &s->link, el, &m)) {
+	case XS2S_DB_REQUEST:
+		s2s_db_request(c, s, &m);
+		break;
+	case XS2S_DB_RESULT_VERDICT:
+		s2s_db_result_verdict(c, s, &m);
+		break;
+	case XS2S_DB_VERIFY_VERDICT:
+		if (xs2s_route_verify_answer(&c->routes, s->link.id, m.local, m.remote, m.id, m.type) != XS2S_OK)
+			xs2s_link_abort(&s->link, XS2S_WHY_NOT_AUTHORIZED, "unsolicited db:verify verdict");
+		break;
+	default:
+		break;
+	}
+	memset(m.key, 0, sizeof m.key);
+}
+
+/* A reply of local delivery goes out like any stanza. */
+static void s2s_send_reply(struct xs2s_core *c, const struct xs2s_outgoing *out)
+{
+	int rc;
+
+	if (!out->len)
+		return;
+	rc = xs2s_s2s_send(c, out->from, out->to, out->xml, out->len, &out->meta);
+	if (rc != XS2S_OK)
+		XS2S_LOGW(0, "cannot send %s to %s: %s", out->what, out->to, xs2s_err_name(rc));
+}
+
+/* A message, presence or iq: only inbound, from a domain authenticated on
+ * this stream, to one of ours (RFC 6120 4.9.3.9, 4.9.3.4, 4.9.3.6). */
+static void s2s_stanza(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_el *st)
+{
+	struct xs2s_link *l = &s->link;
+	const char *name = xs2s_el_name(st), *from = xs2s_el_attr(st, "from"), *to = xs2s_el_attr(st, "to");
+	char fd[XS2S_DOMAIN_MAX + 1], td[XS2S_DOMAIN_MAX + 1];
+	struct xs2s_outgoing out;
+	int r;
+
+	if (l->dir != XS2S_DIR_IN || !xs2s_route_any_valid(&c->routes, l->id)) {
+		xs2s_link_abort(l, XS2S_WHY_NOT_AUTHORIZED, "%s before authentication", name);
+		return;
+	}
+	if (!from || !to || xs2s_jid_domain(from, fd, sizeof fd) || xs2s_jid_domain(to, td, sizeof td)) {
+		xs2s_link_abort(l, XS2S_WHY_IMPROPER_ADDRESSING, "%s without valid from/to", name);
+		return;
+	}
+	if (!xs2s_env_local(&c->env, td)) {
+		xs2s_link_abort(l, XS2S_WHY_HOST_UNKNOWN, "%s to %s, which is not served here", name, td);
+		return;
+	}
+	r = xs2s_route_on_link(&c->routes, XS2S_DIR_IN, td, fd, l->id);
+	if (r == XS2S_ROUTE_NONE || c->routes.r[r].state != XS2S_RT_VALID) {
+		xs2s_link_abort(l, XS2S_WHY_INVALID_FROM, "%s from %s, not authenticated on this stream", name, fd);
+		return;
+	}
+	xs2s_link_stanza_in(l);
+	xs2s_local_deliver(&c->local, l->id, st, &out);
+	s2s_send_reply(c, &out);
+}
+
+static void s2s_element(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_el *el)
+{
+	struct xs2s_link *l = &s->link;
+	const char *ns = xs2s_el_nsuri(el), *name = xs2s_el_name(el);
+
+	if (!strcmp(ns, XS2S_NS_SERVER) && S2S_STANZA(name)) {
+		s2s_stanza(c, s, el);
+	} else if (!xs2s_link_live(l)) {
+		XS2S_LOGD(l->id, "<%s/> ignored: the link is closing", name);
+	} else if (!strcmp(ns, XS2S_NS_SASL) && xs2s_link_tls_up(l) && l->state != XS2S_LS_HEADER) {
+		if (!strcmp(name, "auth"))
+			s2s_sasl_auth(c, s, el);
+		else if (!strcmp(name, "success") || !strcmp(name, "failure"))
+			s2s_sasl_result(c, s, el);
+		else
+			xs2s_link_abort(l, XS2S_WHY_UNSUPPORTED_STANZA_TYPE, "unsupported SASL element <%s/>", name);
+	} else if (!strcmp(ns, XS2S_NS_DIALBACK) && (!strcmp(name, "result") || !strcmp(name, "verify"))) {
+		if (l->state == XS2S_LS_HEADER || (l->dir == XS2S_DIR_OUT && l->state < XS2S_LS_AUTH))
+			xs2s_link_abort(l, XS2S_WHY_NOT_AUTHORIZED, "dialback before stream negotiation");
+		else
+			s2s_dialback_in(c, s, el);
+	} else {
+		xs2s_link_abort(l, XS2S_WHY_UNSUPPORTED_STANZA_TYPE, "unsupported element <%s/>", name);
+	}
+}
+
+void xs2s_s2s_link_event(struct xs2s_core *c, struct xs2s_slot *s, enum xs2s_link_ev ev, const struct xs2s_el *el)
+{
+	switch (ev) {
+	case XS2S_LINK_HEADER:
+		s2s_in_header(c, s);
+		break;
+	case XS2S_LINK_FEATURES:
+		s2s_out_features(c, s, el);
+		break;
+	case XS2S_LINK_ELEMENT:
+		s2s_element(c, s, el);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- events ---- */
+
+/* The route an event names, or NULL when it has been freed since. */
+static struct xs2s_route *s2s_route_of(struct xs2s_core *c, const struct xs2s_ev *e)
+{
+	struct xs2s_route *r = &c->routes.r[e->idx];
+
+	return r->state != XS2S_RT_FREE && r->gen == (uint16_t)e->id ? r : NULL;
+}
+
+void xs2s_s2s_event(struct xs2s_core *c, const struct xs2s_ev *e)
+{
+	struct xs2s_route *r;
+	struct xs2s_slot *s;
+	const struct xs2s_qent *q;
+
+	switch (e->type) {
+	case XS2S_EV_LINK_DOWN:
+		xs2s_route_link_down(&c->routes, e->id, (enum xs2s_stanza_err)e->cond);
+		break;
+	case XS2S_EV_ROUTE_READY:
+		if (!(r = s2s_route_of(c, e)) || r->dir != XS2S_DIR_OUT || !(s = s2s_slot_of(c, r)))
+			break;
+		xs2s_link_authenticated(&s->link);
+		xs2s_route_flush(&c->routes, e->idx, &s->link);
+		break;
+	case XS2S_EV_ROUTE_FAILED:
+		if (!(r = s2s_route_of(c, e)))
+			break;
+		while ((q = xs2s_route_head(&c->routes, e->idx)) != NULL) {
+			xs2s_local_bounce(&c->local, q->data, q->len, &q->meta, (enum xs2s_stanza_err)e->cond);
+			xs2s_route_drop_head(&c->routes, e->idx);
+		}
+		xs2s_route_release(&c->routes, e->idx);
+		break;
+	case XS2S_EV_DB_VERDICT:
+		if (!(r = s2s_route_of(c, e)) || !(s = s2s_slot_of(c, r)))
+			break;
+		xs2s_db_send_verdict(&s->link, r->local, r->remote, (enum xs2s_db_verdict)e->verdict,
+				     (enum xs2s_stanza_err)e->cond);
+		if (e->verdict == XS2S_DB_VALID)
+			xs2s_link_authenticated(&s->link);
+		break;
+	default:
+		break;
+	}
+}

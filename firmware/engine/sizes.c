@@ -1,0 +1,36 @@
+/* Compiled to assembly by the build, never linked (as Kbuild's
+ * asm-offsets): the sizes the public header and `make size` need, computed
+ * by the target compiler from this configuration. The Makefile turns each
+ * "->NAME value" line into #define NAME value in
+ * $(O)/include/generated/xs2s_sizes.h. */
+#define XS2S_GEN_SIZES
+#include <stddef.h>
+#include "engine/engine.h"
+
+#define XS2S_SIZE(sym, val) __asm__ volatile("\n.ascii \"->" #sym " %0\"" : : "i"((long)(val)))
+
+void xs2s_sizes(void);
+
+void xs2s_sizes(void)
+{
+	struct xs2s_core *c = NULL;
+
+	XS2S_SIZE(XS2S_ENGINE_SIZE, sizeof(struct xs2s_core));
+	XS2S_SIZE(XS2S_ENGINE_ALIGN, _Alignof(struct xs2s_core));
+	/* What the engine is made of, for `make size`. */
+	XS2S_SIZE(XS2S_SIZE_LINK_SLOT, sizeof(struct xs2s_slot));
+	XS2S_SIZE(XS2S_SIZE_LINK_SLOTS, sizeof c->slot);
+	XS2S_SIZE(XS2S_SIZE_LINK_BUFFERS, sizeof c->slot[0].link.rx_buf + sizeof c->slot[0].link.tx_buf +
+					  sizeof c->slot[0].link.out_buf + sizeof c->slot[0].link.stanza);
+	XS2S_SIZE(XS2S_SIZE_ROUTES, sizeof c->routes.r);
+	XS2S_SIZE(XS2S_SIZE_QUEUE_ENTRIES, sizeof c->routes.q);
+	XS2S_SIZE(XS2S_SIZE_QUEUE_POOL, sizeof c->routes.pool_mem);
+	XS2S_SIZE(XS2S_SIZE_INBOX, sizeof c->local.inbox);
+	XS2S_SIZE(XS2S_SIZE_SCRATCH, sizeof c->local.scratch);
+	XS2S_SIZE(XS2S_SIZE_EVENTS, sizeof c->evq);
+	XS2S_SIZE(XS2S_SIZE_RESOLVER, sizeof c->res);
+	XS2S_SIZE(XS2S_SIZE_XML_ARENA, sizeof c->xml.mem);
+	XS2S_SIZE(XS2S_SIZE_TLS_ARENA, sizeof c->tls.mem);
+	XS2S_SIZE(XS2S_SIZE_TLS_CERTIDS, sizeof c->tls.ids);
+	XS2S_SIZE(XS2S_SIZE_ENV, sizeof c->env);
+}

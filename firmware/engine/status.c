@@ -1,0 +1,197 @@
+/* The operator's view: one row per link, totals, and every pool and arena
+ * with its use and high-water mark. Reads the layers' structs, writes none. */
+#include <string.h>
+#include "xs2s_log.h"
+#include "lib/wbuf.h"
+#include "engine/engine.h"
+
+static const char *status_transport(const struct xs2s_link *l)
+{
+	if (xs2s_link_tls_up(l))
+		return "starttls";
+	if (l->state == XS2S_LS_AUTH || l->state == XS2S_LS_OPEN)
+		return "plain";
+	return "unknown"; /* not yet negotiated */
+}
+
+/* How the stream's first authenticated pair was authenticated. */
+static const char *status_auth(const struct xs2s_core *c, const struct xs2s_link *l)
+{
+	unsigned i = 0;
+
+	if (xs2s_route_next_on(&c->routes, l->id, XS2S_RT_VALID, &i))
+		return xs2s_auth_method_name(c->routes.r[i].method);
+	return "none";
+}
+
+static unsigned status_age(const struct xs2s_link *l)
+{
+	return (unsigned)((xs2s_port_now_ms() - l->created_ms) / XS2S_MS_PER_S);
+}
+
+static void status_totals(const struct xs2s_core *c, unsigned *plain, unsigned *tls, unsigned *unknown)
+{
+	unsigned i;
+
+	*plain = *tls = *unknown = 0;
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
+		const struct xs2s_link *l = &c->slot[i].link;
+		const char *t;
+
+		if (l->state == XS2S_LS_FREE)
+			continue;
+		t = status_transport(l);
+		if (!strcmp(t, "starttls"))
+			(*tls)++;
+		else if (!strcmp(t, "plain"))
+			(*plain)++;
+		else
+			(*unknown)++;
+	}
+}
+
+/* Ports without pools of their own (POSIX) keep this one. */
+__attribute__((weak)) void xs2s_port_pools(xs2s_pool_fn add, void *ctx)
+{
+	(void)add;
+	(void)ctx;
+}
+
+/* Every pool of the engine, through one callback: name, unit, use, high-water, size, refusals. */
+static void status_pools(const struct xs2s_core *c, xs2s_pool_fn add, void *ctx)
+{
+	const struct xs2s_routes *rt = &c->routes;
+	size_t lib_used, lib_size;
+
+	add(ctx, "links", "slots", c->links_used, c->links_high, CONFIG_XS2S_MAX_LINKS, c->links_refused);
+	add(ctx, "routes", "items", rt->used, rt->high, XS2S_ROUTES, rt->refused);
+	add(ctx, "queue", "bytes", rt->pool.used, rt->pool.high, rt->pool.size, rt->queue_refused);
+	add(ctx, "queue_stanzas", "items", rt->queued, rt->queued_high, XS2S_QUEUE_ENTRIES, rt->queue_refused);
+	add(ctx, "inbox", "bytes", c->local.inbox_used, c->local.inbox_high, sizeof c->local.inbox, 0);
+	add(ctx, "scratch", "bytes", 0, c->local.scratch_high, sizeof c->local.scratch, 0);
+	add(ctx, "events", "items", c->evq.n, c->evq.high, XS2S_EVQ_LEN, c->evq.lost);
+	add(ctx, "dns_lookups", "items", xs2s_resolve_busy(&c->res), 0, XS2S_RESOLVE_SLOTS, 0);
+	add(ctx, "xml_arena", "bytes", c->xml.arena.used, c->xml.arena.high, c->xml.arena.size, c->xml.arena.fails);
+	xs2s_xml_lib_usage(&lib_used, &lib_size);
+	add(ctx, "xml_lib", "bytes", lib_used, lib_used, lib_size, 0);
+	add(ctx, "tls_arena", "bytes", c->tls.arena.used, c->tls.arena.high, c->tls.arena.size, c->tls.arena.fails);
+}
+
+static void status_pool_text(void *ctx, const char *name, const char *unit, size_t used, size_t high, size_t size,
+			     unsigned fails)
+{
+	xs2s_w_fmt(ctx, "  %-20s %8zu / %8zu %-5s, high %8zu, refused %u\n", name, used, size, unit, high, fails);
+}
+
+struct status_json {
+	struct xs2s_wbuf *w;
+	const struct xs2s_core *c;    /* NULL for the port's pools */
+};
+
+static void status_pool_json(void *ctx, const char *name, const char *unit, size_t used, size_t high, size_t size,
+			     unsigned fails)
+{
+	struct status_json *j = ctx;
+	struct xs2s_wbuf *w = j->w;
+
+	xs2s_w_raw(w, w->p[w->len - 1] == '{' ? "" : ",");
+	xs2s_w_json(w, name);
+	xs2s_w_fmt(w, ":{\"unit\":\"%s\",\"used\":%zu,\"high\":%zu,\"size\":%zu,\"fails\":%u", unit, used, high,
+		   size, fails);
+	if (j->c && !strcmp(name, "inbox"))
+		xs2s_w_fmt(w, ",\"messages\":%u", j->c->local.inbox_count);
+	xs2s_w_raw(w, "}");
+}
+
+static int status_end(struct xs2s_wbuf *w)
+{
+	return w->overflow ? XS2S_ERANGE : (int)w->len;
+}
+
+int xs2s_status_text(struct xs2s_engine *eng, char *buf, size_t cap)
+{
+	const struct xs2s_core *c = xs2s_core_of(eng);
+	unsigned i, plain, tls, unknown;
+	struct xs2s_wbuf w;
+
+	xs2s_w_init(&w, buf, cap);
+	xs2s_w_fmt(&w, "xs2s %s: %u link%s\n", c->env.domains[0], c->links_used, c->links_used == 1 ? "" : "s");
+	xs2s_w_fmt(&w, "%-4s %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %6s %5s %5s %9s %9s\n", "ID", "DIR",
+		   "LOCAL", "REMOTE", "STATE", "TRANSPORT", "TLS", "CIPHER", "AUTH", "CERT", "AGE", "IN", "OUT",
+		   "BYTES_IN", "BYTES_OUT");
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
+		const struct xs2s_link *l = &c->slot[i].link;
+
+		if (l->state == XS2S_LS_FREE)
+			continue;
+		xs2s_w_fmt(&w, "%-4u %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %5us %5u %5u %9llu %9llu\n", l->id,
+			   l->dir == XS2S_DIR_IN ? "in" : "out", l->local_domain[0] ? l->local_domain : "-",
+			   l->peer_domain[0] ? l->peer_domain : "-", xs2s_link_state_name(l->state),
+			   status_transport(l), l->tls.version[0] ? l->tls.version : "-",
+			   l->tls.cipher[0] ? l->tls.cipher : "-", status_auth(c, l), xs2s_cert_verdict_name(l->cert),
+			   status_age(l), l->stanzas_in, l->stanzas_out, (unsigned long long)l->bytes_in,
+			   (unsigned long long)l->bytes_out);
+	}
+	status_totals(c, &plain, &tls, &unknown);
+	xs2s_w_fmt(&w, "totals: plain %u, starttls %u, unknown %u\n", plain, tls, unknown);
+	xs2s_w_raw(&w, "pools:\n");
+	status_pools(c, status_pool_text, &w);
+	xs2s_port_pools(status_pool_text, &w);
+	return status_end(&w);
+}
+
+int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap)
+{
+	const struct xs2s_core *c = xs2s_core_of(eng);
+	unsigned i, plain, tls, unknown, first = 1;
+	struct xs2s_wbuf w;
+	struct status_json j = { &w, c };
+
+	xs2s_w_init(&w, buf, cap);
+	xs2s_w_raw(&w, "{\"domain\":");
+	xs2s_w_json(&w, c->env.domains[0]);
+	xs2s_w_raw(&w, ",\"links\":[");
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
+		const struct xs2s_link *l = &c->slot[i].link;
+		unsigned p = 0;
+
+		if (l->state == XS2S_LS_FREE)
+			continue;
+		xs2s_w_fmt(&w, "%s{\"id\":%u,\"direction\":\"%s\",\"local\":", first ? "" : ",", l->id,
+			   l->dir == XS2S_DIR_IN ? "in" : "out");
+		first = 0;
+		xs2s_w_json(&w, l->local_domain);
+		xs2s_w_raw(&w, ",\"remote\":");
+		xs2s_w_json(&w, l->peer_domain);
+		xs2s_w_fmt(&w, ",\"state\":\"%s\",\"transport\":\"%s\",\"tls_version\":", xs2s_link_state_name(l->state),
+			   status_transport(l));
+		xs2s_w_json(&w, l->tls.version);
+		xs2s_w_raw(&w, ",\"cipher\":");
+		xs2s_w_json(&w, l->tls.cipher);
+		xs2s_w_fmt(&w, ",\"auth\":\"%s\",\"cert\":\"%s\",\"age_s\":%u,\"stanzas_in\":%u,\"stanzas_out\":%u,"
+			       "\"bytes_in\":%llu,\"bytes_out\":%llu,\"tls_arena_high\":%zu,\"pairs\":[",
+			   status_auth(c, l), xs2s_cert_verdict_name(l->cert), status_age(l), l->stanzas_in, l->stanzas_out,
+			   (unsigned long long)l->bytes_in, (unsigned long long)l->bytes_out, c->tls.arena.owner_high[i + 1]);
+		for (; xs2s_route_next_on(&c->routes, l->id, XS2S_RT_FREE, &p); p++) {
+			const struct xs2s_route *r = &c->routes.r[p];
+
+			xs2s_w_raw(&w, w.len && w.p[w.len - 1] == '[' ? "{\"local\":" : ",{\"local\":");
+			xs2s_w_json(&w, r->local);
+			xs2s_w_raw(&w, ",\"remote\":");
+			xs2s_w_json(&w, r->remote);
+			xs2s_w_fmt(&w, ",\"direction\":\"%s\",\"state\":\"%s\",\"auth\":\"%s\"}",
+				   r->dir == XS2S_DIR_IN ? "in" : "out", xs2s_route_state_name(r),
+				   xs2s_auth_method_name(r->method));
+		}
+		xs2s_w_raw(&w, "]}");
+	}
+	status_totals(c, &plain, &tls, &unknown);
+	xs2s_w_fmt(&w, "],\"totals\":{\"plain\":%u,\"starttls\":%u,\"unknown\":%u},\"pools\":{", plain, tls, unknown);
+	j.c = c;
+	status_pools(c, status_pool_json, &j);
+	xs2s_w_raw(&w, "},\"port_pools\":{");
+	j.c = NULL;
+	xs2s_port_pools(status_pool_json, &j);
+	xs2s_w_raw(&w, "}}");
+	return status_end(&w);
+}

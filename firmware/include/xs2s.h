@@ -1,0 +1,113 @@
+/* xs2s public API: one engine object in caller memory.
+ *
+ * Life cycle:
+ *   static struct xs2s_engine eng;         // XS2S_ENGINE_SIZE bytes: every pool,
+ *                                          // arena and link slot, sized by Kconfig
+ *   struct xs2s_config cfg;
+ *   xs2s_config_defaults(&cfg); ...        // fill in domains, certificate, ...
+ *   xs2s_engine_start(&eng, &cfg);
+ *   for (;;) xs2s_engine_poll(&eng, 1000); // from one thread only
+ *   xs2s_engine_stop(&eng);                // graceful: keep polling until
+ *   while (!xs2s_engine_idle(&eng)) ...    // idle (or a deadline of yours)
+ *   xs2s_engine_fini(&eng);                // listener and TLS contexts released
+ *
+ * After start nothing is allocated: the engine lives entirely inside `eng`.
+ * Several engines may run in one process (each with its own domains); every
+ * call takes the engine it acts on. The engine keeps no pointer into the
+ * caller's config or buffers after a call returns.
+ *
+ * This header is self-contained: it names no internal type. The layout of
+ * struct xs2s_engine is private (XS2S_ENGINE_SIZE comes from the build's
+ * generated xs2s_sizes.h, computed from the configuration).
+ */
+#ifndef XS2S_H
+#define XS2S_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "xs2s_err.h"
+#ifndef XS2S_GEN_SIZES
+#include "xs2s_sizes.h" /* generated: XS2S_ENGINE_SIZE, XS2S_ENGINE_ALIGN */
+#endif
+
+enum xs2s_tls_policy {
+	XS2S_TLS_POLICY_REQUIRED = 0,   /* refuse peers without STARTTLS (default) */
+	XS2S_TLS_POLICY_OPTIONAL_INSECURE, /* plaintext when the peer offers no STARTTLS, logged */
+};
+
+struct xs2s_config {
+	const char *domains[CONFIG_XS2S_MAX_DOMAINS]; /* [0] primary; NULL-terminated when fewer */
+	const char *listen_addr;       /* "0.0.0.0", "::1"; NULL: no listener */
+	uint16_t listen_port;          /* 5269 */
+	const uint8_t *cert_pem;       /* our certificate chain, PEM; NULL: no TLS offered */
+	size_t cert_len;
+	const uint8_t *key_pem;        /* our private key, PEM */
+	size_t key_len;
+	const uint8_t *ca_pem;         /* trusted CAs, PEM; NULL: every peer cert is untrusted */
+	size_t ca_len;
+	const char *dialback_secret;   /* NULL or "": random at start; never logged */
+	enum xs2s_tls_policy tls_policy;
+	bool auth_sasl_external;       /* offer and use SASL EXTERNAL */
+	bool auth_dialback;            /* offer and use dialback */
+	bool secure_auth;              /* refuse peers without a valid certificate */
+	const char *secure_auth_exceptions; /* space-separated domains exempt from it */
+	const char *host_map;          /* space-separated "domain=addr:port" entries, after CONFIG_XS2S_HOST_MAP */
+	const char *dns_server;        /* "ADDR[:PORT]"; NULL: CONFIG_XS2S_DNS_SERVER, then the port's */
+};
+/* The engine copies what it keeps; the PEM buffers may be freed after start. */
+
+#ifndef XS2S_GEN_SIZES
+/* One engine. Its bytes are the engine's; never read or write them. */
+struct xs2s_engine {
+	_Alignas(XS2S_ENGINE_ALIGN) unsigned char opaque[XS2S_ENGINE_SIZE];
+};
+#endif
+struct xs2s_engine;
+
+/* Fill cfg with the Kconfig defaults (no certificate buffers). */
+void xs2s_config_defaults(struct xs2s_config *cfg);
+
+/* Initialise eng from cfg and open the listener. XS2S_EINVAL for a bad
+ * domain, host-map entry or DNS server (logged), XS2S_ETLS when the
+ * certificate or key cannot be used, XS2S_EIO when the listener cannot be
+ * opened. On failure eng holds nothing that needs xs2s_engine_fini. */
+int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg);
+/* Run one round: wait at most timeout_ms for the engine's sockets, step
+ * ready links, fire timers, close finished links. Returns XS2S_OK. */
+int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms);
+/* Begin a graceful shutdown: every link sends </stream:stream> and queued
+ * stanzas are bounced. Keep polling until xs2s_engine_idle(). */
+void xs2s_engine_stop(struct xs2s_engine *eng);
+bool xs2s_engine_idle(struct xs2s_engine *eng);
+/* Release what start acquired (listener, TLS contexts). Links still open are
+ * cut without a goodbye. eng may then be started again or reused. */
+void xs2s_engine_fini(struct xs2s_engine *eng);
+
+/* Add "domain=addr:port" to the engine's static host map. XS2S_EINVAL for
+ * a malformed entry or a full map. */
+int xs2s_hostmap_add(struct xs2s_engine *eng, const char *entry);
+
+/* Send a chat message from a local JID to any JID. Local recipients get it in
+ * the inbox; remote ones through the route table (queued while the link is
+ * set up, bounced to the inbox on failure). XS2S_OK when accepted,
+ * XS2S_EINVAL for a bad JID or a non-local sender, XS2S_ERANGE when it does
+ * not fit in one stanza, XS2S_ENOMEM when no queue room or link slot is left. */
+int xs2s_send_message(struct xs2s_engine *eng, const char *from, const char *to, const char *body);
+
+/* Inbox: messages received for local JIDs and bounces of our own stanzas.
+ * Strings point into the inbox and stay valid until xs2s_inbox_pop(). */
+struct xs2s_inbox_msg {
+	const char *from, *to, *type, *error, *body;
+};
+/* XS2S_OK and the oldest message, or XS2S_ENOTFOUND when empty. */
+int xs2s_inbox_peek(struct xs2s_engine *eng, struct xs2s_inbox_msg *m);
+void xs2s_inbox_pop(struct xs2s_engine *eng);
+
+/* Status as text (the operator's table) or as one JSON object, into
+ * buf[cap], NUL-terminated: its length, or XS2S_ERANGE when it did not fit
+ * (buf then holds what fitted, cut at a line). */
+int xs2s_status_text(struct xs2s_engine *eng, char *buf, size_t cap);
+int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,35 @@
+/* JID helpers; see jid.h. */
+#include <string.h>
+#include "xs2s_err.h"
+#include "lib/jid.h"
+
+bool xs2s_domain_valid(const char *d)
+{
+	size_t n = strlen(d), i;
+
+	if (n == 0 || n > XS2S_DOMAIN_MAX || d[0] == '.' || d[n - 1] == '.')
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)d[i];
+		if (c <= ' ' || c == '@' || c == '/' || c == '\'' || c == '"' || c == '<' || c == '>' || c == '&' ||
+		    c == ':' || c == 0x7f)
+			return false;
+	}
+	return true;
+}
+
+int xs2s_jid_domain(const char *jid, char *out, size_t cap)
+{
+	const char *at = strchr(jid, '@'), *d = at ? at + 1 : jid, *slash;
+	size_t n;
+
+	slash = strchr(d, '/');
+	n = slash ? (size_t)(slash - d) : strlen(d);
+	if (at && at == jid)
+		return XS2S_EINVAL;
+	if (n == 0 || n >= cap)
+		return XS2S_EINVAL;
+	memcpy(out, d, n);
+	out[n] = '\0';
+	return xs2s_domain_valid(out) ? XS2S_OK : XS2S_EINVAL;
+}

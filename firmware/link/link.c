@@ -1,0 +1,909 @@
+/* The link state machine: one s2s connection, inbound or outbound.
+ *
+ * Transitions. link_set_state() is the only writer of l->state: it logs
+ * the change and sets the state's deadline.
+ *
+ *   state     what happens                                   next state       dir
+ *   RESOLVE   candidates known, connect started              CONNECT          out
+ *   CONNECT   connected: our header is sent                  HEADER           out
+ *   CONNECT   failed: the next candidate, none left: abort   CONNECT          out
+ *   HEADER    the peer's header (out: it must carry an id)   FEATURES         both
+ *             in: our header goes out, HEADER is handed up (the engine sends features)
+ *             out, pre-1.0 peer: FEATURES is handed up without an element
+ *   FEATURES  out: <starttls/> offered and we have a certificate: <starttls/>  STARTTLS
+ *             out: TLS up, or plaintext allowed: FEATURES is handed up (auth decides)
+ *             in: <starttls/>: <proceed/>                    TLS
+ *   STARTTLS  <proceed/>                                     TLS              out
+ *   TLS       handshake done: the stream restarts            HEADER           both
+ *   FEATURES  the engine starts authentication               AUTH
+ *   any       the engine reports a valid pair                OPEN
+ *   any       xs2s_link_abort(why): stream error / end tag   CLOSING
+ *   OPEN      idle deadline: graceful close                  CLOSING
+ *   setup     setup deadline: connection-timeout             CLOSING
+ *   CLOSING   flushed, and for a graceful close the peer's end tag; or the close deadline: done
+ *
+ * The pump order is: flush what is pending, read, decrypt and frame, hand one
+ * element up; flush again when nothing is left. After <proceed/> (either
+ * side) the rest of the plaintext input is discarded and every byte goes
+ * through TLS (no STARTTLS injection).
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "xs2s_config.h"
+#include "xs2s_log.h"
+#include "lib/evq.h"
+#include "lib/crypto.h"
+#include "lib/wbuf.h"
+#include "link/link.h"
+
+#define LINK_END_TAG "</stream:stream>"
+#define LINK_END_TAG_LEN (sizeof LINK_END_TAG - 1)
+#define LINK_FLUSH_ROUNDS 4
+
+static const char *const link_state_names[XS2S_LS__COUNT] = {
+	[XS2S_LS_FREE] = "free",         [XS2S_LS_RESOLVE] = "resolve", [XS2S_LS_CONNECT] = "connect",
+	[XS2S_LS_HEADER] = "header",     [XS2S_LS_FEATURES] = "features", [XS2S_LS_STARTTLS] = "starttls",
+	[XS2S_LS_TLS] = "tls",           [XS2S_LS_AUTH] = "auth",       [XS2S_LS_OPEN] = "open",
+	[XS2S_LS_CLOSING] = "closing",
+};
+
+const char *xs2s_link_state_name(enum xs2s_link_state s)
+{
+	return (unsigned)s < XS2S_LS__COUNT ? link_state_names[s] : "?";
+}
+
+/* What each reason to end a link means: the stream error it sends, the
+ * condition queued stanzas are bounced with, how the link closes, and
+ * whether our </stream:stream> follows. */
+static const struct link_why {
+	uint8_t se;       /* enum xs2s_stream_err, NONE: no stream error */
+	uint8_t bounce;   /* enum xs2s_stanza_err */
+	uint8_t mode;     /* enum xs2s_close_mode */
+	bool end_tag;     /* </stream:stream> (always after a stream error) */
+} link_whys[XS2S_WHY__COUNT] = {
+#define RSNF XS2S_STE_REMOTE_SERVER_NOT_FOUND
+#define PEER_FAULT(se) { (se), RSNF, XS2S_CLOSE_FLUSH, true }
+	[XS2S_WHY_NONE] = { XS2S_SE_NONE, RSNF, XS2S_CLOSE_NOW, false },
+	[XS2S_WHY_NO_ADDRESS] = { XS2S_SE_NONE, RSNF, XS2S_CLOSE_NOW, false },
+	[XS2S_WHY_CONNECT_FAILED] = { XS2S_SE_NONE, RSNF, XS2S_CLOSE_NOW, false },
+	[XS2S_WHY_CONNECT_TIMEOUT] = { XS2S_SE_NONE, XS2S_STE_REMOTE_SERVER_TIMEOUT, XS2S_CLOSE_NOW, false },
+	[XS2S_WHY_NO_ROOM] = { XS2S_SE_NONE, XS2S_STE_RESOURCE_CONSTRAINT, XS2S_CLOSE_NOW, false },
+	[XS2S_WHY_TLS_FAILED] = { XS2S_SE_NONE, RSNF, XS2S_CLOSE_NOW, false },
+	[XS2S_WHY_TLS_NO_MEMORY] = { XS2S_SE_NONE, XS2S_STE_RESOURCE_CONSTRAINT, XS2S_CLOSE_NOW, false },
+	[XS2S_WHY_TLS_REFUSED] = { XS2S_SE_NONE, RSNF, XS2S_CLOSE_NOW, false },
+	[XS2S_WHY_LOST] = { XS2S_SE_NONE, RSNF, XS2S_CLOSE_NOW, false },
+	[XS2S_WHY_PEER_STREAM_ERROR] = { XS2S_SE_NONE, RSNF, XS2S_CLOSE_FLUSH, true },
+	[XS2S_WHY_PEER_CLOSED] = { XS2S_SE_NONE, RSNF, XS2S_CLOSE_GRACEFUL, true },
+	[XS2S_WHY_IDLE] = { XS2S_SE_NONE, RSNF, XS2S_CLOSE_GRACEFUL, true },
+	[XS2S_WHY_SHUTDOWN] = { XS2S_SE_NONE, RSNF, XS2S_CLOSE_GRACEFUL, true },
+	[XS2S_WHY_AUTH_FAILED] = { XS2S_SE_NONE, RSNF, XS2S_CLOSE_FLUSH, true },
+	[XS2S_WHY_SETUP_TIMEOUT] = { XS2S_SE_CONNECTION_TIMEOUT, XS2S_STE_REMOTE_SERVER_TIMEOUT, XS2S_CLOSE_FLUSH, true },
+	[XS2S_WHY_TLS_REQUIRED] = PEER_FAULT(XS2S_SE_POLICY_VIOLATION),
+	[XS2S_WHY_SECURE_AUTH] = PEER_FAULT(XS2S_SE_POLICY_VIOLATION),
+	[XS2S_WHY_NO_AUTH_METHOD] = PEER_FAULT(XS2S_SE_UNSUPPORTED_FEATURE),
+	[XS2S_WHY_RESOURCE] = { XS2S_SE_RESOURCE_CONSTRAINT, XS2S_STE_RESOURCE_CONSTRAINT, XS2S_CLOSE_FLUSH, true },
+	[XS2S_WHY_BAD_FORMAT] = PEER_FAULT(XS2S_SE_BAD_FORMAT),
+	[XS2S_WHY_BAD_NS_PREFIX] = PEER_FAULT(XS2S_SE_BAD_NAMESPACE_PREFIX),
+	[XS2S_WHY_HOST_UNKNOWN] = PEER_FAULT(XS2S_SE_HOST_UNKNOWN),
+	[XS2S_WHY_IMPROPER_ADDRESSING] = PEER_FAULT(XS2S_SE_IMPROPER_ADDRESSING),
+	[XS2S_WHY_INVALID_FROM] = PEER_FAULT(XS2S_SE_INVALID_FROM),
+	[XS2S_WHY_INVALID_NAMESPACE] = PEER_FAULT(XS2S_SE_INVALID_NAMESPACE),
+	[XS2S_WHY_INVALID_XML] = PEER_FAULT(XS2S_SE_INVALID_XML),
+	[XS2S_WHY_NOT_AUTHORIZED] = PEER_FAULT(XS2S_SE_NOT_AUTHORIZED),
+	[XS2S_WHY_NOT_WELL_FORMED] = PEER_FAULT(XS2S_SE_NOT_WELL_FORMED),
+	[XS2S_WHY_POLICY_VIOLATION] = PEER_FAULT(XS2S_SE_POLICY_VIOLATION),
+	[XS2S_WHY_RESTRICTED_XML] = PEER_FAULT(XS2S_SE_RESTRICTED_XML),
+	[XS2S_WHY_UNDEFINED_CONDITION] = PEER_FAULT(XS2S_SE_UNDEFINED_CONDITION),
+	[XS2S_WHY_UNSUPPORTED_ENCODING] = PEER_FAULT(XS2S_SE_UNSUPPORTED_ENCODING),
+	[XS2S_WHY_UNSUPPORTED_FEATURE] = PEER_FAULT(XS2S_SE_UNSUPPORTED_FEATURE),
+	[XS2S_WHY_UNSUPPORTED_STANZA_TYPE] = PEER_FAULT(XS2S_SE_UNSUPPORTED_STANZA_TYPE),
+	[XS2S_WHY_UNSUPPORTED_VERSION] = PEER_FAULT(XS2S_SE_UNSUPPORTED_VERSION),
+#undef PEER_FAULT
+#undef RSNF
+};
+
+/* The reason that sends stream error se (what the framer and the header
+ * parser report). */
+static enum xs2s_why link_why_of_se(enum xs2s_stream_err se)
+{
+	unsigned w;
+
+	for (w = XS2S_WHY_SETUP_TIMEOUT; w < XS2S_WHY__COUNT; w++)
+		if (link_whys[w].se == se && w != XS2S_WHY_TLS_REQUIRED && w != XS2S_WHY_SECURE_AUTH &&
+		    w != XS2S_WHY_NO_AUTH_METHOD)
+			return (enum xs2s_why)w;
+	return XS2S_WHY_UNDEFINED_CONDITION;
+}
+
+static const char *link_dir_name(const struct xs2s_link *l)
+{
+	return l->dir == XS2S_DIR_IN ? "in" : "out";
+}
+
+
+
+static void link_set_state(struct xs2s_link *l, enum xs2s_link_state s)
+{
+	uint32_t now = xs2s_port_now_ms();
+	uint32_t setup_end = l->created_ms + CONFIG_XS2S_SETUP_TIMEOUT_S * XS2S_MS_PER_S;
+
+	if (l->state != s)
+		XS2S_LOGD(l->id, "state %s -> %s", xs2s_link_state_name(l->state), xs2s_link_state_name(s));
+	l->state = s;
+	switch (s) {
+	case XS2S_LS_CONNECT: {
+		uint32_t c = now + CONFIG_XS2S_CONNECT_TIMEOUT_S * XS2S_MS_PER_S;
+		l->deadline_ms = XS2S_TIME_REACHED(c, setup_end) ? setup_end : c;
+		break;
+	}
+	case XS2S_LS_OPEN:
+		l->deadline_ms = now + CONFIG_XS2S_IDLE_TIMEOUT_S * XS2S_MS_PER_S;
+		break;
+	case XS2S_LS_CLOSING:
+		l->deadline_ms = now + CONFIG_XS2S_CLOSE_TIMEOUT_S * XS2S_MS_PER_S;
+		if (!l->posted_down) {
+			/* The layers above stop using this link now. */
+			l->posted_down = true;
+			xs2s_evq_post(l->env->evq, XS2S_EV_LINK_DOWN, l->slot, l->id, xs2s_link_bounce_cond(l), 0);
+		}
+		break;
+	default:
+		l->deadline_ms = setup_end;
+		break;
+	}
+}
+
+enum xs2s_stanza_err xs2s_link_bounce_cond(const struct xs2s_link *l)
+{
+	return (enum xs2s_stanza_err)link_whys[l->why].bounce;
+}
+
+bool xs2s_link_plain_allowed(const struct xs2s_link *l)
+{
+	return xs2s_link_tls_up(l) || l->env->tls_policy == XS2S_TLS_POLICY_OPTIONAL_INSECURE;
+}
+
+bool xs2s_link_can_write(const struct xs2s_link *l, size_t len)
+{
+	return xs2s_link_live(l) && len <= xs2s_bq_room(&l->out);
+}
+
+/* Append without the liveness check: the closing element of a stream. */
+static int link_put(struct xs2s_link *l, const char *xml, size_t len)
+{
+	if (xs2s_bq_put(&l->out, xml, len) != XS2S_OK)
+		return XS2S_ENOMEM;
+#if CONFIG_XS2S_TRAFFIC_LOG
+	XS2S_LOGD(l->id, ">> %.*s", (int)len, xml);
+#endif
+	return XS2S_OK;
+}
+
+int xs2s_link_write(struct xs2s_link *l, const char *xml, size_t len)
+{
+	if (!xs2s_link_live(l))
+		return XS2S_ENOMEM;
+	return link_put(l, xml, len);
+}
+
+int xs2s_link_write_stanza(struct xs2s_link *l, const char *xml, size_t len)
+{
+	int rc = xs2s_link_write(l, xml, len);
+
+	if (rc == XS2S_OK)
+		l->stanzas_out++;
+	return rc;
+}
+
+void xs2s_link_stanza_in(struct xs2s_link *l)
+{
+	l->stanzas_in++;
+}
+
+static int link_send_header(struct xs2s_link *l)
+{
+	char buf[XS2S_DOMAIN_MAX * 2 + 400];
+	struct xs2s_wbuf w;
+
+	xs2s_w_init(&w, buf, sizeof buf);
+	xs2s_w_raw(&w, "<?xml version='1.0'?><stream:stream xmlns='" XS2S_NS_SERVER
+		       "' xmlns:stream='" XS2S_NS_STREAMS "' xmlns:db='" XS2S_NS_DIALBACK "'");
+	if (l->local_domain[0]) {
+		xs2s_w_raw(&w, " from='");
+		xs2s_w_esc(&w, l->local_domain);
+		xs2s_w_raw(&w, "'");
+	}
+	if (l->peer_domain[0]) {
+		xs2s_w_raw(&w, " to='");
+		xs2s_w_esc(&w, l->peer_domain);
+		xs2s_w_raw(&w, "'");
+	}
+	if (l->dir == XS2S_DIR_IN) {
+		/* A fresh, unpredictable id for every stream (RFC 6120 4.7.3). */
+		xs2s_random_hex(l->stream_id, 32);
+		xs2s_w_fmt(&w, " id='%s'", l->stream_id);
+	}
+	xs2s_w_raw(&w, " version='1.0'>");
+	if (w.overflow || link_put(l, buf, w.len) != XS2S_OK)
+		return XS2S_ENOMEM;
+	l->st.header_sent = true;
+	return XS2S_OK;
+}
+
+void xs2s_link_abort(struct xs2s_link *l, enum xs2s_why why, const char *fmt, ...)
+{
+	const struct link_why *w = &link_whys[why];
+	char text[sizeof l->reason];
+	bool can_write;
+	va_list ap;
+
+	if (l->state == XS2S_LS_FREE)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	if (!l->reason[0] && w->mode != XS2S_CLOSE_GRACEFUL)
+		snprintf(l->reason, sizeof l->reason, "%s", text);
+	if (l->close != XS2S_CLOSE_NONE) {
+		/* Already ending: the first reason stays; nothing more is written. */
+		if (w->mode == XS2S_CLOSE_NOW)
+			l->close = XS2S_CLOSE_NOW;
+		XS2S_LOGD(l->id, "while closing: %s", text);
+		return;
+	}
+	l->why = why;
+	if (w->se != XS2S_SE_NONE)
+		XS2S_LOGW(l->id, "%s %s %s: %s; stream error: %s", link_dir_name(l), l->local_domain,
+			  l->peer_domain[0] ? l->peer_domain : "?", text, xs2s_stream_err_name(w->se));
+	else if (w->mode == XS2S_CLOSE_GRACEFUL)
+		XS2S_LOGI(l->id, "closing: %s", text);
+	else
+		XS2S_LOGW(l->id, "%s %s %s: %s", link_dir_name(l), l->local_domain,
+			  l->peer_domain[0] ? l->peer_domain : "?", text);
+	/* Nothing can be written before the stream begins or mid-handshake. */
+	can_write = l->sock != XS2S_SOCK_NONE && l->state >= XS2S_LS_HEADER && l->state != XS2S_LS_TLS;
+	if (can_write && w->se != XS2S_SE_NONE) {
+		char buf[200];
+		int n = snprintf(buf, sizeof buf, "<stream:error><%s xmlns='" XS2S_NS_STREAM_ERR "'/></stream:error>"
+				 LINK_END_TAG, xs2s_stream_err_name(w->se));
+
+		if (!l->st.header_sent)
+			link_send_header(l);
+		link_put(l, buf, (size_t)n);
+	} else if (can_write && w->end_tag && l->st.header_sent) {
+		link_put(l, LINK_END_TAG, LINK_END_TAG_LEN);
+	}
+	l->close = can_write ? (enum xs2s_close_mode)w->mode : XS2S_CLOSE_NOW;
+	link_set_state(l, XS2S_LS_CLOSING);
+}
+
+void xs2s_link_authenticating(struct xs2s_link *l)
+{
+	if (l->state == XS2S_LS_FEATURES || l->state == XS2S_LS_HEADER)
+		link_set_state(l, XS2S_LS_AUTH);
+}
+
+void xs2s_link_authenticated(struct xs2s_link *l)
+{
+	if (xs2s_link_live(l) && l->state != XS2S_LS_OPEN)
+		link_set_state(l, XS2S_LS_OPEN);
+}
+
+/* ---- opening ---- */
+
+static void link_init(struct xs2s_link *l, const struct xs2s_env *env, uint8_t slot, unsigned id,
+		      enum xs2s_dir dir)
+{
+	/* Only the state is cleared; the buffers are overwritten as used. */
+	memset(l, 0, offsetof(struct xs2s_link, rx_buf));
+	l->env = env;
+	l->slot = slot;
+	l->id = id;
+	l->dir = dir;
+	l->sock = XS2S_SOCK_NONE;
+	l->resolve_h = -1;
+	l->created_ms = l->last_io_ms = xs2s_port_now_ms();
+	xs2s_bq_init(&l->rx, l->rx_buf, sizeof l->rx_buf);
+	xs2s_bq_init(&l->tx, l->tx_buf, sizeof l->tx_buf);
+	xs2s_bq_init(&l->out, l->out_buf, sizeof l->out_buf);
+	xs2s_framer_init(&l->fr, l->stanza, CONFIG_XS2S_MAX_STANZA);
+}
+
+/* Connect to the next candidate; false when none is left. */
+static bool link_try_next(struct xs2s_link *l)
+{
+	if (l->sock != XS2S_SOCK_NONE) {
+		xs2s_port_close(l->sock);
+		l->sock = XS2S_SOCK_NONE;
+	}
+	while (l->cand_next < l->ncand) {
+		const struct xs2s_target *c = &l->cand[l->cand_next++];
+
+		memcpy(l->addr, c->addr, sizeof l->addr);
+		l->port = c->port;
+		if (xs2s_port_connect(l->addr, l->port, &l->sock) == XS2S_OK) {
+			XS2S_LOGI(l->id, "out %s -> %s: connecting to %s:%u", l->local_domain, l->peer_domain,
+				  l->addr, l->port);
+			link_set_state(l, XS2S_LS_CONNECT);
+			return true;
+		}
+		l->sock = XS2S_SOCK_NONE;
+	}
+	return false;
+}
+
+static void link_resolve(struct xs2s_link *l)
+{
+	unsigned n = CONFIG_XS2S_RESOLVE_TARGETS;
+	int rc;
+
+	if (l->resolve_h < 0) {
+		l->resolve_h = xs2s_resolve_start(l->res, l->peer_domain);
+		if (l->resolve_h == XS2S_ENOMEM) {
+			l->resolve_h = -1;
+			return; /* every lookup slot busy: try next round */
+		}
+	}
+	rc = l->resolve_h < 0 ? l->resolve_h : xs2s_resolve_result(l->res, l->resolve_h, l->cand, &n);
+	if (rc == XS2S_EAGAIN)
+		return;
+	l->resolve_h = -1;
+	if (rc != XS2S_OK) {
+		/* RFC 6120 8.3.3.16: the name could not be resolved (timeout or not). */
+		xs2s_link_abort(l, XS2S_WHY_NO_ADDRESS, "no address for %s: %s", l->peer_domain, xs2s_err_name(rc));
+		return;
+	}
+	l->ncand = (uint8_t)n;
+	l->cand_next = 0;
+	if (!link_try_next(l))
+		xs2s_link_abort(l, XS2S_WHY_CONNECT_FAILED, "cannot connect to %s", l->peer_domain);
+}
+
+void xs2s_link_open_out(struct xs2s_link *l, const struct xs2s_env *env, struct xs2s_resolver *res, uint8_t slot,
+			unsigned id, const char *local, const char *remote)
+{
+	link_init(l, env, slot, id, XS2S_DIR_OUT);
+	l->res = res;
+	snprintf(l->local_domain, sizeof l->local_domain, "%s", local);
+	snprintf(l->peer_domain, sizeof l->peer_domain, "%s", remote);
+	link_set_state(l, XS2S_LS_RESOLVE);
+	link_resolve(l);
+}
+
+void xs2s_link_open_in(struct xs2s_link *l, const struct xs2s_env *env, uint8_t slot, unsigned id, xs2s_sock sock,
+		       const char *addr)
+{
+	link_init(l, env, slot, id, XS2S_DIR_IN);
+	l->sock = sock;
+	snprintf(l->addr, sizeof l->addr, "%s", addr);
+	XS2S_LOGI(l->id, "in: connection from %s", l->addr);
+	link_set_state(l, XS2S_LS_HEADER);
+}
+
+/* Outbound, CONNECT and the socket is ready: true once our header is out. */
+static bool link_connected(struct xs2s_link *l)
+{
+	int rc = xs2s_port_connect_done(l->sock);
+
+	if (rc == XS2S_EAGAIN)
+		return false;
+	if (rc != XS2S_OK) {
+		XS2S_LOGI(l->id, "connect to %s:%u failed", l->addr, l->port);
+		if (!link_try_next(l))
+			xs2s_link_abort(l, XS2S_WHY_CONNECT_FAILED, "connect to %s:%u failed", l->addr, l->port);
+		return false;
+	}
+	if (link_send_header(l) != XS2S_OK) {
+		xs2s_link_abort(l, XS2S_WHY_NO_ROOM, "no room for header");
+		return false;
+	}
+	link_set_state(l, XS2S_LS_HEADER);
+	return true;
+}
+
+/* ---- stream negotiation ---- */
+
+void xs2s_link_send_features(struct xs2s_link *l, const char *auth_xml)
+{
+	char buf[600];
+	struct xs2s_wbuf w;
+	bool required = l->env->tls_policy == XS2S_TLS_POLICY_REQUIRED;
+
+	xs2s_w_init(&w, buf, sizeof buf);
+	xs2s_w_raw(&w, "<stream:features>");
+	if (!xs2s_link_tls_up(l) && l->env->tls->ready)
+		xs2s_w_fmt(&w, "<starttls xmlns='" XS2S_NS_TLS "'>%s</starttls>", required ? "<required/>" : "");
+	if (xs2s_link_tls_up(l) || !required)
+		xs2s_w_raw(&w, auth_xml);
+	xs2s_w_raw(&w, "</stream:features>");
+	if (w.overflow || xs2s_link_write(l, buf, w.len) != XS2S_OK)
+		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "no room for features");
+}
+
+/* A new stream on the same connection: the framer expects a header; the
+ * initiator sends a fresh one (RFC 6120 4.3.3, 5.4.3.3, 6.4.6). */
+void xs2s_link_restart(struct xs2s_link *l)
+{
+	xs2s_framer_reset(&l->fr);
+	l->st.header_sent = false;
+	l->stream_id[0] = '\0';
+	if (l->dir == XS2S_DIR_OUT && link_send_header(l) != XS2S_OK) {
+		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "no room for header");
+		return;
+	}
+	link_set_state(l, XS2S_LS_HEADER);
+}
+
+static enum xs2s_link_ev link_on_header(struct xs2s_link *l)
+{
+	struct xs2s_stream_hdr h;
+	enum xs2s_stream_err se = XS2S_SE_NOT_WELL_FORMED;
+	int rc = xs2s_xml_parse_header(l->env->xml, l->fr.buf, l->fr.len, &h, &se);
+
+	if (rc == XS2S_ENOMEM) {
+		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "XML arena exhausted");
+		return XS2S_LINK_IDLE;
+	}
+	if (rc != XS2S_OK) {
+		xs2s_link_abort(l, link_why_of_se(se), "bad stream header");
+		return XS2S_LINK_IDLE;
+	}
+	if (l->state != XS2S_LS_HEADER) {
+		xs2s_link_abort(l, XS2S_WHY_NOT_WELL_FORMED, "second stream header");
+		return XS2S_LINK_IDLE;
+	}
+	l->ns = h.ns;
+	l->st.version1 = h.version[0] == '1';
+	l->st.hdr_dialback = h.has_dialback;
+	if (l->dir == XS2S_DIR_OUT) {
+		if (!h.id[0]) {
+			xs2s_link_abort(l, XS2S_WHY_INVALID_XML, "peer's stream header has no id");
+			return XS2S_LINK_IDLE;
+		}
+		snprintf(l->stream_id, sizeof l->stream_id, "%s", h.id);
+		link_set_state(l, XS2S_LS_FEATURES);
+		if (l->st.version1)
+			return XS2S_LINK_IDLE; /* features follow */
+		/* Pre-RFC 6120 peer: no features follow, so no STARTTLS either. */
+		if (!xs2s_link_plain_allowed(l)) {
+			xs2s_link_abort(l, XS2S_WHY_TLS_REQUIRED,
+					"peer speaks pre-1.0 XMPP (no STARTTLS) and TLS is required");
+			return XS2S_LINK_IDLE;
+		}
+		XS2S_LOGW(l->id, "INSECURE: peer speaks pre-1.0 XMPP, continuing in plaintext");
+		return XS2S_LINK_FEATURES;
+	}
+	if (!h.to[0])
+		snprintf(h.to, sizeof h.to, "%s", l->env->domains[0]);
+	snprintf(l->local_domain, sizeof l->local_domain, "%s", h.to);
+	snprintf(l->peer_domain, sizeof l->peer_domain, "%s", h.from);
+	if (xs2s_link_tls_up(l))
+		l->cert = xs2s_tls_verdict(&l->tls, l->peer_domain); /* against what it claims now */
+	if (link_send_header(l) != XS2S_OK) {
+		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "no room for header");
+		return XS2S_LINK_IDLE;
+	}
+	if (!xs2s_env_local(l->env, h.to)) {
+		xs2s_link_abort(l, XS2S_WHY_HOST_UNKNOWN, "stream to %s, which is not served here", h.to);
+		return XS2S_LINK_IDLE;
+	}
+	if (!l->st.version1 && !xs2s_link_plain_allowed(l)) {
+		xs2s_link_abort(l, XS2S_WHY_POLICY_VIOLATION, "pre-1.0 peer cannot do STARTTLS, TLS is required");
+		return XS2S_LINK_IDLE;
+	}
+	link_set_state(l, XS2S_LS_FEATURES);
+	return XS2S_LINK_HEADER;
+}
+
+/* After <starttls/> or <proceed/>: nothing read in plaintext survives. */
+static void link_begin_tls(struct xs2s_link *l)
+{
+	int rc;
+
+	if (xs2s_bq_len(&l->rx)) {
+		XS2S_LOGW(l->id, "discarding %zu plaintext bytes received after STARTTLS", xs2s_bq_len(&l->rx));
+		xs2s_bq_clear(&l->rx);
+	}
+	rc = xs2s_tls_start(l->env->tls, &l->tls, l->dir == XS2S_DIR_OUT, l->peer_domain, (uint8_t)(l->slot + 1),
+			    &l->rx, &l->tx);
+	if (rc != XS2S_OK) {
+		xs2s_link_abort(l, rc == XS2S_ENOMEM ? XS2S_WHY_TLS_NO_MEMORY : XS2S_WHY_TLS_FAILED, "cannot start TLS (%s)",
+				rc == XS2S_ENOMEM ? "TLS arena exhausted" : "wolfSSL error");
+		return;
+	}
+	l->cert = XS2S_CERT_NONE;
+	link_set_state(l, XS2S_LS_TLS);
+}
+
+/* Plaintext output waiting in out moves to tx (before TLS output follows it). */
+static void link_out_to_tx(struct xs2s_link *l)
+{
+	while (xs2s_bq_len(&l->out) && xs2s_bq_room(&l->tx)) {
+		size_t n;
+		const uint8_t *p = xs2s_bq_rbuf(&l->out, &n);
+
+		xs2s_bq_rack(&l->out, xs2s_bq_put_some(&l->tx, p, n));
+	}
+}
+
+/* Inbound <starttls/>: <proceed/> goes out in plaintext, then TLS. */
+static void link_on_starttls(struct xs2s_link *l)
+{
+	static const char proceed[] = "<proceed xmlns='" XS2S_NS_TLS "'/>";
+
+	if (l->dir != XS2S_DIR_IN || xs2s_link_tls_up(l) || !l->env->tls->ready || l->state != XS2S_LS_FEATURES) {
+		xs2s_link_abort(l, XS2S_WHY_POLICY_VIOLATION, "unexpected <starttls/>");
+		return;
+	}
+	xs2s_link_write(l, proceed, sizeof proceed - 1);
+	link_out_to_tx(l);
+	if (xs2s_bq_len(&l->out)) {
+		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "transmit buffer full at STARTTLS");
+		return;
+	}
+	link_begin_tls(l);
+}
+
+/* Outbound: what the receiving server offers; true when it goes up. */
+static bool link_on_features(struct xs2s_link *l, const struct xs2s_el *st)
+{
+	struct xs2s_el tls;
+	bool offered = xs2s_el_child(st, XS2S_NS_TLS, "starttls", &tls);
+
+	if (l->dir != XS2S_DIR_OUT || l->state != XS2S_LS_FEATURES) {
+		xs2s_link_abort(l, XS2S_WHY_POLICY_VIOLATION, "unexpected stream features");
+		return false;
+	}
+	if (!xs2s_link_tls_up(l) && offered && l->env->tls->ready) {
+		static const char req[] = "<starttls xmlns='" XS2S_NS_TLS "'/>";
+
+		xs2s_link_write(l, req, sizeof req - 1);
+		link_set_state(l, XS2S_LS_STARTTLS);
+		return false;
+	}
+	if (!xs2s_link_tls_up(l)) {
+		if (!xs2s_link_plain_allowed(l)) {
+			xs2s_link_abort(l, XS2S_WHY_TLS_REQUIRED, "%s",
+					offered ? "we have no certificate for STARTTLS and TLS is required"
+						: "peer offers no STARTTLS and TLS is required");
+			return false;
+		}
+		XS2S_LOGW(l->id, "INSECURE: %s offers no STARTTLS; continuing in PLAINTEXT (tls-policy optional)",
+			  l->peer_domain);
+	}
+	return true;
+}
+
+static void link_on_stream_error(struct xs2s_link *l, const struct xs2s_el *st)
+{
+	struct xs2s_el c, t;
+	char text[120] = "";
+	bool has_c = xs2s_el_child(st, XS2S_NS_STREAM_ERR, NULL, &c);
+	bool has_t = xs2s_el_child(st, XS2S_NS_STREAM_ERR, "text", &t);
+
+	if (has_c && has_t && c.node == t.node)
+		has_c = xs2s_el_next(&c);
+	if (has_t)
+		xs2s_el_text(&t, text, sizeof text);
+	l->peer_closed = true; /* RFC 6120 4.9.1.1: the stream is over */
+	xs2s_link_abort(l, XS2S_WHY_PEER_STREAM_ERROR, "peer %s sent stream error: %s%s%s", l->peer_domain,
+			has_c ? xs2s_el_name(&c) : "?", text[0] ? ": " : "", text);
+}
+
+/* A framed element: the link's own, or one for the layers above (true). */
+static bool link_on_element(struct xs2s_link *l, struct xs2s_el *el)
+{
+	const char *ns, *name;
+	int rc;
+
+	if (l->close == XS2S_CLOSE_FLUSH || l->close == XS2S_CLOSE_NOW)
+		return false; /* after our stream error nothing the peer says counts */
+	rc = xs2s_xml_parse(l->env->xml, l->fr.buf, l->fr.len, &l->ns, el);
+	if (rc == XS2S_ENOMEM) {
+		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "XML arena exhausted");
+		return false;
+	}
+	if (rc != XS2S_OK) {
+		xs2s_link_abort(l, XS2S_WHY_NOT_WELL_FORMED, "malformed XML");
+		return false;
+	}
+#if CONFIG_XS2S_TRAFFIC_LOG
+	XS2S_LOGD(l->id, "<< %s", l->fr.buf);
+#endif
+	ns = xs2s_el_nsuri(el);
+	name = xs2s_el_name(el);
+	if (l->state == XS2S_LS_CLOSING) {
+		/* Graceful close: what the peer still sends goes up (RFC 6120 4.4). */
+		if (ns && !strcmp(ns, XS2S_NS_SERVER))
+			return true;
+	} else if (!ns) {
+		xs2s_link_abort(l, XS2S_WHY_BAD_NS_PREFIX, "undeclared namespace prefix");
+	} else if (!strcmp(ns, XS2S_NS_STREAMS) && !strcmp(name, "error")) {
+		link_on_stream_error(l, el);
+	} else if (!strcmp(ns, XS2S_NS_STREAMS) && !strcmp(name, "features")) {
+		if (link_on_features(l, el))
+			return true;
+	} else if (!strcmp(ns, XS2S_NS_TLS)) {
+		if (!strcmp(name, "starttls"))
+			link_on_starttls(l);
+		else if (!strcmp(name, "proceed") && l->state == XS2S_LS_STARTTLS)
+			link_begin_tls(l);
+		else
+			xs2s_link_abort(l, XS2S_WHY_TLS_REFUSED, "peer refused STARTTLS (%s)", name);
+	} else if (!xs2s_link_plain_allowed(l)) {
+		xs2s_link_abort(l, XS2S_WHY_POLICY_VIOLATION, "<%s/> before STARTTLS, TLS is required", name);
+	} else {
+		return true;
+	}
+	xs2s_xml_free(l->env->xml, el);
+	return false;
+}
+
+/* ---- the pump ---- */
+
+static bool link_flushed(const struct xs2s_link *l)
+{
+	return !xs2s_bq_len(&l->out) && !xs2s_bq_len(&l->tx) && !l->tls.wpending;
+}
+
+static void link_flush(struct xs2s_link *l)
+{
+	int round;
+
+	for (round = 0; round < LINK_FLUSH_ROUNDS && l->close != XS2S_CLOSE_NOW; round++) {
+		if (xs2s_link_tls_up(l) && l->state != XS2S_LS_TLS) {
+			int rc = xs2s_tls_flush(&l->tls, &l->out);
+
+			if (rc == XS2S_ETLS || rc == XS2S_EIO || rc == XS2S_ENOMEM) {
+				xs2s_link_abort(l, XS2S_WHY_TLS_FAILED, "%s", l->tls.err[0] ? l->tls.err : "TLS write failed");
+				return;
+			}
+		} else if (!xs2s_link_tls_up(l)) {
+			link_out_to_tx(l);
+		}
+		while (xs2s_bq_len(&l->tx) && l->sock != XS2S_SOCK_NONE) {
+			size_t avail;
+			const uint8_t *p = xs2s_bq_rbuf(&l->tx, &avail);
+			int n = xs2s_port_send(l->sock, p, avail);
+
+			if (n == XS2S_EWANTWRITE)
+				return;
+			if (n < 0) {
+				xs2s_link_abort(l, XS2S_WHY_LOST, "connection lost while sending");
+				return;
+			}
+			xs2s_bq_rack(&l->tx, (size_t)n);
+			l->bytes_out += (uint64_t)n;
+			l->last_io_ms = xs2s_port_now_ms();
+		}
+		if (!xs2s_bq_len(&l->out) || l->state == XS2S_LS_TLS)
+			return;
+	}
+}
+
+static void link_read(struct xs2s_link *l)
+{
+	while (xs2s_bq_room(&l->rx) && l->sock != XS2S_SOCK_NONE) {
+		size_t room;
+		uint8_t *p = xs2s_bq_wbuf(&l->rx, &room);
+		int n = xs2s_port_recv(l->sock, p, room);
+
+		if (n == XS2S_EWANTREAD)
+			return;
+		if (n < 0) {
+			l->eof = true;
+			l->tls.eof = true;
+			return;
+		}
+		xs2s_bq_wack(&l->rx, (size_t)n);
+		l->bytes_in += (uint64_t)n;
+		l->last_io_ms = xs2s_port_now_ms();
+		if (l->state == XS2S_LS_OPEN) /* any traffic, whitespace keepalives too */
+			l->deadline_ms = l->last_io_ms + CONFIG_XS2S_IDLE_TIMEOUT_S * XS2S_MS_PER_S;
+		if (xs2s_link_tls_up(l))
+			return; /* let TLS take what it needs before reading more */
+	}
+}
+
+/* TLS handshake progress; true when done (the stream restarted). */
+static bool link_handshake(struct xs2s_link *l)
+{
+	int rc = xs2s_tls_handshake(&l->tls);
+
+	if (rc == XS2S_EWANTREAD || rc == XS2S_EWANTWRITE)
+		return false;
+	if (rc != XS2S_OK) {
+		xs2s_link_abort(l, rc == XS2S_ENOMEM ? XS2S_WHY_TLS_NO_MEMORY : XS2S_WHY_TLS_FAILED, "%s",
+				l->tls.err[0] ? l->tls.err : "TLS handshake failed");
+		return false;
+	}
+	l->cert = xs2s_tls_verdict(&l->tls, l->peer_domain);
+	XS2S_LOGI(l->id, "TLS established: %s %s, peer certificate %s%s", l->tls.version, l->tls.cipher,
+		  xs2s_cert_verdict_name(l->cert), l->cert == XS2S_CERT_VALID ? "" : " (dialback decides)");
+	xs2s_link_restart(l);
+	return l->state == XS2S_LS_HEADER;
+}
+
+/* The next plaintext to frame, into *p and *n: from rx, or peeked from TLS into
+ * tmp. False when there is none now. */
+static bool link_input(struct xs2s_link *l, const uint8_t **p, size_t *n, uint8_t *tmp)
+{
+	int r;
+
+	if (!xs2s_link_tls_up(l)) {
+		*p = xs2s_bq_rbuf(&l->rx, n);
+		return *n > 0;
+	}
+	r = xs2s_tls_peek(&l->tls, tmp, XS2S_TLS_READ_CHUNK);
+	if (r > 0) {
+		*p = tmp;
+		*n = (size_t)r;
+		return true;
+	}
+	if (r == XS2S_EIO) {
+		l->peer_closed = true; /* close_notify */
+	} else if (r != XS2S_EWANTREAD && r != XS2S_EWANTWRITE) {
+		xs2s_link_abort(l, r == XS2S_ENOMEM ? XS2S_WHY_TLS_NO_MEMORY : XS2S_WHY_TLS_FAILED, "%s",
+				l->tls.err[0] ? l->tls.err : "TLS error");
+	}
+	return false;
+}
+
+/* Decrypt and frame until an element goes up or the input runs out. */
+static enum xs2s_link_ev link_process(struct xs2s_link *l, struct xs2s_el *el)
+{
+	uint8_t tmp[XS2S_TLS_READ_CHUNK];
+
+	for (;;) {
+		const uint8_t *p;
+		size_t n, used = 0;
+		int ev;
+
+		if (l->state == XS2S_LS_TLS) {
+			if (!link_handshake(l))
+				return XS2S_LINK_IDLE;
+			continue;
+		}
+		if (l->close == XS2S_CLOSE_NOW || l->state == XS2S_LS_FREE || !link_input(l, &p, &n, tmp))
+			return XS2S_LINK_IDLE;
+		ev = xs2s_framer_feed(&l->fr, p, n, &used);
+		if (xs2s_link_tls_up(l))
+			xs2s_tls_consume(&l->tls, tmp, used);
+		else
+			xs2s_bq_rack(&l->rx, used);
+		if (ev < 0) {
+			xs2s_link_abort(l, link_why_of_se(l->fr.err), "bad XML input");
+			return XS2S_LINK_IDLE;
+		}
+		if (ev == XS2S_FRAME_CLOSE) {
+			l->peer_closed = true;
+			xs2s_link_abort(l, XS2S_WHY_PEER_CLOSED, "peer closed the stream");
+			return XS2S_LINK_IDLE;
+		}
+		if (ev == XS2S_FRAME_HEADER) {
+			enum xs2s_link_ev up = link_on_header(l);
+
+			if (up != XS2S_LINK_IDLE)
+				return up;
+		} else if (ev == XS2S_FRAME_STANZA && link_on_element(l, el)) {
+			return xs2s_el_is(el, XS2S_NS_STREAMS, "features") ? XS2S_LINK_FEATURES : XS2S_LINK_ELEMENT;
+		}
+	}
+}
+
+enum xs2s_link_ev xs2s_link_pump(struct xs2s_link *l, uint8_t got, struct xs2s_el *el)
+{
+	enum xs2s_link_ev ev;
+
+	el->node = NULL;
+	el->ns = &l->ns;
+	l->more = false;
+	if (l->state == XS2S_LS_FREE || xs2s_link_done(l))
+		return XS2S_LINK_IDLE;
+	if (l->state == XS2S_LS_RESOLVE) {
+		link_resolve(l);
+		return XS2S_LINK_IDLE;
+	}
+	if (l->state == XS2S_LS_CONNECT && (!got || !link_connected(l)))
+		return XS2S_LINK_IDLE;
+	link_flush(l);
+	if (!l->eof && l->close != XS2S_CLOSE_NOW)
+		link_read(l);
+	ev = link_process(l, el);
+	if (ev != XS2S_LINK_IDLE) {
+		l->more = true; /* input may remain: the engine pumps again */
+		return ev;
+	}
+	link_flush(l);
+	if (l->eof && xs2s_link_live(l))
+		xs2s_link_abort(l, XS2S_WHY_LOST, "connection closed by peer in state %s", xs2s_link_state_name(l->state));
+	return XS2S_LINK_IDLE;
+}
+
+/* ---- time, polling, the end ---- */
+
+void xs2s_link_timer(struct xs2s_link *l, uint32_t now)
+{
+	if (l->state == XS2S_LS_FREE || !XS2S_TIME_REACHED(now, l->deadline_ms))
+		return;
+	switch (l->state) {
+	case XS2S_LS_OPEN:
+		xs2s_link_abort(l, XS2S_WHY_IDLE, "idle timeout");
+		break;
+	case XS2S_LS_CLOSING:
+		l->close = XS2S_CLOSE_NOW;
+		break;
+	case XS2S_LS_RESOLVE:
+	case XS2S_LS_CONNECT:
+		xs2s_link_abort(l, XS2S_WHY_CONNECT_TIMEOUT, "connect timed out");
+		break;
+	default:
+		xs2s_link_abort(l, XS2S_WHY_SETUP_TIMEOUT, "stream setup timed out in state %s",
+				xs2s_link_state_name(l->state));
+		break;
+	}
+}
+
+bool xs2s_link_has_work(const struct xs2s_link *l)
+{
+	if (l->state == XS2S_LS_RESOLVE)
+		return l->resolve_h < 0 || xs2s_resolve_done(l->res, l->resolve_h); /* not while the lookup runs */
+	if (xs2s_link_done(l))
+		return true;
+	return l->more || xs2s_tls_pending(&l->tls) > 0 || (!xs2s_link_tls_up(l) && xs2s_bq_len(&l->out));
+}
+
+uint8_t xs2s_link_poll_want(const struct xs2s_link *l)
+{
+	uint8_t w = 0;
+
+	if (l->sock == XS2S_SOCK_NONE || xs2s_link_done(l))
+		return 0;
+	if (l->state == XS2S_LS_CONNECT)
+		return XS2S_POLL_OUT;
+	if (xs2s_bq_room(&l->rx) && !l->eof)
+		w |= XS2S_POLL_IN;
+	if (xs2s_bq_len(&l->tx) || xs2s_bq_len(&l->out))
+		w |= XS2S_POLL_OUT;
+	return w;
+}
+
+bool xs2s_link_done(const struct xs2s_link *l)
+{
+	if (l->state != XS2S_LS_CLOSING)
+		return false;
+	if (l->close == XS2S_CLOSE_NOW || l->eof)
+		return true;
+	if (!link_flushed(l))
+		return false;
+	return l->close == XS2S_CLOSE_FLUSH || l->peer_closed;
+}
+
+void xs2s_link_release(struct xs2s_link *l, size_t tls_peak)
+{
+	if (l->resolve_h >= 0) {
+		xs2s_resolve_cancel(l->res, l->resolve_h);
+		l->resolve_h = -1;
+	}
+	if (xs2s_link_tls_up(l) && l->tls.version[0] && l->sock != XS2S_SOCK_NONE && !l->eof &&
+	    l->close != XS2S_CLOSE_NOW) {
+		size_t n;
+		const uint8_t *p;
+
+		xs2s_tls_end(&l->tls, true);
+		p = xs2s_bq_rbuf(&l->tx, &n);
+		if (n)
+			xs2s_port_send(l->sock, p, n); /* best-effort close_notify */
+	}
+	xs2s_tls_end(&l->tls, false);
+	if (l->sock != XS2S_SOCK_NONE)
+		xs2s_port_close(l->sock);
+	l->sock = XS2S_SOCK_NONE;
+	XS2S_LOGI(l->id, "closed %s %s %s after %us: %s; stanzas in %u out %u, bytes in %llu out %llu, TLS arena peak %zu",
+		  link_dir_name(l), l->local_domain, l->peer_domain[0] ? l->peer_domain : "?",
+		  (unsigned)((xs2s_port_now_ms() - l->created_ms) / XS2S_MS_PER_S), l->reason[0] ? l->reason : "normal close",
+		  l->stanzas_in, l->stanzas_out, (unsigned long long)l->bytes_in, (unsigned long long)l->bytes_out,
+		  tls_peak);
+	link_set_state(l, XS2S_LS_FREE);
+}

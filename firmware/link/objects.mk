@@ -1,0 +1,1 @@
+firmware-objs-y += link/certid.o link/link.o link/tls.o

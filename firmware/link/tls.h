@@ -1,0 +1,91 @@
+/* TLS glue over wolfSSL: the engine's contexts and arena, and one session
+ * per link that reads ciphertext from the link's rx queue and writes it to
+ * its tx queue through wolfSSL's I/O callbacks. It never touches a socket.
+ *
+ * Policy, enforced here for every session: TLS 1.2 minimum (1.3 preferred),
+ * forward-secret AEAD suites only, X25519/P-256/P-384, no renegotiation, no
+ * compression, peer certificate always requested and verified. The verdict
+ * is the caller's to judge: an untrusted certificate does not end the
+ * session by itself (dialback may still authenticate the peer).
+ *
+ * Memory: every wolfSSL allocation made during a call of this module comes
+ * from the calling engine's arena, charged to the session's owner (its link
+ * slot + 1; 0 for the contexts). wolfSSL's allocator hooks are
+ * process-wide; the arena is chosen per call, so engines never share bytes.
+ *
+ * Who calls: the link (sessions) and the engine (init, fini). Owns: the
+ * contexts, the sessions, the arena. Never touches: links, routes.
+ */
+#ifndef XS2S_TLS_H
+#define XS2S_TLS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "xs2s.h"
+#include "lib/arena.h"
+#include "lib/bq.h"
+#include "lib/types.h"
+#include "link/certid.h"
+
+#define XS2S_TLS_WRITE_CHUNK 4096 /* plaintext encrypted per write */
+
+/* An engine's TLS: contexts and arena. */
+struct xs2s_tls {
+	void *client_ctx;            /* WOLFSSL_CTX for outbound links */
+	void *server_ctx;            /* WOLFSSL_CTX for inbound links */
+	bool ready;                  /* we have a certificate: STARTTLS offered and used */
+	struct xs2s_certids ids;     /* scratch for certificate names (one verdict at a time) */
+	struct xs2s_arena arena;
+	_Alignas(16) unsigned char mem[CONFIG_XS2S_TLS_ARENA];
+};
+
+/* One link's session. */
+struct xs2s_tls_sess {
+	void *ssl;                   /* WOLFSSL, NULL when none */
+	struct xs2s_tls *tls;
+	struct xs2s_bq *rx, *tx;     /* ciphertext from and to the socket */
+	uint8_t owner;               /* arena owner: link slot + 1 */
+	bool client;                 /* outbound link */
+	bool want_write;             /* wolfSSL waits for room in tx */
+	bool eof;                    /* the socket is closed: no more ciphertext */
+	int cert_err;                /* first chain verification error, 0 if none */
+	int wpending;                /* size of a wolfSSL_write to repeat, 0 if none */
+	char version[12];            /* "TLSv1.3" once established */
+	char cipher[48];
+	char err[96];                /* first failure, for the link's reason */
+};
+
+/* Route wolfSSL's allocator (once per process) and build the engine's
+ * client and server contexts from cfg's PEM chain, key and CA list.
+ * No certificate: no contexts, t->ready false (STARTTLS neither offered
+ * nor used). XS2S_ETLS when the certificate or key cannot be used. */
+int xs2s_tls_init(struct xs2s_tls *t, const struct xs2s_config *cfg);
+/* Free the contexts. Sessions must have ended. */
+void xs2s_tls_fini(struct xs2s_tls *t);
+
+/* Create the session of a link: client (SNI = sni) or server. */
+int xs2s_tls_start(struct xs2s_tls *t, struct xs2s_tls_sess *s, bool client, const char *sni, uint8_t owner,
+		   struct xs2s_bq *rx, struct xs2s_bq *tx);
+/* Drive the handshake: XS2S_OK when done, XS2S_EWANTREAD/EWANTWRITE, or
+ * XS2S_ETLS / XS2S_ENOMEM with s->err set. On success version and cipher
+ * are recorded. */
+int xs2s_tls_handshake(struct xs2s_tls_sess *s);
+/* Decrypted bytes without consuming them: a count (> 0), XS2S_EWANTREAD,
+ * XS2S_EWANTWRITE, XS2S_EIO on close_notify, XS2S_ETLS / XS2S_ENOMEM. */
+int xs2s_tls_peek(struct xs2s_tls_sess *s, void *p, size_t n);
+/* Consume n bytes a peek returned (tmp: scratch of n bytes). */
+void xs2s_tls_consume(struct xs2s_tls_sess *s, void *tmp, size_t n);
+/* Encrypt from out into tx: XS2S_OK when out is empty, XS2S_EWANTWRITE when
+ * tx is full, XS2S_ETLS / XS2S_ENOMEM on error. */
+int xs2s_tls_flush(struct xs2s_tls_sess *s, struct xs2s_bq *out);
+/* Decrypted bytes buffered inside wolfSSL. */
+int xs2s_tls_pending(const struct xs2s_tls_sess *s);
+/* Verdict of the peer's certificate for domain: the chain result from the
+ * handshake, then an RFC 6125 match (DNS-ID, SRV-ID, XmppAddr; see certid.h)
+ * against the certificate's own DER. XS2S_CERT_NONE without a certificate. */
+enum xs2s_cert_verdict xs2s_tls_verdict(struct xs2s_tls_sess *s, const char *domain);
+/* Queue a close_notify into tx (best effort) when notify, and free the session. */
+void xs2s_tls_end(struct xs2s_tls_sess *s, bool notify);
+
+#endif

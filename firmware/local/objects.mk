@@ -1,0 +1,1 @@
+firmware-objs-y += local/local.o

@@ -1,0 +1,1 @@
+firmware-objs-y += route/route.o

@@ -1,0 +1,1 @@
+firmware-objs-y += xml/framer.o xml/xml.o
