@@ -1,4 +1,4 @@
-/* Unit tests for the bounded first-fit arena (firmware/arena.c). */
+/* Unit tests for the bounded first-fit arena (firmware/lib/arena.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "arena.h"
+#include "lib/arena.h"
 
 #define MEM_SIZE 8192u
 #define ALIGN 16u

@@ -1,4 +1,4 @@
-/* Unit tests for certificate identities (firmware/certid.c).
+/* Unit tests for certificate identities (firmware/link/certid.c).
  *
  * Real certificates are the .der files in test/unit/data/certid, made by
  * make.sh there (self-signed EC P-256, committed); the path is taken from
@@ -14,7 +14,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "certid.h"
+#include "link/certid.h"
 
 #define DER_MAX 8192          /* largest certificate file read */
 #define BUILD_CAP 65536       /* DER writer buffer */

@@ -1,4 +1,4 @@
-/* Unit tests for the DNS codec (firmware/dns.c): query bytes, response
+/* Unit tests for the DNS codec (firmware/resolve/dns.c): query bytes, response
  * checks (question echo, id, TC, RCODE), answers (SRV, A, AAAA, CNAME
  * aliases), compression pointers, truncation at every byte, RFC 2782
  * ordering with an injected deterministic RNG, and address text.
@@ -16,7 +16,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "dns.h"
+#include "resolve/dns.h"
 
 #define ID 0x4a7e
 #define MB_CAP 2048

@@ -1,4 +1,4 @@
-/* Unit tests for the error name tables (firmware/errnames.c). */
+/* Unit tests for the error name tables (firmware/lib/errnames.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

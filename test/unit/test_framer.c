@@ -1,4 +1,4 @@
-/* Unit tests for the stream framer (firmware/framer.c).
+/* Unit tests for the stream framer (firmware/xml/framer.c).
  *
  * Every input goes through frame_all(), which frames it in one call, one byte
  * per call, and split in two at every position, and asserts that all of them
@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "framer.h"
+#include "xml/framer.h"
 
 #define HDR "<stream:stream xmlns='jabber:server' " \
 	"xmlns:stream='http://etherx.jabber.org/streams' version='1.0'>"
