@@ -1,7 +1,9 @@
-/* Unit tests for the Mini-XML glue (firmware/xml.c). Must be linked with the
- * objcopy-renamed libmxml-xs2s.a: the tests check that Mini-XML's memory
- * comes from the xml arena. Leak gate: after every test the arena is back to
- * what xs2s_xml_init left in it.
+/* Unit tests for the Mini-XML glue (firmware/xml/xml.c). Must be linked with
+ * the objcopy-renamed libmxml-xs2s.a: the tests check that Mini-XML's memory
+ * comes from the engine's XML arena while a parse or free runs, and from the
+ * library arena (Mini-XML's process-wide state) otherwise. Leak gate: after
+ * every test the engine arena is back to what xs2s_xml_init left in it (empty)
+ * and the library arena to its size after the first init.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,8 +12,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <cmocka.h>
+#include <mxml.h>
 
-#include "xml.h"
+#include "lib/wbuf.h"
+#include "xml/xml.h"
 
 /* Defined in xml.c: the renamed targets of Mini-XML's libc references. */
 void xs2s_mxml_free(void *p);
@@ -26,20 +30,53 @@ char *xs2s_mxml_strdup(const char *s);
 	"xmlns:db='jabber:server:dialback' to='xs2s.local' from='example.org' " \
 	"id='a1b2-c3' version='1.0' xml:lang='en'>"
 
-static size_t base_used;
+static struct xs2s_xml xml, xml2;  /* two engines' arenas */
+static size_t base_used, lib_base;
 static uint32_t base_blocks;
 static char big[BIG];
 static struct xs2s_stream_hdr hdr;  /* of HDR_PROSODY, for namespace tests */
 
 static struct xs2s_arena *arena(void)
 {
-	return xs2s_xml_arena();
+	return &xml.arena;
 }
 
-/* Parse a string literal or buffer; the glue wants stanza[len] == NUL. */
-static int parse(const char *s, mxml_node_t **root)
+static size_t lib_used(void)
 {
-	return xs2s_xml_parse(s, strlen(s), root);
+	size_t used, size;
+
+	xs2s_xml_lib_usage(&used, &size);
+	return used;
+}
+
+/* Parse a string literal or buffer with the stream context of HDR_PROSODY;
+ * the glue wants stanza[len] == NUL. */
+static int parse(const char *s, struct xs2s_el *root)
+{
+	return xs2s_xml_parse(&xml, s, strlen(s), &hdr.ns, root);
+}
+
+static void xfree(struct xs2s_el *root)
+{
+	xs2s_xml_free(&xml, root);
+}
+
+/* The first child of el that is {ns}name, or a view of nothing. */
+static struct xs2s_el child(const struct xs2s_el *el, const char *ns, const char *name)
+{
+	struct xs2s_el c = { NULL, el ? el->ns : NULL };
+
+	if (!xs2s_el_child(el, ns, name, &c))
+		c.node = NULL;
+	return c;
+}
+
+/* The next sibling element of el, or a view of nothing. */
+static struct xs2s_el next(struct xs2s_el el)
+{
+	if (!xs2s_el_next(&el))
+		el.node = NULL;
+	return el;
 }
 
 static int parse_hdr(const char *s, struct xs2s_stream_hdr *h, enum xs2s_stream_err *se)
@@ -50,7 +87,7 @@ static int parse_hdr(const char *s, struct xs2s_stream_hdr *h, enum xs2s_stream_
 	assert_true(n + 1 < sizeof(buf));
 	memcpy(buf, s, n + 1);
 	buf[n + 1] = 'X'; /* beyond the NUL: must stay untouched */
-	int rc = xs2s_xml_parse_header(buf, n, h, se);
+	int rc = xs2s_xml_parse_header(&xml, buf, n, h, se);
 	assert_memory_equal(buf, s, n + 1);
 	assert_int_equal(buf[n + 1], 'X');
 	return rc;
@@ -61,8 +98,12 @@ static int group_setup(void **state)
 	enum xs2s_stream_err se;
 	(void)state;
 
-	xs2s_xml_init();
-	xs2s_xml_init(); /* idempotent */
+	xs2s_xml_init(&xml);
+	lib_base = lib_used();
+	xs2s_xml_init(&xml); /* idempotent */
+	xs2s_xml_init(&xml2); /* a second engine: Mini-XML's state is set up once */
+	if (lib_used() != lib_base)
+		return -1;
 	base_used = arena()->used;
 	base_blocks = arena()->blocks;
 	if (parse_hdr(HDR_PROSODY, &hdr, &se) != XS2S_OK)
@@ -73,9 +114,10 @@ static int group_setup(void **state)
 static int leak_gate(void **state)
 {
 	(void)state;
-	if (arena()->used != base_used || arena()->blocks != base_blocks) {
-		print_error("xml arena leak: used %zu (baseline %zu), blocks %u (baseline %u)\n",
-			    arena()->used, base_used, arena()->blocks, base_blocks);
+	if (arena()->used != base_used || arena()->blocks != base_blocks || xml2.arena.used || lib_used() != lib_base) {
+		print_error("xml arena leak: used %zu (baseline %zu), blocks %u (baseline %u), second engine %zu, "
+			    "library %zu (baseline %zu)\n", arena()->used, base_used, arena()->blocks, base_blocks,
+			    xml2.arena.used, lib_used(), lib_base);
 		return -1;
 	}
 	return 0;
@@ -83,73 +125,109 @@ static int leak_gate(void **state)
 
 static void test_init_and_redirect(void **state)
 {
-	mxml_node_t *root, *n;
+	struct xs2s_el root, root2;
+	mxml_node_t *n;
+	size_t lib_size, used, one;
 	char *s;
 	(void)state;
 
 	assert_string_equal(arena()->name, "xml");
 	assert_int_equal(arena()->size % 16, 0);
 	assert_true(arena()->size > CONFIG_XS2S_XML_ARENA - 32);
-	assert_true(base_used > 0); /* Mini-XML's per-thread struct and the top node */
+	/* Mini-XML's per-thread struct and the top node live in the library
+	 * arena, once per process; an engine's arena starts empty. */
+	xs2s_xml_lib_usage(&used, &lib_size);
+	assert_int_equal(used, lib_base);
+	assert_true(lib_base > 0);
+	assert_true(lib_base < lib_size);
+	assert_int_equal(base_used, 0);
+	assert_int_equal(xml2.arena.used, 0);
 
-	/* Trees live in the arena. */
+	/* Trees live in the engine's arena, with the stream context given. */
 	assert_int_equal(parse("<message to='a'><body>x</body></message>", &root), XS2S_OK);
 	assert_true(arena()->used > base_used);
-	assert_true(xs2s_arena_owns(arena(), root));
-	assert_true(xs2s_arena_owns(arena(), mxmlGetElement(root)));
-	assert_true(xs2s_arena_owns(arena(), xs2s_xml_attr(root, "to")));
-	xs2s_xml_free(root);
+	assert_true(xs2s_arena_owns(arena(), root.node));
+	assert_true(xs2s_arena_owns(arena(), mxmlGetElement(root.node)));
+	assert_true(xs2s_arena_owns(arena(), xs2s_el_attr(&root, "to")));
+	assert_ptr_equal(root.ns, &hdr.ns);
+	assert_int_equal(lib_used(), lib_base);
+
+	/* A second engine's tree lives in its own arena; each is freed alone. */
+	assert_int_equal(xs2s_xml_parse(&xml2, "<presence/>", 11, NULL, &root2), XS2S_OK);
+	assert_true(xs2s_arena_owns(&xml2.arena, root2.node));
+	assert_false(xs2s_arena_owns(arena(), root2.node));
+	assert_null(root2.ns);
+	one = arena()->used;
+	assert_true(xml2.arena.used > 0);
+	xfree(&root);
+	assert_null(root.node);
 	assert_int_equal(arena()->used, base_used);
+	assert_true(one > base_used);
+	assert_string_equal(xs2s_el_name(&root2), "presence");
+	xs2s_xml_free(&xml2, &root2);
+	assert_int_equal(xml2.arena.used, 0);
+	assert_int_equal(lib_used(), lib_base);
 
 	/* Charged to the current owner (a link slot), and given back. */
 	uint8_t prev = xs2s_arena_set_owner(arena(), 3);
 	assert_int_equal(parse("<presence/>", &root), XS2S_OK);
 	assert_true(arena()->owner_used[3] > 0);
-	xs2s_xml_free(root);
+	xfree(&root);
 	assert_int_equal(arena()->owner_used[3], 0);
 	assert_true(arena()->owner_high[3] > 0);
 	xs2s_arena_set_owner(arena(), prev);
 
-	/* The *f setters go through the renamed vasprintf. */
+	/* Outside a parse or free Mini-XML draws from the library arena; the
+	 * *f setters go through the renamed vasprintf. */
+	used = lib_used();
 	n = mxmlNewOpaquef(MXML_NO_PARENT, "%d-%s", 42, "x");
 	assert_non_null(n);
 	assert_string_equal(mxmlGetOpaque(n), "42-x");
-	assert_true(xs2s_arena_owns(arena(), mxmlGetOpaque(n)));
+	assert_true(lib_used() > used);
+	assert_int_equal(arena()->used, base_used);
 	mxmlDelete(n);
+	assert_int_equal(lib_used(), used);
 
 	/* Save buffers are arena memory too, released with the renamed free. */
 	n = mxmlNewElement(MXML_NO_PARENT, "a");
 	mxmlElementSetAttrf(n, "n", "%u", 7u);
+	one = lib_used();
 	s = mxmlSaveAllocString(n, MXML_NO_CALLBACK);
 	assert_non_null(s);
-	assert_true(xs2s_arena_owns(arena(), s));
+	assert_true(lib_used() > one);
 	assert_non_null(strstr(s, "<a n=\"7\""));
 	xs2s_mxml_free(s);
+	assert_int_equal(lib_used(), one);
 	mxmlDelete(n);
+	assert_int_equal(lib_used(), used);
 }
 
 static void test_parse_basic(void **state)
 {
-	mxml_node_t *root, *body;
+	struct xs2s_el root, body;
 	char text[TEXT_MAX];
 	(void)state;
 
 	assert_int_equal(parse("  <message type='chat'>\n <body>hi</body>\n</message>", &root), XS2S_OK);
-	assert_string_equal(xs2s_xml_local(root), "message");
-	assert_null(mxmlGetParent(root));
-	assert_string_equal(xs2s_xml_attr(root, "type"), "chat");
-	assert_null(xs2s_xml_attr(root, "to"));
-	body = xs2s_xml_child(root, NULL, "body", NULL);
-	assert_non_null(body);
-	assert_null(xs2s_xml_next(body));
-	assert_int_equal(xs2s_xml_text(body, text, sizeof(text)), 2);
+	assert_string_equal(xs2s_el_name(&root), "message");
+	assert_null(mxmlGetParent(root.node));
+	assert_string_equal(xs2s_el_attr(&root, "type"), "chat");
+	assert_null(xs2s_el_attr(&root, "to"));
+	body = child(&root, NULL, "body");
+	assert_non_null(body.node);
+	assert_null(next(body).node);
+	assert_int_equal(xs2s_el_text(&body, text, sizeof(text)), 2);
 	assert_string_equal(text, "hi");
+	assert_int_equal(xs2s_el_text_len(&body), 2);
 	/* Opaque text keeps whitespace. */
-	assert_int_equal(xs2s_xml_text(root, text, sizeof(text)), 3);
+	assert_int_equal(xs2s_el_text(&root, text, sizeof(text)), 3);
 	assert_string_equal(text, "\n \n");
-	/* Freeing through a child frees the whole tree. */
-	xs2s_xml_free(body);
-	xs2s_xml_free(NULL);
+	assert_int_equal(xs2s_el_text_len(&root), 3);
+	/* Freeing through a child frees the whole tree (the leak gate checks). */
+	xfree(&body);
+	assert_null(body.node);
+	xfree(NULL);
+	xfree(&body); /* already freed: nothing */
 }
 
 static void test_parse_errors(void **state)
@@ -172,98 +250,117 @@ static void test_parse_errors(void **state)
 		"<a><b c='1' c='2'/></a>",
 		"<a b='1'/",
 	};
-	mxml_node_t *root = (mxml_node_t *)&root;
+	struct xs2s_el root = { &root, NULL };
 	(void)state;
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		root.node = &root;
 		int rc = parse(bad[i], &root);
 		if (rc != XS2S_EPROTO)
 			fail_msg("'%s': %d", bad[i], rc);
-		assert_null(root);
+		assert_null(root.node);
 		assert_int_equal(arena()->used, base_used);
 	}
 	/* An embedded NUL is a protocol error; a missing terminator a caller bug. */
-	assert_int_equal(xs2s_xml_parse("<a/>\0<b/>", 9, &root), XS2S_EPROTO);
+	assert_int_equal(xs2s_xml_parse(&xml, "<a/>\0<b/>", 9, NULL, &root), XS2S_EPROTO);
 	static const char trailing[] = "<a/>Z";
-	assert_int_equal(xs2s_xml_parse(trailing, 4, &root), XS2S_EINVAL);
-	assert_int_equal(xs2s_xml_parse(NULL, 0, &root), XS2S_EINVAL);
-	assert_int_equal(xs2s_xml_parse("<a/>", 4, NULL), XS2S_EINVAL);
+	assert_int_equal(xs2s_xml_parse(&xml, trailing, 4, NULL, &root), XS2S_EINVAL);
+	assert_int_equal(xs2s_xml_parse(&xml, NULL, 0, NULL, &root), XS2S_EINVAL);
+	assert_int_equal(xs2s_xml_parse(&xml, "<a/>", 4, NULL, NULL), XS2S_EINVAL);
+	root.node = &root;
+	assert_int_equal(xs2s_xml_parse(NULL, "<a/>", 4, NULL, &root), XS2S_EINVAL); /* no arena */
+	assert_null(root.node);
 }
 
 static void test_ns_resolution(void **state)
 {
 	const struct xs2s_ns_ctx *ctx = &hdr.ns;
-	mxml_node_t *root, *q, *n, *inner;
+	struct xs2s_el root, q, n, inner, bare, none = { NULL, ctx };
 	(void)state;
 
 	/* Prefix declared on the stream header. */
 	assert_int_equal(parse("<db:result from='example.org' to='xs2s.local'>abc</db:result>", &root), XS2S_OK);
-	assert_string_equal(xs2s_xml_ns(root, ctx), XS2S_NS_DIALBACK);
-	assert_string_equal(xs2s_xml_local(root), "result");
-	assert_true(xs2s_xml_is(root, XS2S_NS_DIALBACK, "result", ctx));
-	assert_false(xs2s_xml_is(root, XS2S_NS_DIALBACK, "verify", ctx));
-	assert_false(xs2s_xml_is(root, XS2S_NS_SERVER, "result", ctx));
-	assert_null(xs2s_xml_ns(root, NULL)); /* no ctx: undeclared */
-	xs2s_xml_free(root);
+	assert_string_equal(xs2s_el_nsuri(&root), XS2S_NS_DIALBACK);
+	assert_string_equal(xs2s_el_name(&root), "result");
+	assert_true(xs2s_el_is(&root, XS2S_NS_DIALBACK, "result"));
+	assert_false(xs2s_el_is(&root, XS2S_NS_DIALBACK, "verify"));
+	assert_false(xs2s_el_is(&root, XS2S_NS_SERVER, "result"));
+	bare = root;
+	bare.ns = NULL;
+	assert_null(xs2s_el_nsuri(&bare)); /* no stream context: undeclared */
+	xfree(&root);
 
 	/* Default namespace of the stream. */
 	assert_int_equal(parse("<message to='a@xs2s.local'><body>x</body><thread>t</thread></message>", &root), XS2S_OK);
-	assert_string_equal(xs2s_xml_ns(root, ctx), XS2S_NS_SERVER);
-	n = xs2s_xml_child(root, XS2S_NS_SERVER, "body", ctx);
-	assert_non_null(n);
-	assert_string_equal(xs2s_xml_ns(n, ctx), XS2S_NS_SERVER);
-	n = xs2s_xml_next(n);
-	assert_true(xs2s_xml_is(n, XS2S_NS_SERVER, "thread", ctx));
-	assert_null(xs2s_xml_child(root, XS2S_NS_TLS, NULL, ctx));
-	xs2s_xml_free(root);
+	assert_string_equal(xs2s_el_nsuri(&root), XS2S_NS_SERVER);
+	n = child(&root, XS2S_NS_SERVER, "body");
+	assert_non_null(n.node);
+	assert_string_equal(xs2s_el_nsuri(&n), XS2S_NS_SERVER);
+	n = next(n);
+	assert_true(xs2s_el_is(&n, XS2S_NS_SERVER, "thread"));
+	assert_null(child(&root, XS2S_NS_TLS, NULL).node);
+	xfree(&root);
 
 	/* Its own default namespace, inherited by children. */
 	assert_int_equal(parse("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'><required/></starttls>", &root), XS2S_OK);
-	assert_string_equal(xs2s_xml_ns(root, ctx), XS2S_NS_TLS);
-	assert_true(xs2s_xml_is(xs2s_xml_child(root, NULL, NULL, ctx), XS2S_NS_TLS, "required", ctx));
-	xs2s_xml_free(root);
+	assert_string_equal(xs2s_el_nsuri(&root), XS2S_NS_TLS);
+	n = child(&root, NULL, NULL);
+	assert_true(xs2s_el_is(&n, XS2S_NS_TLS, "required"));
+	xfree(&root);
 
 	/* Stream-level prefix on a stanza, with its own children. */
 	assert_int_equal(parse("<stream:features><starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>"
 			       "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback></stream:features>", &root), XS2S_OK);
-	assert_true(xs2s_xml_is(root, XS2S_NS_STREAMS, "features", ctx));
-	assert_non_null(xs2s_xml_child(root, XS2S_NS_TLS, "starttls", ctx));
-	n = xs2s_xml_child(root, XS2S_NS_DB_FEATURE, "dialback", ctx);
-	assert_non_null(n);
-	assert_string_equal(xs2s_xml_ns(xs2s_xml_child(n, NULL, "errors", ctx), ctx), XS2S_NS_DB_FEATURE);
-	xs2s_xml_free(root);
+	assert_true(xs2s_el_is(&root, XS2S_NS_STREAMS, "features"));
+	assert_non_null(child(&root, XS2S_NS_TLS, "starttls").node);
+	n = child(&root, XS2S_NS_DB_FEATURE, "dialback");
+	assert_non_null(n.node);
+	inner = child(&n, NULL, "errors");
+	assert_string_equal(xs2s_el_nsuri(&inner), XS2S_NS_DB_FEATURE);
+	xfree(&root);
 
 	/* Nested redefinitions of a prefix and of the default namespace. */
 	assert_int_equal(parse("<iq type='result'><query xmlns='jabber:iq:version'><name>x</name>"
 			       "<x:a xmlns:x='urn:one'><x:b xmlns:x='urn:two'><c/></x:b><x:d/></x:a></query>"
 			       "<db:verify xmlns:db='urn:other'/></iq>", &root), XS2S_OK);
-	assert_string_equal(xs2s_xml_ns(root, ctx), XS2S_NS_SERVER);
-	q = xs2s_xml_child(root, "jabber:iq:version", "query", ctx);
-	assert_non_null(q);
-	assert_string_equal(xs2s_xml_ns(xs2s_xml_child(q, NULL, "name", ctx), ctx), "jabber:iq:version");
-	n = xs2s_xml_child(q, "urn:one", "a", ctx);
-	assert_non_null(n);
-	inner = xs2s_xml_child(n, NULL, "b", ctx);
-	assert_string_equal(xs2s_xml_ns(inner, ctx), "urn:two");
-	assert_string_equal(xs2s_xml_ns(xs2s_xml_child(inner, NULL, "c", ctx), ctx), "jabber:iq:version");
-	assert_string_equal(xs2s_xml_ns(xs2s_xml_child(n, NULL, "d", ctx), ctx), "urn:one");
+	assert_string_equal(xs2s_el_nsuri(&root), XS2S_NS_SERVER);
+	q = child(&root, "jabber:iq:version", "query");
+	assert_non_null(q.node);
+	n = child(&q, NULL, "name");
+	assert_string_equal(xs2s_el_nsuri(&n), "jabber:iq:version");
+	n = child(&q, "urn:one", "a");
+	assert_non_null(n.node);
+	inner = child(&n, NULL, "b");
+	assert_string_equal(xs2s_el_nsuri(&inner), "urn:two");
+	inner = child(&inner, NULL, "c");
+	assert_string_equal(xs2s_el_nsuri(&inner), "jabber:iq:version");
+	inner = child(&n, NULL, "d");
+	assert_string_equal(xs2s_el_nsuri(&inner), "urn:one");
 	/* A local declaration wins over the stream's. */
-	assert_string_equal(xs2s_xml_ns(xs2s_xml_next(q), ctx), "urn:other");
-	xs2s_xml_free(root);
+	n = next(q);
+	assert_string_equal(xs2s_el_nsuri(&n), "urn:other");
+	xfree(&root);
 
 	/* Undeclared prefix. */
 	assert_int_equal(parse("<foo:bar><baz/></foo:bar>", &root), XS2S_OK);
-	assert_null(xs2s_xml_ns(root, ctx));
-	assert_false(xs2s_xml_is(root, "urn:any", "bar", ctx));
-	assert_true(xs2s_xml_is(root, NULL, "bar", ctx));
-	assert_string_equal(xs2s_xml_ns(xs2s_xml_child(root, NULL, NULL, ctx), ctx), XS2S_NS_SERVER);
-	xs2s_xml_free(root);
+	assert_null(xs2s_el_nsuri(&root));
+	assert_false(xs2s_el_is(&root, "urn:any", "bar"));
+	assert_true(xs2s_el_is(&root, NULL, "bar"));
+	n = child(&root, NULL, NULL);
+	assert_string_equal(xs2s_el_nsuri(&n), XS2S_NS_SERVER);
+	xfree(&root);
 
-	assert_null(xs2s_xml_ns(NULL, ctx));
-	assert_null(xs2s_xml_local(NULL));
-	assert_null(xs2s_xml_child(NULL, NULL, NULL, ctx));
-	assert_null(xs2s_xml_next(NULL));
-	assert_null(xs2s_xml_attr(NULL, "a"));
+	assert_null(xs2s_el_nsuri(NULL));
+	assert_null(xs2s_el_nsuri(&none));
+	assert_null(xs2s_el_name(NULL));
+	assert_null(xs2s_el_name(&none));
+	assert_false(xs2s_el_is(NULL, NULL, NULL));
+	assert_false(xs2s_el_is(&none, NULL, NULL));
+	assert_false(xs2s_el_child(NULL, NULL, NULL, &n));
+	assert_false(xs2s_el_child(&none, NULL, NULL, &n));
+	assert_false(xs2s_el_next(&none));
+	assert_null(xs2s_el_attr(NULL, "a"));
+	assert_null(xs2s_el_attr(&none, "a"));
 }
 
 static void test_header_ok(void **state)
@@ -382,88 +479,49 @@ static void test_header_errors(void **state)
 
 	/* NULL se is allowed. */
 	assert_int_equal(parse_hdr("<x>", &h, NULL), XS2S_EPROTO);
-	assert_int_equal(xs2s_xml_parse_header(NULL, 0, &h, &se), XS2S_EINVAL);
+	assert_int_equal(xs2s_xml_parse_header(&xml, NULL, 0, &h, &se), XS2S_EINVAL);
+	assert_int_equal(xs2s_xml_parse_header(NULL, buf, strlen(buf), &h, &se), XS2S_EINVAL); /* no arena */
+	assert_int_equal(xs2s_xml_parse_header(&xml, buf, strlen(buf), NULL, &se), XS2S_EINVAL);
 }
 
 static void test_text(void **state)
 {
-	mxml_node_t *root;
+	struct xs2s_el root, x;
 	char text[TEXT_MAX];
 	(void)state;
 
 	assert_int_equal(parse("<body>a &amp; b &lt;c&gt; &apos;&quot; &#x263A;&#65;"
 			       "<![CDATA[<raw> & ]]]]> end<x>grandchild</x>!<![CDATA[]]></body>", &root), XS2S_OK);
-	int n = xs2s_xml_text(root, text, sizeof(text));
+	int n = xs2s_el_text(&root, text, sizeof(text));
 	assert_string_equal(text, "a & b <c> '\" \xE2\x98\xBA" "A<raw> & ]] end!");
 	assert_int_equal(n, (int)strlen(text));
+	assert_int_equal(xs2s_el_text_len(&root), (size_t)n);
 	/* Exactly fitting, then one byte short. */
-	assert_int_equal(xs2s_xml_text(root, text, (size_t)n + 1), n);
-	assert_int_equal(xs2s_xml_text(root, text, (size_t)n), XS2S_ERANGE);
+	assert_int_equal(xs2s_el_text(&root, text, (size_t)n + 1), n);
+	assert_int_equal(xs2s_el_text(&root, text, (size_t)n), XS2S_ERANGE);
 	assert_string_equal(text, "");
-	assert_int_equal(xs2s_xml_text(root, text, 0), XS2S_ERANGE);
-	assert_int_equal(xs2s_xml_text(root, NULL, 10), XS2S_ERANGE);
-	assert_int_equal(xs2s_xml_text(xs2s_xml_child(root, NULL, "x", NULL), text, sizeof(text)), 10);
-	xs2s_xml_free(root);
+	assert_int_equal(xs2s_el_text(&root, text, 0), XS2S_ERANGE);
+	assert_int_equal(xs2s_el_text(&root, NULL, 10), XS2S_ERANGE);
+	x = child(&root, NULL, "x");
+	assert_int_equal(xs2s_el_text(&x, text, sizeof(text)), 10);
+	assert_int_equal(xs2s_el_text_len(&x), 10);
+	xfree(&root);
 
 	assert_int_equal(parse("<a>  <![CDATA[ x ]]>  </a>", &root), XS2S_OK);
-	assert_int_equal(xs2s_xml_text(root, text, sizeof(text)), 7);
+	assert_int_equal(xs2s_el_text(&root, text, sizeof(text)), 7);
 	assert_string_equal(text, "   x   ");
-	xs2s_xml_free(root);
+	assert_int_equal(xs2s_el_text_len(&root), 7);
+	xfree(&root);
 
 	assert_int_equal(parse("<a/>", &root), XS2S_OK);
-	assert_int_equal(xs2s_xml_text(root, text, sizeof(text)), 0);
+	assert_int_equal(xs2s_el_text(&root, text, sizeof(text)), 0);
 	assert_string_equal(text, "");
-	assert_int_equal(xs2s_xml_text(NULL, text, sizeof(text)), 0);
-	xs2s_xml_free(root);
-}
-
-static void test_writer(void **state)
-{
-	struct xs2s_wbuf w;
-	char buf[32], wide[64];
-	(void)state;
-
-	xs2s_w_init(&w, wide, sizeof(wide));
-	assert_string_equal(wide, "");
-	xs2s_w_raw(&w, "<a x='");
-	xs2s_w_esc(&w, "1&2<3>'\"");
-	xs2s_w_raw(&w, "'>");
-	assert_false(w.overflow);
-	assert_string_equal(wide, "<a x='1&amp;2&lt;3&gt;&apos;&quot;'>");
-	assert_int_equal(w.len, strlen(wide));
-	/* Too long for the rest: nothing of it is written, and it sticks. */
-	xs2s_w_init(&w, buf, sizeof(buf));
-	xs2s_w_fmt(&w, "<%s n='%d'>", "iq", 12);
-	assert_string_equal(buf, "<iq n='12'>");
-	assert_int_equal(w.len, 11);
-	xs2s_w_esc(&w, "&&&&&"); /* 25 bytes: 11 + 25 does not fit 31 */
-	assert_true(w.overflow);
-	assert_string_equal(buf, "<iq n='12'>");
-	assert_int_equal(w.len, 11);
-	xs2s_w_raw(&w, "x");
-	xs2s_w_fmt(&w, "%d", 1);
-	assert_int_equal(w.len, 11);
-	assert_string_equal(buf, "<iq n='12'>");
-
-	/* Exactly full (31 + NUL), then one more byte overflows. */
-	xs2s_w_init(&w, buf, sizeof(buf));
-	xs2s_w_raw(&w, "0123456789012345678901234567890");
-	assert_false(w.overflow);
-	assert_int_equal(w.len, sizeof(buf) - 1);
-	xs2s_w_esc(&w, "");
-	assert_false(w.overflow);
-	xs2s_w_raw(&w, "x");
-	assert_true(w.overflow);
-	assert_int_equal(strlen(buf), sizeof(buf) - 1);
-
-	xs2s_w_init(&w, buf, sizeof(buf));
-	xs2s_w_fmt(&w, "%040d", 1);
-	assert_true(w.overflow);
-	assert_string_equal(buf, "");
-
-	xs2s_w_init(&w, buf, 0);
-	assert_true(w.overflow);
-	xs2s_w_raw(&w, "");
+	assert_int_equal(xs2s_el_text_len(&root), 0);
+	strcpy(text, "junk");
+	assert_int_equal(xs2s_el_text(NULL, text, sizeof(text)), 0);
+	assert_string_equal(text, "");
+	assert_int_equal(xs2s_el_text_len(NULL), 0);
+	xfree(&root);
 }
 
 /* Fill big with a stanza of n empty children or n attributes. */
@@ -484,13 +542,13 @@ static void make_many(int children, int n)
 
 static void test_enomem(void **state)
 {
-	mxml_node_t *root = (mxml_node_t *)&root;
+	struct xs2s_el root = { &root, NULL };
 	uint32_t fails = arena()->fails;
 	(void)state;
 
 	make_many(1, MANY_CHILDREN);
 	assert_int_equal(parse(big, &root), XS2S_ENOMEM);
-	assert_null(root);
+	assert_null(root.node);
 	assert_true(arena()->fails > fails);
 	assert_int_equal(arena()->used, base_used);
 	make_many(0, MANY_ATTRS);
@@ -498,7 +556,7 @@ static void test_enomem(void **state)
 	assert_int_equal(arena()->used, base_used);
 	/* The arena recovers: the next stanza parses. */
 	assert_int_equal(parse("<message><body>ok</body></message>", &root), XS2S_OK);
-	xs2s_xml_free(root);
+	xfree(&root);
 }
 
 /* Largest single block the xml arena can give right now. */
@@ -531,7 +589,7 @@ static void squeeze(const char *doc, int header)
 	for (size_t k = 0; k < max && ok < 4; k += 8) {
 		void *filler = xs2s_arena_alloc(arena(), max - k);
 		size_t used = arena()->used;
-		mxml_node_t *root = NULL;
+		struct xs2s_el root = { NULL, NULL };
 		struct xs2s_stream_hdr h;
 		enum xs2s_stream_err se;
 		int rc;
@@ -540,7 +598,7 @@ static void squeeze(const char *doc, int header)
 		if (header) {
 			char buf[1024];
 			strcpy(buf, doc);
-			rc = xs2s_xml_parse_header(buf, strlen(buf), &h, &se);
+			rc = xs2s_xml_parse_header(&xml, buf, strlen(buf), &h, &se);
 			if (rc == XS2S_OK)
 				assert_true(h.has_dialback);
 			else
@@ -549,10 +607,12 @@ static void squeeze(const char *doc, int header)
 			rc = parse(doc, &root);
 			if (rc == XS2S_OK) {
 				char text[TEXT_MAX];
-				assert_string_equal(xs2s_xml_attr(root, "to"), "b@xs2s.local");
-				assert_true(xs2s_xml_text(xs2s_xml_child(root, NULL, "body", NULL), text, sizeof(text)) > 0);
+				struct xs2s_el body = child(&root, NULL, "body");
+
+				assert_string_equal(xs2s_el_attr(&root, "to"), "b@xs2s.local");
+				assert_true(xs2s_el_text(&body, text, sizeof(text)) > 0);
 				assert_string_equal(text, "x & <y> z");
-				xs2s_xml_free(root);
+				xfree(&root);
 			}
 		}
 		if (rc == XS2S_OK)
@@ -581,7 +641,7 @@ static void test_enomem_every_step(void **state)
  * 0 when the stanza does not fit. */
 static size_t cost(const char *doc)
 {
-	mxml_node_t *root;
+	struct xs2s_el root;
 	int rc;
 
 	xs2s_arena_reset_owner_high(arena(), 0);
@@ -589,7 +649,7 @@ static size_t cost(const char *doc)
 	if (rc == XS2S_ENOMEM)
 		return 0;
 	assert_int_equal(rc, XS2S_OK);
-	xs2s_xml_free(root);
+	xfree(&root);
 	return arena()->owner_high[0] - base_used;
 }
 
@@ -600,11 +660,13 @@ static void test_memory_figures(void **state)
 	mxml_node_t *n;
 	(void)state;
 
-	/* Baseline = Mini-XML's per-thread struct + the top node with its name. */
-	size_t before = arena()->used;
+	/* The library arena = Mini-XML's per-thread struct + the top node with its
+	 * name; an engine's arena has no baseline. */
+	size_t before = lib_used(), lib_size;
 	n = mxmlNewElement(MXML_NO_PARENT, "xs2s-top");
-	top = arena()->used - before;
+	top = lib_used() - before;
 	mxmlDelete(n);
+	xs2s_xml_lib_usage(&before, &lib_size);
 
 	/* A typical chat message of about 300 bytes. */
 	static const char msg[] =
@@ -632,10 +694,10 @@ static void test_memory_figures(void **state)
 	len = w.len;
 	c10k_tree = cost(big);
 
-	print_message("xml arena %zu bytes; baseline %zu bytes in %u blocks "
+	print_message("xml arena %zu bytes per engine, %zu in use after init; library arena %zu of %zu bytes "
 		      "(Mini-XML global %zu, top node %zu)\n",
-		      arena()->size, base_used, base_blocks, base_used - top, top);
-	print_message("high-water over baseline: %zu-byte message %zu; 10000-byte body %zu; "
+		      arena()->size, base_used, lib_base, lib_size, lib_base - top, top);
+	print_message("high-water: %zu-byte message %zu; 10000-byte body %zu; "
 		      "%zu-byte roster %zu%s\n", sizeof(msg) - 1, c300, c10k_text, len, c10k_tree,
 		      c10k_tree ? "" : " (ENOMEM: does not fit)");
 	assert_true(c300 > sizeof(msg) - 1);
@@ -652,7 +714,6 @@ int main(void)
 		cmocka_unit_test_teardown(test_header_ok, leak_gate),
 		cmocka_unit_test_teardown(test_header_errors, leak_gate),
 		cmocka_unit_test_teardown(test_text, leak_gate),
-		cmocka_unit_test_teardown(test_writer, leak_gate),
 		cmocka_unit_test_teardown(test_enomem, leak_gate),
 		cmocka_unit_test_teardown(test_enomem_every_step, leak_gate),
 		cmocka_unit_test_teardown(test_memory_figures, leak_gate),
