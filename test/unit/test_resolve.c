@@ -1,4 +1,4 @@
-/* The resolver state machine (firmware/resolve.c) against a fake DNS server
+/* The resolver state machine (firmware/resolve/resolve.c) against a fake DNS server
  * run inside the test on a loopback UDP socket. Time is virtual: the test
  * passes its own clock to xs2s_resolve_step(), so retransmissions and
  * timeouts are exercised without waiting for them.
@@ -20,9 +20,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "xs2s_int.h"
-#include "resolve.h"
-#include "dns.h"
+#include "resolve/resolve.h"
+#include "resolve/dns.h"
 
 #define MAX_ROUNDS 64
 #define QNAME_MAX 300
@@ -54,6 +53,7 @@ struct mb {
 /* Fill r with the answer to q and return 1, or return 0 to drop q. */
 typedef int (*zone_fn)(const struct fq *q, struct mb *r);
 
+static struct xs2s_resolver res; /* the resolver under test, set up per test */
 static int fake_fd = -1;
 static zone_fn fake_zone;
 static struct {             /* every query received, in order */
@@ -230,17 +230,25 @@ static int setup(void **state)
 	assert_int_equal(bind(fake_fd, (struct sockaddr *)&a, sizeof a), 0);
 	assert_int_equal(getsockname(fake_fd, (struct sockaddr *)&a, &len), 0);
 	snprintf(server, sizeof server, "127.0.0.1:%u", ntohs(a.sin_port));
-	assert_int_equal(xs2s_dns_set_server(server), XS2S_OK);
+	assert_int_equal(xs2s_resolve_init(&res, NULL, server), XS2S_OK);
 	fake_zone = NULL;
 	fake_nlog = 0;
 	return 0;
 }
 
+/* Leak gate: no lookup left running (each holds a slot and a socket). */
 static int teardown(void **state)
 {
+	unsigned busy = xs2s_resolve_busy(&res);
+	struct xs2s_pollfd fds[XS2S_RESOLVE_POLLFDS + 1];
+
 	(void)state;
 	close(fake_fd);
 	fake_fd = -1;
+	if (busy || xs2s_resolve_pollfds(&res, fds, XS2S_RESOLVE_POLLFDS + 1)) {
+		print_error("%u lookups left running\n", busy);
+		return -1;
+	}
 	return 0;
 }
 
@@ -257,9 +265,9 @@ static int pump(int h, struct xs2s_target *t, unsigned *n, uint32_t advance)
 	for (round = 0; round < MAX_ROUNDS; round++) {
 		int rc;
 
-		xs2s_resolve_step(vnow);
+		xs2s_resolve_step(&res, vnow);
 		*n = cap;
-		rc = xs2s_resolve_result(h, t, n);
+		rc = xs2s_resolve_result(&res, h, t, n);
 		if (rc != XS2S_EAGAIN)
 			return rc;
 		fake_serve();
@@ -275,7 +283,7 @@ static int lookup(const char *domain, struct xs2s_target *t, unsigned *n, uint32
 	int h;
 
 	vnow = xs2s_port_now_ms();
-	h = xs2s_resolve_start(domain);
+	h = xs2s_resolve_start(&res, domain);
 	assert_true(h >= 0);
 	return pump(h, t, n, advance);
 }
@@ -338,25 +346,82 @@ static void test_hostmap_answers_first(void **state)
 
 	(void)state;
 	fake_zone = zone_srv;
-	assert_int_equal(xs2s_hostmap_add("mapped.test=192.0.2.99:5999"), XS2S_OK);
-	h = xs2s_resolve_start("mapped.test");
+	assert_int_equal(xs2s_resolve_map_add(&res, "mapped.test=192.0.2.99:5999"), XS2S_OK);
+	h = xs2s_resolve_start(&res, "mapped.test");
 	assert_true(h >= 0);
-	assert_true(xs2s_resolve_done(h));
-	assert_int_equal(xs2s_resolve_result(h, t, &n), XS2S_OK);
+	assert_true(xs2s_resolve_done(&res, h));
+	assert_int_equal(xs2s_resolve_result(&res, h, t, &n), XS2S_OK);
 	assert_int_equal(n, 1);
 	assert_target(&t[0], "192.0.2.99", 5999);
-	assert_int_equal(xs2s_resolve_result(h, t, &n), XS2S_EINVAL); /* the handle is free again */
+	assert_int_equal(xs2s_resolve_result(&res, h, t, &n), XS2S_EINVAL); /* the handle is free again */
 	fake_serve();
 	assert_int_equal(fake_nlog, 0); /* nothing asked */
-	/* The old entry point still answers from the map. */
-	{
-		char addr[XS2S_ADDR_MAX];
-		uint16_t port;
+	/* The map answers again (the blocking xs2s_resolve() is gone: every
+	 * lookup goes through a slot, the map answering on the first result). */
+	n = K;
+	h = xs2s_resolve_start(&res, "mapped.test");
+	assert_true(h >= 0);
+	assert_int_equal(xs2s_resolve_busy(&res), 1);
+	assert_int_equal(xs2s_resolve_result(&res, h, t, &n), XS2S_OK);
+	assert_int_equal(n, 1);
+	assert_target(&t[0], "192.0.2.99", 5999);
+	assert_int_equal(xs2s_resolve_busy(&res), 0);
+	fake_serve();
+	assert_int_equal(fake_nlog, 0);
+}
 
-		assert_int_equal(xs2s_resolve("mapped.test", addr, &port), XS2S_OK);
-		assert_string_equal(addr, "192.0.2.99");
-		assert_int_equal(port, 5999);
+/* The map as the engine's configuration gives it (host_map), after
+ * CONFIG_XS2S_HOST_MAP; the port defaults to 5269. */
+static void test_hostmap_from_config(void **state)
+{
+	static struct xs2s_resolver r2;
+	struct xs2s_target t[K];
+	char entry[XS2S_DOMAIN_MAX + 32], dom[XS2S_DOMAIN_MAX + 2];
+	unsigned n = K, i;
+	int h;
+
+	(void)state;
+	assert_int_equal(xs2s_resolve_init(&r2, "  one.test=192.0.2.1:1111\ttwo.test=[2001:db8::2]:2222 "
+					   "three.test=192.0.2.3 ", "127.0.0.1:9"), XS2S_OK);
+	h = xs2s_resolve_start(&r2, "two.test");
+	assert_int_equal(xs2s_resolve_result(&r2, h, t, &n), XS2S_OK);
+	assert_target(&t[0], "2001:db8::2", 2222);
+	n = K;
+	h = xs2s_resolve_start(&r2, "three.test");
+	assert_int_equal(xs2s_resolve_result(&r2, h, t, &n), XS2S_OK);
+	assert_target(&t[0], "192.0.2.3", XS2S_XMPP_SERVER_PORT);
+	n = K;
+	h = xs2s_resolve_start(&r2, "one.test");
+	assert_int_equal(xs2s_resolve_result(&r2, h, t, &n), XS2S_OK);
+	assert_target(&t[0], "192.0.2.1", 1111);
+	/* No room asked for: OK with no candidate. */
+	n = 0;
+	h = xs2s_resolve_start(&r2, "one.test");
+	assert_int_equal(xs2s_resolve_result(&r2, h, t, &n), XS2S_OK);
+	assert_int_equal(n, 0);
+	/* Bad entries refuse the whole configuration. */
+	assert_int_equal(xs2s_resolve_init(&r2, "one.test", NULL), XS2S_EINVAL);
+	assert_int_equal(xs2s_resolve_init(&r2, "=192.0.2.1:1", NULL), XS2S_EINVAL);
+	assert_int_equal(xs2s_resolve_init(&r2, "a@b=192.0.2.1:1", NULL), XS2S_EINVAL);
+	assert_int_equal(xs2s_resolve_init(&r2, "ok.test=192.0.2.1:1 bad.test=192.0.2.1:0", NULL), XS2S_EINVAL);
+	assert_int_equal(xs2s_resolve_map_add(&r2, "x.test=[2001:db8::1"), XS2S_EINVAL);
+	assert_int_equal(xs2s_resolve_map_add(&r2, "x.test=[2001:db8::1]5269"), XS2S_EINVAL);
+	assert_int_equal(xs2s_resolve_map_add(&r2, "x.test=192.0.2.1:65536"), XS2S_EINVAL);
+	assert_int_equal(xs2s_resolve_map_add(&r2, "x.test=192.0.2.1:12x"), XS2S_EINVAL);
+	assert_int_equal(xs2s_resolve_map_add(&r2, "x.test="), XS2S_EINVAL);
+	memset(dom, 'a', XS2S_DOMAIN_MAX + 1);
+	dom[XS2S_DOMAIN_MAX + 1] = '\0';
+	snprintf(entry, sizeof entry, "%s=192.0.2.1:1", dom);
+	assert_int_equal(xs2s_resolve_map_add(&r2, entry), XS2S_EINVAL);
+	/* The map is bounded. */
+	assert_int_equal(xs2s_resolve_init(&r2, NULL, NULL), XS2S_OK);
+	for (i = r2.nmap; i < XS2S_HOSTMAP_ENTRIES; i++) {
+		snprintf(entry, sizeof entry, "h%u.test=192.0.2.%u:5269", i, i + 1);
+		assert_int_equal(xs2s_resolve_map_add(&r2, entry), XS2S_OK);
 	}
+	assert_int_equal(xs2s_resolve_map_add(&r2, "more.test=192.0.2.200:1"), XS2S_EINVAL);
+	assert_int_equal(r2.nmap, XS2S_HOSTMAP_ENTRIES);
+	assert_int_equal(xs2s_resolve_busy(&r2), 0);
 }
 
 static void test_nodata_everywhere(void **state)
@@ -491,24 +556,24 @@ static void test_timeout(void **state)
 	(void)state;
 	fake_zone = NULL; /* a server that never answers */
 	vnow = start = xs2s_port_now_ms();
-	h = xs2s_resolve_start("silent.test");
+	h = xs2s_resolve_start(&res, "silent.test");
 	assert_true(h >= 0);
-	assert_false(xs2s_resolve_done(h));
+	assert_false(xs2s_resolve_done(&res, h));
 	/* The engine hooks: one socket to watch, a deadline one timeout away. */
-	assert_int_equal(xs2s_resolve_pollfds(fds, XS2S_RESOLVE_POLLFDS), 1);
+	assert_int_equal(xs2s_resolve_pollfds(&res, fds, XS2S_RESOLVE_POLLFDS), 1);
 	assert_int_equal(fds[0].want, XS2S_POLL_IN);
-	assert_int_equal(xs2s_resolve_pollfds(fds, 0), 0);
-	assert_true(xs2s_resolve_next_ms(vnow) <= CONFIG_XS2S_DNS_TIMEOUT_MS);
-	assert_true(xs2s_resolve_next_ms(vnow) > CONFIG_XS2S_DNS_TIMEOUT_MS / 2);
-	assert_int_equal(xs2s_resolve_next_ms(vnow + CONFIG_XS2S_DNS_TIMEOUT_MS), 0);
+	assert_int_equal(xs2s_resolve_pollfds(&res, fds, 0), 0);
+	assert_true(xs2s_resolve_next_ms(&res, vnow) <= CONFIG_XS2S_DNS_TIMEOUT_MS);
+	assert_true(xs2s_resolve_next_ms(&res, vnow) > CONFIG_XS2S_DNS_TIMEOUT_MS / 2);
+	assert_int_equal(xs2s_resolve_next_ms(&res, vnow + CONFIG_XS2S_DNS_TIMEOUT_MS), 0);
 	assert_int_equal(pump(h, t, &n, CONFIG_XS2S_DNS_TIMEOUT_MS), XS2S_ETIMEDOUT);
 	assert_int_equal(n, 0);
 	assert_int_equal(fake_seen("_xmpp-server._tcp.silent.test", XS2S_DNS_TYPE_SRV), TRIES);
 	assert_int_equal(fake_nlog, TRIES);
 	assert_true(vnow - start >= (uint32_t)TRIES * CONFIG_XS2S_DNS_TIMEOUT_MS);
 	/* Done: nothing left to watch or wait for. */
-	assert_int_equal(xs2s_resolve_pollfds(fds, XS2S_RESOLVE_POLLFDS), 0);
-	assert_int_equal(xs2s_resolve_next_ms(vnow), UINT32_MAX);
+	assert_int_equal(xs2s_resolve_pollfds(&res, fds, XS2S_RESOLVE_POLLFDS), 0);
+	assert_int_equal(xs2s_resolve_next_ms(&res, vnow), UINT32_MAX);
 }
 
 /* Nothing listens on the server's port: ICMP errors end each try at once,
@@ -528,7 +593,7 @@ static void test_refused_server(void **state)
 	close(fake_fd); /* the port is now closed */
 	fake_fd = socket(AF_INET, SOCK_DGRAM, 0);
 	snprintf(server, sizeof server, "127.0.0.1:%u", ntohs(a.sin_port));
-	assert_int_equal(xs2s_dns_set_server(server), XS2S_OK);
+	assert_int_equal(xs2s_resolve_init(&res, NULL, server), XS2S_OK);
 	start = xs2s_port_now_ms();
 	assert_int_equal(lookup("refused.test", t, &n, 0), XS2S_ETIMEDOUT);
 	assert_int_equal(n, 0);
@@ -574,9 +639,9 @@ static void test_wrong_answers_ignored(void **state)
 
 	(void)state;
 	vnow = xs2s_port_now_ms();
-	h = xs2s_resolve_start("plain.test");
+	h = xs2s_resolve_start(&res, "plain.test");
 	assert_true(h >= 0);
-	assert_int_equal(xs2s_resolve_pollfds(fds, XS2S_RESOLVE_POLLFDS), 1);
+	assert_int_equal(xs2s_resolve_pollfds(&res, fds, XS2S_RESOLVE_POLLFDS), 1);
 	assert_int_equal(getsockname(fds[0].sock, (struct sockaddr *)&me, &len), 0);
 	got = recvfrom(fake_fd, buf, sizeof buf, 0, (struct sockaddr *)&from, &flen);
 	assert_true(got > 0);
@@ -608,8 +673,8 @@ static void test_wrong_answers_ignored(void **state)
 	/* 4. garbage. */
 	assert_true(sendto(fake_fd, "\x01", 1, 0, (struct sockaddr *)&from, flen) > 0);
 	for (round = 0; round < 4; round++) {
-		xs2s_resolve_step(vnow);
-		assert_false(xs2s_resolve_done(h));
+		xs2s_resolve_step(&res, vnow);
+		assert_false(xs2s_resolve_done(&res, h));
 	}
 	/* The real answer still works. */
 	fake_zone = zone_plain;
@@ -663,35 +728,40 @@ static void test_slots_and_handles(void **state)
 	(void)state;
 	fake_zone = NULL;
 	for (i = 0; i < CONFIG_XS2S_DNS_QUERIES; i++) {
-		h[i] = xs2s_resolve_start("silent.test");
+		h[i] = xs2s_resolve_start(&res, "silent.test");
 		assert_true(h[i] >= 0);
 	}
-	assert_int_equal(xs2s_resolve_start("silent.test"), XS2S_ENOMEM);
-	xs2s_resolve_cancel(h[0]);
-	assert_int_equal(xs2s_resolve_result(h[0], t, &n), XS2S_EINVAL);
-	extra = xs2s_resolve_start("silent.test");
+	assert_int_equal(xs2s_resolve_start(&res, "silent.test"), XS2S_ENOMEM);
+	xs2s_resolve_cancel(&res, h[0]);
+	assert_int_equal(xs2s_resolve_result(&res, h[0], t, &n), XS2S_EINVAL);
+	extra = xs2s_resolve_start(&res, "silent.test");
 	assert_true(extra >= 0);
 	assert_true(extra != h[0]); /* same slot, new generation */
-	xs2s_resolve_cancel(h[0]);  /* stale: must not cancel the new lookup */
-	assert_false(xs2s_resolve_done(extra));
-	xs2s_resolve_cancel(extra);
+	xs2s_resolve_cancel(&res, h[0]);  /* stale: must not cancel the new lookup */
+	assert_false(xs2s_resolve_done(&res, extra));
+	xs2s_resolve_cancel(&res, extra);
 	for (i = 1; i < CONFIG_XS2S_DNS_QUERIES; i++)
-		xs2s_resolve_cancel(h[i]);
-	assert_int_equal(xs2s_resolve_pollfds(fds, XS2S_RESOLVE_POLLFDS), 0);
+		xs2s_resolve_cancel(&res, h[i]);
+	assert_int_equal(xs2s_resolve_pollfds(&res, fds, XS2S_RESOLVE_POLLFDS), 0);
 	/* Bad input. */
-	assert_int_equal(xs2s_resolve_start(""), XS2S_EINVAL);
-	assert_int_equal(xs2s_resolve_start("a..b"), XS2S_EINVAL);
-	assert_int_equal(xs2s_resolve_result(-1, t, &n), XS2S_EINVAL);
-	assert_true(xs2s_resolve_done(-1));
-	assert_int_equal(xs2s_dns_set_server("[::1"), XS2S_EINVAL);
-	assert_int_equal(xs2s_dns_set_server("127.0.0.1:0"), XS2S_EINVAL);
-	assert_int_equal(xs2s_dns_set_server("127.0.0.1:99999"), XS2S_EINVAL);
+	assert_int_equal(xs2s_resolve_start(&res, ""), XS2S_EINVAL);
+	assert_int_equal(xs2s_resolve_start(&res, "a..b"), XS2S_EINVAL);
+	assert_int_equal(xs2s_resolve_result(&res, -1, t, &n), XS2S_EINVAL);
+	assert_true(xs2s_resolve_done(&res, -1));
+	{
+		static struct xs2s_resolver bad;
+
+		assert_int_equal(xs2s_resolve_init(&bad, NULL, "[::1"), XS2S_EINVAL);
+		assert_int_equal(xs2s_resolve_init(&bad, NULL, "127.0.0.1:0"), XS2S_EINVAL);
+		assert_int_equal(xs2s_resolve_init(&bad, NULL, "127.0.0.1:99999"), XS2S_EINVAL);
+	}
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_hostmap_answers_first, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostmap_from_config, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_nodata_everywhere, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_srv_order_and_interleave, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fallback_without_srv, setup, teardown),
