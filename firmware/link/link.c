@@ -735,7 +735,16 @@ static bool link_input(struct xs2s_link *l, const uint8_t **p, size_t *n, uint8_
 		*p = xs2s_bq_rbuf(&l->rx, n);
 		return *n > 0;
 	}
-	r = xs2s_tls_peek(&l->tls, tmp, XS2S_TLS_READ_CHUNK);
+	for (;;) {
+		size_t before = xs2s_bq_len(&l->rx);
+
+		r = xs2s_tls_peek(&l->tls, tmp, XS2S_TLS_READ_CHUNK);
+		/* A peek stops after a post-handshake message (a TLS 1.3 session
+		 * ticket) with WANT_READ although records may wait in rx: go on
+		 * while it takes input. */
+		if (r != XS2S_EWANTREAD || !xs2s_bq_len(&l->rx) || xs2s_bq_len(&l->rx) >= before)
+			break;
+	}
 	if (r > 0) {
 		*p = tmp;
 		*n = (size_t)r;
