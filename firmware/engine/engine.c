@@ -1,5 +1,5 @@
-/* The engine: life cycle, link slots, the poll round, accepting, the event
- * drain, and the one place where links are freed. */
+/* The engine: the public API, life cycle, the poll round, accepting and the
+ * event drain (engine.h has the layer map). */
 #include <stdio.h>
 #include <string.h>
 #include "xs2s_config.h"
@@ -112,29 +112,7 @@ int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 	return XS2S_OK;
 }
 
-struct xs2s_slot *xs2s_engine_slot_alloc(struct xs2s_core *c)
-{
-	unsigned i;
-
-	if (c->stopping)
-		return NULL;
-	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
-		struct xs2s_slot *s = &c->slot[i];
-
-		if (s->link.state != XS2S_LS_FREE)
-			continue;
-		memset(&s->auth, 0, sizeof s->auth);
-		xs2s_arena_reset_owner_high(&c->tls.arena, (uint8_t)(i + 1));
-		if (++c->links_used > c->links_high)
-			c->links_high = c->links_used;
-		return s;
-	}
-	c->links_refused++;
-	XS2S_LOGW(0, "all %d link slots in use (CONFIG_XS2S_MAX_LINKS)", CONFIG_XS2S_MAX_LINKS);
-	return NULL;
-}
-
-void xs2s_engine_drain(struct xs2s_core *c)
+static void engine_drain(struct xs2s_core *c)
 {
 	struct xs2s_ev e;
 
@@ -151,7 +129,7 @@ static void engine_accept(struct xs2s_core *c)
 
 		if (xs2s_port_accept(c->listener, &sock, peer) != XS2S_OK)
 			return;
-		s = xs2s_engine_slot_alloc(c);
+		s = xs2s_slot_alloc(c);
 		if (!s) {
 			XS2S_LOGW(0, "refusing connection from %s: no free link slot", peer);
 			xs2s_port_close(sock);
@@ -175,27 +153,9 @@ static void engine_step(struct xs2s_core *c, struct xs2s_slot *s, uint8_t got)
 			break;
 		xs2s_s2s_link_event(c, s, ev, &el);
 		xs2s_xml_free(&c->xml, &el);
-		xs2s_engine_drain(c);
+		engine_drain(c);
 	}
-	xs2s_engine_drain(c);
-}
-
-/* The one place where links are freed. */
-static void engine_free_done(struct xs2s_core *c)
-{
-	unsigned i;
-
-	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
-		struct xs2s_link *l = &c->slot[i].link;
-		unsigned id = l->id;
-
-		if (l->state == XS2S_LS_FREE || !xs2s_link_done(l))
-			continue;
-		xs2s_link_release(l, c->tls.arena.owner_high[i + 1]);
-		xs2s_route_link_freed(&c->routes, id);
-		c->links_used--;
-	}
-	xs2s_engine_drain(c);
+	engine_drain(c);
 }
 
 int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
@@ -256,9 +216,10 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 		if (xs2s_link_has_work(&s->link) || xs2s_bq_len(&s->link.out))
 			engine_step(c, s, 0);
 		xs2s_link_timer(&s->link, now);
-		xs2s_engine_drain(c);
+		engine_drain(c);
 	}
-	engine_free_done(c);
+	xs2s_slots_free_done(c);
+	engine_drain(c);
 	return XS2S_OK;
 }
 
@@ -273,7 +234,7 @@ void xs2s_engine_stop(struct xs2s_engine *eng)
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++)
 		if (xs2s_link_live(&c->slot[i].link))
 			xs2s_link_abort(&c->slot[i].link, XS2S_WHY_SHUTDOWN, "shutting down");
-	xs2s_engine_drain(c);
+	engine_drain(c);
 }
 
 bool xs2s_engine_idle(struct xs2s_engine *eng)
@@ -290,18 +251,12 @@ void xs2s_engine_fini(struct xs2s_engine *eng)
 
 	if (c->magic != XS2S_CORE_MAGIC)
 		return;
-	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
-		struct xs2s_link *l = &c->slot[i].link;
-
-		if (l->state == XS2S_LS_FREE)
-			continue;
-		xs2s_link_abort(l, XS2S_WHY_SHUTDOWN, "engine finished");
-		xs2s_engine_drain(c);
-		xs2s_link_release(l, c->tls.arena.owner_high[i + 1]);
-		xs2s_route_link_freed(&c->routes, l->id);
-		c->links_used--;
-	}
-	xs2s_engine_drain(c);
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++)
+		if (c->slot[i].link.state != XS2S_LS_FREE)
+			xs2s_link_abort(&c->slot[i].link, XS2S_WHY_CUT, "engine finished");
+	engine_drain(c);
+	xs2s_slots_free_done(c);
+	engine_drain(c);
 	if (c->listener != XS2S_SOCK_NONE)
 		xs2s_port_close(c->listener);
 	c->listener = XS2S_SOCK_NONE;
@@ -325,7 +280,7 @@ int xs2s_send_message(struct xs2s_engine *eng, const char *from, const char *to,
 	rc = xs2s_local_message(&c->local, from, to, body, &out);
 	if (rc == XS2S_OK && out.len)
 		rc = xs2s_s2s_send(c, out.from, out.to, out.xml, out.len, &out.meta);
-	xs2s_engine_drain(c);
+	engine_drain(c);
 	return rc;
 }
 

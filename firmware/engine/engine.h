@@ -1,7 +1,8 @@
 /* The engine: the top of the layers, and the caller-owned object of xs2s.h.
  *
- *   engine.c  life cycle, link slots, the poll round, accepting, the one
- *             place where links are freed, the event drain
+ *   engine.c  the public API: life cycle, the poll round, accepting, the
+ *             event drain
+ *   slots.c   link slots: taking one, and the one place where links are freed
  *   s2s.c     the action points: what each link event, element and route
  *             event does, calling down into local, route, auth and link
  *   status.c  the operator's view
@@ -62,11 +63,12 @@ static inline struct xs2s_core *xs2s_core_of(struct xs2s_engine *eng)
 	return (struct xs2s_core *)(void *)eng;
 }
 
-/* engine.c */
-/* Take a free slot for a new link; NULL (logged, counted) when none. */
-struct xs2s_slot *xs2s_engine_slot_alloc(struct xs2s_core *c);
-/* Handle every event waiting (s2s.c's handlers). */
-void xs2s_engine_drain(struct xs2s_core *c);
+/* slots.c */
+/* Take a free slot for a new link; NULL (logged, counted) when none. The
+ * caller opens the link on it at once. */
+struct xs2s_slot *xs2s_slot_alloc(struct xs2s_core *c);
+/* Release every link that is done: the one place where links are freed. */
+void xs2s_slots_free_done(struct xs2s_core *c);
 
 /* s2s.c: the action points */
 /* What a link's pump handed up. */

@@ -50,13 +50,6 @@ static void status_totals(const struct xs2s_core *c, unsigned *plain, unsigned *
 	}
 }
 
-/* Ports without pools of their own (POSIX) keep this one. */
-__attribute__((weak)) void xs2s_port_pools(xs2s_pool_fn add, void *ctx)
-{
-	(void)add;
-	(void)ctx;
-}
-
 /* Every pool of the engine, through one callback: name, unit, use, high-water, size, refusals. */
 static void status_pools(const struct xs2s_core *c, xs2s_pool_fn add, void *ctx)
 {

@@ -77,10 +77,9 @@ int xs2s_port_udp_recv(xs2s_sock s, void *p, size_t n);
  * configuration (a file, DHCP) once and answers at once. */
 int xs2s_port_dns_server(char addr[XS2S_ADDR_MAX], uint16_t *port);
 
-/* Optional: the port's own pools for the status table, next to the engine's
- * (the lwIP port: its heap and memp pools). Call add once per pool; unit is
- * "bytes" or "items". The engine has a weak no-op; a port that keeps no
- * pools of its own leaves it out. */
+/* The port's own pools for the status table, next to the engine's (the
+ * lwIP port: its heap and memp pools): call add once per pool; unit is
+ * "bytes" or "items". A port that keeps no pools of its own adds none. */
 typedef void (*xs2s_pool_fn)(void *ctx, const char *name, const char *unit, size_t used, size_t high, size_t size,
 			     unsigned fails);
 void xs2s_port_pools(xs2s_pool_fn add, void *ctx);

@@ -77,6 +77,7 @@ enum xs2s_why {
 	XS2S_WHY_IDLE,                /* idle timeout: graceful close */
 	XS2S_WHY_SHUTDOWN,            /* the engine stops: graceful close */
 	XS2S_WHY_AUTH_FAILED,         /* authentication refused and no fallback: end tag, close */
+	XS2S_WHY_CUT,                 /* the engine is finished: cut without a goodbye */
 	/* the stream error each of these sends */
 	XS2S_WHY_SETUP_TIMEOUT,       /* connection-timeout */
 	XS2S_WHY_TLS_REQUIRED,        /* policy-violation: STARTTLS required but not possible */

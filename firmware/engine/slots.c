@@ -1,0 +1,45 @@
+/* Link slots: taking one for a new link, and the one place where links are
+ * freed. */
+#include <string.h>
+#include "xs2s_log.h"
+#include "engine/engine.h"
+
+struct xs2s_slot *xs2s_slot_alloc(struct xs2s_core *c)
+{
+	unsigned i;
+
+	if (c->stopping)
+		return NULL;
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
+		struct xs2s_slot *s = &c->slot[i];
+
+		if (s->link.state != XS2S_LS_FREE)
+			continue;
+		memset(&s->auth, 0, sizeof s->auth);
+		xs2s_arena_reset_owner_high(&c->tls.arena, (uint8_t)(i + 1));
+		if (++c->links_used > c->links_high)
+			c->links_high = c->links_used;
+		return s;
+	}
+	c->links_refused++;
+	XS2S_LOGW(0, "all %d link slots in use (CONFIG_XS2S_MAX_LINKS)", CONFIG_XS2S_MAX_LINKS);
+	return NULL;
+}
+
+/* The one place where links are freed. */
+void xs2s_slots_free_done(struct xs2s_core *c)
+{
+	unsigned i;
+
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
+		struct xs2s_link *l = &c->slot[i].link;
+		unsigned id = l->id;
+
+		if (l->state == XS2S_LS_FREE || !xs2s_link_done(l))
+			continue;
+		xs2s_link_release(l, c->tls.arena.owner_high[i + 1]);
+		xs2s_route_link_freed(&c->routes, id);
+		c->links_used--;
+	}
+}
+
