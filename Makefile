@@ -174,9 +174,11 @@ $(O)/fuzz/%: test/fuzz/%.c test/fuzz/replay.c test/fuzz/fuzz.h $(PORT_OBJ) $(LIB
 # the libraries' process-wide state).
 size: $(LIBXS2S) $(SIZES_H)
 	$(Q)size -t $(FIRMWARE_OBJ)
-	$(Q)awk '/#define XS2S_ENGINE_SIZE /{total=$$3} /#define XS2S_SIZE_/{n=$$2; sub("XS2S_SIZE_","",n); v[n]=$$3} \
-	  END {print "\nengine RAM (struct xs2s_engine), bytes:"; for (k in v) printf "  %-16s %9d\n", tolower(k), v[k]; \
-	  printf "  %-16s %9d\n", "total", total}' $(SIZES_H)
+	@echo; echo "engine RAM by pool (one struct xs2s_engine of XS2S_ENGINE_SIZE bytes, in caller memory):"
+	$(Q)sed -n 's/^#define XS2S_SIZE_\([A-Z_]*\) \([0-9]*\)$$/\2 \1/p' $(SIZES_H) | sort -rn | \
+	  awk '{printf "  %-16s %9d bytes\n", tolower($$2), $$1}'
+	$(Q)sed -n 's/^#define XS2S_ENGINE_SIZE \([0-9]*\)$$/  total            \1 bytes/p' $(SIZES_H)
+	$(Q)sed -n 's/^#define XS2S_SLOT_SIZE \([0-9]*\)$$/  (a link slot: \1 bytes,/p; s/^#define XS2S_SLOT_BUFFERS \([0-9]*\)$$/   of which \1 are its rx, tx, out and stanza buffers)/p' $(SIZES_H)
 
 # ---- dependencies (Debian; run as root) ----
 deps:

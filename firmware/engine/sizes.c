@@ -18,9 +18,9 @@ void xs2s_sizes(void)
 	XS2S_SIZE(XS2S_ENGINE_SIZE, sizeof(struct xs2s_core));
 	XS2S_SIZE(XS2S_ENGINE_ALIGN, _Alignof(struct xs2s_core));
 	/* What the engine is made of, for `make size`. */
-	XS2S_SIZE(XS2S_SIZE_LINK_SLOT, sizeof(struct xs2s_slot));
+	XS2S_SIZE(XS2S_SLOT_SIZE, sizeof(struct xs2s_slot));
 	XS2S_SIZE(XS2S_SIZE_LINK_SLOTS, sizeof c->slot);
-	XS2S_SIZE(XS2S_SIZE_LINK_BUFFERS, sizeof c->slot[0].link.rx_buf + sizeof c->slot[0].link.tx_buf +
+	XS2S_SIZE(XS2S_SLOT_BUFFERS, sizeof c->slot[0].link.rx_buf + sizeof c->slot[0].link.tx_buf +
 					  sizeof c->slot[0].link.out_buf + sizeof c->slot[0].link.stanza);
 	XS2S_SIZE(XS2S_SIZE_ROUTES, sizeof c->routes.r);
 	XS2S_SIZE(XS2S_SIZE_QUEUE_ENTRIES, sizeof c->routes.q);
