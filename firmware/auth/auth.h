@@ -176,7 +176,9 @@ void xs2s_db_key(const struct xs2s_env *env, const char *recv, const char *orig,
  * the rest back in *m (valid until el is freed). */
 enum xs2s_db_kind xs2s_db_read(const struct xs2s_env *env, struct xs2s_link *l, const struct xs2s_el *el,
 			       struct xs2s_db_msg *m);
-/* Originating: <db:result> for (local, remote) with the key for l's stream id. */
+/* Originating: <db:result> for (local, remote) with the key for l's stream
+ * id. XS2S_ENOMEM when the output is full: nothing is written, ask again
+ * once it drained (xs2s_db_send_verify alike). */
 int xs2s_db_send_result(const struct xs2s_env *env, struct xs2s_link *l, const char *local, const char *remote);
 /* Receiving: ask the authoritative server over outbound link l. */
 int xs2s_db_send_verify(struct xs2s_link *l, const char *local, const char *remote, const char *id, const char *key);

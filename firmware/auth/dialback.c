@@ -63,10 +63,8 @@ int xs2s_db_send_result(const struct xs2s_env *env, struct xs2s_link *l, const c
 	xs2s_db_key(env, remote, local, l->stream_id, key);
 	rc = db_send(l, "result", local, remote, NULL, NULL, key, XS2S_STE_NONE);
 	memset(key, 0, sizeof key);
-	if (rc != XS2S_OK) {
-		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "no room to send db:result");
-		return rc;
-	}
+	if (rc != XS2S_OK)
+		return rc; /* the output is full: the engine asks again when it drains */
 	XS2S_LOGI(l->id, "dialback: asking %s to accept %s", remote, local);
 	xs2s_link_authenticating(l);
 	return XS2S_OK;
@@ -74,10 +72,8 @@ int xs2s_db_send_result(const struct xs2s_env *env, struct xs2s_link *l, const c
 
 int xs2s_db_send_verify(struct xs2s_link *l, const char *local, const char *remote, const char *id, const char *key)
 {
-	if (db_send(l, "verify", local, remote, id, NULL, key, XS2S_STE_NONE) != XS2S_OK) {
-		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "no room to send db:verify");
-		return XS2S_ENOMEM;
-	}
+	if (db_send(l, "verify", local, remote, id, NULL, key, XS2S_STE_NONE) != XS2S_OK)
+		return XS2S_ENOMEM; /* as above */
 	XS2S_LOGI(l->id, "dialback: verifying %s for %s", remote, local);
 	return XS2S_OK;
 }

@@ -67,6 +67,8 @@ static void s2s_dialback_out(struct xs2s_core *c, struct xs2s_slot *s)
 			xs2s_route_set(&c->routes, (int)i, XS2S_RT_FAILED, XS2S_AUTH_NONE, XS2S_STE_REMOTE_SERVER_NOT_FOUND);
 		} else if (xs2s_db_send_result(&c->env, l, r->local, r->remote) == XS2S_OK) {
 			xs2s_route_set(&c->routes, (int)i, XS2S_RT_ASKED, XS2S_AUTH_NONE, XS2S_STE_NONE);
+		} else {
+			break; /* the output is full: the rest waits for the next round (xs2s_s2s_kick) */
 		}
 	}
 	for (i = 0; xs2s_link_live(l) && xs2s_route_next_verify(&c->routes, l->id, &i); i++) {
@@ -76,6 +78,8 @@ static void s2s_dialback_out(struct xs2s_core *c, struct xs2s_slot *s)
 			xs2s_route_verify_fail(&c->routes, (int)i, XS2S_STE_REMOTE_SERVER_NOT_FOUND);
 		else if (xs2s_db_send_verify(l, r->local, r->remote, r->sid, r->key) == XS2S_OK)
 			xs2s_route_verify_sent(&c->routes, (int)i);
+		else
+			break; /* as above */
 	}
 	if (usable)
 		xs2s_link_authenticating(l);
@@ -134,7 +138,12 @@ void xs2s_s2s_kick(struct xs2s_core *c, struct xs2s_slot *s)
 {
 	unsigned i;
 
-	if (!c->routes.queued || s->link.dir != XS2S_DIR_OUT || s->link.state != XS2S_LS_OPEN)
+	if (s->link.dir != XS2S_DIR_OUT)
+		return;
+	/* Dialback requests that found the output full go first. */
+	if (s2s_db_ready(s))
+		s2s_dialback_out(c, s);
+	if (!c->routes.queued || s->link.state != XS2S_LS_OPEN)
 		return;
 	for (i = 0; xs2s_route_next_on(&c->routes, s->link.id, XS2S_RT_VALID, &i); i++)
 		if (c->routes.r[i].queued)

@@ -596,11 +596,8 @@ static void link_on_stream_error(struct xs2s_link *l, const struct xs2s_el *st)
 static bool link_on_element(struct xs2s_link *l, struct xs2s_el *el)
 {
 	const char *ns, *name;
-	int rc;
+	int rc = xs2s_xml_parse(l->env->xml, l->fr.buf, l->fr.len, &l->ns, el);
 
-	if (l->close == XS2S_CLOSE_FLUSH || l->close == XS2S_CLOSE_NOW)
-		return false; /* after our stream error nothing the peer says counts */
-	rc = xs2s_xml_parse(l->env->xml, l->fr.buf, l->fr.len, &l->ns, el);
 	if (rc == XS2S_ENOMEM) {
 		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "XML arena exhausted");
 		return false;
@@ -677,6 +674,8 @@ static void link_flush(struct xs2s_link *l)
 			xs2s_bq_rack(&l->tx, (size_t)n);
 			l->bytes_out += (uint64_t)n;
 			l->last_io_ms = xs2s_port_now_ms();
+			if (l->state == XS2S_LS_OPEN) /* idle means no traffic either way */
+				l->deadline_ms = l->last_io_ms + CONFIG_XS2S_IDLE_TIMEOUT_S * XS2S_MS_PER_S;
 		}
 		if (!xs2s_bq_len(&l->out) || l->state == XS2S_LS_TLS)
 			return;
@@ -775,7 +774,13 @@ static enum xs2s_link_ev link_process(struct xs2s_link *l, struct xs2s_el *el)
 				return XS2S_LINK_IDLE;
 			continue;
 		}
-		if (l->close == XS2S_CLOSE_NOW || l->state == XS2S_LS_FREE || !link_input(l, &p, &n, tmp))
+		if (l->peer_closed || l->close == XS2S_CLOSE_FLUSH || l->close == XS2S_CLOSE_NOW) {
+			/* The input is over (the peer's close, or our failure): nothing
+			 * after it is parsed. A graceful close of ours reads on. */
+			xs2s_bq_clear(&l->rx);
+			return XS2S_LINK_IDLE;
+		}
+		if (l->state == XS2S_LS_FREE || !link_input(l, &p, &n, tmp))
 			return XS2S_LINK_IDLE;
 		ev = xs2s_framer_feed(&l->fr, p, n, &used);
 		if (xs2s_link_tls_up(l))
