@@ -182,6 +182,33 @@ static void test_send_result_and_verify(void **state)
 	assert_string_equal(written(), "");
 }
 
+/* No room in the output: nothing is written, the link lives on and the
+ * caller asks again once the output drained (auth.h). */
+static void test_send_without_room(void **state)
+{
+	static char filler[CONFIG_XS2S_OUT_BUF];
+	char key[XS2S_DB_KEY_LEN + 1], want[512];
+
+	(void)state;
+	open_link(XS2S_DIR_OUT, "peerid1");
+	memset(filler, ' ', sizeof filler);
+	assert_int_equal(xs2s_link_write(&link, filler, xs2s_bq_room(&link.out) - 40), XS2S_OK);
+	assert_int_equal(xs2s_db_send_result(&env, &link, "a.test", "peer.test"), XS2S_ENOMEM);
+	assert_int_equal(xs2s_db_send_verify(&link, "a.test", "peer.test", "sid", "key"), XS2S_ENOMEM);
+	assert_int_equal(xs2s_bq_room(&link.out), 40);
+	assert_true(xs2s_link_live(&link));
+	assert_int_equal(link.state, XS2S_LS_HEADER); /* authentication has not begun */
+	/* Drained: the same calls go through. */
+	xs2s_bq_clear(&link.out);
+	assert_int_equal(xs2s_db_send_result(&env, &link, "a.test", "peer.test"), XS2S_OK);
+	xs2s_db_key(&env, "peer.test", "a.test", "peerid1", key);
+	snprintf(want, sizeof want, "<db:result from='a.test' to='peer.test'>%s</db:result>", key);
+	assert_string_equal(written(), want);
+	assert_int_equal(link.state, XS2S_LS_AUTH);
+	assert_int_equal(xs2s_db_send_verify(&link, "a.test", "peer.test", "sid", "key"), XS2S_OK);
+	assert_string_equal(written(), "<db:verify from='a.test' to='peer.test' id='sid'>key</db:verify>");
+}
+
 static void test_authoritative_answers_verify(void **state)
 {
 	char key[XS2S_DB_KEY_LEN + 1], el[512];
@@ -305,6 +332,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_xep0185_vector, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_depends_on_every_input, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_send_result_and_verify, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_send_without_room, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_authoritative_answers_verify, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_requests_and_verdicts_go_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unsolicited_and_malformed, setup, teardown),
