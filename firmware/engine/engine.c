@@ -75,6 +75,7 @@ int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 	struct xs2s_core *c = xs2s_core_of(eng);
 	int rc;
 
+	xs2s_arena_forget(c, sizeof *c); /* a restart, or a start after a failed one */
 	memset(c, 0, sizeof *c);
 	c->listener = XS2S_SOCK_NONE;
 	xs2s_evq_init(&c->evq);

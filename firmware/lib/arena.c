@@ -431,3 +431,8 @@ void xs2s_arena_reset_owner_high(struct xs2s_arena *a, uint8_t owner)
 	if (owner < XS2S_ARENA_OWNERS)
 		a->owner_high[owner] = a->owner_used[owner];
 }
+
+void xs2s_arena_forget(void *mem, size_t n)
+{
+	ARENA_UNPOISON(mem, n);
+}

@@ -43,5 +43,8 @@ int xs2s_arena_owns(const struct xs2s_arena *a, const void *p);
 uint8_t xs2s_arena_set_owner(struct xs2s_arena *a, uint8_t owner);
 /* Start a fresh high-water mark for owner (when a link slot is reused). */
 void xs2s_arena_reset_owner_high(struct xs2s_arena *a, uint8_t owner);
+/* n bytes at mem, which may have held arenas, become plain memory again (for
+ * AddressSanitizer, which watches an arena's free bytes; a no-op otherwise). */
+void xs2s_arena_forget(void *mem, size_t n);
 
 #endif

@@ -7,8 +7,8 @@ bool xs2s_domain_valid(const char *d)
 {
 	size_t n = strlen(d), i;
 
-	if (n == 0 || n > XS2S_DOMAIN_MAX || d[0] == '.' || d[n - 1] == '.')
-		return false;
+	if (n == 0 || n > XS2S_DOMAIN_MAX || d[0] == '.' || d[n - 1] == '.' || strstr(d, ".."))
+		return false; /* RFC 7622 3.2: a DNS domain name has no empty label */
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)d[i];
 		if (c <= ' ' || c == '@' || c == '/' || c == '\'' || c == '"' || c == '<' || c == '>' || c == '&' ||

@@ -9,8 +9,9 @@
 #define XS2S_DOMAIN_MAX 255    /* longest domain (RFC 7622: 1023 bytes; we cap) */
 #define XS2S_STREAM_ID_MAX 64  /* longest stream id accepted */
 
-/* A domain xs2s accepts: 1..XS2S_DOMAIN_MAX bytes, no dot at either end, no
- * whitespace, control or XML-special characters, no '@', '/' or ':'. */
+/* A domain xs2s accepts: 1..XS2S_DOMAIN_MAX bytes, no empty label (no dot
+ * at either end, no two in a row), no whitespace, control or XML-special
+ * characters, no '@', '/' or ':'. */
 bool xs2s_domain_valid(const char *d);
 /* Copy the domainpart of jid into out[cap]: XS2S_OK, or XS2S_EINVAL when
  * the JID is malformed or the domain is not valid. */

@@ -215,7 +215,11 @@ static bool local_error_cond(const struct xs2s_el *st, struct xs2s_el *c)
 
 	if (!xs2s_el_child(st, NULL, "error", &e) || !xs2s_el_child(&e, XS2S_NS_STANZA_ERR, NULL, c))
 		return false;
-	return strcmp(xs2s_el_name(c), "text") || xs2s_el_next(c);
+	/* RFC 6120 8.3.2: the condition, then an optional <text/>, in either order. */
+	while (!strcmp(xs2s_el_name(c), "text"))
+		if (!xs2s_el_next(c))
+			return false;
+	return xs2s_el_is(c, XS2S_NS_STANZA_ERR, NULL);
 }
 
 void xs2s_local_deliver(struct xs2s_local *loc, unsigned link_id, const struct xs2s_el *st, struct xs2s_outgoing *out)
