@@ -89,7 +89,7 @@ include port/wolfssl/wolfssl.mk
 include port/lwip/lwip.mk
 
 .PHONY: all defconfig menuconfig savedefconfig olddefconfig deps demo test unit fuzz interop clean distclean help \
-	integration size bench
+	integration size bench check-optional
 .DEFAULT_GOAL := all
 
 # On the lwIP port, xs2sd is the host simulation (lwIP over a TAP device);
@@ -180,6 +180,15 @@ size: $(LIBXS2S) $(SIZES_H)
 	$(Q)sed -n 's/^#define XS2S_ENGINE_SIZE \([0-9]*\)$$/  total            \1 bytes/p' $(SIZES_H)
 	$(Q)sed -n 's/^#define XS2S_SLOT_SIZE \([0-9]*\)$$/  (a link slot: \1 bytes,/p; s/^#define XS2S_SLOT_BUFFERS \([0-9]*\)$$/   of which \1 are its rx, tx, out and stanza buffers)/p' $(SIZES_H)
 
+# A feature that is off is not in the image: no dialback, SASL or DNS symbol
+# in a build configured without it (firmware/*/objects.mk).
+OPTIONAL_SYMS := $(if $(CONFIG_XS2S_AUTH_DIALBACK),,xs2s_db_) $(if $(CONFIG_XS2S_AUTH_SASL_EXTERNAL),,xs2s_sasl_) \
+	$(if $(CONFIG_XS2S_DNS),,xs2s_dns_)
+check-optional: $(O)/xs2sd
+	$(Q)for p in $(OPTIONAL_SYMS); do \
+		if nm $(O)/xs2sd | grep -q " [TtDdBbRr] $$p"; then echo "$(O)/xs2sd: has $$p* although its option is off" >&2; exit 1; fi; \
+	done; echo "  CHECK   $(O)/xs2sd carries none of: $(or $(strip $(OPTIONAL_SYMS)),(every part is on))"
+
 # ---- dependencies (Debian; run as root) ----
 deps:
 	$(Q)missing=""; for p in $(DEPS_BUILD) $(DEPS_TEST); do \
@@ -201,6 +210,8 @@ TEST_O := build/test
 # library), both ports (the integration and interop suites again on the lwIP
 # host simulation, after its in-process self-test).
 test: deps
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-tiny tiny_defconfig
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-tiny all check-optional size
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean test_lean_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean all unit integration
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip test_lwip_defconfig
