@@ -281,7 +281,7 @@ void xs2s_link_abort(struct xs2s_link *l, enum xs2s_why why, const char *fmt, ..
 
 void xs2s_link_authenticating(struct xs2s_link *l)
 {
-	if (l->state == XS2S_LS_FEATURES || l->state == XS2S_LS_HEADER)
+	if (l->state == XS2S_LS_FEATURES)
 		link_set_state(l, XS2S_LS_AUTH);
 }
 
