@@ -5,7 +5,8 @@
 #include <assert.h>
 
 _Static_assert(CONFIG_XS2S_MAX_STANZA >= 10000, "RFC 6120 13.12: stanzas up to 10000 bytes");
-_Static_assert(CONFIG_XS2S_OUT_BUF >= CONFIG_XS2S_MAX_STANZA, "out buffer must hold the largest stanza");
+_Static_assert(CONFIG_XS2S_OUT_BUF >= CONFIG_XS2S_MAX_STANZA + 128,
+	       "Kconfig: XS2S_OUT_BUF must hold the largest stanza and 128 bytes for the stream's last elements");
 _Static_assert(CONFIG_XS2S_MAX_LINKS <= 250, "link slots are indexed by uint8_t");
 _Static_assert(CONFIG_XS2S_MAX_PAIRS <= 250, "pairs are indexed by uint8_t");
 _Static_assert(CONFIG_XS2S_MAX_LINKS * CONFIG_XS2S_MAX_PAIRS <= 4096, "routes are indexed by uint16_t");

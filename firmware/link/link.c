@@ -40,6 +40,9 @@
 #define LINK_END_TAG "</stream:stream>"
 #define LINK_END_TAG_LEN (sizeof LINK_END_TAG - 1)
 #define LINK_FLUSH_ROUNDS 4
+/* The longest closing elements fit in the reserve every link keeps. */
+_Static_assert(sizeof "<stream:error><unsupported-stanza-type xmlns='" XS2S_NS_STREAM_ERR
+	       "'/></stream:error>" LINK_END_TAG <= XS2S_LINK_CLOSE_RESERVE, "XS2S_LINK_CLOSE_RESERVE");
 
 static const char *const link_state_names[XS2S_LS__COUNT] = {
 	[XS2S_LS_FREE] = "free",         [XS2S_LS_RESOLVE] = "resolve", [XS2S_LS_CONNECT] = "connect",
@@ -167,10 +170,11 @@ bool xs2s_link_plain_allowed(const struct xs2s_link *l)
 
 bool xs2s_link_can_write(const struct xs2s_link *l, size_t len)
 {
-	return xs2s_link_live(l) && len <= xs2s_bq_room(&l->out);
+	return xs2s_link_live(l) && len + XS2S_LINK_CLOSE_RESERVE <= xs2s_bq_room(&l->out);
 }
 
-/* Append without the liveness check: the closing element of a stream. */
+/* Append without the liveness check and into the reserve: the closing
+ * elements of a stream. */
 static int link_put(struct xs2s_link *l, const char *xml, size_t len)
 {
 	if (xs2s_bq_put(&l->out, xml, len) != XS2S_OK)
@@ -183,7 +187,7 @@ static int link_put(struct xs2s_link *l, const char *xml, size_t len)
 
 int xs2s_link_write(struct xs2s_link *l, const char *xml, size_t len)
 {
-	if (!xs2s_link_live(l))
+	if (!xs2s_link_can_write(l, len))
 		return XS2S_ENOMEM;
 	return link_put(l, xml, len);
 }
@@ -265,7 +269,7 @@ void xs2s_link_abort(struct xs2s_link *l, enum xs2s_why why, const char *fmt, ..
 	/* Nothing can be written before the stream begins or mid-handshake. */
 	can_write = l->sock != XS2S_SOCK_NONE && l->state >= XS2S_LS_HEADER && l->state != XS2S_LS_TLS;
 	if (can_write && w->se != XS2S_SE_NONE) {
-		char buf[200];
+		char buf[XS2S_LINK_CLOSE_RESERVE];
 		int n = snprintf(buf, sizeof buf, "<stream:error><%s xmlns='" XS2S_NS_STREAM_ERR "'/></stream:error>"
 				 LINK_END_TAG, xs2s_stream_err_name(w->se));
 
@@ -862,8 +866,8 @@ void xs2s_link_timer(struct xs2s_link *l, uint32_t now)
 
 bool xs2s_link_has_work(const struct xs2s_link *l)
 {
-	if (l->state == XS2S_LS_RESOLVE)
-		return l->resolve_h < 0 || xs2s_resolve_done(l->res, l->resolve_h); /* not while the lookup runs */
+	if (l->state == XS2S_LS_RESOLVE) /* not while the lookup runs, nor while every slot is busy */
+		return l->resolve_h < 0 ? xs2s_resolve_can_start(l->res) : xs2s_resolve_done(l->res, l->resolve_h);
 	if (xs2s_link_done(l))
 		return true;
 	return l->more || xs2s_tls_pending(&l->tls) > 0 || (!xs2s_link_tls_up(l) && xs2s_bq_len(&l->out));

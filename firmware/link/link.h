@@ -28,6 +28,9 @@
 #include "xml/xml.h"
 
 #define XS2S_TLS_READ_CHUNK 2048 /* plaintext looked at per TLS read */
+/* Bytes of out kept free for a stream error and </stream:stream>, so that a
+ * stream always ends with them, however full its output. */
+#define XS2S_LINK_CLOSE_RESERVE 128
 
 /* Link states (status "state"); only link.c's link_set_state() writes one.
  * Outbound: RESOLVE -> CONNECT -> HEADER -> FEATURES -> STARTTLS -> TLS ->
@@ -173,7 +176,8 @@ void xs2s_link_open_in(struct xs2s_link *l, const struct xs2s_env *env, uint8_t 
 enum xs2s_link_ev xs2s_link_pump(struct xs2s_link *l, uint8_t got, struct xs2s_el *el);
 
 /* Append a complete element to the output: XS2S_OK, or XS2S_ENOMEM (nothing
- * written) when it does not fit or the link no longer sends. */
+ * written) when it does not fit (XS2S_LINK_CLOSE_RESERVE bytes stay free)
+ * or the link no longer sends. */
 int xs2s_link_write(struct xs2s_link *l, const char *xml, size_t len);
 /* The same for a stanza (counted in stanzas_out). */
 int xs2s_link_write_stanza(struct xs2s_link *l, const char *xml, size_t len);

@@ -607,6 +607,11 @@ void xs2s_resolve_cancel(struct xs2s_resolver *r, int h)
 	s->phase = RESOLVE_FREE;
 }
 
+bool xs2s_resolve_can_start(const struct xs2s_resolver *r)
+{
+	return xs2s_resolve_busy(r) < RESOLVE_SLOTS;
+}
+
 unsigned xs2s_resolve_busy(const struct xs2s_resolver *r)
 {
 	unsigned i, n = 0;

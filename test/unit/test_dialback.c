@@ -75,9 +75,11 @@ static int teardown(void **state)
 static void open_link(enum xs2s_dir dir, const char *sid)
 {
 	xs2s_link_open_in(&link, &env, 0, 7, XS2S_SOCK_NONE, "192.0.2.1");
-	/* Test double: an outbound link without resolving and connecting. Only
-	 * the direction and the stream id matter to dialback.c. */
+	/* Test double: a link past its stream header, without resolving and
+	 * connecting. Only the direction, the stream id and the state (ready for
+	 * authentication) matter to dialback.c. */
 	link.dir = dir;
+	link.state = XS2S_LS_FEATURES;
 	snprintf(link.stream_id, sizeof link.stream_id, "%s", sid);
 	assert_true(xs2s_link_live(&link));
 }
@@ -192,12 +194,13 @@ static void test_send_without_room(void **state)
 	(void)state;
 	open_link(XS2S_DIR_OUT, "peerid1");
 	memset(filler, ' ', sizeof filler);
-	assert_int_equal(xs2s_link_write(&link, filler, xs2s_bq_room(&link.out) - 40), XS2S_OK);
+	/* XS2S_LINK_CLOSE_RESERVE bytes stay free for the stream's last elements. */
+	assert_int_equal(xs2s_link_write(&link, filler, xs2s_bq_room(&link.out) - XS2S_LINK_CLOSE_RESERVE - 40), XS2S_OK);
 	assert_int_equal(xs2s_db_send_result(&env, &link, "a.test", "peer.test"), XS2S_ENOMEM);
 	assert_int_equal(xs2s_db_send_verify(&link, "a.test", "peer.test", "sid", "key"), XS2S_ENOMEM);
-	assert_int_equal(xs2s_bq_room(&link.out), 40);
+	assert_int_equal(xs2s_bq_room(&link.out), XS2S_LINK_CLOSE_RESERVE + 40);
 	assert_true(xs2s_link_live(&link));
-	assert_int_equal(link.state, XS2S_LS_HEADER); /* authentication has not begun */
+	assert_int_equal(link.state, XS2S_LS_FEATURES); /* authentication has not begun */
 	/* Drained: the same calls go through. */
 	xs2s_bq_clear(&link.out);
 	assert_int_equal(xs2s_db_send_result(&env, &link, "a.test", "peer.test"), XS2S_OK);

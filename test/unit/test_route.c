@@ -456,7 +456,7 @@ static void test_queue_fifo_and_flush(void **state)
 	/* No room on the link: queued; a later, smaller stanza that would fit
 	 * queues behind it (order is kept). */
 	memset(big, ' ', sizeof big);
-	assert_int_equal(xs2s_link_write(l, big, xs2s_bq_room(&l->out) - 100), XS2S_OK);
+	assert_int_equal(xs2s_link_write(l, big, xs2s_bq_room(&l->out) - XS2S_LINK_CLOSE_RESERVE - 100), XS2S_OK);
 	stanza(buf, sizeof buf, "a body too long for the hundred bytes left in the link's output queue", &m);
 	assert_true(strlen(buf) > 100);
 	assert_int_equal(xs2s_route_send(&rt, r, l, buf, strlen(buf), &m), XS2S_OK);
