@@ -263,6 +263,11 @@ void xs2s_engine_stop(void)
 	unsigned i;
 
 	xs2s_g.stopping = true;
+	if (xs2s_g.listener != XS2S_SOCK_NONE) {
+		/* No new streams while stopping; a restart listens again. */
+		xs2s_port_close(xs2s_g.listener);
+		xs2s_g.listener = XS2S_SOCK_NONE;
+	}
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
 		struct xs2s_link *l = &xs2s_g.links[i];
 		if (l->state != XS2S_LS_FREE && l->state != XS2S_LS_CLOSING) {
