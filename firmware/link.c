@@ -618,6 +618,8 @@ static void link_flush(struct xs2s_link *l)
 			l->tx_len -= (size_t)n;
 			l->bytes_out += (uint64_t)n;
 			l->last_io_ms = xs2s_port_now_ms();
+			if (l->state == XS2S_LS_OPEN) /* idle means no traffic either way */
+				l->deadline_ms = l->last_io_ms + CONFIG_XS2S_IDLE_TIMEOUT_S * MS_PER_S;
 		}
 		if (!l->out_len || l->state == XS2S_LS_TLS)
 			return;
