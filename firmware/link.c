@@ -119,7 +119,9 @@ void xs2s_link_fail(struct xs2s_link *l, enum xs2s_stream_err cond, enum xs2s_st
 			l->err = cond;
 		XS2S_LOGW(l->id, "%s %s %s: %s; stream error: %s", l->dir == XS2S_DIR_IN ? "in" : "out",
 			  l->local_domain, l->peer_domain[0] ? l->peer_domain : "?", why, xs2s_stream_err_name(cond));
-		if (l->sock != XS2S_SOCK_NONE && l->state >= XS2S_LS_HEADER && l->state != XS2S_LS_TLS) {
+		/* Nothing may follow our </stream:stream> (sent when CLOSING). */
+		if (l->sock != XS2S_SOCK_NONE && l->state >= XS2S_LS_HEADER && l->state != XS2S_LS_TLS &&
+		    l->state != XS2S_LS_CLOSING) {
 			if (!l->header_sent)
 				link_send_header(l);
 			n = snprintf(buf, sizeof buf, "<stream:error><%s xmlns='" XS2S_NS_STREAM_ERR
