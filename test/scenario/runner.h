@@ -44,7 +44,7 @@
 #define SC_SECRET "scenario secret"
 #define SC_DNS_SERVER "192.0.2.53:53"
 
-#define SC_PEERS 8
+#define SC_PEERS 10
 #define SC_VARS 32
 
 enum sc_op {
@@ -61,7 +61,7 @@ enum sc_op {
 	SC_ABORT,          /* peer: connection reset */
 	SC_ADVANCE,        /* clock forward n ms, deadline by deadline */
 	SC_DBKEY,          /* a := key(recv b, orig c, id d) with the engine's secret */
-	SC_APP_SEND,       /* app: from a to b body c (x n when d is "repeat": c x n); result m */
+	SC_APP_SEND,       /* app: from a to b, body c (c x n when n > 0); result m */
 	SC_APP_SEND_MANY,  /* app: n messages a -> b with bodies c0, c1...; the first m accepted, the rest ENOMEM */
 	SC_INBOX,          /* app: next inbox entry is from a, to b, type c, error d, body e (x n if n > 0) */
 	SC_INBOX_MANY,     /* app: n inbox entries a -> b type c error d with bodies e0, e1... */
@@ -85,9 +85,9 @@ struct sc_step {
 #define ACCEPT(p, dom)             { .op = SC_ACCEPT, .peer = (p), .a = (dom) }
 #define NO_CONNECT(dom)            { .op = SC_NO_CONNECT, .a = (dom) }
 #define SEND(p, text)              { .op = SC_SEND, .peer = (p), .a = (text) }
-#define SEND_LONG(p, pre, unit, n, post) { .op = SC_SEND, .peer = (p), .a = (pre), .b = (unit), .n = (n), .c = (post) }
+#define SEND_LONG(p, pre, unit, reps, post) { .op = SC_SEND, .peer = (p), .a = (pre), .b = (unit), .n = (reps), .c = (post) }
 #define EXPECT(p, pat)             { .op = SC_EXPECT, .peer = (p), .a = (pat) }
-#define EXPECT_LONG(p, pre, unit, n, post) { .op = SC_EXPECT, .peer = (p), .a = (pre), .b = (unit), .n = (n), .c = (post) }
+#define EXPECT_LONG(p, pre, unit, reps, post) { .op = SC_EXPECT, .peer = (p), .a = (pre), .b = (unit), .n = (reps), .c = (post) }
 #define EXPECT_NOTHING(p)          { .op = SC_EXPECT_NOTHING, .peer = (p) }
 #define EXPECT_CLOSED(p)           { .op = SC_EXPECT_CLOSED, .peer = (p) }
 #define CLOSE(p)                   { .op = SC_CLOSE, .peer = (p) }
@@ -95,18 +95,18 @@ struct sc_step {
 #define ADVANCE(ms)                { .op = SC_ADVANCE, .n = (ms) }
 #define DBKEY(var, recv, orig, id) { .op = SC_DBKEY, .a = (var), .b = (recv), .c = (orig), .d = (id) }
 #define APP_SEND(from, to, body, rc) { .op = SC_APP_SEND, .a = (from), .b = (to), .c = (body), .m = (rc) }
-#define APP_SEND_LONG(from, to, unit, n, rc) { .op = SC_APP_SEND, .a = (from), .b = (to), .c = (unit), .n = (n), .m = (rc) }
-#define APP_SEND_MANY(from, to, prefix, n, ok) { .op = SC_APP_SEND_MANY, .a = (from), .b = (to), .c = (prefix), .n = (n), .m = (ok) }
+#define APP_SEND_LONG(from, to, unit, reps, rc) { .op = SC_APP_SEND, .a = (from), .b = (to), .c = (unit), .n = (reps), .m = (rc) }
+#define APP_SEND_MANY(from, to, prefix, count, ok) { .op = SC_APP_SEND_MANY, .a = (from), .b = (to), .c = (prefix), .n = (count), .m = (ok) }
 #define INBOX(from, to, type, err, body) { .op = SC_INBOX, .a = (from), .b = (to), .c = (type), .d = (err), .e = (body) }
-#define INBOX_LONG(from, to, type, err, unit, n) { .op = SC_INBOX, .a = (from), .b = (to), .c = (type), .d = (err), .e = (unit), .n = (n) }
-#define INBOX_MANY(from, to, type, err, prefix, n) { .op = SC_INBOX_MANY, .a = (from), .b = (to), .c = (type), .d = (err), .e = (prefix), .n = (n) }
+#define INBOX_LONG(from, to, type, err, unit, reps) { .op = SC_INBOX, .a = (from), .b = (to), .c = (type), .d = (err), .e = (unit), .n = (reps) }
+#define INBOX_MANY(from, to, type, err, prefix, count) { .op = SC_INBOX_MANY, .a = (from), .b = (to), .c = (type), .d = (err), .e = (prefix), .n = (count) }
 #define INBOX_EMPTY()              { .op = SC_INBOX_EMPTY }
 #define STOP()                     { .op = SC_STOP }
 #define IDLE()                     { .op = SC_IDLE }
 #define LOG_HAS(text)              { .op = SC_LOG_HAS, .a = (text) }
 #define STATUS_HAS(text)           { .op = SC_STATUS_HAS, .a = (text) }
 #define JSON_HAS(text)             { .op = SC_STATUS_HAS, .a = (text), .b = "json" }
-#define CAPACITY(n)                { .op = SC_CAPACITY, .n = (n) }
+#define CAPACITY(bytes)            { .op = SC_CAPACITY, .n = (bytes) }
 #define INCLUDE(steps)             { .op = SC_INCLUDE, .sub = (steps) }
 #define END()                      { .op = SC_END }
 
@@ -135,6 +135,8 @@ struct sc_outcome {
 /* Whole, byte by byte, split: 0 when every mode passes with the same outcome;
  * otherwise the failure is printed to stderr and -1 returned. */
 int sc_run_all(const struct sc_scenario *s);
+/* No failure report on stderr (for tests of the runner itself). */
+void sc_set_quiet(bool quiet);
 /* One run in one mode. */
 int sc_run(const struct sc_scenario *s, enum fake_delivery mode, uint64_t split_seed, struct sc_outcome *o);
 

@@ -48,13 +48,15 @@ extern const struct sc_step SC_OUT_OPEN_B[];
 extern const struct sc_step SC_IN_AUTH_B[];
 #define PEERKEY "7a2b8ac1de7e4e0b9f4c1d2e3f405162738495a6b7c8d9e0f1a2b3c4d5e6f708"
 
-/* A cmocka test that runs scenario steps ID (with flags) in every delivery mode. */
-#define SC_TEST(id, flags_)                                                          \
-	static const struct sc_scenario id##_sc = { #id, id, flags_, NULL };         \
+/* A cmocka test that runs the steps ID (engine switches flags, secure
+ * auth exceptions exc) in every delivery mode. */
+#define SC_TEST_EX(id, flags_, exc)                                                  \
+	static const struct sc_scenario id##_sc = { #id, id, flags_, exc };          \
 	static void test_##id(void **state)                                          \
 	{                                                                            \
 		(void)state;                                                         \
 		assert_int_equal(sc_run_all(&id##_sc), 0);                           \
 	}
+#define SC_TEST(id, flags_) SC_TEST_EX(id, flags_, NULL)
 
 #endif
