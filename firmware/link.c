@@ -647,6 +647,13 @@ static void link_handshake(struct xs2s_link *l)
 	xs2s_link_restart_stream(l);
 }
 
+/* The peer's input has ended: it closed its stream (or sent a stream
+ * error), or we failed the stream. Whatever follows is not parsed. */
+static bool link_input_over(const struct xs2s_link *l)
+{
+	return l->hard_close || l->peer_closed;
+}
+
 /* Decrypt and frame what is available; bounded per call for fairness. */
 static void link_process(struct xs2s_link *l)
 {
@@ -657,6 +664,10 @@ static void link_process(struct xs2s_link *l)
 	for (round = 0; round < XS2S_STEP_READS; round++) {
 		if (l->closing_done || l->state == XS2S_LS_FREE)
 			return;
+		if (link_input_over(l)) {
+			l->rx_len = 0; /* nothing after the peer's close or our failure */
+			return;
+		}
 		if (l->state == XS2S_LS_TLS) {
 			link_handshake(l);
 			if (l->state == XS2S_LS_TLS || l->closing_done)
@@ -676,8 +687,16 @@ static void link_process(struct xs2s_link *l)
 				l->closing_done = true;
 				return;
 			}
+			/* All of it is framed, unless the input ends on the way (a
+			 * graceful close of ours still reads what the peer sends). */
+			size_t off = 0;
 			bool stop;
-			link_feed(l, buf, (size_t)n, &stop);
+
+			while (off < (size_t)n) {
+				off += link_feed(l, buf + off, (size_t)n - off, &stop);
+				if (!stop || l->closing_done || link_input_over(l))
+					break;
+			}
 		} else {
 			size_t used;
 			bool stop;
@@ -685,8 +704,9 @@ static void link_process(struct xs2s_link *l)
 			if (!l->rx_len)
 				return;
 			used = link_feed(l, l->rx, l->rx_len, &stop);
-			if (stop) {
-				/* No STARTTLS injection: bytes after <starttls/> or <proceed/> are dropped. */
+			if (stop && (l->state == XS2S_LS_TLS || l->closing_done || link_input_over(l))) {
+				/* No STARTTLS injection: bytes after <starttls/> or <proceed/> are
+				 * dropped; so is what follows the end of the input. */
 				if (l->state == XS2S_LS_TLS && l->rx_len > used)
 					XS2S_LOGW(l->id, "discarding %zu plaintext bytes received after STARTTLS",
 						  l->rx_len - used);
