@@ -26,6 +26,7 @@ struct fake_sock {
 	bool eof;               /* TCP: the other end closed; read the rest, then EOF */
 	bool reset;             /* TCP: reset; every call fails */
 	bool unreachable;       /* UDP: the next recv reports port unreachable */
+	bool rgate, wgate;      /* BYTE, SPLIT: one recv / one send per poll round */
 	uint16_t gen;           /* bumped when the slot is freed */
 	int peer;               /* TCP: index of the other end, -1 when gone */
 	int udp_server;         /* UDP: responder index, -1 for none */
@@ -161,7 +162,7 @@ static int fake_alloc(enum fake_kind kind, enum fake_owner owner)
 		s->kind = (uint8_t)kind;
 		s->owner = (uint8_t)owner;
 		s->state = FT_OPEN;
-		s->eof = s->reset = s->unreachable = false;
+		s->eof = s->reset = s->unreachable = s->rgate = s->wgate = false;
 		s->peer = -1;
 		s->udp_server = -1;
 		s->addr[0] = '\0';
@@ -409,7 +410,10 @@ int xs2s_port_send(xs2s_sock h, const void *p, size_t n)
 		return XS2S_EIO; /* EPIPE / ECONNRESET */
 	if (!n)
 		return 0;
+	if (s->wgate)
+		return XS2S_EWANTWRITE; /* this round's segment is gone */
 	took = fake_pipe_put((unsigned)s->peer, p, fake_chunk(n));
+	s->wgate = took && fake_mode != FAKE_WHOLE;
 	return took ? (int)took : XS2S_EWANTWRITE;
 }
 
@@ -425,8 +429,12 @@ int xs2s_port_recv(xs2s_sock h, void *p, size_t n)
 	}
 	if (s->reset)
 		return XS2S_EIO;
-	if (s->len && n)
+	if (s->len && s->rgate)
+		return XS2S_EWANTREAD; /* the next segment comes with the next round */
+	if (s->len && n) {
+		s->rgate = fake_mode != FAKE_WHOLE;
 		return (int)fake_pipe_take(s, p, fake_chunk(n < s->len ? n : s->len));
+	}
 	return s->eof ? XS2S_EIO : XS2S_EWANTREAD;
 }
 
@@ -466,6 +474,7 @@ static uint8_t fake_readiness(struct fake_sock *s, uint8_t want)
 	default:
 		break;
 	}
+	s->rgate = s->wgate = false; /* a new round: the next segment may move */
 	if (s->reset)
 		return XS2S_POLL_IN | XS2S_POLL_OUT | XS2S_POLL_ERR;
 	if (s->len || s->eof)

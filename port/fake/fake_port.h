@@ -25,7 +25,10 @@
  *     other end's data is dropped and every call fails with XS2S_EIO.
  *   - Delivery mode (fake_reset): WHOLE hands over all that is there, BYTE
  *     one byte per recv and per engine send, SPLIT a seeded random amount.
- *     Scripts MUST give identical results in all three.
+ *     In BYTE and SPLIT a socket moves one such segment per direction and
+ *     poll round (later calls: XS2S_EWANTREAD / XS2S_EWANTWRITE until the
+ *     next xs2s_port_poll), so the engine really sees its input arrive in
+ *     pieces. Scripts MUST give identical results in all three.
  *   - UDP: a socket opened towards a server with a responder
  *     (fake_udp_serve) gets its answers queued as datagrams; towards any
  *     other server every send makes the next recv fail with XS2S_EIO, like

@@ -71,6 +71,20 @@ static const struct sc_step in_dialback_verify_error[] = {
 };
 SC_TEST(in_dialback_verify_error, 0)
 
+/* A verdict for another stream id is not an answer to our db:verify
+ * (XEP-0220 2.4: id must match): unsolicited, not-authorized; the pending
+ * verification then fails instead of passing. */
+static const struct sc_step in_verify_wrong_id[] = {
+	INCLUDE(in_until_verify),
+	SEND(PA, "<db:verify from='b.test' to='a.test' id='not-${in_id}' type='valid'/>"),
+	EXPECT(PA, STREAM_ERROR("not-authorized")),
+	EXPECT_CLOSED(PA),
+	EXPECT(PI, "<db:result from='a.test' to='b.test' type='error'>" DB_ERROR("remote-server-not-found", "cancel")
+		   "</db:result>"),
+	END(),
+};
+SC_TEST(in_verify_wrong_id, 0)
+
 /* The authoritative server cannot be reached (refused): type='error'
  * remote-server-not-found (XEP-0220 2.4, 8). */
 static const struct sc_step in_auth_unreachable[] = {
@@ -363,6 +377,9 @@ static const struct sc_step in_messages[] = {
 	SEND(PI, "<message from='x@b.test' to='u@a.test' type='error' id='e1'><body>back</body>"
 		 "<error type='cancel'><item-not-found xmlns='" NS_STANZA_ERR "'/></error></message>"),
 	INBOX("x@b.test", "u@a.test", "error", "item-not-found", "back"),
+	/* UTF-8 of two, three and four bytes (cut anywhere by the delivery). */
+	SEND(PI, "<message from='x@b.test' to='u@a.test'><body>caf\xc3\xa9 \xe2\x98\xba \xf0\x9d\x84\x9e</body></message>"),
+	INBOX("x@b.test", "u@a.test", "normal", "", "caf\xc3\xa9 \xe2\x98\xba \xf0\x9d\x84\x9e"),
 	SEND(PI, "<message from='x@b.test' to='u@a.test' type='headline'/>"),
 	INBOX("x@b.test", "u@a.test", "headline", "", ""),
 	EXPECT_NOTHING(PA),
@@ -416,6 +433,7 @@ int main(void)
 		cmocka_unit_test(test_in_dialback_valid),
 		cmocka_unit_test(test_in_dialback_invalid),
 		cmocka_unit_test(test_in_dialback_verify_error),
+		cmocka_unit_test(test_in_verify_wrong_id),
 		cmocka_unit_test(test_in_auth_unreachable),
 		cmocka_unit_test(test_in_auth_timeout),
 		cmocka_unit_test(test_in_auth_closes),

@@ -140,6 +140,24 @@ static const struct sc_step stop_graceful[] = {
 };
 SC_TEST(stop_graceful, 0)
 
+/* RFC 6120 4.4: after our closing tag we still receive; a stanza and the
+ * peer's closing tag in one segment are both read: the message reaches the
+ * inbox and the stream ends at once, not at the close timeout. */
+static const struct sc_step stop_peer_sends_then_closes[] = {
+	INCLUDE(SC_IN_AUTH_B),
+	STOP(),
+	EXPECT(PI, STREAM_CLOSE),
+	EXPECT(PA, STREAM_CLOSE),
+	SEND(PA, STREAM_CLOSE),
+	EXPECT_CLOSED(PA),
+	SEND(PI, "<message from='x@b.test' to='u@a.test'><body>last words</body></message>" STREAM_CLOSE),
+	INBOX("x@b.test", "u@a.test", "normal", "", "last words"),
+	EXPECT_CLOSED(PI),
+	IDLE(),
+	END(),
+};
+SC_TEST(stop_peer_sends_then_closes, 0)
+
 /* A peer that never answers our closing tag: cut after
  * CONFIG_XS2S_CLOSE_TIMEOUT_S. */
 static const struct sc_step stop_close_timeout[] = {
@@ -203,6 +221,7 @@ int main(void)
 		cmocka_unit_test(test_peer_closes_inbound),
 		cmocka_unit_test(test_peer_drops_open_stream),
 		cmocka_unit_test(test_stop_graceful),
+		cmocka_unit_test(test_stop_peer_sends_then_closes),
 		cmocka_unit_test(test_stop_close_timeout),
 		cmocka_unit_test(test_stop_bounces_queue),
 #if CONFIG_XS2S_MAX_LINKS == 8
