@@ -3,6 +3,7 @@
  * Action points
  *   Originating (our outbound link, after the post-TLS features):
  *     for each pair PENDING: send <db:result from=L to=R>key(R, L, peer's id)
+ *     (a full output leaves it PENDING: the engine asks again each round)
  *     -> PAIR_SENT; <db:result type=valid> -> PAIR_VALID, link OPEN, flush
  *     queue; type=invalid|error -> PAIR_FAILED, bounce queue.
  *   Receiving (inbound link): <db:result from=R to=L>K</db:result>
@@ -164,11 +165,8 @@ void xs2s_db_send_pending(struct xs2s_link *l)
 		if (p->state != XS2S_PAIR_PENDING)
 			continue;
 		xs2s_db_key(p->remote, p->local, l->stream_id, key);
-		if (db_send(l, "result", p->local, p->remote, NULL, NULL, key, XS2S_STE_NONE) != XS2S_OK) {
-			xs2s_link_fail(l, XS2S_SE_RESOURCE_CONSTRAINT, XS2S_STE_RESOURCE_CONSTRAINT,
-				       "no room to send db:result");
-			return;
-		}
+		if (db_send(l, "result", p->local, p->remote, NULL, NULL, key, XS2S_STE_NONE) != XS2S_OK)
+			return; /* output full: the engine calls again when it drains */
 		p->state = XS2S_PAIR_SENT;
 		XS2S_LOGI(l->id, "dialback: asking %s to accept %s", p->remote, p->local);
 	}
@@ -179,11 +177,8 @@ void xs2s_db_send_pending(struct xs2s_link *l)
 
 		if (!v->used || v->sent || !(p = db_vreq_pair(v, &in)))
 			continue;
-		if (db_send(l, "verify", p->local, p->remote, in->stream_id, NULL, p->key, XS2S_STE_NONE) != XS2S_OK) {
-			xs2s_link_fail(l, XS2S_SE_RESOURCE_CONSTRAINT, XS2S_STE_RESOURCE_CONSTRAINT,
-				       "no room to send db:verify");
-			return;
-		}
+		if (db_send(l, "verify", p->local, p->remote, in->stream_id, NULL, p->key, XS2S_STE_NONE) != XS2S_OK)
+			return; /* as above */
 		v->sent = true;
 		XS2S_LOGI(l->id, "dialback: verifying %s for L%u", p->remote, in->id);
 	}

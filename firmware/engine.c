@@ -243,8 +243,12 @@ int xs2s_engine_poll(uint32_t timeout_ms)
 
 		if (l->state == XS2S_LS_FREE)
 			continue;
-		if (!l->closing_done)
+		if (!l->closing_done) {
+			/* Dialback requests that found the output full go first. */
+			if (l->dir == XS2S_DIR_OUT && (l->state == XS2S_LS_AUTH || l->state == XS2S_LS_OPEN))
+				xs2s_db_send_pending(l);
 			xs2s_router_kick(l);
+		}
 		if (xs2s_link_has_work(l) || (l->out_len && !l->closing_done))
 			xs2s_link_step(l, 0);
 		xs2s_link_timer(l, now);
