@@ -27,6 +27,7 @@ struct sc_peer {
 	xs2s_sock sock;          /* XS2S_SOCK_NONE when not connected */
 	bool used;               /* connected at some point */
 	bool eof;                /* the engine closed its end */
+	bool hold;               /* not reading (HOLD) */
 	size_t out_len;
 	size_t in_len;           /* engine output received */
 	size_t pos;              /* of it, EXPECTed so far */
@@ -82,7 +83,7 @@ static const char *const sc_op_names[] = {
 	[SC_ABORT] = "ABORT", [SC_ADVANCE] = "ADVANCE", [SC_DBKEY] = "DBKEY", [SC_APP_SEND] = "APP_SEND",
 	[SC_APP_SEND_MANY] = "APP_SEND_MANY", [SC_INBOX] = "INBOX", [SC_INBOX_MANY] = "INBOX_MANY",
 	[SC_INBOX_EMPTY] = "INBOX_EMPTY", [SC_STOP] = "STOP", [SC_IDLE] = "IDLE", [SC_LOG_HAS] = "LOG_HAS",
-	[SC_STATUS_HAS] = "STATUS_HAS", [SC_CAPACITY] = "CAPACITY",
+	[SC_STATUS_HAS] = "STATUS_HAS", [SC_CAPACITY] = "CAPACITY", [SC_HOLD] = "HOLD", [SC_RELEASE] = "RELEASE",
 };
 
 static int sc_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -397,7 +398,7 @@ static void sc_pump(void)
 				p->out_len = 0; /* the engine's end is gone: what is left is lost */
 			}
 		}
-		while (!p->eof) {
+		while (!p->eof && !p->hold) {
 			char buf[SC_READ_CHUNK];
 			int n = fake_tcp_read(p->sock, buf, sizeof buf);
 
@@ -517,7 +518,7 @@ static void sc_peer_attach(struct sc_peer *p, xs2s_sock s)
 {
 	p->sock = s;
 	p->used = true;
-	p->eof = false;
+	p->eof = p->hold = false;
 	p->out_len = p->in_len = p->pos = 0;
 }
 
@@ -752,6 +753,11 @@ static int sc_step(const struct sc_step *st, unsigned depth)
 	case SC_CAPACITY:
 		fake_set_capacity((size_t)st->n);
 		return 0;
+	case SC_HOLD:
+	case SC_RELEASE:
+		sc_failed_peer = st->peer;
+		p->hold = st->op == SC_HOLD;
+		return 0;
 	default:
 		return sc_fail("unknown step op %u", st->op);
 	}
@@ -776,7 +782,7 @@ int sc_begin(const struct sc_scenario *s, enum fake_delivery mode, uint64_t spli
 	sc_h_app = SC_HASH_INIT;
 	for (i = 0; i < SC_PEERS; i++) {
 		sc_peers[i].sock = XS2S_SOCK_NONE;
-		sc_peers[i].used = sc_peers[i].eof = false;
+		sc_peers[i].used = sc_peers[i].eof = sc_peers[i].hold = false;
 		sc_peers[i].out_len = sc_peers[i].in_len = sc_peers[i].pos = 0;
 	}
 	fake_reset(0x5c3a1e0f00d5eedull, mode, split_seed);

@@ -71,6 +71,8 @@ enum sc_op {
 	SC_LOG_HAS,        /* the engine logged a line containing a */
 	SC_STATUS_HAS,     /* the status table (b NULL) or its JSON (b "json") contains a */
 	SC_CAPACITY,       /* pipes of connections made from now on hold n bytes */
+	SC_HOLD,           /* peer: stop reading (its pipe fills: backpressure on the engine) */
+	SC_RELEASE,        /* peer: read again */
 };
 
 struct sc_step {
@@ -107,6 +109,8 @@ struct sc_step {
 #define STATUS_HAS(text)           { .op = SC_STATUS_HAS, .a = (text) }
 #define JSON_HAS(text)             { .op = SC_STATUS_HAS, .a = (text), .b = "json" }
 #define CAPACITY(bytes)            { .op = SC_CAPACITY, .n = (bytes) }
+#define HOLD(p)                    { .op = SC_HOLD, .peer = (p) }
+#define RELEASE(p)                 { .op = SC_RELEASE, .peer = (p) }
 #define INCLUDE(steps)             { .op = SC_INCLUDE, .sub = (steps) }
 #define END()                      { .op = SC_END }
 

@@ -387,6 +387,51 @@ static const struct sc_step out_backpressure[] = {
 };
 SC_TEST(out_backpressure, 0)
 
+/* Backpressure while a piggybacked domain asks: the peer reads slowly, our
+ * output buffer is full of stanzas, and a second local domain needs its
+ * db:result on the same stream. It waits for room (it failed the whole
+ * stream with resource-constraint before), then goes before the queue. */
+/* With the peer not reading: 256 bytes in the pipe, CONFIG_XS2S_TX_BUF in tx,
+ * the rest in out; FILL leaves out 60 bytes short of full. */
+#define ENVELOPE 95 /* <message type='chat' from='u@a.test' to='x@b.test' id='16 hex'><body></body></message> */
+#define FILL (CONFIG_XS2S_OUT_BUF - (2 * (BIG + ENVELOPE) - 256 - CONFIG_XS2S_TX_BUF) - 60 - ENVELOPE)
+static const struct sc_step out_piggyback_under_backpressure[] = {
+	CAPACITY(256),
+	APP_SEND("u@a.test", "x@b.test", "first", XS2S_OK),
+	INCLUDE(SC_OUT_OPEN_B),
+	EXPECT(PA, APP_MSG("u@a.test", "x@b.test", "i0", "first")),
+	HOLD(PA),
+	APP_SEND_LONG("u@a.test", "x@b.test", "p", BIG, XS2S_OK),
+	APP_SEND_LONG("u@a.test", "x@b.test", "q", BIG, XS2S_OK),
+	APP_SEND_LONG("u@a.test", "x@b.test", "r", FILL, XS2S_OK),
+	APP_SEND_LONG("u@a.test", "x@b.test", "s", 100, XS2S_OK),
+	APP_SEND_LONG("u@a.test", "x@b.test", "t", 100, XS2S_OK),
+	APP_SEND_LONG("u@a.test", "x@b.test", "u", 100, XS2S_OK),
+	APP_SEND_LONG("u@a.test", "x@b.test", "w", 100, XS2S_OK),
+	APP_SEND("v@alias.test", "y@b.test", "alias", XS2S_OK),
+	RELEASE(PA),
+	EXPECT_LONG(PA, "<message type='chat' from='u@a.test' to='x@b.test' id='${i1}'><body>", "p", BIG,
+		    "</body></message>"),
+	EXPECT_LONG(PA, "<message type='chat' from='u@a.test' to='x@b.test' id='${i2}'><body>", "q", BIG,
+		    "</body></message>"),
+	EXPECT_LONG(PA, "<message type='chat' from='u@a.test' to='x@b.test' id='${i3}'><body>", "r", FILL,
+		    "</body></message>"),
+	DBKEY("ka", "b.test", "alias.test", "out-1"),
+	EXPECT(PA, "<db:result from='alias.test' to='b.test'>${ka}</db:result>"),
+	EXPECT_LONG(PA, "<message type='chat' from='u@a.test' to='x@b.test' id='${i4}'><body>", "s", 100,
+		    "</body></message>"),
+	EXPECT_LONG(PA, "<message type='chat' from='u@a.test' to='x@b.test' id='${i5}'><body>", "t", 100,
+		    "</body></message>"),
+	EXPECT_LONG(PA, "<message type='chat' from='u@a.test' to='x@b.test' id='${i6}'><body>", "u", 100,
+		    "</body></message>"),
+	EXPECT_LONG(PA, "<message type='chat' from='u@a.test' to='x@b.test' id='${i7}'><body>", "w", 100,
+		    "</body></message>"),
+	SEND(PA, "<db:result from='b.test' to='alias.test' type='valid'/>"),
+	EXPECT(PA, APP_MSG("v@alias.test", "y@b.test", "i8", "alias")),
+	END(),
+};
+SC_TEST(out_piggyback_under_backpressure, 0)
+
 /* The application's mistakes are refused at once. */
 static const struct sc_step app_bad_sends[] = {
 	APP_SEND("u@b.test", "x@b.test", "spoof", XS2S_EINVAL),
@@ -430,6 +475,7 @@ int main(void)
 #endif
 		cmocka_unit_test(test_out_backpressure),
 		cmocka_unit_test(test_app_bad_sends),
+		cmocka_unit_test(test_out_piggyback_under_backpressure),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
