@@ -8,6 +8,7 @@
 #include <wolfssl/wolfcrypt/sha256.h>
 #include "runner.h"
 #include "engine_drv.h"
+#include "dns_zone.h"
 #include "xs2s_err.h"
 
 #define SC_TRANSCRIPT 65536     /* engine output kept per peer */
@@ -790,6 +791,8 @@ int sc_begin(const struct sc_scenario *s, enum fake_delivery mode, uint64_t spli
 		if (fake_tcp_listen(sc_listeners[i].addr, &sc_listeners[i].sock) != XS2S_OK)
 			return sc_fail("cannot register the listener of %s", sc_listeners[i].domain);
 	fake_tcp_blackhole(SC_HOLE_ADDR);
+	if ((s->flags & SC_DNS) && fake_udp_serve(SC_DNS_SERVER, sc_dns_zone, NULL) != XS2S_OK)
+		return sc_fail("cannot register the DNS server");
 	memset(&c, 0, sizeof c);
 	c.domains[0] = "a.test";
 	c.domains[1] = (s->flags & SC_ONE_DOMAIN) ? NULL : "alias.test";

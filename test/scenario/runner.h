@@ -38,7 +38,8 @@
 /* Topology: the engine serves a.test (and the alias domain alias.test) at
  * 192.0.2.1:5269; the remote servers of b.test and c.test listen; nobody
  * listens for refused.test; hole.test swallows connects; nowhere.test is
- * not in the host map and DNS (192.0.2.53) is unreachable. */
+ * not in the host map and DNS (192.0.2.53) is unreachable, unless the
+ * scenario asks for the zone of dns_zone.c (SC_DNS). */
 #define SC_ENGINE_ADDR "192.0.2.1"
 #define SC_ENGINE_PORT 5269
 #define SC_SECRET "scenario secret"
@@ -121,6 +122,7 @@ struct sc_step {
 #define SC_NO_DIALBACK  0x4u
 #define SC_ONE_DOMAIN   0x8u
 #define SC_NO_LISTEN    0x10u
+#define SC_DNS          0x20u  /* SC_DNS_SERVER answers (zone in dns_zone.c) */
 
 struct sc_scenario {
 	const char *name;

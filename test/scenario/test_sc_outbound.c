@@ -224,6 +224,63 @@ static const struct sc_step out_peer_stream_error[] = {
 };
 SC_TEST(out_peer_stream_error, 0)
 
+/* ---- DNS (RFC 6120 3.2) over the fake port's UDP ---- */
+#if CONFIG_XS2S_DNS
+/* SRV _xmpp-server._tcp.dns.test -> host1.dns.test:5269 -> A 192.0.2.2 (b.test's
+ * server answers for dns.test too). */
+static const struct sc_step dns_srv[] = {
+	APP_SEND("u@a.test", "x@dns.test", "via srv", XS2S_OK),
+	ACCEPT(PA, "b.test"),
+	EXPECT(PA, HDR("a.test", "dns.test")),
+	SEND(PA, HDR_ID("dns.test", "a.test", "d-1") FEATURES_DB),
+	DBKEY("kd", "dns.test", "a.test", "d-1"),
+	EXPECT(PA, "<db:result from='a.test' to='dns.test'>${kd}</db:result>"),
+	SEND(PA, "<db:result from='dns.test' to='a.test' type='valid'/>"),
+	EXPECT(PA, APP_MSG("u@a.test", "x@dns.test", "i1", "via srv")),
+	LOG_HAS("dns: dns.test: 1 candidate(s), first 192.0.2.2:5269"),
+	END(),
+};
+SC_TEST(dns_srv, SC_DNS)
+
+/* No SRV record (NXDOMAIN): the domain itself on port 5269 (RFC 6120 3.2.2). */
+static const struct sc_step dns_fallback[] = {
+	APP_SEND("u@a.test", "x@nosrv.test", "fallback", XS2S_OK),
+	ACCEPT(PC, "c.test"),
+	EXPECT(PC, HDR("a.test", "nosrv.test")),
+	CLOSE(PC),
+	INBOX("x@nosrv.test", "u@a.test", "error", "remote-server-not-found", "fallback"),
+	END(),
+};
+SC_TEST(dns_fallback, SC_DNS)
+
+/* SRV target "." (RFC 2782): no service, no fallback; NXDOMAIN everywhere. */
+static const struct sc_step dns_no_service[] = {
+	APP_SEND("u@a.test", "x@dot.test", "dot", XS2S_OK),
+	APP_SEND("u@a.test", "x@gone.test", "gone", XS2S_OK),
+	INBOX("x@dot.test", "u@a.test", "error", "remote-server-not-found", "dot"),
+	INBOX("x@gone.test", "u@a.test", "error", "remote-server-not-found", "gone"),
+	LOG_HAS("dns: dot.test: SRV target \".\": no XMPP server service"),
+	NO_CONNECT("b.test"),
+	NO_CONNECT("c.test"),
+	END(),
+};
+SC_TEST(dns_no_service, SC_DNS)
+
+/* A server that never answers: (1 + CONFIG_XS2S_DNS_RETRIES) tries of
+ * CONFIG_XS2S_DNS_TIMEOUT_MS, then the bounce. */
+#define DNS_GIVE_UP ((1 + CONFIG_XS2S_DNS_RETRIES) * CONFIG_XS2S_DNS_TIMEOUT_MS)
+static const struct sc_step dns_timeout[] = {
+	APP_SEND("u@a.test", "x@slow.test", "slow", XS2S_OK),
+	ADVANCE(DNS_GIVE_UP - 1),
+	INBOX_EMPTY(),
+	ADVANCE(1),
+	INBOX("x@slow.test", "u@a.test", "error", "remote-server-not-found", "slow"),
+	LOG_HAS("no answer from 192.0.2.53:53 after"),
+	END(),
+};
+SC_TEST(dns_timeout, SC_DNS)
+#endif
+
 /* ---- policies ---- */
 
 /* TLS required, the peer offers no STARTTLS: policy-violation (RFC 6120
@@ -462,6 +519,12 @@ int main(void)
 		cmocka_unit_test(test_out_peer_closes_in_setup),
 		cmocka_unit_test(test_out_peer_resets_in_setup),
 		cmocka_unit_test(test_out_peer_stream_error),
+#if CONFIG_XS2S_DNS
+		cmocka_unit_test(test_dns_srv),
+		cmocka_unit_test(test_dns_fallback),
+		cmocka_unit_test(test_dns_no_service),
+		cmocka_unit_test(test_dns_timeout),
+#endif
 		cmocka_unit_test(test_out_tls_required_plain_peer),
 		cmocka_unit_test(test_out_tls_required_no_cert),
 		cmocka_unit_test(test_out_tls_required_pre_1_0),
