@@ -809,8 +809,8 @@ void xs2s_link_timer(struct xs2s_link *l, uint32_t now)
 
 bool xs2s_link_has_work(const struct xs2s_link *l)
 {
-	if (l->state == XS2S_LS_RESOLVE)
-		return l->resolve_h < 0 || xs2s_resolve_done(l->resolve_h); /* not while the lookup runs */
+	if (l->state == XS2S_LS_RESOLVE) /* not while the lookup runs, nor while every slot is busy */
+		return l->resolve_h < 0 ? xs2s_resolve_can_start() : xs2s_resolve_done(l->resolve_h);
 	return l->more || (l->ssl && xs2s_tls_pending((struct xs2s_link *)l) > 0);
 }
 

@@ -553,6 +553,16 @@ int xs2s_resolve_result(int h, struct xs2s_target *t, unsigned *n)
 	return rc;
 }
 
+bool xs2s_resolve_can_start(void)
+{
+	unsigned i;
+
+	for (i = 0; i < RESOLVE_SLOTS; i++)
+		if (resolve_slots[i].phase == RESOLVE_FREE)
+			return true;
+	return false;
+}
+
 bool xs2s_resolve_done(int h)
 {
 	const struct resolve_slot *s = resolve_slot_of(h);

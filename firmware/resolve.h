@@ -65,6 +65,9 @@ int xs2s_resolve_start(const char *domain);
  * handle that is not running. Ends the lookup (the handle is free again) on
  * any result other than EAGAIN. */
 int xs2s_resolve_result(int h, struct xs2s_target *t, unsigned *n);
+/* True when a lookup slot is free (xs2s_resolve_start would not answer
+ * XS2S_ENOMEM). */
+bool xs2s_resolve_can_start(void);
 /* True when xs2s_resolve_result(h) would not return XS2S_EAGAIN. */
 bool xs2s_resolve_done(int h);
 /* Abandon a lookup (a link gone before its result); stale handles are ignored. */
