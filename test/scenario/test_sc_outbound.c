@@ -215,11 +215,12 @@ static const struct sc_step out_peer_stream_error[] = {
 	APP_SEND_MANY("u@a.test", "x@b.test", "m", 2, 2),
 	ACCEPT(PA, "b.test"),
 	EXPECT(PA, HDR("a.test", "b.test")),
-	SEND(PA, HDR_ID("b.test", "a.test", "out-1") STREAM_ERROR("host-unknown")),
+	SEND(PA, HDR_ID("b.test", "a.test", "out-1") "<stream:error><host-unknown xmlns='" NS_STREAM_ERR "'/>"
+		 "<text xmlns='" NS_STREAM_ERR "'>no such host here</text></stream:error>" STREAM_CLOSE),
 	EXPECT(PA, STREAM_CLOSE),
 	EXPECT_CLOSED(PA),
 	INBOX_MANY("x@b.test", "u@a.test", "error", "remote-server-not-found", "m", 2),
-	LOG_HAS("peer b.test sent stream error: host-unknown"),
+	LOG_HAS("peer b.test sent stream error: host-unknown: no such host here"),
 	END(),
 };
 SC_TEST(out_peer_stream_error, 0)
@@ -279,6 +280,28 @@ static const struct sc_step dns_timeout[] = {
 	END(),
 };
 SC_TEST(dns_timeout, SC_DNS)
+
+/* More lookups than resolver slots (CONFIG_XS2S_DNS_QUERIES): the last
+ * waits, without spinning, for a slot, then runs its own lookup. */
+static const struct sc_step dns_slots_exhausted[] = {
+	APP_SEND_MANY("u@a.test", "x@one.slow.test", "a", 1, 1),
+	APP_SEND_MANY("u@a.test", "x@two.slow.test", "b", 1, 1),
+	APP_SEND_MANY("u@a.test", "x@three.slow.test", "c", 1, 1),
+	APP_SEND_MANY("u@a.test", "x@four.slow.test", "d", 1, 1),
+	APP_SEND_MANY("u@a.test", "x@five.slow.test", "e", 1, 1),
+	ADVANCE(DNS_GIVE_UP),
+	INBOX("x@one.slow.test", "u@a.test", "error", "remote-server-not-found", "a0"),
+	INBOX("x@two.slow.test", "u@a.test", "error", "remote-server-not-found", "b0"),
+	INBOX("x@three.slow.test", "u@a.test", "error", "remote-server-not-found", "c0"),
+	INBOX("x@four.slow.test", "u@a.test", "error", "remote-server-not-found", "d0"),
+	INBOX_EMPTY(),
+	ADVANCE(DNS_GIVE_UP),
+	INBOX("x@five.slow.test", "u@a.test", "error", "remote-server-not-found", "e0"),
+	END(),
+};
+#if CONFIG_XS2S_DNS_QUERIES == 4
+SC_TEST(dns_slots_exhausted, SC_DNS)
+#endif
 #endif
 
 /* ---- policies ---- */
@@ -524,6 +547,9 @@ int main(void)
 		cmocka_unit_test(test_dns_fallback),
 		cmocka_unit_test(test_dns_no_service),
 		cmocka_unit_test(test_dns_timeout),
+#if CONFIG_XS2S_DNS_QUERIES == 4
+		cmocka_unit_test(test_dns_slots_exhausted),
+#endif
 #endif
 		cmocka_unit_test(test_out_tls_required_plain_peer),
 		cmocka_unit_test(test_out_tls_required_no_cert),
