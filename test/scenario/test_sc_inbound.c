@@ -298,6 +298,44 @@ static const struct sc_step in_piggyback_local[] = {
 };
 SC_TEST(in_piggyback_local, 0)
 
+/* The same db:result again while its verification runs: no second verify. */
+static const struct sc_step in_result_while_verifying[] = {
+	INCLUDE(in_until_verify),
+	SEND(PI, "<db:result from='b.test' to='a.test'>" PEERKEY "</db:result>"),
+	EXPECT_NOTHING(PA),
+	EXPECT_NOTHING(PI),
+	SEND(PA, "<db:verify from='b.test' to='a.test' id='${in_id}' type='valid'/>"),
+	EXPECT(PI, "<db:result from='a.test' to='b.test' type='valid'/>"),
+	END(),
+};
+SC_TEST(in_result_while_verifying, 0)
+
+/* CONFIG_XS2S_MAX_PAIRS domain pairs per stream; refused pairs keep their
+ * place; one more db:result gets type='error' resource-constraint (wait). */
+static const struct sc_step in_pairs_exhausted[] = {
+	INCLUDE(SC_IN_AUTH_B),
+	SEND(PI, "<db:result from='refused.test' to='a.test'>1</db:result>"),
+	EXPECT(PI, "<db:result from='a.test' to='refused.test' type='error'>"
+		   DB_ERROR("remote-server-not-found", "cancel") "</db:result>"),
+	SEND(PI, "<db:result from='nowhere.test' to='a.test'>2</db:result>"),
+	EXPECT(PI, "<db:result from='a.test' to='nowhere.test' type='error'>"
+		   DB_ERROR("remote-server-not-found", "cancel") "</db:result>"),
+	SEND(PI, "<db:result from='refused.test' to='alias.test'>3</db:result>"),
+	EXPECT(PI, "<db:result from='alias.test' to='refused.test' type='error'>"
+		   DB_ERROR("remote-server-not-found", "cancel") "</db:result>"),
+	SEND(PI, "<db:result from='c.test' to='a.test'>4</db:result>"),
+	EXPECT(PI, "<db:result from='a.test' to='c.test' type='error'>" DB_ERROR("resource-constraint", "wait")
+		   "</db:result>"),
+	NO_CONNECT("c.test"),
+	/* The stream itself carries on. */
+	SEND(PI, "<message from='x@b.test' to='u@a.test'><body>still</body></message>"),
+	INBOX("x@b.test", "u@a.test", "normal", "", "still"),
+	END(),
+};
+#if CONFIG_XS2S_MAX_PAIRS == 4
+SC_TEST(in_pairs_exhausted, 0)
+#endif
+
 /* The same db:result again on a valid pair: answered valid at once. */
 static const struct sc_step in_result_repeated[] = {
 	INCLUDE(SC_IN_AUTH_B),
@@ -447,6 +485,10 @@ int main(void)
 		cmocka_unit_test(test_in_piggyback_remote),
 		cmocka_unit_test(test_in_piggyback_too_early),
 		cmocka_unit_test(test_in_piggyback_local),
+		cmocka_unit_test(test_in_result_while_verifying),
+#if CONFIG_XS2S_MAX_PAIRS == 4
+		cmocka_unit_test(test_in_pairs_exhausted),
+#endif
 		cmocka_unit_test(test_in_result_repeated),
 		cmocka_unit_test(test_in_ping),
 		cmocka_unit_test(test_in_disco_info),

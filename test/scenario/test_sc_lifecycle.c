@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include "scenarios.h"
+#include "engine_drv.h"
 #include "xs2s_err.h"
 
 #define MS(s) ((s) * 1000)
@@ -211,9 +212,32 @@ static const struct sc_step links_exhausted[] = {
 SC_TEST(links_exhausted, 0)
 #endif
 
+/* A configuration the engine refuses: nothing left open. */
+static void test_start_errors(void **state)
+{
+	struct drv_config c = { .domains = { "bad domain" }, .secret = SC_SECRET, .dialback = true,
+				.listen_addr = SC_ENGINE_ADDR, .listen_port = SC_ENGINE_PORT };
+	xs2s_sock taken;
+
+	(void)state;
+	fake_reset(1, FAKE_WHOLE, 1);
+	assert_int_equal(drv_start(&c), XS2S_EINVAL);
+	c.domains[0] = NULL;
+	assert_int_equal(drv_start(&c), XS2S_EINVAL);
+	/* The listening address is taken. */
+	c.domains[0] = "a.test";
+	assert_int_equal(fake_tcp_listen("192.0.2.1:5269", &taken), XS2S_OK);
+	assert_int_equal(drv_start(&c), XS2S_EIO);
+	assert_true(fake_log_has("cannot listen on 192.0.2.1 port 5269"));
+	assert_int_equal(fake_open_engine(), 0);
+	fake_close_test_sockets();
+	assert_int_equal(fake_violations(NULL), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_start_errors),
 		cmocka_unit_test(test_idle_timeout_out),
 		cmocka_unit_test(test_idle_keepalive_in),
 		cmocka_unit_test(test_idle_sending_keeps_open),

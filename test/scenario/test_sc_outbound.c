@@ -512,6 +512,27 @@ static const struct sc_step out_piggyback_under_backpressure[] = {
 };
 SC_TEST(out_piggyback_under_backpressure, 0)
 
+/* The connection resets while our output waits (the peer stopped reading):
+ * the stanzas still queued are bounced in order; those already written to
+ * the stream are gone with it (no stream management here, XEP-0198). */
+static const struct sc_step out_reset_while_sending[] = {
+	CAPACITY(256),
+	APP_SEND("u@a.test", "x@b.test", "first", XS2S_OK),
+	INCLUDE(SC_OUT_OPEN_B),
+	EXPECT(PA, APP_MSG("u@a.test", "x@b.test", "i0", "first")),
+	HOLD(PA),
+	APP_SEND_LONG("u@a.test", "x@b.test", "p", BIG, XS2S_OK),
+	APP_SEND_LONG("u@a.test", "x@b.test", "q", BIG, XS2S_OK),
+	APP_SEND_LONG("u@a.test", "x@b.test", "r", BIG, XS2S_OK),
+	APP_SEND_LONG("u@a.test", "x@b.test", "s", BIG, XS2S_OK),
+	ABORT(PA),
+	INBOX_LONG("x@b.test", "u@a.test", "error", "remote-server-not-found", "r", BIG),
+	INBOX_LONG("x@b.test", "u@a.test", "error", "remote-server-not-found", "s", BIG),
+	LOG_HAS("connection lost while sending"),
+	END(),
+};
+SC_TEST(out_reset_while_sending, 0)
+
 /* The application's mistakes are refused at once. */
 static const struct sc_step app_bad_sends[] = {
 	APP_SEND("u@b.test", "x@b.test", "spoof", XS2S_EINVAL),
@@ -565,6 +586,7 @@ int main(void)
 		cmocka_unit_test(test_out_backpressure),
 		cmocka_unit_test(test_app_bad_sends),
 		cmocka_unit_test(test_out_piggyback_under_backpressure),
+		cmocka_unit_test(test_out_reset_while_sending),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
