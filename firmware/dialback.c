@@ -192,6 +192,8 @@ static void db_conclude(struct xs2s_link *in, unsigned pi, bool valid, enum xs2s
 	struct xs2s_pair *p = &in->pairs[pi];
 
 	memset(p->key, 0, sizeof p->key);
+	if (in->state == XS2S_LS_CLOSING)
+		return; /* the stream ended meanwhile: no verdict, no state change */
 	if (cond != XS2S_STE_NONE) {
 		p->state = XS2S_PAIR_FAILED;
 		db_send(in, "result", p->local, p->remote, NULL, "error", NULL, cond);

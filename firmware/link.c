@@ -54,7 +54,10 @@ void xs2s_link_set_state(struct xs2s_link *l, enum xs2s_link_state s)
 
 int xs2s_link_write(struct xs2s_link *l, const char *xml, size_t len)
 {
-	if (l->state == XS2S_LS_FREE || l->closing_done || len > sizeof l->out - l->out_len)
+	/* CLOSING: our </stream:stream> (or stream error) is out, nothing may follow. */
+	if (l->state == XS2S_LS_FREE || l->state == XS2S_LS_CLOSING || l->closing_done)
+		return XS2S_EIO;
+	if (len > sizeof l->out - l->out_len)
 		return XS2S_ENOMEM;
 	memcpy(l->out + l->out_len, xml, len);
 	l->out_len += len;

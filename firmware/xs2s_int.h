@@ -176,7 +176,8 @@ void xs2s_link_fail(struct xs2s_link *l, enum xs2s_stream_err cond, enum xs2s_st
 		    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* Graceful close: </stream:stream>, then wait for the peer's. */
 void xs2s_link_close(struct xs2s_link *l, const char *why);
-/* Append a complete element to the link's output; XS2S_ENOMEM if no room. */
+/* Append a complete element to the link's output; XS2S_ENOMEM if no room,
+ * XS2S_EIO once the link is closing (nothing follows our closing tag). */
 int xs2s_link_write(struct xs2s_link *l, const char *xml, size_t len);
 void xs2s_link_start_out(struct xs2s_link *l);
 /* New stream on the same connection (after TLS or SASL): framer reset; the
