@@ -85,6 +85,24 @@ static const struct sc_step in_verify_wrong_id[] = {
 };
 SC_TEST(in_verify_wrong_id, 0)
 
+/* The originating stream fails while its verification runs, and its
+ * closing output is still on the way (the peer reads slowly): the late
+ * verdict must not be written after our </stream:stream> (RFC 6120 4.4).
+ * Found by fuzz_engine (corpus crash_verdict_after_close). */
+static const struct sc_step in_verdict_after_failed_stream[] = {
+	CAPACITY(64),
+	INCLUDE(in_until_verify),
+	HOLD(PI),
+	SEND(PI, "<!-- fail now -->"),
+	SEND(PA, "<db:verify from='b.test' to='a.test' id='${in_id}' type='valid'/>"),
+	RELEASE(PI),
+	EXPECT(PI, STREAM_ERROR("restricted-xml")),
+	EXPECT_CLOSED(PI),
+	EXPECT_NOTHING(PA),
+	END(),
+};
+SC_TEST(in_verdict_after_failed_stream, 0)
+
 /* The authoritative server cannot be reached (refused): type='error'
  * remote-server-not-found (XEP-0220 2.4, 8). */
 static const struct sc_step in_auth_unreachable[] = {
@@ -472,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_in_dialback_invalid),
 		cmocka_unit_test(test_in_dialback_verify_error),
 		cmocka_unit_test(test_in_verify_wrong_id),
+		cmocka_unit_test(test_in_verdict_after_failed_stream),
 		cmocka_unit_test(test_in_auth_unreachable),
 		cmocka_unit_test(test_in_auth_timeout),
 		cmocka_unit_test(test_in_auth_closes),
