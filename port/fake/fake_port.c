@@ -446,7 +446,7 @@ void xs2s_port_close(xs2s_sock h)
 		fake_sock_close(s, false);
 }
 
-static uint8_t fake_readiness(struct fake_sock *s, uint8_t want)
+static uint8_t fake_readiness(struct fake_sock *s)
 {
 	uint8_t got = 0;
 
@@ -483,7 +483,6 @@ static uint8_t fake_readiness(struct fake_sock *s, uint8_t want)
 		got |= XS2S_POLL_ERR;
 	if (s->peer < 0 || fake_socks[s->peer].len < fake_socks[s->peer].cap)
 		got |= XS2S_POLL_OUT;
-	(void)want;
 	return got;
 }
 
@@ -501,7 +500,7 @@ int xs2s_port_poll(struct xs2s_pollfd *fds, unsigned n, uint32_t timeout_ms)
 		fds[i].got = 0;
 		if (!s)
 			continue;
-		got = fake_readiness(s, fds[i].want);
+		got = fake_readiness(s);
 		/* As poll(2): what was asked for, and errors always. */
 		fds[i].got = (uint8_t)(got & (fds[i].want | XS2S_POLL_ERR));
 		if (got & XS2S_POLL_ERR)

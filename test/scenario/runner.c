@@ -599,7 +599,7 @@ static int sc_app_send(const char *from, const char *to, const char *body, int w
 	return 0;
 }
 
-static int sc_step(const struct sc_step *st, unsigned depth);
+static int sc_step(const struct sc_step *st);
 
 static int sc_steps(const struct sc_step *steps, unsigned depth)
 {
@@ -616,7 +616,7 @@ static int sc_steps(const struct sc_step *steps, unsigned depth)
 		sc_stepno++;
 		sc_failed_step = st;
 		sc_failed_peer = -1;
-		if (sc_step(st, depth))
+		if (sc_step(st))
 			return -1;
 	}
 	sc_failed_step = NULL;
@@ -628,13 +628,14 @@ int sc_exec(const struct sc_step *steps)
 	return sc_steps(steps, 0);
 }
 
-static int sc_step(const struct sc_step *st, unsigned depth)
+static int sc_step(const struct sc_step *st)
 {
 	struct sc_peer *p = sc_peer(st->peer);
 	char num[16];
 	int i;
 
-	(void)depth;
+	if (!p)
+		return sc_fail("no peer %u (SC_PEERS is %d)", st->peer, SC_PEERS);
 	if (sc_settle())
 		return -1;
 	switch (st->op) {
