@@ -160,3 +160,8 @@ void drv_log_level(int level)
 {
 	xs2s_log_level = level;
 }
+
+const char *drv_err_name(int err)
+{
+	return xs2s_err_name(err);
+}

@@ -70,5 +70,7 @@ void drv_status_json(char *buf, size_t cap);
 void drv_pools(struct drv_pools *p);
 /* Run-time log level (1..4). */
 void drv_log_level(int level);
+/* The name of an XS2S_E* code ("ENOMEM"). */
+const char *drv_err_name(int err);
 
 #endif

@@ -594,8 +594,8 @@ static int sc_app_send(const char *from, const char *to, const char *body, int w
 
 	sc_h_app = sc_hash(sc_h_app, &rc, sizeof rc);
 	if (rc != want)
-		return sc_fail("send from %s to %s returned %s, expected %s", from, to, xs2s_err_name(rc),
-			       xs2s_err_name(want));
+		return sc_fail("send from %s to %s returned %s, expected %s", from, to, drv_err_name(rc),
+			       drv_err_name(want));
 	return 0;
 }
 
@@ -810,7 +810,7 @@ int sc_begin(const struct sc_scenario *s, enum fake_delivery mode, uint64_t spli
 		c.host_map[i] = sc_host_map[i];
 	rc = drv_start(&c);
 	if (rc != XS2S_OK)
-		return sc_fail("the engine did not start: %s", xs2s_err_name(rc));
+		return sc_fail("the engine did not start: %s", drv_err_name(rc));
 	drv_pools(&sc_base);
 	return 0;
 }
