@@ -87,6 +87,7 @@ FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=$(O)/fuzz/%)
 include port/wolfssl/wolfssl.mk
 # lwIP port (CONFIG_XS2S_PORT_LWIP): liblwip.a from Debian's source package, port_lwip.o.
 include port/lwip/lwip.mk
+include test/scenario/scenario.mk
 
 .PHONY: all defconfig menuconfig savedefconfig olddefconfig deps demo test unit fuzz interop clean distclean help \
 	integration size bench check-optional

@@ -1,0 +1,76 @@
+/* The one door to the engine for the scenario runner and the engine fuzz
+ * harness. Every call into the engine's API (and the few internal figures
+ * the leak gate reads) is in engine_drv.c and nowhere else: when the
+ * engine's API changes, this pair of files is what changes.
+ *
+ * Contract: drv_start() once per scenario run, after fake_reset(); then any
+ * number of drv_poll()/drv_send()/drv_inbox_take() calls; drv_stop() and
+ * drv_poll() until drv_idle(). One engine at a time. Strings given in a
+ * drv_config are used only during drv_start().
+ */
+#ifndef XS2S_ENGINE_DRV_H
+#define XS2S_ENGINE_DRV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define DRV_DOMAINS 4      /* local domains a scenario may configure */
+#define DRV_HOSTMAP 8      /* static host map entries per configuration */
+#define DRV_FIELD 256      /* inbox field copies (longer values are cut) */
+#define DRV_BODY 12288     /* inbox body copy */
+
+struct drv_config {
+	const char *domains[DRV_DOMAINS]; /* primary first; NULL after the last */
+	const char *listen_addr;          /* NULL: no listener */
+	uint16_t listen_port;
+	const char *secret;               /* dialback secret (XEP-0185) */
+	bool tls_required;                /* false: optional, INSECURE plaintext fallback */
+	bool dialback;                    /* offer and use dialback */
+	bool sasl_external;               /* offer and use SASL EXTERNAL (needs a certificate) */
+	bool secure_auth;
+	const char *secure_auth_exceptions;
+	const char *dns_server;           /* "addr:port" for the resolver */
+	const char *host_map[DRV_HOSTMAP];/* "domain=addr:port"; NULL after the last */
+};
+
+/* What the application sees in the inbox (copies). */
+struct drv_msg {
+	char from[DRV_FIELD], to[DRV_FIELD], type[DRV_FIELD], error[DRV_FIELD];
+	char body[DRV_BODY];
+};
+
+/* Every pool and arena of the engine, for the leak gate. */
+struct drv_pools {
+	unsigned links;          /* link slots in use */
+	unsigned queued;         /* stanzas in route queues */
+	size_t queue_bytes;      /* queue arena in use */
+	unsigned inbox_msgs;     /* inbox entries */
+	size_t inbox_bytes;
+	size_t xml_bytes;        /* XML arena in use (Mini-XML's globals stay) */
+	size_t tls_bytes;        /* TLS arena in use, all owners */
+	size_t tls_link_bytes;   /* TLS arena charged to link slots */
+	unsigned resolver_busy;  /* resolver lookup slots not free */
+};
+
+/* XS2S_OK or the engine's error. */
+int drv_start(const struct drv_config *c);
+/* One engine round; the engine waits at most timeout_ms (the fake port
+ * never sleeps: it records what the engine asked for). */
+void drv_poll(uint32_t timeout_ms);
+void drv_stop(void);
+bool drv_idle(void);
+/* The application sends a chat message: XS2S_OK, XS2S_EINVAL, XS2S_ENOMEM... */
+int drv_send(const char *from, const char *to, const char *body);
+/* Take the oldest inbox entry: true and *m, or false when empty. */
+bool drv_inbox_take(struct drv_msg *m);
+/* The operator's status table and JSON, NUL-terminated (cut to cap). */
+void drv_status_text(char *buf, size_t cap);
+void drv_status_json(char *buf, size_t cap);
+void drv_pools(struct drv_pools *p);
+/* Run-time log level (1..4). */
+void drv_log_level(int level);
+/* The name of an XS2S_E* code ("ENOMEM"). */
+const char *drv_err_name(int err);
+
+#endif

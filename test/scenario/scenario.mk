@@ -1,0 +1,37 @@
+# Scenario tests (test/scenario) and the engine fuzz harness: the engine
+# library over the fake port (port/fake), never the POSIX one. Included by
+# the top Makefile after LIBS and the library rules are set.
+#   $(O)/test/scenario/test_*   cmocka binaries, run by `make unit`
+#   $(O)/fuzz/fuzz_engine       replayed by `make fuzz` (corpus test/fuzz/corpus/engine)
+
+FAKE_PORT_OBJ := $(O)/port/fake/fake_port.o
+SCENARIO_LIB_SRC := test/scenario/runner.c test/scenario/engine_drv.c test/scenario/common.c test/scenario/dns_zone.c
+SCENARIO_LIB_OBJ := $(SCENARIO_LIB_SRC:%.c=$(O)/%.o)
+SCENARIO_SRC := $(wildcard test/scenario/test_*.c)
+SCENARIO_BIN := $(SCENARIO_SRC:test/scenario/%.c=$(O)/test/scenario/%)
+SCENARIO_CPPFLAGS := -Iport/fake -Itest/scenario
+SCENARIO_DEPS := $(SCENARIO_LIB_OBJ) $(FAKE_PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(filter %.a,$(LIBS)) $(AUTOCONF)
+
+# `make unit` runs them with the unit tests.
+UNIT_BIN += $(SCENARIO_BIN)
+
+$(SCENARIO_LIB_OBJ) $(FAKE_PORT_OBJ): CFLAGS += $(SCENARIO_CPPFLAGS)
+
+$(O)/test/scenario/%: test/scenario/%.c test/scenario/scenarios.h $(SCENARIO_DEPS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST-CC $<")
+	$(Q)$(CC) $(CFLAGS) $(SCENARIO_CPPFLAGS) $(LDFLAGS) -o $@ $< $(SCENARIO_LIB_OBJ) $(FAKE_PORT_OBJ) $(LIBXS2S) \
+		$(LIBS) -lcmocka
+
+# gcc replay build; an explicit rule, so the POSIX port's pattern rule does not apply.
+$(O)/fuzz/fuzz_engine: test/fuzz/fuzz_engine.c test/fuzz/replay.c test/fuzz/fuzz.h $(SCENARIO_DEPS)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  FUZZ-CC $<")
+	$(Q)$(CC) $(CFLAGS) $(SCENARIO_CPPFLAGS) $(LDFLAGS) -o $@ $< test/fuzz/replay.c $(SCENARIO_LIB_OBJ) \
+		$(FAKE_PORT_OBJ) $(LIBXS2S) $(LIBS)
+
+scenario: $(SCENARIO_BIN)
+	$(Q)set -e; for t in $(SCENARIO_BIN); do echo "== $$t"; $$t; done
+.PHONY: scenario
+
+-include $(SCENARIO_LIB_OBJ:.o=.d) $(FAKE_PORT_OBJ:.o=.d)
