@@ -89,8 +89,13 @@ static void status_pool_json(void *ctx, const char *name, const char *unit, size
 
 	xs2s_w_raw(w, w->p[w->len - 1] == '{' ? "" : ",");
 	xs2s_w_json(w, name);
-	xs2s_w_fmt(w, ":{\"unit\":\"%s\",\"used\":%zu,\"high\":%zu,\"size\":%zu,\"fails\":%u", unit, used, high,
-		   size, fails);
+	/* The port's pools state their unit; the engine's are documented
+	 * (README: status output). */
+	if (!j->c)
+		xs2s_w_fmt(w, ":{\"unit\":\"%s\",", unit);
+	else
+		xs2s_w_raw(w, ":{");
+	xs2s_w_fmt(w, "\"used\":%zu,\"high\":%zu,\"size\":%zu,\"fails\":%u", used, high, size, fails);
 	if (j->c && !strcmp(name, "inbox"))
 		xs2s_w_fmt(w, ",\"messages\":%u", j->c->local.inbox_count);
 	xs2s_w_raw(w, "}");
@@ -172,8 +177,7 @@ int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap)
 			xs2s_w_json(&w, r->local);
 			xs2s_w_raw(&w, ",\"remote\":");
 			xs2s_w_json(&w, r->remote);
-			xs2s_w_fmt(&w, ",\"direction\":\"%s\",\"state\":\"%s\",\"auth\":\"%s\"}",
-				   r->dir == XS2S_DIR_IN ? "in" : "out", xs2s_route_state_name(r),
+			xs2s_w_fmt(&w, ",\"state\":\"%s\",\"auth\":\"%s\"}", xs2s_route_state_name(r),
 				   xs2s_auth_method_name(r->method));
 		}
 		xs2s_w_raw(&w, "]}");

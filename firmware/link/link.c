@@ -870,7 +870,7 @@ bool xs2s_link_has_work(const struct xs2s_link *l)
 		return l->resolve_h < 0 ? xs2s_resolve_can_start(l->res) : xs2s_resolve_done(l->res, l->resolve_h);
 	if (xs2s_link_done(l))
 		return true;
-	return l->more || xs2s_tls_pending(&l->tls) > 0 || (!xs2s_link_tls_up(l) && xs2s_bq_len(&l->out));
+	return l->more || xs2s_tls_pending(&l->tls) > 0; /* output waits for POLL_OUT */
 }
 
 uint8_t xs2s_link_poll_want(const struct xs2s_link *l)

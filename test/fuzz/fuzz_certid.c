@@ -20,7 +20,7 @@
 
 #include "fuzz.h"
 
-#include "certid.h"
+#include "link/certid.h"
 
 #define FUZZ_TAIL_DOMAIN 64 /* bytes of the input's tail tried as a domain */
 #define FUZZ_SRV_PREFIX "_xmpp-server."

@@ -24,7 +24,7 @@
 
 #include "fuzz.h"
 
-#include "dns.h"
+#include "resolve/dns.h"
 
 #define FUZZ_SRV_MAX 64       /* SRV answers ordered per input */
 #define FUZZ_PREFIX_STEP 7    /* prefixes checked: every 7th length */

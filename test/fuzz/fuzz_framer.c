@@ -20,7 +20,7 @@
 
 #include "fuzz.h"
 
-#include "framer.h"
+#include "xml/framer.h"
 
 #define FUZZ_BIG_CAP 4096
 #define FUZZ_CHUNK_SPREAD 13  /* chunk lengths 1..13 */

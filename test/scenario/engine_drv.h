@@ -5,8 +5,9 @@
  *
  * Contract: drv_start() once per scenario run, after fake_reset(); then any
  * number of drv_poll()/drv_send()/drv_inbox_take() calls; drv_stop() and
- * drv_poll() until drv_idle(). One engine at a time. Strings given in a
- * drv_config are used only during drv_start().
+ * drv_poll() until drv_idle(), then drv_fini(). One engine at a time (the
+ * driver's; the two-engine scenarios use the API directly). Strings given
+ * in a drv_config are used only during drv_start().
  */
 #ifndef XS2S_ENGINE_DRV_H
 #define XS2S_ENGINE_DRV_H
@@ -44,6 +45,8 @@ struct drv_msg {
 struct drv_pools {
 	unsigned links;          /* link slots in use */
 	unsigned queued;         /* stanzas in route queues */
+	unsigned routes;         /* domain pairs in the route table */
+	unsigned events;         /* events waiting or lost */
 	size_t queue_bytes;      /* queue arena in use */
 	unsigned inbox_msgs;     /* inbox entries */
 	size_t inbox_bytes;
@@ -60,6 +63,8 @@ int drv_start(const struct drv_config *c);
 void drv_poll(uint32_t timeout_ms);
 void drv_stop(void);
 bool drv_idle(void);
+/* Release the listener and the TLS contexts (after idle). */
+void drv_fini(void);
 /* The application sends a chat message: XS2S_OK, XS2S_EINVAL, XS2S_ENOMEM... */
 int drv_send(const char *from, const char *to, const char *body);
 /* Take the oldest inbox entry: true and *m, or false when empty. */
