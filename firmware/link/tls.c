@@ -24,6 +24,8 @@ static _Alignas(16) uint8_t tls_lib_mem[TLS_LIB_BYTES];
 static struct xs2s_arena tls_lib;
 static struct xs2s_arena *tls_cur = &tls_lib;
 static bool tls_lib_ready;
+/* The engine whose arena holds wolfSSL's per-thread caches now (FP_ECC). */
+static struct xs2s_tls *tls_last;
 
 /* wolfSSL's allocator hooks. A pointer that is not the current arena's is
  * refused rather than handed to it (none is expected). */
@@ -40,6 +42,17 @@ static void *tls_realloc(void *p, size_t n)
 	return xs2s_arena_realloc(tls_cur, p, n);
 }
 
+/* Builds with FP_ECC (Debian's) keep a per-thread table of about 2.6 MB per
+ * cached curve point, growing with every new CA or peer key. Drop it after
+ * each handshake so the arena holds only live sessions; the cost is a table
+ * rebuild (a few ms) in the next handshake that needs it. */
+static void tls_drop_ecc_cache(void)
+{
+#ifdef FP_ECC
+	wc_ecc_fp_free();
+#endif
+}
+
 /* Make t's arena current, charged to owner, until tls_leave. */
 struct tls_call {
 	struct xs2s_arena *arena;
@@ -50,6 +63,13 @@ static struct tls_call tls_enter(struct xs2s_tls *t, uint8_t owner)
 {
 	struct tls_call prev = { tls_cur, 0 };
 
+	if (tls_last && tls_last != t) {
+		/* wolfSSL's per-thread caches live in the arena of the engine that
+		 * made them: free them there before another engine's call. */
+		tls_cur = &tls_last->arena;
+		tls_drop_ecc_cache();
+	}
+	tls_last = t;
 	tls_cur = &t->arena;
 	prev.owner = xs2s_arena_set_owner(tls_cur, owner);
 	return prev;
@@ -148,17 +168,6 @@ static WOLFSSL_CTX *tls_ctx_new(WOLFSSL_METHOD *m, const struct xs2s_config *cfg
 	return ctx;
 }
 
-/* Builds with FP_ECC (Debian's) keep a per-thread table of about 2.6 MB per
- * cached curve point, growing with every new CA or peer key. Drop it after
- * each handshake so the arena holds only live sessions; the cost is a table
- * rebuild (a few ms) in the next handshake that needs it. */
-static void tls_drop_ecc_cache(void)
-{
-#ifdef FP_ECC
-	wc_ecc_fp_free();
-#endif
-}
-
 int xs2s_tls_init(struct xs2s_tls *t, const struct xs2s_config *cfg)
 {
 	struct tls_call prev;
@@ -201,6 +210,8 @@ void xs2s_tls_fini(struct xs2s_tls *t)
 	wolfSSL_CTX_free(t->server_ctx);
 	t->client_ctx = t->server_ctx = NULL;
 	t->ready = false;
+	tls_drop_ecc_cache(); /* nothing of this engine stays in wolfSSL */
+	tls_last = NULL;
 	tls_leave(t, prev);
 }
 

@@ -12,8 +12,10 @@
  *
  * Model (what a real stack does, minus time)
  *   - TCP: a listener is registered under its "addr:port" text (IPv6 as
- *     "[addr]:port"). A connect to a registered listener creates both ends at
- *     once and queues the far end for accept; the connecting end completes on
+ *     "[addr]:port"). A connect to a registered listener (the test's, or
+ *     another engine's: several engines may share the fake port, each using
+ *     only its own sockets) creates both ends at once and queues the far end
+ *     for accept; the connecting end completes on
  *     the next xs2s_port_poll (XS2S_POLL_OUT, then connect_done = XS2S_OK).
  *     A connect to an address nobody listens on is refused (POLL_OUT|ERR,
  *     connect_done = XS2S_EIO), or never completes when the address was

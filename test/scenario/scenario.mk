@@ -14,6 +14,14 @@ SCENARIO_DEPS := $(SCENARIO_LIB_OBJ) $(FAKE_PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE)
 
 # `make unit` runs them with the unit tests.
 UNIT_BIN += $(SCENARIO_BIN)
+# The two-engine scenarios use real certificates: a throw-away PKI made (and
+# renewed when due; mkcerts.sh is idempotent) before the tests run.
+SCENARIO_PKI := $(O)/test/pki
+SCENARIO_CPPFLAGS += -DXS2S_SC_PKI='"$(abspath $(SCENARIO_PKI))"'
+unit scenario: scenario-pki
+scenario-pki:
+	$(Q)test/tools/mkcerts.sh $(SCENARIO_PKI) a.test,alias.test b.test
+.PHONY: scenario-pki
 
 $(SCENARIO_LIB_OBJ) $(FAKE_PORT_OBJ): CFLAGS += $(SCENARIO_CPPFLAGS)
 # The driver reads the engine's pools for the leak gate: it sees engine internals.

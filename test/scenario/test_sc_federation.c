@@ -1,0 +1,383 @@
+/* Two engines in one process federate over the fake port: real STARTTLS
+ * (wolfSSL), SASL EXTERNAL (XEP-0178) and dialback (XEP-0220, XEP-0344)
+ * between a.test and b.test, each engine in its own caller-owned struct
+ * xs2s_engine. Every scenario runs whole, one byte at a time and split at
+ * seeded points, and must give the same outcome (what each side's inbox got,
+ * how each link was authenticated); at the end both engines stop, finish,
+ * and every pool and arena of both is empty and every fake socket closed.
+ *
+ * The certificates come from test/tools/mkcerts.sh (XS2S_SC_PKI, made by the
+ * build): a.test's covers a.test and alias.test, b.test's b.test; both are
+ * signed by the same throw-away CA, which both engines trust unless a
+ * scenario says otherwise. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+#include "fake_port.h"
+#include "xs2s.h"
+#include "xs2s_log.h"
+#include "engine/engine.h"
+
+#ifndef XS2S_SC_PKI
+#error "XS2S_SC_PKI: the directory of the test certificates (test/scenario/scenario.mk)"
+#endif
+
+#define ADDR_A "192.0.2.1"
+#define ADDR_B "192.0.2.2"
+#define PORT 5269
+#define ROUNDS_MAX 200000   /* poll rounds before a scenario is declared stuck */
+#define QUIET_ROUNDS 3      /* rounds without activity that count as quiet */
+#define TIMER_JUMPS 64
+#define TEXT_MAX 16384
+
+/* How an engine is set up in a scenario. */
+struct side {
+	const char *domains[3];
+	const char *cert;         /* file name in XS2S_SC_PKI (NULL: no certificate) */
+	bool sasl, dialback;
+	bool trust;               /* load the CA */
+	bool secure_auth;
+	const char *host_map;
+};
+
+struct fed_scenario {
+	const char *name;
+	struct side a, b;
+	/* The application: a.test's user sends to b.test's, and back; a second
+	 * local domain of a.test sends too when a.domains[1] is set. */
+	bool a_to_b, b_to_a, alias_to_b;
+	/* What must come out. */
+	const char *want_auth_a_out;   /* status "auth" of a.test's outbound link */
+	const char *want_auth_b_in;    /* of b.test's inbound link */
+	const char *want_b_json;       /* a piece of b.test's status JSON once settled */
+	bool want_delivered;           /* else bounced back to the sender */
+	const char *want_bounce;       /* bounce condition when not delivered */
+};
+
+static struct xs2s_engine ea, eb;
+static char text[TEXT_MAX];
+
+static uint8_t *pki_read(const char *name, size_t *len)
+{
+	char path[512];
+	FILE *f;
+	long n;
+	uint8_t *buf;
+
+	snprintf(path, sizeof path, "%s/%s", XS2S_SC_PKI, name);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n > 0);
+	rewind(f);
+	buf = malloc((size_t)n + 1);
+	assert_non_null(buf);
+	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+	buf[n] = 0;
+	fclose(f);
+	*len = (size_t)n;
+	return buf;
+}
+
+static void start(struct xs2s_engine *e, const struct side *s, const char *addr)
+{
+	struct xs2s_config cfg;
+	uint8_t *cert = NULL, *key = NULL, *ca = NULL;
+	char name[64];
+	unsigned i;
+
+	xs2s_config_defaults(&cfg);
+	for (i = 0; i < 3 && i < CONFIG_XS2S_MAX_DOMAINS; i++)
+		cfg.domains[i] = s->domains[i];
+	cfg.listen_addr = addr;
+	cfg.listen_port = PORT;
+	cfg.dialback_secret = NULL; /* random: the keys come from the fake port's seeded entropy */
+	cfg.tls_policy = XS2S_TLS_POLICY_REQUIRED;
+	cfg.auth_sasl_external = s->sasl;
+	cfg.auth_dialback = s->dialback;
+	cfg.secure_auth = s->secure_auth;
+	cfg.secure_auth_exceptions = "";
+	cfg.host_map = s->host_map;
+	cfg.dns_server = NULL;
+	if (s->cert) {
+		snprintf(name, sizeof name, "%s.chain.pem", s->cert);
+		cert = pki_read(name, &cfg.cert_len);
+		snprintf(name, sizeof name, "%s.key", s->cert);
+		key = pki_read(name, &cfg.key_len);
+		cfg.cert_pem = cert;
+		cfg.key_pem = key;
+	}
+	if (s->trust) {
+		ca = pki_read("ca.pem", &cfg.ca_len);
+		cfg.ca_pem = ca;
+	}
+	assert_int_equal(xs2s_engine_start(e, &cfg), XS2S_OK);
+	free(cert); /* the engine keeps no pointer into them */
+	free(key);
+	free(ca);
+}
+
+/* Poll both engines until nothing moves and neither has work; then, when
+ * asked, jump the clock to the nearest deadline. */
+static void settle(void)
+{
+	unsigned long last = fake_activity();
+	unsigned quiet = 0, rounds;
+
+	for (rounds = 0; rounds < ROUNDS_MAX; rounds++) {
+		uint32_t ta, tb;
+
+		xs2s_engine_poll(&ea, 1000);
+		ta = fake_poll_timeout();
+		xs2s_engine_poll(&eb, 1000);
+		tb = fake_poll_timeout();
+		if (fake_activity() != last || !ta || !tb) {
+			last = fake_activity();
+			quiet = 0;
+		} else if (++quiet >= QUIET_ROUNDS) {
+			return;
+		}
+	}
+	fail_msg("the engines never went quiet");
+}
+
+static void run_timers(void)
+{
+	unsigned i;
+
+	for (i = 0; i < TIMER_JUMPS && !(xs2s_engine_idle(&ea) && xs2s_engine_idle(&eb)); i++) {
+		uint32_t ta, tb;
+
+		xs2s_engine_poll(&ea, 1000000);
+		ta = fake_poll_timeout();
+		xs2s_engine_poll(&eb, 1000000);
+		tb = fake_poll_timeout();
+		fake_advance((ta < tb ? ta : tb) + 1);
+		settle();
+	}
+}
+
+static const char *status(struct xs2s_engine *e)
+{
+	assert_true(xs2s_status_json(e, text, sizeof text) > 0);
+	return text;
+}
+
+/* The "auth" of e's first link in direction dir ("in"/"out"), into out. */
+static void link_auth(struct xs2s_engine *e, const char *dir, char *out, size_t cap)
+{
+	char needle[64];
+	const char *p, *a;
+
+	snprintf(needle, sizeof needle, "\"direction\":\"%s\"", dir);
+	p = strstr(status(e), needle);
+	out[0] = '\0';
+	if (!p || !(a = strstr(p, "\"auth\":\"")))
+		return;
+	a += 8;
+	snprintf(out, cap, "%.*s", (int)strcspn(a, "\""), a);
+}
+
+/* Take one inbox message; false when empty. */
+static bool take(struct xs2s_engine *e, char *line, size_t cap)
+{
+	struct xs2s_inbox_msg m;
+
+	if (xs2s_inbox_peek(e, &m) != XS2S_OK)
+		return false;
+	snprintf(line, cap, "%s>%s|%s|%s|%s", m.from, m.to, m.type, m.error, m.body);
+	xs2s_inbox_pop(e);
+	return true;
+}
+
+/* Every pool and arena of e empty, after fini. */
+static void assert_empty(struct xs2s_engine *e)
+{
+	const struct xs2s_core *c = xs2s_core_of(e);
+
+	assert_int_equal(c->links_used, 0);
+	assert_int_equal(c->routes.used, 0);
+	assert_int_equal(c->routes.queued, 0);
+	assert_int_equal(c->routes.pool.used, 0);
+	assert_int_equal(c->evq.n, 0);
+	assert_int_equal(c->evq.lost, 0);
+	assert_int_equal(c->local.inbox_count, 0);
+	assert_int_equal(c->xml.arena.used, 0);
+	assert_int_equal(c->tls.arena.used, 0);
+	assert_int_equal(xs2s_resolve_busy(&c->res), 0);
+}
+
+/* One run in one delivery mode: the outcome (inboxes and auths) in out. */
+static void run(const struct fed_scenario *s, enum fake_delivery mode, char *out, size_t cap)
+{
+	char line[512], auth[32];
+	size_t n = 0;
+	const char *first;
+
+	fake_reset(7, mode, 11);
+	start(&ea, &s->a, ADDR_A);
+	start(&eb, &s->b, ADDR_B);
+	if (s->a_to_b)
+		assert_int_equal(xs2s_send_message(&ea, "alice@a.test", "bob@b.test", "hello bob <&>"), XS2S_OK);
+	if (s->alias_to_b)
+		assert_int_equal(xs2s_send_message(&ea, "carol@alias.test", "bob@b.test", "hello from the alias"), XS2S_OK);
+	settle();
+	if (s->b_to_a)
+		assert_int_equal(xs2s_send_message(&eb, "bob@b.test", "alice@a.test", "hi alice"), XS2S_OK);
+	settle();
+	link_auth(&ea, "out", auth, sizeof auth);
+	n += (size_t)snprintf(out + n, cap - n, "a.out=%s;", auth);
+	if (s->want_auth_a_out)
+		assert_string_equal(auth, s->want_auth_a_out);
+	link_auth(&eb, "in", auth, sizeof auth);
+	n += (size_t)snprintf(out + n, cap - n, "b.in=%s;", auth);
+	if (s->want_auth_b_in)
+		assert_string_equal(auth, s->want_auth_b_in);
+	if (s->want_delivered && s->a_to_b)
+		assert_non_null(strstr(status(&ea), "\"transport\":\"starttls\",\"tls_version\":\"TLSv1."));
+	if (s->want_b_json && !strstr(status(&eb), s->want_b_json))
+		fail_msg("%s: b.test's status lacks %s:\n%s", s->name, s->want_b_json, text);
+	while (take(&eb, line, sizeof line))
+		n += (size_t)snprintf(out + n, cap - n, "b<%s;", line);
+	while (take(&ea, line, sizeof line))
+		n += (size_t)snprintf(out + n, cap - n, "a<%s;", line);
+	/* Both stop; what is queued is bounced; then both finish. */
+	xs2s_engine_stop(&ea);
+	xs2s_engine_stop(&eb);
+	settle();
+	run_timers();
+	assert_true(xs2s_engine_idle(&ea));
+	assert_true(xs2s_engine_idle(&eb));
+	while (take(&ea, line, sizeof line) || take(&eb, line, sizeof line))
+		;
+	xs2s_engine_fini(&ea);
+	xs2s_engine_fini(&eb);
+	assert_empty(&ea);
+	assert_empty(&eb);
+	assert_int_equal(fake_open_engine(), 0);
+	if (fake_violations(&first))
+		fail_msg("port contract: %s", first);
+}
+
+static void run_all(const struct fed_scenario *s, const char *want_b_inbox, const char *want_a_inbox)
+{
+	static char outcome[FAKE_DELIVERY__COUNT][4096];
+	unsigned m;
+
+	for (m = 0; m < FAKE_DELIVERY__COUNT; m++) {
+		run(s, (enum fake_delivery)m, outcome[m], sizeof outcome[m]);
+		if (m && strcmp(outcome[m], outcome[0]))
+			fail_msg("%s: %s delivery gave\n  %s\nwhole delivery gave\n  %s", s->name,
+				 fake_delivery_name((enum fake_delivery)m), outcome[m], outcome[0]);
+	}
+	if (want_b_inbox && !strstr(outcome[0], want_b_inbox))
+		fail_msg("%s: b.test's inbox: want %s in %s", s->name, want_b_inbox, outcome[0]);
+	if (want_a_inbox && !strstr(outcome[0], want_a_inbox))
+		fail_msg("%s: a.test's inbox: want %s in %s", s->name, want_a_inbox, outcome[0]);
+}
+
+#define MAP_A "b.test=" ADDR_B ":5269"
+#define MAP_B "a.test=" ADDR_A ":5269 alias.test=" ADDR_A ":5269"
+
+/* STARTTLS + SASL EXTERNAL both ways (XEP-0178): each side's certificate is
+ * valid for its domain, so EXTERNAL is offered and used. */
+static void test_sasl_external_both_ways(void **state)
+{
+	static const struct fed_scenario s = {
+		.name = "sasl_external_both_ways",
+		.a = { { "a.test" }, "a.test", true, true, true, false, MAP_A },
+		.b = { { "b.test" }, "b.test", true, true, true, false, MAP_B },
+		.a_to_b = true, .b_to_a = true,
+		.want_auth_a_out = "sasl-external", .want_auth_b_in = "sasl-external", .want_delivered = true,
+	};
+
+	(void)state;
+	run_all(&s, "b<alice@a.test>bob@b.test|chat||hello bob <&>;", "a<bob@b.test>alice@a.test|chat||hi alice;");
+}
+
+/* Dialback only, over TLS: the receiving side accepts the db:result on the
+ * valid certificate without a db:verify round trip (XEP-0344). */
+static void test_dialback_over_tls(void **state)
+{
+	static const struct fed_scenario s = {
+		.name = "dialback_over_tls",
+		.a = { { "a.test" }, "a.test", false, true, true, false, MAP_A },
+		.b = { { "b.test" }, "b.test", false, true, true, false, MAP_B },
+		.a_to_b = true, .b_to_a = true,
+		.want_auth_a_out = "dialback", .want_auth_b_in = "dialback+cert", .want_delivered = true,
+	};
+
+	(void)state;
+	run_all(&s, "b<alice@a.test>bob@b.test|chat||hello bob <&>;", "a<bob@b.test>alice@a.test|chat||hi alice;");
+}
+
+/* Untrusted certificates: dialback with the verify connection to the
+ * authoritative server (XEP-0220 2.1-2.4), over TLS. */
+static void test_dialback_verify_untrusted(void **state)
+{
+	static const struct fed_scenario s = {
+		.name = "dialback_verify_untrusted",
+		.a = { { "a.test" }, "a.test", true, true, false, false, MAP_A },
+		.b = { { "b.test" }, "b.test", true, true, false, false, MAP_B },
+		.a_to_b = true,
+		.want_auth_a_out = "dialback", .want_auth_b_in = "dialback", .want_delivered = true,
+	};
+
+	(void)state;
+	run_all(&s, "b<alice@a.test>bob@b.test|chat||hello bob <&>;", NULL);
+}
+
+/* A second local domain on the same stream: SASL EXTERNAL for the stream's
+ * own pair, then dialback piggybacking for alias.test (XEP-0220 2.5),
+ * accepted on the certificate that covers it too. */
+static void test_piggyback_alias_after_sasl(void **state)
+{
+	static const struct fed_scenario s = {
+		.name = "piggyback_alias_after_sasl",
+		.a = { { "a.test", "alias.test" }, "a.test", true, true, true, false, MAP_A },
+		.b = { { "b.test" }, "b.test", true, true, true, false, MAP_B },
+		.a_to_b = true, .alias_to_b = true,
+		.want_auth_a_out = "sasl-external", .want_delivered = true,
+		.want_b_json = "\"pairs\":[{\"local\":\"b.test\",\"remote\":\"a.test\",\"state\":\"valid\","
+			       "\"auth\":\"sasl-external\"},{\"local\":\"b.test\",\"remote\":\"alias.test\","
+			       "\"state\":\"valid\",\"auth\":\"dialback+cert\"}]",
+	};
+
+	(void)state;
+	run_all(&s, "b<alice@a.test>bob@b.test|chat||hello bob <&>;b<carol@alias.test>bob@b.test|chat||hello from the alias;",
+		NULL);
+}
+
+/* Secure auth against a certificate b.test cannot trust: refused with
+ * policy-violation, and a.test bounces the message to its sender. */
+static void test_secure_auth_refuses_untrusted(void **state)
+{
+	static const struct fed_scenario s = {
+		.name = "secure_auth_refuses_untrusted",
+		.a = { { "a.test" }, "a.test", true, true, true, false, MAP_A },
+		.b = { { "b.test" }, "b.test", true, true, false, true, MAP_B },
+		.a_to_b = true,
+	};
+
+	(void)state;
+	run_all(&s, NULL, "a<bob@b.test>alice@a.test|error|remote-server-not-found|hello bob <&>;");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_sasl_external_both_ways),
+		cmocka_unit_test(test_dialback_over_tls),
+		cmocka_unit_test(test_dialback_verify_untrusted),
+		cmocka_unit_test(test_piggyback_alias_after_sasl),
+		cmocka_unit_test(test_secure_auth_refuses_untrusted),
+	};
+
+	xs2s_log_level = getenv("XS2S_FAKE_LOG") ? XS2S_LOG_DEBUG : XS2S_LOG_ERROR;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
