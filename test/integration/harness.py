@@ -1,80 +1,40 @@
 # SPDX-License-Identifier: MIT
-"""Integration test harness: runs xs2sd instances, talks to them through
-xs2sctl --json, captures their logs, and hands out loopback addresses and
-raw peers (s2speer) to the tests. Every test gets a T (context) whose
-cleanup stops everything it started, by PID."""
+"""The integration suite's harness, on top of test/lib: the per-test
+context T (every test gets one; its cleanup stops everything it started, by
+PID), the run's address pool and certificates, the suite's xs2sd (Daemon:
+lib.xs2sd.Xs2sd with the suite's defaults), and the raw peers (s2speer) and
+helpers the tests share."""
 import os
-import re
 import secrets
-import signal
 import socket
-import subprocess
+import sys
 import threading
 import time
 
 import s2speer
-import sys
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-from testkit import Fail, check, poll, read_text, Xs2sctlViews, TCP_LISTEN, TCP_TIME_WAIT  # noqa: E402,F401
-import netsim  # noqa: E402
 
-PORT = 5269
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
+from lib import netsim  # noqa: E402
+from lib.dnsmasq import Dnsmasq  # noqa: E402
+from lib.pki import Pki, mkcerts  # noqa: E402
+from lib.tcp import TCP_LISTEN, TCP_TIME_WAIT, free_port, hostport, port_states  # noqa: E402,F401
+from lib.testkit import Fail, Skip, check, poll, read_text  # noqa: E402,F401
+from lib.testkit import kconfig as build_kconfig  # noqa: E402
+from lib.xs2sd import S2S_PORT, Xs2sd  # noqa: E402
+
+# Tests written before test/lib `import netsim` (it was test/netsim.py): the
+# same module under its old name.
+sys.modules.setdefault('netsim', netsim)
+
+PORT = S2S_PORT
 # The addresses tests get from t.ip(): loopback on the POSIX port; on the lwIP
-# port, the suite's network namespace (test/netsim.py), where each lwIP
+# port, the suite's network namespace (test/lib/netsim.py), where each lwIP
 # daemon's address is routed to its own TAP device.
 POOL_POSIX = [f'127.0.0.{n}' for n in range(31, 61)]
 POOL_LWIP = [f'{netsim.NET}.{n}' for n in range(31, 61)]
-HERE = os.path.dirname(os.path.abspath(__file__))
-MKCERTS = os.path.join(HERE, '..', 'tools', 'mkcerts.sh')
 # Certificates made once per run; 'a.test,a2.test' is one cert for both names.
 CERT_DOMAINS = ['a.test,a2.test', 'b.test', 'c.test']
-
-
-
-
-class Skip(Exception):
-    """A test that cannot run in this run (says why); not a pass, not a failure."""
-
-
-def hostport(ip, port):
-    """'ip:port', or '[ip]:port' for IPv6."""
-    return f'[{ip}]:{port}' if ':' in ip else f'{ip}:{port}'
-
-
-def free_port(ip, prefer, taken=()):
-    """The first port from prefer (then upwards from its last one) not in
-    taken and with nothing but TIME_WAIT sockets bound to ip on it."""
-    for port in list(prefer) + list(range(prefer[-1] + 1, prefer[-1] + 200)):
-        st = _port_states(ip, port)
-        if port not in taken and (st is None or st <= {TCP_TIME_WAIT}):
-            return port
-    raise Fail(f'no free port on {ip} near {prefer}')
-
-
-def _port_states(ip, port=PORT):
-    """TCP states (hex, as in /proc/net/tcp) of the sockets bound to ip:port,
-    or None when /proc/net/tcp cannot be read. Lets us check for a listener
-    without opening a probe connection to it. An IPv6 ip ('::1') is looked
-    up in /proc/net/tcp6."""
-    if ':' in ip:
-        raw = socket.inet_pton(socket.AF_INET6, ip)  # 4 host-order (little-endian) words
-        want = ''.join('%08X' % int.from_bytes(raw[i:i + 4], 'little') for i in range(0, 16, 4))
-        path = '/proc/net/tcp6'
-    else:
-        want = ''.join('%02X' % int(x) for x in reversed(ip.split('.')))
-        path = '/proc/net/tcp'
-    want += ':%04X' % port
-    states = set()
-    try:
-        with open(path) as f:
-            next(f)
-            for line in f:
-                parts = line.split()
-                if parts[1] == want:
-                    states.add(parts[3])
-    except OSError:
-        return None
-    return states
+DNS_PORT = 5300                 # T.dnsmasq()
 
 
 class Run:
@@ -92,21 +52,18 @@ class Run:
         self.pool = POOL_LWIP if self.port == 'lwip' else POOL_POSIX
         self.net = (netsim.TapNet(self.pool, ipv6=kconfig(self, 'XS2S_LWIP_IPV6') == 'y')
                     if self.port == 'lwip' else None)
-        self.certs = os.path.join(rundir, 'certs')
         self._next_ip = 0
-        self.cert_error = None
-        r = subprocess.run(['bash', MKCERTS, self.certs] + CERT_DOMAINS,
-                           capture_output=True, text=True, timeout=60)
-        if r.returncode != 0:
-            self.cert_error = f'mkcerts.sh failed: {r.stderr.strip()}'
-        # A CA that signed none of the test certificates: --ca with it makes
-        # every peer certificate 'untrusted' (dialback must decide).
+        # The run's certificates (CERT_DOMAINS), and a CA that signed none of
+        # them: --ca with it makes every peer certificate 'untrusted'
+        # (dialback must decide). A failure fails every test that needs them.
+        self.certs = os.path.join(rundir, 'certs')
         foreign = os.path.join(rundir, 'foreign')
         self.foreign_ca = os.path.join(foreign, 'ca.pem')
-        r = subprocess.run(['bash', MKCERTS, foreign, 'foreign.test'],
-                           capture_output=True, text=True, timeout=60)
-        if r.returncode != 0 and not self.cert_error:
-            self.cert_error = f'mkcerts.sh (foreign CA) failed: {r.stderr.strip()}'
+        self.cert_error = None
+        try:
+            Pki(self.certs, CERT_DOMAINS, foreign)
+        except Fail as e:
+            self.cert_error = str(e)
         self._pki = {}
 
     def pki(self, name, args):
@@ -115,15 +72,13 @@ class Run:
         see mkcerts.sh; it gets its own CA). Returns its path; Fail if
         mkcerts.sh fails or NAME was used before with other args."""
         args = list(args)
+        path = os.path.join(self.dir, name)
         if name in self._pki:
             check(self._pki[name] == args, f'pki {name!r} made before with other args')
         else:
-            path = os.path.join(self.dir, name)
-            r = subprocess.run(['bash', MKCERTS, path] + args,
-                               capture_output=True, text=True, timeout=60)
-            check(r.returncode == 0, f'mkcerts.sh {name} failed: {r.stderr.strip()}')
+            mkcerts(path, args, name)
             self._pki[name] = args
-        return os.path.join(self.dir, name)
+        return path
 
     def alloc_ip(self, taken):
         """Next pool address with nothing bound to it on PORT and not in
@@ -135,15 +90,19 @@ class Run:
         order = [ip for ip in order if ip not in taken]
         for ok in (lambda st: not st, lambda st: st <= {TCP_TIME_WAIT}):
             for ip in order:
-                st = _port_states(ip)
+                st = port_states(ip, PORT)
                 if st is None or ok(st):
                     self._next_ip = pool.index(ip) + 1
                     return ip
         raise Fail(f'no free address in {pool[0]}-{pool[-1]} (port {PORT} in use everywhere)')
 
 
-class Daemon(Xs2sctlViews):
-    """One xs2sd process. Use T.daemon() to make one."""
+class Daemon(Xs2sd):
+    """One xs2sd of a test (use T.daemon() to make one): lib.xs2sd.Xs2sd
+    with the suite's defaults: debug log, a random dialback secret, TLS
+    required, and a DNS server nothing answers on (127.0.0.1:9: no lookup
+    leaves the machine; a test that wants DNS passes its own --dns-server in
+    extra_args, which wins)."""
 
     def __init__(self, t, domain, ip, aliases=(), host_map=None, tls_policy='required',
                  secret=None, log_level='debug', extra_args=(), port=PORT,
@@ -154,193 +113,21 @@ class Daemon(Xs2sctlViews):
         --key; CERT defaults to the domain; chain=True gives CERT.chain.pem).
         build: another build's xs2sd (default the run's); its .config says
         its port (self.stack: 'posix' or 'lwip')."""
-        self.t, self.domain, self.ip, self.port = t, domain, ip, port
-        self.build = build or t.run.build
-        self.xs2sd = os.path.join(self.build, 'xs2sd')
-        self.stack = netsim.build_port(self.build)
-        self.addr = (ip, port)
-        self.certdir, self.cert, self.chain = certdir, cert or domain, chain
-        self.aliases = list(aliases)
-        self.host_map = dict(host_map or {})
-        self.tls_policy = tls_policy
-        self.secret = secret or secrets.token_hex(16)
-        self.log_level = log_level
-        self.extra_args = list(extra_args)
-        self.name = domain
+        self.t = t
+        name = domain
         n = sum(1 for d in t.daemons if d.domain == domain)
         if n:
-            self.name = f'{domain}-{n + 1}'
-        self.admin = os.path.join(t.sockdir, f'{self.name}.sock')
-        self.log_path = os.path.join(t.dir, f'{self.name}.log')
-        self.proc = None
-        self.tap_args = []          # lwIP port: --tap options for the address claimed at start
-        self.messages = []          # every message drained from the inbox so far
-        self.died = None            # set by terminate(): had it exited on its own?
-
-    def argv(self):
-        certs = self.certdir or self.t.run.certs
-        a = [self.xs2sd, '--domain', self.domain]
-        for al in self.aliases:
-            a += ['--domain', al]
-        a += ['--listen', hostport(self.ip, self.port),
-              '--cert', os.path.join(certs, self.cert + ('.chain.pem' if self.chain else '.pem')),
-              '--key', os.path.join(certs, self.cert + '.key'),
-              '--ca', os.path.join(certs, 'ca.pem')]
-        for dom, ip in self.host_map.items():
-            if isinstance(ip, tuple):
-                a += ['--host-map', f'{dom}={hostport(*ip)}']
-            else:
-                a += ['--host-map', f'{dom}={ip}:{PORT}' if ':' not in ip else f'{dom}={ip}']
-        a += ['--admin', self.admin, '--dialback-secret', self.secret,
-              '--tls-policy', self.tls_policy, '--log-level', self.log_level]
-        # No lookup ever leaves the machine: nothing serves UDP 9 on loopback
-        # (a test that wants DNS passes its own --dns-server, which wins).
-        a += ['--dns-server', '127.0.0.1:9']
-        return a + self.tap_args + self.extra_args
-
-    def start(self, timeout=10):
-        net = self.t.run.net
-        if net is not None and self.stack == 'lwip':
-            self.tap_args = net.claim(self.ip)
-        argv = self.argv()
-        self.states_at_start = _port_states(self.ip, self.port) or set()
-        with open(self.log_path, 'w') as log:
-            log.write('# ' + ' '.join(argv).replace(self.secret, '<secret>') + '\n')
-            log.flush()
-            self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-        self.wait_ready(timeout)
-        return self
-
-    def wait_ready(self, timeout):
-        deadline = time.monotonic() + timeout
-        while True:
-            rc = self.proc.poll()
-            if rc is not None:
-                hint = (' (its address had TIME_WAIT sockets: does xs2sd set SO_REUSEADDR?)'
-                        if TCP_TIME_WAIT in self.states_at_start else '')
-                raise Fail(f'{self.name}: xs2sd exited during start-up with status {rc}{hint}')
-            if self.tap_args:  # lwIP's sockets are not in /proc/net/tcp
-                listening = bool(self.find_log(netsim.READY_LOG))
-            else:
-                st = _port_states(self.ip, self.port)
-                listening = st is None or TCP_LISTEN in st  # no /proc: admin socket alone
-            if listening and os.path.exists(self.admin):
-                return
-            if time.monotonic() > deadline:
-                raise Fail(f'{self.name}: not ready after {timeout}s (listening on '
-                           f'{self.ip}:{self.port}: {listening}, admin socket: '
-                           f'{os.path.exists(self.admin)})')
-            time.sleep(0.05)
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def terminate(self):
-        """Send SIGTERM (first half of stop)."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.died = False
-            self.proc.send_signal(signal.SIGTERM)
-        elif self.proc is not None:
-            self.died = True
-
-    def reap(self, deadline):
-        """Wait for the process until deadline (then SIGKILL). Returns a list of problems."""
-        problems = []
-        if self.proc is None:
-            self._release_tap()
-            return problems
-        if getattr(self, 'died', None) is None:
-            self.terminate()
-        try:
-            rc = self.proc.wait(max(0.0, deadline - time.monotonic()))
-            if self.died:
-                problems.append(f'{self.name}: xs2sd died during the test (status {rc})')
-            elif rc not in (0, -signal.SIGTERM):
-                problems.append(f'{self.name}: exit status {rc} after SIGTERM')
-        except subprocess.TimeoutExpired:
-            problems.append(f'{self.name}: still running 5 s after SIGTERM, killed')
-            self.proc.kill()
-            self.proc.wait(5)
-        if re.search(r'AddressSanitizer|LeakSanitizer|runtime error:', self.log_text()):
-            problems.append(f'{self.name}: sanitizer report in its log')
-        self._release_tap()
-        return problems
-
-    def _release_tap(self):
-        if self.tap_args:
-            self.t.run.net.release(self.ip)
-            self.tap_args = []
-
-    def stop(self):
-        """SIGTERM, wait up to 5 s, then SIGKILL. Returns a list of problems."""
-        self.terminate()
-        return self.reap(time.monotonic() + 5)
-
-    # ---- logs ----
-
-    def log_text(self):
-        return read_text(self.log_path)
-
-    def log_tail(self, n=40):
-        return self.log_text().splitlines()[-n:]
-
-    def find_log(self, regex):
-        """Log lines matching regex (case-insensitive)."""
-        r = re.compile(regex, re.I)
-        return [ln for ln in self.log_text().splitlines()
-                if r.search(ln) and not ln.startswith('# ')]  # '# argv' header line
-
-    def wait_log(self, regex, timeout=5, what=None):
-        lines = poll(lambda: self.find_log(regex), timeout, 0.1)
-        check(lines, f'{self.name}: no log line matching /{regex}/ within {timeout}s'
-              + (f' ({what})' if what else ''))
-        return lines
-
-    # ---- admin ----
-
-    def ctl(self, *args, timeout=5):
-        argv = [self.t.run.xs2sctl, '--admin', self.admin] + list(args)
-        try:
-            r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise Fail(f'{self.name}: xs2sctl {args[0]} hung for {timeout}s')
-        if r.returncode != 0:
-            msg = ' | '.join((r.stderr.strip() or r.stdout.strip()).splitlines()[-3:])
-            if self.proc.poll() is not None:
-                msg += f' [xs2sd is not running: status {self.proc.poll()}]'
-            raise Fail(f'{self.name}: xs2sctl {args[0]} failed ({r.returncode}): {msg}')
-        return r.stdout
-
-    def inbox(self):
-        """Drain the inbox; returns the new messages (all are kept in .messages)."""
-        msgs = self.ctl_json('inbox').get('messages', [])
-        self.messages += msgs
-        return msgs
-
-    def wait_message(self, pred, timeout=15, what='message'):
-        """Poll the inbox until a message with pred(m) arrived (possibly earlier)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            self.inbox()
-            for m in self.messages:
-                if pred(m):
-                    return m
-            if time.monotonic() > deadline:
-                raise Fail(f'{self.name}: {what} not in inbox after {timeout}s; '
-                           f'inbox so far: {self.messages}')
-            time.sleep(0.1)
-
-    def wait_body(self, body, timeout=15, frm=None):
-        return self.wait_message(
-            lambda m: m.get('body') == body and m.get('type') != 'error'
-            and (frm is None or m.get('from', '').split('/')[0] == frm),
-            timeout, f'message {body!r}' + (f' from {frm}' if frm else ''))
-
-    def assert_no_body(self, text):
-        self.inbox()
-        bad = [m for m in self.messages if text in m.get('body', '')]
-        check(not bad, f'{self.name}: inbox got what it must not: {bad}')
+            name = f'{domain}-{n + 1}'
+        certs = certdir or t.run.certs
+        cert = cert or domain
+        super().__init__(build or t.run.build, domain, ip, name=name, port=port, aliases=aliases,
+                         cert=os.path.join(certs, cert + ('.chain.pem' if chain else '.pem')),
+                         key=os.path.join(certs, cert + '.key'), ca=os.path.join(certs, 'ca.pem'),
+                         host_map=host_map, secret=secret or secrets.token_hex(16),
+                         tls_policy=tls_policy, log_level=log_level, dns_server='127.0.0.1:9',
+                         extra=extra_args, admin=os.path.join(t.sockdir, f'{name}.sock'),
+                         log_path=os.path.join(t.dir, f'{name}.log'), net=t.run.net,
+                         xs2sctl=t.run.xs2sctl)
 
 
 class T:
@@ -354,6 +141,7 @@ class T:
         self.sockdir = self.dir if len(self.dir) < 80 else os.path.join(run.dir, f'{index:02d}')
         os.makedirs(self.sockdir, exist_ok=True)
         self.daemons, self.servers, self.streams, self.ips = [], [], [], []
+        self.dns = []
         self.trace_path = os.path.join(self.dir, 'peers.log')
         self._trace_lock = threading.Lock()
         self.nonce = secrets.token_hex(3)
@@ -383,11 +171,17 @@ class T:
         """Start xs2sd for domain (on a fresh address unless ip is given) and wait until ready."""
         self.check_ready()
         d = Daemon(self, domain, ip or self.ip(), **kw)
-        for prog in (d.xs2sd, self.run.xs2sctl):
-            if not os.access(prog, os.X_OK):
-                raise Fail(f'{os.path.basename(prog)} not found: {prog}')
         self.daemons.append(d)
         return d.start()
+
+    def dnsmasq(self, ip, hosts=None, srv=()):
+        """dnsmasq (lib.dnsmasq) on ip:DNS_PORT answering only .test: A
+        records {name: address}, SRV records (name, target, port, priority,
+        weight). Stopped at cleanup; its log then goes into the raw peers'
+        trace (shown on failure)."""
+        dns = Dnsmasq(ip, DNS_PORT, os.path.join(self.dir, 'dnsmasq.log'), hosts=hosts, srv=srv)
+        self.dns.append(dns)
+        return dns.start()
 
     def ident(self, domain, **kw):
         self.check_ready()
@@ -416,13 +210,6 @@ class T:
         self.streams.append(s)
         return s
 
-    def trace_tail(self, n=40):
-        try:
-            with open(self.trace_path, errors='replace') as f:
-                return f.read().splitlines()[-n:]
-        except OSError:
-            return []
-
     def cleanup(self):
         """Stop every peer and daemon; returns problems found while stopping."""
         problems = []
@@ -430,6 +217,10 @@ class T:
             s.close()
         for srv in self.servers:
             srv.stop()
+        for dns in self.dns:
+            dns.stop(grace=3)
+            for ln in dns.log_tail():
+                self.trace(f'dnsmasq| {ln}')
         for d in self.daemons:
             d.terminate()
         deadline = time.monotonic() + 5
@@ -438,7 +229,7 @@ class T:
                 problems += d.reap(deadline)
             except Exception as e:  # noqa: BLE001 - keep stopping the others
                 problems.append(f'{d.name}: stop failed: {e!r}')
-                if d.proc.poll() is None:
+                if d.alive():
                     d.proc.kill()
         return problems
 
@@ -446,20 +237,8 @@ class T:
 # ---- helpers shared by the tests -------------------------------------------
 
 def kconfig(run, name):
-    """Value of CONFIG_<name> in the build's .config (int if it is one;
-    None when unset or when there is no .config)."""
-    try:
-        with open(os.path.join(run.build, '.config')) as f:
-            text = f.read()
-    except OSError:
-        return None
-    m = re.search(rf'^CONFIG_{re.escape(name)}=(.*)$', text, re.M)
-    if not m:
-        return None
-    v = m.group(1).strip().strip('"')
-    if re.fullmatch(r'0x[0-9a-fA-F]+', v):
-        return int(v, 16)
-    return int(v) if re.fullmatch(r'-?\d+', v) else v
+    """Value of CONFIG_<name> in the run's build's .config (lib.testkit.kconfig)."""
+    return build_kconfig(run.build, name)
 
 
 def start_b(t, c_ip=None, hosts=None, **kw):

@@ -7,115 +7,22 @@ dnsmasq never forwards anything off the machine: --no-resolv and no
 --server (no upstream at all), --local=/test/ (the zone is answered from the
 command line only), --no-hosts, --conf-file=/dev/null. Only if dnsmasq is
 not installed are these tests skipped, saying so."""
-import os
 import re
-import shutil
-import signal
-import socket
-import struct
 import subprocess
-import time
 
-from harness import Fail, check
+from harness import DNS_PORT, Skip, check
+from lib.dnsmasq import dnsmasq_exe
 
-DNS_PORT = 5300
 XMPP_PORT = 5269
-DNSMASQ_PATHS = ('/usr/sbin/dnsmasq', '/sbin/dnsmasq')
-READY_TIMEOUT = 5
-QUERY_TYPE_SOA = 6
+SRV_B = '_xmpp-server._tcp.b.test'
 CONNECT_RE = r'connecting to (\S+?):(\d+)'
 
 
-def _dnsmasq_exe():
-    return shutil.which('dnsmasq') or next((p for p in DNSMASQ_PATHS if os.access(p, os.X_OK)), None)
-
-
-def _skip_without_dnsmasq(name):
-    """True (and a clear SKIP line) when dnsmasq is not installed."""
-    if _dnsmasq_exe():
-        return False
-    print(f'SKIP {name}: dnsmasq is not installed (apt-get install dnsmasq-base, or `make deps` '
-          f'once DEPS_TEST lists dnsmasq)', flush=True)
-    return True
-
-
-def _query(name, qtype, qid=0x5c5c):
-    q = struct.pack('>HHHHHH', qid, 0x0100, 1, 0, 0, 0)
-    for label in name.split('.'):
-        q += bytes([len(label)]) + label.encode()
-    return q + b'\0' + struct.pack('>HH', qtype, 1)
-
-
-class Dnsmasq:
-    """dnsmasq answering only for .test on ip:DNS_PORT, started and stopped by
-    PID. srv: (target, port, priority, weight) records of
-    _xmpp-server._tcp.b.test; hosts: {name: IPv4 address}. Its query log is
-    copied into the test's trace when it stops (shown on failure)."""
-
-    def __init__(self, t, ip, srv=(), hosts=None):
-        self.t, self.ip, self.proc = t, ip, None
-        self.log_path = os.path.join(t.dir, 'dnsmasq.log')
-        self.argv = [_dnsmasq_exe(), '--no-daemon', '--no-resolv', '--no-hosts', '--conf-file=/dev/null',
-                     '--pid-file', '--bind-interfaces', f'--listen-address={ip}', f'--port={DNS_PORT}',
-                     '--local=/test/', '--cache-size=0', '--log-queries', '--log-facility=-']
-        for target, port, prio, weight in srv:
-            self.argv.append(f'--srv-host=_xmpp-server._tcp.b.test,{target},{port},{prio},{weight}')
-        for name, addr in (hosts or {}).items():
-            self.argv.append(f'--host-record={name},{addr}')
-
-    def start(self):
-        with open(self.log_path, 'w') as log:
-            log.write('# ' + ' '.join(self.argv) + '\n')
-            log.flush()
-            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
-        self.t.servers.append(self)  # stopped by T.cleanup()
-        deadline = time.monotonic() + READY_TIMEOUT
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(0.2)
-            while True:
-                if self.proc.poll() is not None:
-                    raise Fail(f'dnsmasq exited at start with status {self.proc.returncode}: '
-                               + ' | '.join(self.log_tail(5)))
-                try:
-                    s.sendto(_query('test', QUERY_TYPE_SOA), (self.ip, DNS_PORT))
-                    s.recv(512)
-                    return self
-                except OSError:
-                    pass
-                if time.monotonic() > deadline:
-                    raise Fail(f'dnsmasq on {self.ip}:{DNS_PORT} did not answer within {READY_TIMEOUT}s')
-
-    def log_tail(self, n=40):
-        try:
-            with open(self.log_path, errors='replace') as f:
-                return f.read().splitlines()[-n:]
-        except OSError:
-            return []
-
-    def queries(self):
-        """The 'query[TYPE] name' lines dnsmasq logged, as (type, name)."""
-        out = []
-        for ln in self.log_tail(10000):
-            i = ln.find('query[')
-            if i >= 0:
-                typ, _, rest = ln[i + 6:].partition('] ')
-                out.append((typ, rest.split(' ')[0]))
-        return out
-
-    def stop(self):
-        if self.proc is None:
-            return
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(3)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait(3)
-        for ln in self.log_tail():
-            self.t.trace(f'dnsmasq| {ln}')
-        self.proc = None
+def _need_dnsmasq():
+    """Skip (saying so) when dnsmasq is not installed."""
+    if not dnsmasq_exe():
+        raise Skip('dnsmasq is not installed (apt-get install dnsmasq-base, or `make deps` '
+                   'once DEPS_TEST lists dnsmasq)')
 
 
 def _require_dns_server_option(t):
@@ -153,12 +60,12 @@ def _a_finds_b(t, dns, ip_a, b, first):
 def test_dns_srv_priority_honoured(t):
     """SRV: the live daemon has the lower priority number, a dead address the
     higher one: the live one is tried first and the message arrives."""
-    if _skip_without_dnsmasq('test_dns_srv_priority_honoured'):
-        return
+    _need_dnsmasq()
     _require_dns_server_option(t)
     ip_a, ip_b, ip_dead, ip_dns = t.ip(), t.ip(), t.ip(), t.ip()
-    dns = Dnsmasq(t, ip_dns, srv=[('b-dead.test', XMPP_PORT, 20, 5), ('b-live.test', XMPP_PORT, 10, 5)],
-                  hosts={'b-live.test': ip_b, 'b-dead.test': ip_dead}).start()
+    dns = t.dnsmasq(ip_dns, srv=[(SRV_B, 'b-dead.test', XMPP_PORT, 20, 5),
+                                 (SRV_B, 'b-live.test', XMPP_PORT, 10, 5)],
+                    hosts={'b-live.test': ip_b, 'b-dead.test': ip_dead})
     b = t.daemon('b.test', ip=ip_b, host_map={'a.test': ip_a})
     a = _a_finds_b(t, dns, ip_a, b, (ip_b, XMPP_PORT))
     check((ip_dead, XMPP_PORT) not in _connects(a),
@@ -168,12 +75,12 @@ def test_dns_srv_priority_honoured(t):
 def test_dns_srv_next_candidate(t):
     """SRV: a dead address has the lower priority number: it is tried first,
     then the live one (the link walks the candidate list)."""
-    if _skip_without_dnsmasq('test_dns_srv_next_candidate'):
-        return
+    _need_dnsmasq()
     _require_dns_server_option(t)
     ip_a, ip_b, ip_dead, ip_dns = t.ip(), t.ip(), t.ip(), t.ip()
-    dns = Dnsmasq(t, ip_dns, srv=[('b-dead.test', XMPP_PORT, 10, 5), ('b-live.test', XMPP_PORT, 20, 5)],
-                  hosts={'b-live.test': ip_b, 'b-dead.test': ip_dead}).start()
+    dns = t.dnsmasq(ip_dns, srv=[(SRV_B, 'b-dead.test', XMPP_PORT, 10, 5),
+                                 (SRV_B, 'b-live.test', XMPP_PORT, 20, 5)],
+                    hosts={'b-live.test': ip_b, 'b-dead.test': ip_dead})
     b = t.daemon('b.test', ip=ip_b, host_map={'a.test': ip_a})
     a = _a_finds_b(t, dns, ip_a, b, (ip_dead, XMPP_PORT))
     check((ip_b, XMPP_PORT) in _connects(a), f'{a.name}: never connected to the live target')
@@ -182,11 +89,10 @@ def test_dns_srv_next_candidate(t):
 def test_dns_fallback_to_a(t):
     """No SRV records for b.test (NXDOMAIN from dnsmasq's local zone): the
     address record of b.test itself, port 5269."""
-    if _skip_without_dnsmasq('test_dns_fallback_to_a'):
-        return
+    _need_dnsmasq()
     _require_dns_server_option(t)
     ip_a, ip_b, ip_dns = t.ip(), t.ip(), t.ip()
-    dns = Dnsmasq(t, ip_dns, hosts={'b.test': ip_b}).start()
+    dns = t.dnsmasq(ip_dns, hosts={'b.test': ip_b})
     b = t.daemon('b.test', ip=ip_b, host_map={'a.test': ip_a})
     _a_finds_b(t, dns, ip_a, b, (ip_b, XMPP_PORT))
     q = dns.queries()
@@ -197,11 +103,10 @@ def test_dns_fallback_to_a(t):
 
 def test_dns_no_such_domain(t):
     """Neither SRV nor address records: the sender gets a remote-server-not-found bounce."""
-    if _skip_without_dnsmasq('test_dns_no_such_domain'):
-        return
+    _need_dnsmasq()
     _require_dns_server_option(t)
     ip_a, ip_dns = t.ip(), t.ip()
-    Dnsmasq(t, ip_dns).start()
+    t.dnsmasq(ip_dns)
     a = t.daemon('a.test', ip=ip_a, extra_args=['--dns-server', f'{ip_dns}:{DNS_PORT}'])
     body = f'to nowhere {t.nonce}'
     a.send('u@a.test', 'x@b.test', body)

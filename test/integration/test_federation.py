@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """Two xs2sd instances federating with each other."""
-import netsim
 from harness import check, Skip
+from lib import netsim
 
 
 def _tls_links(st, auths):

@@ -1,44 +1,37 @@
 # SPDX-License-Identifier: MIT
-"""Shared pieces of the interop suite: failures, processes (started and
-stopped by PID), the address plan (loopback on the POSIX port, the run's own
-network namespace on the lwIP port), Debian packages, the test PKI, the DNS
-server (dnsmasq, answering only the .test zone), the xs2sd under test and a
-real XMPP client (slixmpp) for the peer server's side.
+"""What the interop suite has of its own on top of test/lib: the address plan
+(loopback on the POSIX port, the run's own network namespace on the lwIP
+port), TLS suite names, Debian packages, the xs2sd under test (Xs2s:
+lib.xs2sd.Xs2sd for xs2s.test) and a real XMPP client (slixmpp) for the peer
+server's side.
 
-Nothing here ever looks a name up outside the plan: dnsmasq runs with
---no-resolv and no upstream, xs2sd gets --dns-server pointing at it, and the
-slixmpp client is given its server's address (its DNS lookup is replaced)."""
+Nothing here ever looks a name up outside the plan: dnsmasq (lib.dnsmasq)
+runs with --no-resolv and no upstream, xs2sd gets --dns-server pointing at
+it, and the slixmpp client is given its server's address (its DNS lookup is
+replaced)."""
 import asyncio
-import json
 import logging
 import os
-import re
-import signal
-import socket
 import subprocess
+import sys
 import threading
 import time
 
-import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'))
-import testkit  # noqa: E402
-from testkit import Fail, check, poll, read_text, TCP_LISTEN, TCP_TIME_WAIT  # noqa: E402,F401
-import netsim  # noqa: E402
+from lib import netsim  # noqa: E402
+from lib.tcp import require_free  # noqa: E402
+from lib.testkit import Fail, check, poll  # noqa: E402
+from lib.xs2sd import S2S_PORT, Xs2sd  # noqa: E402
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-MKCERTS = os.path.normpath(os.path.join(HERE, '..', 'tools', 'mkcerts.sh'))
-
-S2S_PORT = 5269
 XS2S_DOMAIN = 'xs2s.test'
 XS2S_USER = f'u@{XS2S_DOMAIN}'
-DNSMASQ_PATHS = ('/usr/sbin/dnsmasq', '/sbin/dnsmasq')
 
 
 # ---- the address plan ----------------------------------------------------------
 
 # The same last octets on either port; the network is the build's port's:
 # loopback on the POSIX port (the integration tests use 127.0.0.31-60), the
-# run's own network namespace on the lwIP port (test/netsim.py).
+# run's own network namespace on the lwIP port (test/lib/netsim.py).
 NETS = {'posix': '127.0.0', 'lwip': netsim.NET}
 DNS_OCTET, XS2S_OCTET = 80, 81     # the peers' are theirs (PeerServer.ip)
 DNS_PORT = 5300
@@ -58,81 +51,6 @@ def addr(octet):
 
 
 use_port('posix')
-
-
-# ---- loopback sockets --------------------------------------------------------
-
-
-
-def port_states(ip, port, proto='tcp'):
-    """States (hex, as in /proc/net/tcp) of the IPv4 sockets bound to
-    ip:port (for udp: '07' = bound), or None without /proc."""
-    want = ''.join('%02X' % int(x) for x in reversed(ip.split('.'))) + ':%04X' % port
-    states = set()
-    try:
-        with open(f'/proc/net/{proto}') as f:
-            next(f)
-            for line in f:
-                parts = line.split()
-                if parts[1] == want:
-                    states.add(parts[3])
-    except OSError:
-        return None
-    return states
-
-
-# Closing states in which the kernel retransmits until the remote ACKs:
-# FIN_WAIT1, LAST_ACK, CLOSING.
-TCP_UNACKED_CLOSE = {'04', '09', '0B'}
-
-
-def states_towards(ip):
-    """{(local 'ip:port', state)} of the kernel's IPv4 TCP sockets whose
-    remote address is ip (empty without /proc)."""
-    want = ''.join('%02X' % int(x) for x in reversed(ip.split('.')))
-    found = set()
-    try:
-        with open('/proc/net/tcp') as f:
-            next(f)
-            for line in f:
-                parts = line.split()
-                if parts[2].split(':')[0] == want:
-                    a, p = parts[1].split(':')
-                    local = '.'.join(str(int(a[i:i + 2], 16)) for i in (6, 4, 2, 0)) + f':{int(p, 16)}'
-                    found.add((local, parts[3]))
-    except OSError:
-        pass
-    return found
-
-
-def wildcard_listener(port):
-    """True when a TCP socket listens on port on every address (0.0.0.0 or
-    ::), e.g. a system XMPP server started by its package: our loopback
-    listeners could not bind next to it."""
-    if TCP_LISTEN in (port_states('0.0.0.0', port) or set()):
-        return True
-    want = '0' * 32 + ':%04X' % port
-    try:
-        with open('/proc/net/tcp6') as f:
-            return any(ln.split()[1] == want and ln.split()[3] == TCP_LISTEN for ln in list(f)[1:])
-    except OSError:
-        return False
-
-
-def require_free(ip, port, who, proto='tcp'):
-    """Fail unless nothing but TIME_WAIT sockets use ip:port."""
-    st = port_states(ip, port, proto)
-    check(not st or st <= {TCP_TIME_WAIT},
-          f'{who}: {ip}:{port}/{proto} is in use (socket states {sorted(st)}); '
-          f'is an earlier run still going?')
-    check(proto != 'tcp' or not wildcard_listener(port),
-          f'{who}: something listens on port {port} on all addresses (a system XMPP server '
-          f'started by its Debian package? e.g. systemctl stop prosody); not touching it')
-
-
-def listening(ip, port):
-    st = port_states(ip, port)
-    return st is None or TCP_LISTEN in st
 
 
 # ---- TLS names ---------------------------------------------------------------
@@ -208,256 +126,26 @@ class _no_service_starts:
         return False
 
 
-# ---- processes ---------------------------------------------------------------
-
-class Proc:
-    """One child process with its output in a log file. Stopped by PID:
-    SIGTERM, then SIGKILL after `grace` seconds."""
-
-    def __init__(self, name, argv, log_path, **popen_kw):
-        self.name, self.argv, self.log_path, self.popen_kw = name, list(argv), log_path, popen_kw
-        self.proc = None
-        self.exit_problem = None
-
-    def start(self):
-        with open(self.log_path, 'a') as log:
-            log.write('# ' + ' '.join(self.argv) + '\n')
-            log.flush()
-            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
-                                         stderr=subprocess.STDOUT, start_new_session=True,
-                                         **self.popen_kw)
-        return self
-
-    @property
-    def pid(self):
-        return self.proc.pid if self.proc else None
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, grace=5, ok_status=(0, -signal.SIGTERM)):
-        """Stop it; returns a list of problems (died early, unclean exit, killed)."""
-        problems = []
-        if self.proc is None:
-            return problems
-        if self.proc.poll() is not None:
-            if self.exit_problem == 'reported':  # start() already said why
-                return problems
-            problems.append(f'{self.name}: exited on its own during the test (status {self.proc.returncode})')
-            return problems
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(grace)
-            if rc not in ok_status:
-                problems.append(f'{self.name}: exit status {rc} after SIGTERM')
-        except subprocess.TimeoutExpired:
-            problems.append(f'{self.name}: still running {grace} s after SIGTERM, killed')
-            self.proc.kill()
-            self.proc.wait(5)
-        return problems
-
-    def log_text(self):
-        return read_text(self.log_path)
-
-    def log_tail(self, n=30):
-        return self.log_text().splitlines()[-n:]
-
-
-# ---- PKI ---------------------------------------------------------------------
-
-class Pki:
-    """The run's certificates (test/tools/mkcerts.sh): DIR/ca.pem signs a
-    leaf per domain (DIR/D.pem, D.chain.pem, D.key); foreign_ca is a CA that
-    signed none of them (trusting only it makes every peer 'untrusted')."""
-
-    def __init__(self, rundir, domains):
-        self.dir = os.path.join(rundir, 'pki')
-        self.ca = os.path.join(self.dir, 'ca.pem')
-        foreign = os.path.join(rundir, 'foreign-pki')
-        self.foreign_ca = os.path.join(foreign, 'ca.pem')
-        for d, args in ((self.dir, list(domains)), (foreign, ['foreign.test'])):
-            r = subprocess.run(['bash', MKCERTS, d] + args, capture_output=True, text=True, timeout=60)
-            check(r.returncode == 0, f'mkcerts.sh {d} failed: {r.stderr.strip()}')
-        os.chmod(self.dir, 0o755)
-        os.chmod(foreign, 0o755)
-
-    def special(self, name, opts):
-        """A spec certificate (mkcerts.sh NAME:OPTS, e.g. 'san=dns:xs2s.test+xmpp:xs2s.test'),
-        signed by the test CA like the others; returns NAME for cert()/key()."""
-        r = subprocess.run(['bash', MKCERTS, self.dir, f'{name}:{opts}'], capture_output=True,
-                           text=True, timeout=60)
-        check(r.returncode == 0, f'mkcerts.sh {self.dir} {name}:{opts} failed: {r.stderr.strip()}')
-        return name
-
-    def cert(self, domain, chain=True):
-        return os.path.join(self.dir, domain + ('.chain.pem' if chain else '.pem'))
-
-    def key(self, domain):
-        return os.path.join(self.dir, domain + '.key')
-
-
-# ---- DNS ---------------------------------------------------------------------
-
-def _dns_query(name, qtype, qid=0x1ee7):
-    q = qid.to_bytes(2, 'big') + b'\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00'
-    for label in name.split('.'):
-        q += bytes([len(label)]) + label.encode()
-    return q + b'\0' + qtype.to_bytes(2, 'big') + b'\x00\x01'
-
-
-class Dnsmasq(Proc):
-    """dnsmasq on DNS_IP:DNS_PORT answering only the .test zone from its
-    command line: for each {domain: ip}, an A record and
-    _xmpp-server._tcp.DOMAIN SRV -> DOMAIN:5269. No upstream (--no-resolv,
-    no --server), no /etc/hosts, --local=/test/: nothing is ever forwarded;
-    any other name gets REFUSED. Every query is logged."""
-
-    def __init__(self, log_path, records):
-        exe = next((p for p in DNSMASQ_PATHS if os.access(p, os.X_OK)), None)
-        check(exe, 'dnsmasq not installed (Debian package dnsmasq-base)')
-        argv = [exe, '--no-daemon', '--no-resolv', '--no-hosts', '--conf-file=/dev/null', '--pid-file',
-                '--bind-interfaces', f'--listen-address={DNS_IP}', f'--port={DNS_PORT}',
-                '--local=/test/', '--cache-size=0', '--log-queries', '--log-facility=-']
-        for domain, ip in records.items():
-            argv += [f'--host-record={domain},{ip}',
-                     f'--srv-host=_xmpp-server._tcp.{domain},{domain},{S2S_PORT},0,5']
-        super().__init__('dnsmasq', argv, log_path)
-
-    def start(self, timeout=5):
-        require_free(DNS_IP, DNS_PORT, 'dnsmasq', 'udp')
-        super().start()
-        deadline = time.monotonic() + timeout
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.settimeout(0.2)
-            while True:
-                check(self.alive(), f'dnsmasq exited at start: {" | ".join(self.log_tail(5))}')
-                try:
-                    s.sendto(_dns_query(XS2S_DOMAIN, 1), (DNS_IP, DNS_PORT))
-                    s.recv(512)
-                    return self
-                except OSError:
-                    pass
-                check(time.monotonic() < deadline, f'dnsmasq on {DNS_IP}:{DNS_PORT} silent after {timeout}s')
-
-    def queries(self):
-        """Names asked so far (query[TYPE] NAME)."""
-        out = []
-        for ln in self.log_text().splitlines():
-            if 'query[' in ln:
-                out.append(ln.split('query', 1)[1].split(' from ')[0])
-        return out
-
-
 # ---- xs2sd -------------------------------------------------------------------
 
-class Xs2s(Proc, testkit.Xs2sctlViews):
-    """The xs2sd under test, serving XS2S_DOMAIN on XS2S_IP:5269, finding
-    peers through dnsmasq, inspected with xs2sctl --json. cert: the name of
-    its certificate in pki (default XS2S_DOMAIN's; Pki.special for others).
-    net: the run's netsim.TapNet on the lwIP port (None on POSIX): start()
-    claims XS2S_IP for xs2sd's TAP device, stop() releases it."""
+class Xs2s(Xs2sd):
+    """The xs2sd under test (lib.xs2sd.Xs2sd), serving XS2S_DOMAIN on
+    XS2S_IP:5269, finding peers through dnsmasq, named 'xs2sd' in messages.
+    build: a copy of the programs only (no .config): the port is the run's.
+    cert: the name of its certificate in pki (default XS2S_DOMAIN's;
+    Pki.special for others). net: the run's netsim.TapNet on the lwIP port
+    (None on POSIX); stop() then also waits until the peers' sockets towards
+    XS2S_IP have finished closing (the next cell's peer needs its port)."""
 
-    def __init__(self, build, workdir, pki, ca, auth, extra=(), cert=XS2S_DOMAIN, net=None):
-        self.build, self.net = build, net
-        self.tap_args = []
-        self.xs2sctl = os.path.join(build, 'xs2sctl')
-        self.admin = os.path.join(workdir, 'xs2s.sock')
-        self.domain, self.ip = XS2S_DOMAIN, XS2S_IP
-        self.messages = []
-        argv = [os.path.join(build, 'xs2sd'), '--domain', XS2S_DOMAIN,
-                '--listen', f'{XS2S_IP}:{S2S_PORT}',
-                '--cert', pki.cert(cert), '--key', pki.key(cert), '--ca', ca,
-                '--admin', self.admin, '--dns-server', f'{DNS_IP}:{DNS_PORT}',
-                '--auth', auth, '--log-level', 'debug'] + list(extra)
-        super().__init__('xs2sd', argv, os.path.join(workdir, 'xs2sd.log'))
+    def __init__(self, build, workdir, pki, ca, auth, cert=XS2S_DOMAIN, net=None):
+        super().__init__(build, XS2S_DOMAIN, XS2S_IP, name='xs2sd', cert=pki.cert(cert), key=pki.key(cert),
+                         ca=ca, admin=os.path.join(workdir, 'xs2s.sock'),
+                         log_path=os.path.join(workdir, 'xs2sd.log'), dns_server=f'{DNS_IP}:{DNS_PORT}',
+                         auth=auth, net=net, stack=PORT, settle=True)
 
     def start(self, timeout=10):
-        for prog in ('xs2sd', 'xs2sctl'):
-            check(os.access(os.path.join(self.build, prog), os.X_OK),
-                  f'{prog} not found in {self.build} (build it first)')
-        require_free(XS2S_IP, S2S_PORT, 'xs2sd')
-        if self.net:
-            self.tap_args = self.net.claim(XS2S_IP)
-            self.argv += self.tap_args
-        super().start()
-        ok = poll(lambda: not self.alive() or (self.listening() and os.path.exists(self.admin)),
-                  timeout, 0.05)
-        if not self.alive():
-            self.exit_problem = 'reported'
-        check(self.alive(), f'xs2sd exited during start-up (status {self.proc.returncode}): '
-              + ' | '.join([ln for ln in self.log_text().splitlines() if not ln.startswith('# ')][:2]))
-        check(ok, f'xs2sd not ready after {timeout}s')
-        return self
-
-    def listening(self):
-        """xs2sd listens on XS2S_IP:5269: in /proc/net/tcp, or on lwIP (whose
-        sockets are not the kernel's) once its start-up line says so."""
-        if self.tap_args:
-            return re.search(netsim.READY_LOG, self.log_text()) is not None
-        return listening(XS2S_IP, S2S_PORT)
-
-    def stop(self, grace=5):
-        problems = super().stop(grace)
-        if any(s in self.log_text() for s in ('AddressSanitizer', 'LeakSanitizer', 'runtime error:')):
-            problems.append('xs2sd: sanitizer report in its log')
-        if self.tap_args and not self.alive():
-            self.net.release(XS2S_IP)
-            self.tap_args = []
-            problems += self._settle()
-        return problems
-
-    def _settle(self, timeout=10):
-        """lwIP: xs2sd's stack went with its process, so a peer socket may
-        wait for an ACK of its FIN that never comes (LAST_ACK). With XS2S_IP
-        back on lo, the kernel answers the next retransmission with a RST:
-        wait for that (the next cell's peer needs its port free)."""
-        def left():
-            return {s for s in states_towards(XS2S_IP) if s[1] in TCP_UNACKED_CLOSE}
-        t0 = time.monotonic()
-        before = left()
-        if poll(lambda: not left(), timeout, 0.05):
-            if before:
-                with open(self.log_path, 'a') as f:
-                    f.write(f'# suite: peer sockets left closing towards {XS2S_IP} after exit: '
-                            f'{sorted(before)}; reset after {time.monotonic() - t0:.1f} s\n')
-            return []
-        return [f'xs2sd (lwIP): peer sockets still closing towards {XS2S_IP} {timeout} s after it '
-                f'exited: {sorted(left())}']
-
-    def ctl(self, *args, timeout=5):
-        try:
-            r = subprocess.run([self.xs2sctl, '--admin', self.admin] + list(args),
-                               capture_output=True, text=True, timeout=timeout)
-        except (OSError, subprocess.TimeoutExpired) as e:
-            raise Fail(f'xs2sctl {args[0]}: {e}')
-        check(r.returncode == 0, f'xs2sctl {args[0]} failed ({r.returncode}): '
-              f'{(r.stderr.strip() or r.stdout.strip())[-300:]}')
-        return r.stdout
-
-    def drain(self):
-        """Move what is in xs2sd's inbox into self.messages; return them all."""
-        out = json.loads(self.ctl('inbox', '--json'))
-        self.messages += out.get('messages', [])
-        return self.messages
-
-    def bounces(self):
-        """Error messages (bounces) received so far."""
-        return [m for m in self.drain() if m.get('type') == 'error']
-
-    def wait_body(self, body, timeout=15, abort=None):
-        """The message with this body, once it is in the inbox. abort():
-        something truthy ends the wait early (e.g. a bounce the sender got)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            for m in self.drain():
-                if m.get('body') == body and m.get('type') != 'error':
-                    return m
-            why = abort() if abort else None
-            check(not why, f'xs2sd: message {body!r} will not arrive: {why}')
-            if time.monotonic() > deadline:
-                raise Fail(f'xs2sd: message {body!r} not in its inbox after {timeout}s; '
-                           f'inbox so far: {self.messages}')
-            time.sleep(0.1)
+        require_free(self.ip, self.port, self.name)
+        return super().start(timeout)
 
 
 # ---- a real XMPP client (slixmpp) ---------------------------------------------

@@ -68,7 +68,7 @@ class PeerServer:
     ip = PlanAddress(82)        # its address (s2s on 5269, c2s below); a free last octet
     c2s_port = 5222
     user, password = 'alice', 'interop-secret'
-    # Failure cells (run.py FAILURES) this server implements. A server opts in
+    # Failure cells (cells.py FAILURES) this server implements. A server opts in
     # by listing a mode's key; a mode it does not list gets no cell at all.
     #   'peer-distrusts-xs2s'     configure(Setup(foreign CA, secure_auth=True))
     #   'peer-without-starttls'   configure(Setup(..., s2s_tls=False))

@@ -50,7 +50,7 @@ Known crash: p1_xmpp 1.6.1 (xmpp_stream_pkix:get_cert_domains, badarg in
 ++) kills the stream process when it checks a trusted peer certificate that
 has an XmppAddr subjectAltName (SASL EXTERNAL, either direction); a method
 cell would then fail with ejabberd's [error] lines, xs2sd sees a closed
-stream. The failure cell 'peer-crashes-on-xmppaddr' (run.py) expects exactly
+stream. The failure cell 'peer-crashes-on-xmppaddr' (cells.py) expects exactly
 that for xs2s -> ejabberd (and fails once the crash is gone); it sets
 expected_errors so that those [error] reports are not a problem at stop()."""
 import os
@@ -62,7 +62,9 @@ import subprocess
 import time
 
 import common
-from common import check, poll
+from lib.proc import Proc
+from lib.tcp import listening, require_free
+from lib.testkit import check, poll
 from peers.base import PeerServer, PlanAddress, S2sView
 
 ERL_LIBS = '/usr/lib/x86_64-linux-gnu'   # where Debian puts ejabberd and its deps
@@ -266,7 +268,7 @@ class Ejabberd(PeerServer):
 
     def start(self, timeout=30):
         for port in (common.S2S_PORT, self.c2s_port, DIST_PORT):
-            common.require_free(self.ip, port, 'ejabberd')
+            require_free(self.ip, port, 'ejabberd')
         erl = ['erl', '-name', self.node] + self._dist_args(True) + \
             ['-noinput', '+K', 'true', '-ejabberd', 'quiet', 'true', '-mnesia', 'dir', f'"{self.spool}"',
              '-s', 'ejabberd']
@@ -278,13 +280,13 @@ class Ejabberd(PeerServer):
         argv = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c',
                 binds + ' && exec "$@"', 'sh',
                 'setpriv', f'--reuid={self.uid}', f'--regid={self.gid}', '--clear-groups'] + erl
-        self.proc = common.Proc('ejabberd', argv, os.path.join(self.dir, 'ejabberd.stdout'),
-                                cwd=self.dir, env=self._env())
+        self.proc = Proc('ejabberd', argv, os.path.join(self.dir, 'ejabberd.stdout'),
+                         cwd=self.dir, env=self._env())
         self.proc.start()
 
         def ready():
             return (not self.proc.alive()) or (
-                common.listening(self.ip, common.S2S_PORT) and common.listening(self.ip, self.c2s_port))
+                listening(self.ip, common.S2S_PORT) and listening(self.ip, self.c2s_port))
         poll(ready, timeout, 0.1)
         if not self.proc.alive():
             self.proc.exit_problem = 'reported'

@@ -50,7 +50,9 @@ import ssl
 import subprocess
 
 import common
-from common import check, poll
+from lib.proc import Proc
+from lib.tcp import listening, require_free
+from lib.testkit import check, poll
 from peers.base import PeerServer, PlanAddress, S2sView
 
 LIBDIR = '/usr/lib/x86_64-linux-gnu/jabberd2'
@@ -360,21 +362,21 @@ class Jabberd2(PeerServer):
 
     def start(self, timeout=20):
         for port in (common.S2S_PORT, self.c2s_port, ROUTER_PORT):
-            common.require_free(self.ip, port, 'jabberd2')
+            require_free(self.ip, port, 'jabberd2')
         # udns: our dnsmasq only (never /etc/resolv.conf), no search list.
         dns_env = {'NSCACHEIP': common.DNS_IP, 'RES_OPTIONS': f'port:{common.DNS_PORT}', 'LOCALDOMAIN': '',
                    # its TLS sessions, as its own OpenSSL sees them (TLS_SHIM_C)
                    'LD_PRELOAD': self._path('tls-shim.so'), 'XS2S_TLS_LOG': self._path('s2s-tls.log')}
         ready = {
-            'router': lambda: common.listening(self.ip, ROUTER_PORT),
+            'router': lambda: listening(self.ip, ROUTER_PORT),
             'sm': lambda: self._logged('sm', r'ready for sessions|connection to router established'),
-            's2s': lambda: common.listening(self.ip, common.S2S_PORT),
-            'c2s': lambda: common.listening(self.ip, self.c2s_port),
+            's2s': lambda: listening(self.ip, common.S2S_PORT),
+            'c2s': lambda: listening(self.ip, self.c2s_port),
         }
         for comp in COMPONENTS:
-            p = common.Proc(f'jabberd2-{comp}', [f'/usr/sbin/jabberd2-{comp}', '-c', self._path(f'{comp}.xml')],
-                            self._path(f'{comp}.stdout'), user=self.uid, group=self.gid, extra_groups=[],
-                            cwd=self.dir, env=self._env(dns_env if comp == 's2s' else None))
+            p = Proc(f'jabberd2-{comp}', [f'/usr/sbin/jabberd2-{comp}', '-c', self._path(f'{comp}.xml')],
+                     self._path(f'{comp}.stdout'), user=self.uid, group=self.gid, extra_groups=[],
+                     cwd=self.dir, env=self._env(dns_env if comp == 's2s' else None))
             self.procs[comp] = p
             p.start()
             poll(lambda: (not p.alive()) or ready[comp](), timeout, 0.05)

@@ -28,7 +28,9 @@ import subprocess
 import time
 
 import common
-from common import check, poll
+from lib.proc import Proc
+from lib.tcp import listening, require_free
+from lib.testkit import check, poll
 from peers.base import PeerServer, PlanAddress, S2sView
 
 # Prints one line per s2s session (run in the admin shell's global env).
@@ -196,15 +198,15 @@ class Prosody(PeerServer):
 
     def start(self, timeout=15):
         for port in (common.S2S_PORT, self.c2s_port):
-            common.require_free(self.ip, port, 'prosody')
-        self.proc = common.Proc('prosody', ['prosody', '--config', self.cfg, '-F'],
-                                os.path.join(self.dir, 'prosody.stdout'), **self._as_prosody())
+            require_free(self.ip, port, 'prosody')
+        self.proc = Proc('prosody', ['prosody', '--config', self.cfg, '-F'],
+                         os.path.join(self.dir, 'prosody.stdout'), **self._as_prosody())
         self.proc.start()
         sock = os.path.join(self.dir, 'data', 'prosody.sock')
 
         def ready():
             return (not self.proc.alive()) or (
-                common.listening(self.ip, common.S2S_PORT) and common.listening(self.ip, self.c2s_port)
+                listening(self.ip, common.S2S_PORT) and listening(self.ip, self.c2s_port)
                 and os.path.exists(sock))
         poll(ready, timeout, 0.05)
         if not self.proc.alive():

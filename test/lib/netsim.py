@@ -23,7 +23,7 @@ import os
 import subprocess
 import sys
 
-from testkit import Fail
+from .testkit import Fail, kconfig
 
 NET = '10.77.0'
 GW = f'{NET}.1'           # lwIP's gateway: a kernel address on lo
@@ -149,8 +149,4 @@ def check_netns():
 
 def build_port(build):
     """'lwip' when BUILD's .config selects the lwIP port, else 'posix'."""
-    try:
-        with open(os.path.join(build, '.config')) as f:
-            return 'lwip' if 'CONFIG_XS2S_PORT_LWIP=y' in f.read().split('\n') else 'posix'
-    except OSError:
-        return 'posix'
+    return 'lwip' if kconfig(build, 'XS2S_PORT_LWIP') == 'y' else 'posix'

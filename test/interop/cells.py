@@ -1,0 +1,460 @@
+# SPDX-License-Identifier: MIT
+"""The interop suite's cells: what a cell is (a peer server, a method or a
+failure mode, a direction), the methods and failure modes with the checks
+of each, and how one cell runs. A cell starts a fresh peer server, a fresh
+xs2sd (common.Xs2s) and a real client on the peer's side, runs its body
+within CELL_TIMEOUT_S (lib.runner) and stops everything by PID, whatever
+happened; run.py runs the cells and writes the table (table.py)."""
+import datetime
+import os
+import re
+import time
+
+import common
+from lib import runner
+from lib.testkit import check, poll
+from peers.base import Setup
+
+CELL_TIMEOUT_S = 45
+
+
+class Method:
+    """How one authentication method is forced on both sides.
+
+    xs2s_auth   xs2sd --auth (what xs2s offers and uses)
+    trust       'test': both sides trust the test CA (certificates valid);
+                'foreign': each side trusts only a CA that signed nothing
+                here, so neither certificate is valid and dialback must
+                authenticate, with the full db:verify round trip
+    secure_auth the peer refuses peers without a valid certificate
+    auth, cert  what xs2s's link must show (auth: one value, or one per direction)
+    peer_method what the peer's own view of the session must show"""
+
+    def __init__(self, key, title, xs2s_auth, trust, secure_auth, auth, cert, peer_method):
+        self.key, self.title, self.xs2s_auth, self.trust = key, title, xs2s_auth, trust
+        self.secure_auth, self.cert, self.peer_method = secure_auth, cert, peer_method
+        self._auth = auth
+
+    def auth(self, direction):
+        """xs2s's `auth` for the link of this direction."""
+        return self._auth[direction] if isinstance(self._auth, dict) else self._auth
+
+
+METHODS = [
+    Method('dialback', 'STARTTLS + Dialback', 'dialback', 'foreign', False,
+           'dialback', 'untrusted', 'dialback'),
+    Method('sasl-external', 'STARTTLS + SASL EXTERNAL', 'sasl-external', 'test', True,
+           'sasl-external', 'valid', 'sasl-external'),
+    # Dialback between servers whose certificates are valid: xs2s accepts the
+    # peer's db:result without db:verify (XEP-0344); the peer still verifies.
+    Method('dialback-cert', 'STARTTLS + Dialback, valid certificates (XEP-0344)', 'dialback', 'test',
+           False, {'to-xs2s': 'dialback+cert', 'from-xs2s': 'dialback'}, 'valid', 'dialback'),
+]
+DIRECTIONS = ('to-xs2s', 'from-xs2s')   # peer -> xs2s, xs2s -> peer
+
+
+class Failure:
+    """A failure mode: the peer is set up so that the link must fail (or
+    break and recover), and the cell passes when the expected refusal or
+    recovery happens on both sides. Only servers listing `key` in their
+    PeerServer.failure_modes get these cells (a server that does not
+    implement a mode has no row for it, rather than a silent pass).
+
+    trust, secure_auth, s2s_tls  the peer's Setup (trust: 'test' or 'foreign')
+    xs2s_auth   xs2sd --auth (xs2s always trusts the test CA here)
+    directions  the cells' directions; body(ctx) runs one (see CellCtx)
+    note        for the table: how the mode is forced
+    xs2s_cert   None: xs2sd's usual certificate; else (name, mkcerts.sh spec
+                options), a special certificate from the test CA (Pki.special)"""
+
+    def __init__(self, key, title, trust, secure_auth, s2s_tls, xs2s_auth, directions, body, note,
+                 xs2s_cert=None):
+        self.key, self.title, self.trust, self.secure_auth = key, title, trust, secure_auth
+        self.s2s_tls, self.xs2s_auth, self.directions, self.body = s2s_tls, xs2s_auth, directions, body
+        self.note, self.xs2s_cert = note, xs2s_cert
+
+
+def _said(lines, n=2, width=160):
+    """The first n distinct lines (without timestamps; debug lines only when
+    nothing else matched), shortened, for the table."""
+    lines = [ln for ln in lines if not re.search(r'\bdebug\b', ln)] or lines
+    out = []
+    for ln in lines:
+        ln = re.sub(r'^([A-Z][a-z]{2} +\d+ [\d:]+|[\d.]+ [DIWE])\s+', '', ln)
+        ln = re.sub(r'\s+', ' ', ln).strip()[:width]
+        if ln not in out:
+            out.append(ln)
+    return ' / '.join(out[:n])
+
+
+def _bounce_text(m):
+    """An xs2sd inbox error message as 'condition: text'."""
+    err = m.get('error') or {}
+    if isinstance(err, dict):
+        cond = err.get('condition') or err.get('type') or ''
+        text = err.get('text') or ''
+        return f'{cond}: {text}'.strip(': ') or str(m)
+    return str(err)
+
+
+def _nothing_open(ctx, remote, timeout=5):
+    """xs2sd keeps no link with remote (open or half-open) once the failure is handled."""
+    left = poll(lambda: not [ln for ln in ctx.xs.status().get('links', []) if ln.get('remote') == remote],
+                timeout, 0.1)
+    check(left, f'xs2sd: links with {remote} still there after the failure: '
+          f'{[ln for ln in ctx.xs.status().get("links", []) if ln.get("remote") == remote]}')
+    totals = ctx.xs.status().get('totals', {})
+    check(totals.get('plain') == 0, f'xs2sd: plaintext links: {totals}')
+
+
+def _xs2s_bounced(ctx, body, want_condition=None, timeout=15):
+    """The bounce of body in xs2sd's inbox (the client must not get body)."""
+    def got():
+        b = [m for m in ctx.xs.bounces() if body in str(m) or not m.get('body')]
+        return b
+    bounces = poll(got, timeout, 0.1) or ctx.xs.bounces()
+    check(bounces, f'xs2sd: no bounce for {body!r} within {timeout}s; inbox: {ctx.xs.messages}')
+    check(not [r for r in ctx.client.received if r[2] == body],
+          f'{ctx.srv.title}: the client received {body!r} all the same')
+    b = bounces[0]
+    check(b.get('from', '').split('/')[0] in (ctx.peer.domain, ctx.peer.user_jid),
+          f'xs2sd: bounce from {b.get("from")!r}, want {ctx.peer.user_jid} or {ctx.peer.domain}: {b}')
+    if want_condition:
+        check(want_condition in str(b), f'xs2sd: bounce without {want_condition}: {b}')
+    return b
+
+
+def _xs2s_log(ctx, regex):
+    return [re.sub(r'^[0-9.]+ [DIWE] ', '', ln) for ln in ctx.xs.log_text().splitlines()
+            if not ln.startswith('# ') and re.search(regex, ln)]
+
+
+def fail_distrusts(ctx):
+    """Prosody trusts only a foreign CA, s2s_secure_auth = true: xs2s (with
+    a certificate the peer cannot verify) is refused, its message bounced."""
+    body = f'{ctx.cell.name} {ctx.run.nonce}'
+    ctx.xs.send(common.XS2S_USER, ctx.peer.user_jid, body)
+    b = _xs2s_bounced(ctx, body)
+    _nothing_open(ctx, ctx.peer.domain)
+    why = _xs2s_log(ctx, r'(?i)(stream error|sasl|failure|not-authorized|policy|fail|refus)')
+    check(why, 'xs2sd: nothing in its log says why the link failed')
+    peer_said = ctx.peer.log_lines(r'(?i)xs2s\.test.*(secure|not.?authori|untrusted|certificate|policy)'
+                                   r'|(secure|certificate).*xs2s\.test')
+    views = [v for v in ctx.peer.s2s_view() if v.remote == common.XS2S_DOMAIN and v.method != 'none']
+    check(not views, f'{ctx.srv.title}: still has an authenticated session with xs2s.test: {views}')
+    ctx.cell.xs2s_view = f'bounced ({_bounce_text(b)}); log: {_said(why, 1)}'
+    ctx.cell.peer_view = f'refused: {_said(peer_said, 1)}' if peer_said else 'refused (no log line)'
+
+
+def fail_no_starttls_from(ctx):
+    """The peer offers no STARTTLS; xs2sd requires TLS: refused, bounced."""
+    body = f'{ctx.cell.name} {ctx.run.nonce}'
+    ctx.xs.send(common.XS2S_USER, ctx.peer.user_jid, body)
+    b = _xs2s_bounced(ctx, body, 'remote-server-not-found')
+    _nothing_open(ctx, ctx.peer.domain)
+    why = _xs2s_log(ctx, 'peer offers no STARTTLS and TLS is required')
+    check(why, 'xs2sd: its log does not say "peer offers no STARTTLS and TLS is required"')
+    peer_said = ctx.peer.log_lines(r'(?i)xs2s\.test.*(stream error|closed|policy|tls)'
+                                   r'|(stream error|policy)')
+    ctx.cell.xs2s_view = f'bounced ({_bounce_text(b)}); log: {_said(why, 1)}'
+    ctx.cell.peer_view = _said(peer_said, 1) or '–'
+
+
+def fail_no_starttls_to(ctx):
+    """The peer cannot do s2s TLS, xs2s requires it: the peer's attempt fails,
+    its client gets an error bounce."""
+    body = f'{ctx.cell.name} {ctx.run.nonce}'
+    ctx.client.send(common.XS2S_USER, body)
+    errors = poll(ctx.client.errors, 25, 0.1)
+    check(errors, f'{ctx.srv.title}: no error bounce to its client within 25 s '
+          f'(received: {ctx.client.received})')
+    check(not [m for m in ctx.xs.drain() if m.get('body') == body and m.get('type') != 'error'],
+          'xs2sd received the message over a link without TLS')
+    _nothing_open(ctx, ctx.peer.domain)
+    why = _xs2s_log(ctx, r'(?i)(starttls|tls is required|policy|stream error)')
+    ctx.cell.xs2s_view = f'refused: {_said(why, 1)}' if why else 'refused (no log line)'
+    ctx.cell.peer_view = f'client got {errors[0][1]}: {errors[0][2]}'
+
+
+def fail_restarted(ctx):
+    """A link xs2s -> peer is up; the peer is stopped and started again; 3
+    more messages all arrive over a fresh link."""
+    body = f'{ctx.cell.name} {ctx.run.nonce}'
+    ctx.xs.send(common.XS2S_USER, ctx.peer.user_jid, body + ' #0')
+    ctx.client.wait_body(body + ' #0', common.XS2S_USER,
+                         abort=lambda: ctx.xs.bounces() and f'xs2sd bounced it: {ctx.xs.bounces()}')
+    first = wait_link(ctx.xs, 'out', ctx.peer.domain)
+    ctx.client.stop()
+    ctx.problems += ctx.peer.stop()
+    t_stop = time.monotonic()
+    ctx.peer.start()
+    ctx.new_client('client2.log')
+    bodies = [f'{body} #{i}' for i in (1, 2, 3)]
+    for b in bodies:
+        ctx.xs.send(common.XS2S_USER, ctx.peer.user_jid, b)
+    deadline = time.monotonic() + 20
+    for b in bodies:
+        ctx.client.wait_body(b, common.XS2S_USER, timeout=max(0.5, deadline - time.monotonic()),
+                             abort=lambda: ctx.xs.bounces() and f'xs2sd bounced: {ctx.xs.bounces()}')
+    secs = time.monotonic() - t_stop
+    link = wait_link(ctx.xs, 'out', ctx.peer.domain)
+    check(link.get('id') != first.get('id') or link.get('age_s', 1e9) < first.get('age_s', 0),
+          f'xs2sd: the outbound link is not fresh: before {first}, after {link}')
+    check(link.get('stanzas_out', 0) >= 1 and link.get('transport') == 'starttls',
+          f'xs2sd: fresh link not used or not encrypted: {link}')
+    old = [ln for ln in ctx.xs.status().get('links', []) if ln.get('id') == first.get('id')
+           and first.get('id') is not None and ln is not link and link.get('id') != first.get('id')]
+    check(not old, f'xs2sd: the dead link is still listed: {old}')
+    ctx.cell.tls_version, ctx.cell.cipher = link.get('tls_version'), common.iana_cipher(link.get('cipher'))
+    dead = _xs2s_log(ctx, r'(?i)(stream error|closed|eof|reset|broken)')
+    ctx.cell.xs2s_view = (f'3/3 delivered {secs:.1f} s after the restart over a fresh link (id '
+                          f'{first.get("id")} → {link.get("id")}, {link.get("auth")}); noticed: '
+                          f'{_said(dead, 1, 120) or "–"}')
+    pid = getattr(getattr(ctx.peer, 'proc', None), 'pid', None)
+    ctx.cell.peer_view = f'stopped and started again (PID {ctx.peer_pid0} → {pid}); its client got 3/3'
+
+
+def fail_xmppaddr_crash(ctx):
+    """Known pitfall (ejabberd 23.01, p1_xmpp 1.6.1): a trusted peer
+    certificate with an XmppAddr subjectAltName crashes the stream process
+    (badarg in xmpp_stream_pkix:get_cert_domains/1) during SASL EXTERNAL.
+    Expected: the message is bounced to xs2s's sender, xs2sd stays up. A
+    delivery means the pitfall is gone: the cell fails so it gets updated."""
+    body = f'{ctx.cell.name} {ctx.run.nonce}'
+    ctx.xs.send(common.XS2S_USER, ctx.peer.user_jid, body)
+    delivered = lambda: [r for r in ctx.client.received if r[2] == body]  # noqa: E731
+    poll(lambda: delivered() or ctx.xs.bounces(), 15, 0.1)
+    check(not delivered(), f'{ctx.srv.title} accepted xs2s\'s XmppAddr certificate and delivered the '
+          f'message: the get_cert_domains crash is gone; update the failure mode '
+          f'peer-crashes-on-xmppaddr (cells.py FAILURES, peers/{ctx.srv.key}.py failure_modes, README)')
+    b = _xs2s_bounced(ctx, body, 'remote-server-not-found', timeout=1)
+    _nothing_open(ctx, ctx.peer.domain)
+    pitfall = r'badarg.*get_cert_domains'
+    crash = poll(lambda: ctx.peer.error_reports(pitfall), 3, 0.1)
+    other = [r[:200] for r in ctx.peer.error_reports('.')][-3:]
+    check(crash, f'{ctx.srv.title}: no [error] report with badarg in get_cert_domains in its log '
+          f'(the bounce has another cause?): {other or "no [error] at all"}')
+    # These errors are the expected outcome here, not a problem at stop().
+    ctx.peer.expected_errors = pitfall
+    st = ctx.xs.status()      # xs2sd still answers (and must exit cleanly at stop())
+    check(ctx.xs.alive(), 'xs2sd exited after the peer crashed')
+    why = _xs2s_log(ctx, r'(?i)(stream|closed|eof|reset|fail|error)')
+    ctx.cell.xs2s_view = (f'bounced ({_bounce_text(b)}); log: {_said(why, 1, 120) or "–"}; '
+                          f'status answers ({len(st.get("links", []))} links)')
+    head = re.sub(r'^.*?\[error\] (<[\d.]+>\S* )?(\*\* )?', '', crash[0].split(' ** Last message', 1)[0])
+    m = re.search(r"\{badarg, ?\[\{erlang, ?'\+\+', ?\[(.*?\[\])\]", crash[0])
+    ctx.cell.peer_view = (f'[error] {head.strip()}: badarg in erlang:\'++\'({m.group(1) if m else "?"}) '
+                          f'from xmpp_stream_pkix:get_cert_domains/1 ({len(crash)} error reports)')
+
+
+FAILURES = [
+    Failure('peer-distrusts-xs2s', 'failure: peer distrusts xs2s (secure auth)', 'foreign', True, True,
+            'sasl-external,dialback', ('from-xs2s',), fail_distrusts,
+            'the peer trusts only a foreign CA (xs2s\'s certificate untrusted to it) and requires valid '
+            'certificates (Prosody: `s2s_secure_auth = true`); xs2sd offers and tries both methods. '
+            'Expected: xs2s is refused, the message bounced to its sender, no link left. The same '
+            'distrust with `s2s_secure_auth = false` falls back to dialback and delivers: that is the '
+            '**STARTTLS + Dialback** row.'),
+    Failure('peer-without-starttls', 'failure: peer without STARTTLS (xs2s requires TLS)', 'test', False,
+            False, 'sasl-external,dialback', DIRECTIONS, None,
+            'the peer has no s2s certificate and neither offers nor uses STARTTLS on s2s (Prosody: '
+            'certificate only in `c2s_ssl`, `s2s_require_encryption = false`, `s2s_allow_encryption = '
+            'false`); xs2sd requires TLS (default). Expected: xs2s → peer bounced with '
+            '`remote-server-not-found` ("peer offers no STARTTLS and TLS is required"); peer → xs2s '
+            'refused by xs2s, the peer\'s client gets an error.'),
+    Failure('peer-restarted-mid-link', 'failure: peer restarted mid-link', 'test', True, True,
+            'sasl-external', ('from-xs2s',), fail_restarted,
+            'a link xs2s → peer carries one message; the peer is stopped (by PID) and started again '
+            'with the same configuration; xs2s sends 3 more. Expected: all 3 reach the client within '
+            '20 s over a fresh outbound link.'),
+    Failure('peer-crashes-on-xmppaddr', 'failure: peer crashes on an XmppAddr certificate (known pitfall)',
+            'test', True, True, 'sasl-external', ('from-xs2s',), fail_xmppaddr_crash,
+            'xs2sd presents a certificate from the test CA (trusted by the peer) with subjectAltName '
+            '`dNSName xs2s.test` + `id-on-xmppAddr xs2s.test`; SASL EXTERNAL only. ejabberd 23.01 '
+            '(p1_xmpp 1.6.1) crashes the stream process with `badarg` in '
+            '`xmpp_stream_pkix:get_cert_domains/1`. Expected: the message is bounced to xs2s\'s sender '
+            '(`remote-server-not-found`), no link left, xs2sd keeps answering `status` and exits '
+            'cleanly; ejabberd\'s error line is shown. A delivery fails the cell (the pitfall is '
+            'gone: update it).',
+            xs2s_cert=('xs2s-xmppaddr', 'san=dns:xs2s.test+xmpp:xs2s.test')),
+]
+FAILURES[1].body = {'from-xs2s': fail_no_starttls_from, 'to-xs2s': fail_no_starttls_to}
+
+
+class CellCtx:
+    """What a cell's body works with; run_cell stops whatever is in it."""
+
+    def __init__(self, run, cell, workdir):
+        self.run, self.cell, self.workdir, self.srv = run, cell, workdir, cell.server
+        self.peer = self.xs = self.client = None
+        self.clients = []
+        self.problems = []
+        self.peer_pid0 = None
+
+    def start(self):
+        """The cell's peer server, xs2sd and client. A method forces the same
+        trust on both sides; a failure mode sets up the peer as it says, and
+        xs2sd always trusts the test CA (with a special certificate if the
+        mode has one)."""
+        run, cell, srv, how = self.run, self.cell, self.srv, self.cell.method
+        trust = run.pki.ca if how.trust == 'test' else run.pki.foreign_ca
+        self.peer = srv(run, os.path.join(self.workdir, srv.key))
+        if cell.failure:
+            self.peer.configure(Setup(trust, how.secure_auth, s2s_tls=how.s2s_tls))
+        else:
+            self.peer.configure(Setup(trust, how.secure_auth))
+        self.peer.start()
+        self.peer_pid0 = getattr(getattr(self.peer, 'proc', None), 'pid', None)
+        cert = run.pki.special(*how.xs2s_cert) if cell.failure and how.xs2s_cert else common.XS2S_DOMAIN
+        self.xs = common.Xs2s(run.build, self.workdir, run.pki, run.pki.ca if cell.failure else trust,
+                              how.xs2s_auth, cert=cert, net=run.net)
+        self.xs.start()
+        self.new_client('client.log')
+
+    def new_client(self, log_name):
+        """A client logged in to the peer (the cell's client from now on)."""
+        self.client = common.XmppClient(self.peer.user_jid, self.peer.password,
+                                        (self.peer.ip, self.peer.c2s_port), self.run.pki.ca,
+                                        os.path.join(self.workdir, log_name))
+        self.clients.append(self.client)
+        return self.client.start()
+
+    def stop(self):
+        """Stop clients, xs2sd and the peer, by PID; the problems found."""
+        problems = self.problems
+        for what, stop in ([('client', c.stop) for c in self.clients]
+                           + [('xs2sd', lambda: self.xs.stop() if self.xs else []),
+                              (self.srv.title, lambda: self.peer.stop() if self.peer else [])]):
+            try:
+                problems += stop() or []
+            except Exception as e:  # noqa: BLE001 - keep stopping the others
+                problems.append(f'{what}: stop failed: {e!r}')
+        return list(dict.fromkeys(problems))
+
+
+class Cell:
+    def __init__(self, server, method, direction):
+        self.server, self.method, self.direction = server, method, direction
+        self.failure = isinstance(method, Failure)
+        self.name = f'{server.key}-{method.key}-{direction}'
+        self.passed = False
+        self.unsupported = None         # why the peer cannot do this method, when it failed for that
+        self.reason = ''
+        self.tls_version = self.cipher = None
+        self.xs2s_view = self.peer_view = ''
+        self.when = None
+        self.secs = 0.0
+        self.logs = []                  # (name, path, skip regex) shown on failure
+
+    def direction_title(self):
+        if self.direction == 'to-xs2s':
+            return f'{self.server.title} → xs2s'
+        return f'xs2s → {self.server.title}'
+
+
+def wait_link(xs, direction, remote, timeout=10):
+    """xs2s's open link to/from remote in direction, once it is open."""
+    links = poll(lambda: xs.links(direction=direction, remote=remote, state='open'), timeout, 0.1)
+    check(links, f'xs2sd: no open {direction} link with {remote}: {xs.status().get("links")}')
+    return links[0]
+
+
+def method_body(ctx):
+    """A method cell: one message in the cell's direction, then both sides'
+    view of the link that carried it."""
+    run, cell, srv, m = ctx.run, ctx.cell, ctx.srv, ctx.cell.method
+    peer, xs, client = ctx.peer, ctx.xs, ctx.client
+    body = f'{cell.name} {run.nonce}'
+    if cell.direction == 'to-xs2s':
+        client.send(common.XS2S_USER, body)
+        msg = xs.wait_body(body, abort=lambda: client.errors() and f'{srv.title} bounced it: {client.errors()}')
+        check(msg.get('from', '').split('/')[0] == peer.user_jid,
+              f'xs2sd got the message from {msg.get("from")!r}, want {peer.user_jid}')
+        check(msg.get('type') != 'error', f'xs2sd got an error: {msg}')
+        link = wait_link(xs, 'in', peer.domain)
+        check(link.get('stanzas_in', 0) >= 1, f'xs2sd: inbound link counted no stanza: {link}')
+        peer_dir = 'out'
+    else:
+        xs.send(common.XS2S_USER, peer.user_jid, body)
+        client.wait_body(body, common.XS2S_USER,
+                         abort=lambda: xs.bounces() and f'xs2sd bounced it: {xs.bounces()}')
+        link = wait_link(xs, 'out', peer.domain)
+        check(link.get('stanzas_out', 0) >= 1, f'xs2sd: outbound link counted no stanza: {link}')
+        peer_dir = 'in'
+    cell.tls_version, cell.cipher = link.get('tls_version'), common.iana_cipher(link.get('cipher'))
+    cell.xs2s_view = f'{link.get("auth")}, cert {link.get("cert")}'
+    check(link.get('transport') == 'starttls' and str(cell.tls_version).startswith('TLSv1.')
+          and cell.cipher, f'xs2sd: link not encrypted by STARTTLS: {link}')
+    want = m.auth(cell.direction)
+    check(link.get('auth') == want and link.get('cert') == m.cert,
+          f'xs2sd: link authenticated as {link.get("auth")!r} with cert {link.get("cert")!r}, '
+          f'want {want!r} / {m.cert!r}: {link}')
+    totals = xs.status().get('totals', {})
+    check(totals.get('plain') == 0, f'xs2sd: plaintext links: {totals}')
+
+    views = [v for v in peer.s2s_view() if v.direction == peer_dir and v.remote == common.XS2S_DOMAIN]
+    check(views, f'{srv.title}: no {peer_dir} s2s session with {common.XS2S_DOMAIN} in its own view')
+    good = [v for v in views if v.method == m.peer_method]
+    v = (good or views)[0]
+    cell.peer_view = f'{v.method}, cert {v.cert}'
+    check(good, f'{srv.title}: its {peer_dir} session with {common.XS2S_DOMAIN} was authenticated '
+          f'by {[x.method for x in views]}, want {m.peer_method}: {[x.raw for x in views]}')
+    check(v.tls_version == cell.tls_version,
+          f'TLS version: xs2s says {cell.tls_version}, {srv.title} says {v.tls_version}')
+    check(common.iana_cipher(v.cipher) == cell.cipher,
+          f'cipher: xs2s says {link.get("cipher")}, {srv.title} says {v.cipher}')
+
+
+def _cell_body(ctx):
+    ctx.start()
+    how = ctx.cell.method
+    if not ctx.cell.failure:
+        method_body(ctx)
+    elif isinstance(how.body, dict):
+        how.body[ctx.cell.direction](ctx)
+    else:
+        how.body(ctx)
+
+
+def run_cell(run, cell, index):
+    """Run one cell (its own directory, RUNDIR/NN-NAME); sets its result,
+    reason, time and, when it failed, the logs to show."""
+    workdir = os.path.join(run.dir, f'{index:02d}-{cell.name}')
+    os.makedirs(workdir)
+    os.chmod(workdir, 0o755)
+    ctx = CellCtx(run, cell, workdir)
+    cell.when = datetime.datetime.now(datetime.timezone.utc)
+    t0 = time.monotonic()
+    try:
+        result, why = runner.attempt(_cell_body, ctx, limit=CELL_TIMEOUT_S, what='cell')
+    finally:
+        problems = ctx.stop()
+    cell.passed = result == runner.PASS
+    cell.reason = why or ''
+    if problems and cell.passed:
+        cell.passed = False
+        cell.reason = '; '.join(problems)
+    elif problems:
+        cell.reason += ' [' + '; '.join(problems) + ']'
+    cell.secs = time.monotonic() - t0
+    if not cell.passed:
+        cell.logs = ([('xs2sd', ctx.xs.log_path, None)] if ctx.xs and ctx.xs.proc else []) + \
+            (ctx.peer.logs() if ctx.peer else []) + \
+            [(f'client{i or ""}', c.log_path, None) for i, c in enumerate(ctx.clients)]
+
+
+def judge_unsupported(cell):
+    """A method the peer lists as unsupported: its failure is the expected
+    outcome (kept with what was said), a pass means the list is out of date."""
+    why = getattr(cell.server, 'unsupported', {}).get(cell.method.key)
+    if not why:
+        return
+    if cell.passed:
+        cell.passed = False
+        cell.reason = (f'{cell.server.title} is listed as unable to do {cell.method.title}, '
+                       f'but the cell passed: update peers/{cell.server.key}.py')
+        return
+    if 'bounced' not in cell.reason:
+        return  # not the refusal of the method (setup or crash): a real failure
+    cell.unsupported = why
+    cell.peer_view = f'unsupported: {cell.reason}'
