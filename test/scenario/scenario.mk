@@ -33,6 +33,15 @@ $(O)/test/scenario/%: test/scenario/%.c test/scenario/scenarios.h $(SCENARIO_DEP
 	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(SCENARIO_CPPFLAGS) $(LDFLAGS) -o $@ $< $(SCENARIO_LIB_OBJ) $(FAKE_PORT_OBJ) \
 		$(LIBXS2S) $(LIBS) -lcmocka
 
+# The link's unit test (test/unit/test_link.c) runs over the fake port too:
+# an explicit rule, so the POSIX port's pattern rule does not apply.
+$(O)/test/test_link: test/unit/test_link.c $(FAKE_PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(filter %.a,$(LIBS)) \
+		$(AUTOCONF) | $(SIZES_H)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  TEST-CC $<")
+	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(SCENARIO_CPPFLAGS) $(LDFLAGS) -o $@ $< $(FAKE_PORT_OBJ) $(LIBXS2S) \
+		$(LIBS) -lcmocka
+
 # gcc replay build; an explicit rule, so the POSIX port's pattern rule does not apply.
 $(O)/fuzz/fuzz_engine: test/fuzz/fuzz_engine.c test/fuzz/replay.c test/fuzz/fuzz.h $(SCENARIO_DEPS) | $(SIZES_H)
 	@mkdir -p $(dir $@)
