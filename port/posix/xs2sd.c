@@ -30,7 +30,7 @@
 
 #define ADMIN_CLIENTS 4
 #define ADMIN_REQ_MAX (CONFIG_XS2S_MAX_STANZA + 1024)
-#define ADMIN_RESP_MAX (64 * 1024)
+#define ADMIN_RESP_MAX CONFIG_XS2S_POSIX_ADMIN_RESP
 #define STOP_GRACE_MS 3000u
 #define QUIESCE_MS 1000u /* lwIP: at most this long for TCP closes after the engine stopped */
 #define POLL_MS 1000u

@@ -6,6 +6,7 @@ cleanup stops everything it started, by PID."""
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -34,6 +35,46 @@ CERT_DOMAINS = ['a.test,a2.test', 'b.test', 'c.test']
 
 class Skip(Exception):
     """A test that cannot run in this run (says why); not a pass, not a failure."""
+
+
+def _elf_id(path):
+    """(e_machine, class, byte order) of an ELF file, or None."""
+    try:
+        with open(path, 'rb') as f:
+            h = f.read(20)
+    except OSError:
+        return None
+    if len(h) < 20 or h[:4] != b'\x7fELF':
+        return None
+    return int.from_bytes(h[18:20], 'little' if h[5] == 1 else 'big'), h[4], h[5]
+
+
+def build_runner(build):
+    """The command that runs BUILD's xs2sd on this machine: [] when it is
+    built for it; for a cross build (a router defconfig), qemu-user for its
+    CPU with -L /usr/<triplet> (where Debian's cross C library lives; the
+    triplet from the build's CONFIG_XS2S_CROSS_COMPILE)."""
+    mine, it = _elf_id('/proc/self/exe'), _elf_id(os.path.join(build, 'xs2sd'))
+    if it is None or it == mine:
+        return []
+    machine, cls, order = it
+    little = order == 1
+    cpu = {183: 'aarch64', 62: 'x86_64', 3: 'i386'}.get(machine)
+    if machine == 40:
+        cpu = 'arm' if little else 'armeb'
+    elif machine == 8:
+        cpu = 'mips' + ('64' if cls == 2 else '') + ('el' if little else '')
+    elif machine == 243:
+        cpu = 'riscv64' if cls == 2 else 'riscv32'
+    if cpu is None:
+        raise Fail(f'{build}/xs2sd: ELF machine {machine}: no qemu-user mapping for it')
+    if not shutil.which(f'qemu-{cpu}'):
+        raise Fail(f'qemu-{cpu} not found: `make deps-router` installs qemu-user')
+    argv = [f'qemu-{cpu}']
+    prefix = build_kconfig(build, 'XS2S_CROSS_COMPILE')
+    if prefix:
+        argv += ['-L', '/usr/' + os.path.basename(prefix).rstrip('-')]
+    return argv
 
 
 def hostport(ip, port):
@@ -157,6 +198,7 @@ class Daemon(Xs2sctlViews):
         self.t, self.domain, self.ip, self.port = t, domain, ip, port
         self.build = build or t.run.build
         self.xs2sd = os.path.join(self.build, 'xs2sd')
+        self.runner = build_runner(self.build)  # qemu-user for a cross build
         self.stack = netsim.build_port(self.build)
         self.addr = (ip, port)
         self.certdir, self.cert, self.chain = certdir, cert or domain, chain
@@ -179,7 +221,7 @@ class Daemon(Xs2sctlViews):
 
     def argv(self):
         certs = self.certdir or self.t.run.certs
-        a = [self.xs2sd, '--domain', self.domain]
+        a = self.runner + [self.xs2sd, '--domain', self.domain]
         for al in self.aliases:
             a += ['--domain', al]
         a += ['--listen', hostport(self.ip, self.port),
@@ -448,8 +490,13 @@ class T:
 def kconfig(run, name):
     """Value of CONFIG_<name> in the build's .config (int if it is one;
     None when unset or when there is no .config)."""
+    return build_kconfig(run.build, name)
+
+
+def build_kconfig(build, name):
+    """kconfig() of any build directory."""
     try:
-        with open(os.path.join(run.build, '.config')) as f:
+        with open(os.path.join(build, '.config')) as f:
             text = f.read()
     except OSError:
         return None
