@@ -67,6 +67,8 @@ FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=$(O)/fuzz/%)
 include port/wolfssl/wolfssl.mk
 # Mini-XML from Debian's source (CONFIG_XS2S_MXML_SOURCE): the library the renaming step reads.
 include port/mxml/mxml.mk
+# cmocka from Debian's source for the unit tests of cross builds.
+include test/unit/cmocka.mk
 # lwIP port (CONFIG_XS2S_PORT_LWIP): liblwip.a from Debian's source package, port_lwip.o.
 include port/lwip/lwip.mk
 # Cross-build guards, static linking, the target facts header (toolchain.h).

@@ -4,7 +4,8 @@
 # qemu-user, and measured.
 #
 #   deps-router    Debian's cross compilers of the four targets and qemu-user
-#   test-routers   every target: build; unit tests under qemu-user (ROUTER_UNIT);
+#   test-routers   every target: build; unit tests and fuzz corpora under
+#                  qemu-user (ROUTER_UNIT; cmocka from source: test/unit/cmocka.mk);
 #                  its xs2sd under qemu-user federates with a native xs2sd
 #                  (ROUTER_PEER) on loopback, both directions, SASL EXTERNAL
 #                  and dialback (test/integration, -k router)
@@ -13,8 +14,9 @@
 # make test runs test-routers after the lean build's tests (ROUTER_PEER is that build).
 
 ROUTERS := arm64 armhf mips mipsel
-# Unit tests under qemu-user: a 64-bit little-endian and a 32-bit big-endian
-# target (the others share their code paths: word size and byte order).
+# Unit tests and fuzz corpora under qemu-user: a 64-bit little-endian and a
+# 32-bit big-endian target (the others share their code paths: word size and
+# byte order).
 ROUTER_UNIT ?= arm64 mips
 ROUTER_O = build/router-$(1)
 ROUTER_PEER ?= build/test-lean
@@ -33,11 +35,11 @@ test-routers: deps-router
 		echo "== router $$r: make O=$$o router_$${r}_defconfig all"; \
 		$(MAKE) --no-print-directory O=$$o router_$${r}_defconfig all; t1=$$(date +%s); \
 		case " $(ROUTER_UNIT) " in *" $$r "*) \
-			echo "== router $$r: unit tests under qemu-user"; \
-			$(MAKE) --no-print-directory O=$$o unit;; esac; t2=$$(date +%s); \
+			echo "== router $$r: unit tests and fuzz corpora under qemu-user"; \
+			$(MAKE) --no-print-directory O=$$o unit fuzz;; esac; t2=$$(date +%s); \
 		echo "== router $$r: federation with a native xs2sd ($(ROUTER_PEER))"; \
 		$(PYTHON) test/integration/run.py $(ROUTER_PEER) --peer-build $$o -k router; t3=$$(date +%s); \
-		echo "== router $$r: build $$((t1 - t0)) s, unit tests $$((t2 - t1)) s, federation $$((t3 - t2)) s"; \
+		echo "== router $$r: build $$((t1 - t0)) s, unit tests and fuzz $$((t2 - t1)) s, federation $$((t3 - t2)) s"; \
 	done
 
 size-routers:
