@@ -46,7 +46,7 @@ endif
 FIRMWARE_SRC := $(wildcard firmware/*.c)
 # The POSIX port: what xs2sd links on that port, and what the unit tests and
 # fuzz harnesses always link (they test the engine on the host's sockets).
-PORT_SRC := port/posix/port_posix.c port/hostwatch.c
+PORT_SRC := port/posix/port_posix.c port/hostwatch.c port/hostlog.c
 FIRMWARE_OBJ := $(FIRMWARE_SRC:%.c=$(O)/%.o)
 PORT_OBJ := $(PORT_SRC:%.c=$(O)/%.o)
 # xs2sd's port objects and libraries; lwip.mk replaces them for the lwIP port.
@@ -73,6 +73,8 @@ include test/unit/cmocka.mk
 include port/lwip/lwip.mk
 # Cross-build guards, static linking, the target facts header (toolchain.h).
 include mk/target.mk
+# make install (PREFIX, DESTDIR): binaries, systemd unit, sysusers.d, configuration file.
+include mk/install.mk
 # Router builds: deps-router, test-routers, size-routers.
 include mk/router.mk
 
@@ -174,7 +176,7 @@ TEST_O := build/test
 # host simulation, after its in-process self-test).
 test: deps
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean test_lean_defconfig
-	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean all unit integration
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean all unit integration install-check
 	$(Q)$(MAKE) --no-print-directory test-routers ROUTER_PEER=$(TEST_O)-lean
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip test_lwip_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip all lwip-selftest integration interop PEER_BUILD=$(TEST_O)-lean
@@ -232,6 +234,9 @@ help:
 	@echo "  interop           interop with Prosody, ejabberd, jabberd2; writes docs/interop.md (lwIP: docs/interop-lwip.md)"
 	@echo "  size              xs2sd's stripped size and static RAM, then the engine objects"
 	@echo "                    (lwip-size: lwIP's objects, lwIP builds)"
+	@echo "  install           install xs2sd, xs2sctl, the systemd unit and /etc/xs2s/xs2sd.conf"
+	@echo "                    (PREFIX=/usr/local, DESTDIR=); uninstall removes them but the configuration"
+	@echo "  install-check     install into a staging directory, start xs2sd as its unit would (root)"
 	@echo "Routers and SBCs (cfg/router_{arm64,armhf,mips,mipsel}_defconfig, Debian's cross gcc):"
 	@echo "  make O=build-arm64 router_arm64_defconfig all    configure and build in one call"
 	@echo "  test-routers      build all four; unit tests under qemu-user; federation with a native xs2sd"

@@ -265,10 +265,20 @@ void xs2s_engine_stop(void)
 	xs2s_g.stopping = true;
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
 		struct xs2s_link *l = &xs2s_g.links[i];
+		unsigned p;
+
 		if (l->state != XS2S_LS_FREE && l->state != XS2S_LS_CLOSING) {
 			l->bounce = XS2S_STE_REMOTE_SERVER_NOT_FOUND;
 			xs2s_link_close(l, "shutting down");
 		}
+		/* Issue 11 (xs2sd's SIGTERM): a closing link sends no more
+		 * stanzas, and one whose peer never answers outlives the host's
+		 * grace time. Bounce its queue now, while the application can
+		 * still read the inbox, not when (or if) the link is freed. */
+		for (p = 0; l->state != XS2S_LS_FREE && p < CONFIG_XS2S_MAX_PAIRS; p++)
+			if (l->pairs[p].state != XS2S_PAIR_FREE && l->pairs[p].queued)
+				xs2s_router_pair_failed(l, p, l->bounce != XS2S_STE_NONE ? l->bounce
+											 : XS2S_STE_REMOTE_SERVER_NOT_FOUND);
 	}
 }
 

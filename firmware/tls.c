@@ -158,6 +158,41 @@ int xs2s_tls_init(const struct xs2s_config *cfg)
 	return XS2S_OK;
 }
 
+/* ---- Credential reload (xs2sd's SIGHUP; issue 11) ----
+ * Self-contained for porting onto another engine: it needs only tls_ctx_new,
+ * the two context pointers and tls_ready. New client and server contexts are
+ * built from cfg's PEM buffers and replace the old ones; nothing changes when
+ * either cannot be built. Open sessions keep the context they were made from:
+ * wolfSSL counts a context's references (wolfSSL_new takes one, wolfSSL_free
+ * drops it), so wolfSSL_CTX_free here drops only the engine's, and an old
+ * context goes with its last session. Until then the TLS arena holds both
+ * generations of contexts. */
+int xs2s_engine_reload_credentials(const struct xs2s_config *cfg)
+{
+	uint32_t fails0 = tls_arena.fails;
+	WOLFSSL_CTX *client, *server = NULL;
+
+	if (!cfg->cert_pem || !cfg->key_pem)
+		return XS2S_EINVAL;
+	client = tls_ctx_new(wolfSSLv23_client_method(), cfg);
+	if (client)
+		server = tls_ctx_new(wolfSSLv23_server_method(), cfg);
+	if (!server) {
+		wolfSSL_CTX_free(client);
+		XS2S_LOGE(0, "tls: reload: cannot use the new certificate/key%s; the old ones stay in use",
+			  tls_arena.fails != fails0 ? " (TLS arena exhausted)" : " (PEM expected, key must match)");
+		return tls_arena.fails != fails0 ? XS2S_ENOMEM : XS2S_ETLS;
+	}
+	wolfSSL_CTX_free(tls_client_ctx);
+	wolfSSL_CTX_free(tls_server_ctx);
+	tls_client_ctx = client;
+	tls_server_ctx = server;
+	xs2s_g.tls_ready = true;
+	XS2S_LOGI(0, "tls: reloaded certificate, key and CAs: new links use them, open links keep theirs "
+		  "(arena %zu bytes used)", tls_arena.used);
+	return XS2S_OK;
+}
+
 static void tls_errtext(struct xs2s_link *l, const char *what, int err)
 {
 	char buf[80];

@@ -218,6 +218,7 @@ class Daemon(Xs2sctlViews):
         self.tap_args = []          # lwIP port: --tap options for the address claimed at start
         self.messages = []          # every message drained from the inbox so far
         self.died = None            # set by terminate(): had it exited on its own?
+        self.stopped = False        # stopped by the test itself (stop_now)
 
     def argv(self):
         certs = self.certdir or self.t.run.certs
@@ -280,6 +281,8 @@ class Daemon(Xs2sctlViews):
 
     def terminate(self):
         """Send SIGTERM (first half of stop)."""
+        if self.stopped:
+            return
         if self.proc is not None and self.proc.poll() is None:
             self.died = False
             self.proc.send_signal(signal.SIGTERM)
@@ -313,6 +316,23 @@ class Daemon(Xs2sctlViews):
         if self.tap_args:
             self.t.run.net.release(self.ip)
             self.tap_args = []
+
+    def stop_now(self, timeout=5):
+        """SIGTERM now and wait for the exit, as `systemctl stop` does;
+        returns the exit status (Fail if still running after timeout).
+        cleanup() then checks the status and the log as usual."""
+        check(self.alive(), f'{self.name}: not running before SIGTERM (status {self.proc.poll()})')
+        self.died, self.stopped = False, True
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Fail(f'{self.name}: still running {timeout} s after SIGTERM')
+
+    def signal(self, sig):
+        """Send sig (e.g. signal.SIGHUP) to the running daemon."""
+        check(self.alive(), f'{self.name}: not running (status {self.proc.poll()})')
+        self.proc.send_signal(sig)
 
     def stop(self):
         """SIGTERM, wait up to 5 s, then SIGKILL. Returns a list of problems."""
