@@ -287,6 +287,11 @@ static void admin_handle(struct admin_client *c)
 	} else {
 		xs2s_w_raw(&w, "error: unknown command\n");
 	}
+	if (w.overflow) { /* never a cut answer */
+		xs2s_w_init(&w, c->resp, sizeof c->resp);
+		xs2s_w_fmt(&w, "error: the answer does not fit in %u bytes (CONFIG_XS2S_POSIX_ADMIN_RESP)\n",
+			   (unsigned)sizeof c->resp);
+	}
 	c->resp_len = w.len;
 	c->resp_off = 0;
 }
