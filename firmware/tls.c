@@ -166,7 +166,9 @@ int xs2s_tls_init(const struct xs2s_config *cfg)
  * wolfSSL counts a context's references (wolfSSL_new takes one, wolfSSL_free
  * drops it), so wolfSSL_CTX_free here drops only the engine's, and an old
  * context goes with its last session. Until then the TLS arena holds both
- * generations of contexts. */
+ * generations of contexts. A context built while the arena refused anything
+ * is refused too: wolfSSL skips a CA it has no memory for and still reports
+ * success, so it could hold part of the CA list. */
 int xs2s_engine_reload_credentials(const struct xs2s_config *cfg)
 {
 	uint32_t fails0 = tls_arena.fails;
@@ -177,10 +179,15 @@ int xs2s_engine_reload_credentials(const struct xs2s_config *cfg)
 	client = tls_ctx_new(wolfSSLv23_client_method(), cfg);
 	if (client)
 		server = tls_ctx_new(wolfSSLv23_server_method(), cfg);
-	if (!server) {
+	if (!server || tls_arena.fails != fails0) {
 		wolfSSL_CTX_free(client);
-		XS2S_LOGE(0, "tls: reload: cannot use the new certificate/key%s; the old ones stay in use",
-			  tls_arena.fails != fails0 ? " (TLS arena exhausted)" : " (PEM expected, key must match)");
+		wolfSSL_CTX_free(server);
+		if (tls_arena.fails != fails0)
+			XS2S_LOGE(0, "tls: reload: TLS arena exhausted (a reload needs room for a second set of contexts "
+				  "while the old ones are in use: CONFIG_XS2S_TLS_ARENA); the old credentials stay in use");
+		else
+			XS2S_LOGE(0, "tls: reload: cannot use the new certificate/key (PEM expected, key must match); "
+				  "the old ones stay in use");
 		return tls_arena.fails != fails0 ? XS2S_ENOMEM : XS2S_ETLS;
 	}
 	wolfSSL_CTX_free(tls_client_ctx);

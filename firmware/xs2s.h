@@ -54,10 +54,12 @@ int xs2s_engine_idle(void);
 
 /* Replace the certificate chain, key and trusted CAs (cfg's cert_pem,
  * key_pem, ca_pem; nothing else of cfg is read) for links set up from now
- * on; open links keep the credentials they started with. The buffers may be
- * freed on return. XS2S_OK; XS2S_EINVAL without cert or key; XS2S_ETLS (bad
- * PEM, key does not match) or XS2S_ENOMEM (TLS arena): the old credentials
- * stay in use. Only between xs2s_engine_poll() calls. (tls.c; issue 11) */
+ * on; open links keep the credentials they started with. The TLS arena must
+ * hold the new contexts next to the old ones (with a system CA bundle, about
+ * as much again as at start). The buffers may be freed on return. XS2S_OK;
+ * XS2S_EINVAL without cert or key; XS2S_ETLS (bad PEM, key does not match)
+ * or XS2S_ENOMEM (TLS arena): the old credentials stay in use. Only between
+ * xs2s_engine_poll() calls. (tls.c; issue 11) */
 int xs2s_engine_reload_credentials(const struct xs2s_config *cfg);
 
 /* Send a chat message from a local JID to any JID. Local recipients get it in

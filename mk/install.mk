@@ -24,6 +24,8 @@ XS2S_SYSTEMD_BASE := $(if $(filter /usr,$(PREFIX)),/usr/lib,/etc)
 UNITDIR ?= $(XS2S_SYSTEMD_BASE)/systemd/system
 SYSUSERSDIR ?= $(XS2S_SYSTEMD_BASE)/sysusers.d
 INSTALL ?= install
+# test_daemon.py reloads with Debian's CA bundle; install-check uses setpriv (util-linux).
+DEPS_TEST += ca-certificates util-linux
 
 .PHONY: install uninstall
 install: $(O)/xs2sd $(O)/xs2sctl

@@ -10,7 +10,7 @@ import ssl
 import subprocess
 import time
 
-from harness import Daemon, Fail, check, poll
+from harness import Daemon, Fail, Skip, check, poll
 
 RELOADED = r'tls: reloaded certificate, key and CAs'
 
@@ -193,6 +193,53 @@ def test_sighup_reloads_certificate(t):
     check(_presented_cert(t, a, bundle) == _der(os.path.join(new_dir, 'a.test.pem')),
           'a: after a failed reload a new stream does not get the certificate in use')
     check(a.alive(), f'a: died after a failed reload (status {a.proc.poll()})')
+
+
+SYSTEM_CAS = '/etc/ssl/certs/ca-certificates.crt'
+
+
+def test_sighup_needs_arena_room(t):
+    """A reload builds the new contexts next to the old ones. With Debian's
+    CA bundle (about 140 roots) each pair of contexts takes about 150 KiB of
+    the TLS arena: a 256 KiB arena cannot hold two, so the reload fails as a
+    whole and the credentials in use stay (wolfSSL would otherwise drop the
+    CAs it has no room for and report success); a big arena reloads."""
+    if not os.path.exists(SYSTEM_CAS):
+        raise Skip(f'{SYSTEM_CAS} is missing (Debian\'s ca-certificates; make deps installs it)')
+    old_dir, new_dir = t.run.certs, t.run.pki('renewed-big', ['a.test'])
+    live = os.path.join(t.dir, 'live')
+    os.makedirs(live, exist_ok=True)
+    for ext in ('.pem', '.key'):
+        shutil.copy(os.path.join(old_dir, 'a.test' + ext), live)
+    bundle = os.path.join(live, 'ca.pem')  # the system's roots and both test CAs
+    with open(bundle, 'w') as f:
+        for src in (SYSTEM_CAS, os.path.join(old_dir, 'ca.pem'), os.path.join(new_dir, 'ca.pem')):
+            with open(src) as c:
+                f.write(c.read())
+    a = t.daemon('a.test', certdir=live)
+    pool = a.status()['pools']['tls_arena']
+    size, start = pool['size'], pool['used']
+    if abs(size - 2 * start) < size // 8:
+        raise Skip(f'TLS arena of {size} bytes with {start} in use at start: too close to call')
+    for ext in ('.pem', '.key'):
+        shutil.copy(os.path.join(new_dir, 'a.test' + ext), os.path.join(live, 'a.test' + ext))
+    a.signal(signal.SIGHUP)
+    if size < 2 * start:
+        a.wait_log(r'tls: reload: TLS arena exhausted', 5, 'the reload refused for want of arena')
+        want = os.path.join(old_dir, 'a.test.pem')
+    else:
+        a.wait_log(RELOADED, 5, 'the reload')
+        want = os.path.join(new_dir, 'a.test.pem')
+    check(_presented_cert(t, a, bundle) == _der(want),
+          f'a: after the reload a new stream does not get {want}')
+    used = a.status()['pools']['tls_arena']['used']
+    check(abs(used - start) <= 1024, f'a: TLS arena {used} bytes in use after the reload, {start} before')
+    b = t.daemon('b.test', host_map={'a.test': a.ip})
+    body = f'the CA list is whole {t.nonce}'
+    b.send('x@b.test', 'u@a.test', body)
+    a.wait_body(body, 15)
+    check(a.links(direction='in', remote='b.test', cert='valid'),
+          f'a: b.test\'s certificate is not valid after the reload: {a.status().get("links")}')
 
 
 def test_sigterm_closes_gracefully_and_bounces(t):
