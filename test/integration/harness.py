@@ -127,7 +127,7 @@ class Run:
         self.peer_build = os.path.abspath(peer_build) if peer_build else None
         self.xs2sd = os.path.join(self.build, 'xs2sd')
         self.xs2sctl = os.path.join(self.build, 'xs2sctl')
-        self.ctl_runner = build_runner(self.build)  # the run's own build may be a cross build too
+        self.runner = build_runner(self.build)  # runs this build's programs: qemu-user for a cross build
         self.dir = rundir
         # The port is a property of the build: the same tests run on both.
         self.port = netsim.build_port(self.build)
@@ -363,7 +363,7 @@ class Daemon(Xs2sctlViews):
     # ---- admin ----
 
     def ctl(self, *args, timeout=5):
-        argv = self.t.run.ctl_runner + [self.t.run.xs2sctl, '--admin', self.admin] + list(args)
+        argv = self.t.run.runner + [self.t.run.xs2sctl, '--admin', self.admin] + list(args)
         try:
             r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:
