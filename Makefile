@@ -4,16 +4,18 @@
 
 O ?= build
 override O := $(patsubst %/,%,$(O))
-CROSS_COMPILE ?=
-CC := $(CROSS_COMPILE)gcc
-AR := $(CROSS_COMPILE)ar
-OBJCOPY := $(CROSS_COMPILE)objcopy
+# Mixed configuration and build goals run one by one; otherwise the .config
+# is read here (mk/goals.mk). The rest of this file is for the single runs.
+include mk/goals.mk
+ifneq ($(XS2S_ONE_BY_ONE),y)
+# CROSS_COMPILE (or the .config's), CC, AR, OBJCOPY, NM, STRIP, SIZE, RUN.
+include mk/toolchain.mk
 # kconfiglib is installed for Debian's interpreter; `python3` on PATH may be another.
 PYTHON := /usr/bin/python3
 KCONFIG := Kconfig
 CONFIG := $(O)/.config
 AUTOCONF := $(O)/include/generated/autoconf.h
-KENV := KCONFIG_CONFIG=$(CONFIG)
+KENV := KCONFIG_CONFIG=$(CONFIG) CROSS_COMPILE=$(CROSS_COMPILE)
 
 ifeq ($(V),1)
 Q :=
@@ -24,11 +26,6 @@ endif
 # Debian packages the build and the tests need (`make deps` installs missing ones).
 DEPS_BUILD := gcc make binutils libwolfssl-dev libmxml-dev python3-kconfiglib libcmocka-dev openssl
 DEPS_TEST := iproute2 dnsmasq-base
-
-# The configuration is a makefile too; configuration goals must not need it.
-ifeq ($(filter %config,$(MAKECMDGOALS)),)
--include $(CONFIG)
-endif
 
 GEN_DIR := $(O)/include/generated
 # Everyone sees the public API and the port interface (firmware/include) and
@@ -67,7 +64,7 @@ SIZES_H := $(GEN_DIR)/xs2s_sizes.h
 SIZES_S := $(O)/firmware/engine/sizes.s
 # The POSIX port: what xs2sd links on that port, and what the unit tests and
 # fuzz harnesses always link (they test the engine on the host's sockets).
-PORT_SRC := port/posix/port_posix.c port/hostwatch.c
+PORT_SRC := port/posix/port_posix.c port/hostwatch.c port/hostlog.c
 PORT_OBJ := $(PORT_SRC:%.c=$(O)/%.o)
 # xs2sd's port objects and libraries; lwip.mk replaces them for the lwIP port.
 XS2SD_PORT_OBJ = $(PORT_OBJ)
@@ -85,12 +82,24 @@ FUZZ_SRC := $(wildcard test/fuzz/fuzz_*.c)
 FUZZ_BIN := $(FUZZ_SRC:test/fuzz/%.c=$(O)/fuzz/%)
 # wolfSSL: Debian's library (default) or a lean build from its source package.
 include port/wolfssl/wolfssl.mk
+# Mini-XML from Debian's source (CONFIG_XS2S_MXML_SOURCE): the library the renaming step reads.
+include port/mxml/mxml.mk
+# Scenario tests and the engine fuzz harness over the fake port (before
+# cmocka.mk: they are unit tests too).
+include test/scenario/scenario.mk
+# cmocka from Debian's source for the unit tests of cross builds.
+include test/unit/cmocka.mk
 # lwIP port (CONFIG_XS2S_PORT_LWIP): liblwip.a from Debian's source package, port_lwip.o.
 include port/lwip/lwip.mk
-include test/scenario/scenario.mk
+# Cross-build guards, static linking, the target facts header (toolchain.h).
+include mk/target.mk
+# make install (PREFIX, DESTDIR): binaries, systemd unit, sysusers.d, configuration file.
+include mk/install.mk
+# Router builds: deps-router, test-routers, size-routers.
+include mk/router.mk
 
 .PHONY: all defconfig menuconfig savedefconfig olddefconfig deps demo test unit fuzz interop clean distclean help \
-	integration size bench check-optional
+	integration size size-xs2sd bench check-optional
 .DEFAULT_GOAL := all
 
 # On the lwIP port, xs2sd is the host simulation (lwIP over a TAP device);
@@ -170,16 +179,19 @@ $(O)/fuzz/%: test/fuzz/%.c test/fuzz/replay.c test/fuzz/fuzz.h $(PORT_OBJ) $(LIB
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< test/fuzz/replay.c $(PORT_OBJ) $(LIBXS2S) $(LIBS)
 
-# Flash by object, then the engine's RAM by pool (all of it is one struct
-# xs2s_engine in caller memory; nothing else is static but the few bytes of
-# the libraries' process-wide state).
-size: $(LIBXS2S) $(SIZES_H)
-	$(Q)size -t $(FIRMWARE_OBJ)
+# xs2sd as a device carries it (stripped size, static RAM), the engine's code
+# by object, then its RAM by pool (all of it is one struct xs2s_engine in
+# caller memory; nothing else is static but the libraries' process-wide state).
+size: size-xs2sd $(LIBXS2S) $(SIZES_H)
+	$(Q)$(SIZE) -t $(FIRMWARE_OBJ)
 	@echo; echo "engine RAM by pool (one struct xs2s_engine of XS2S_ENGINE_SIZE bytes, in caller memory):"
 	$(Q)sed -n 's/^#define XS2S_SIZE_\([A-Z_]*\) \([0-9]*\)$$/\2 \1/p' $(SIZES_H) | sort -rn | \
 	  awk '{printf "  %-16s %9d bytes\n", tolower($$2), $$1}'
 	$(Q)sed -n 's/^#define XS2S_ENGINE_SIZE \([0-9]*\)$$/  total            \1 bytes/p' $(SIZES_H)
 	$(Q)sed -n 's/^#define XS2S_SLOT_SIZE \([0-9]*\)$$/  (a link slot: \1 bytes,/p; s/^#define XS2S_SLOT_BUFFERS \([0-9]*\)$$/   of which \1 are its rx, tx, out and stanza buffers)/p' $(SIZES_H)
+
+size-xs2sd: $(O)/xs2sd
+	$(Q)mk/size.sh $(O)/xs2sd $(SIZE) $(STRIP) "xs2sd $(or $(XS2S_TRIPLET),$(XS2S_CC_MACHINE))"
 
 # A feature that is off is not in the image: no dialback, SASL or DNS symbol
 # in a build configured without it (firmware/*/objects.mk).
@@ -187,7 +199,7 @@ OPTIONAL_SYMS := $(if $(CONFIG_XS2S_AUTH_DIALBACK),,xs2s_db_) $(if $(CONFIG_XS2S
 	$(if $(CONFIG_XS2S_DNS),,xs2s_dns_)
 check-optional: $(O)/xs2sd
 	$(Q)for p in $(OPTIONAL_SYMS); do \
-		if nm $(O)/xs2sd | grep -q " [TtDdBbRr] $$p"; then echo "$(O)/xs2sd: has $$p* although its option is off" >&2; exit 1; fi; \
+		if $(NM) $(O)/xs2sd | grep -q " [TtDdBbRr] $$p"; then echo "$(O)/xs2sd: has $$p* although its option is off" >&2; exit 1; fi; \
 	done; echo "  CHECK   $(O)/xs2sd carries none of: $(or $(strip $(OPTIONAL_SYMS)),(every part is on))"
 
 # ---- dependencies (Debian; run as root) ----
@@ -214,7 +226,8 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-tiny tiny_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-tiny all check-optional size
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean test_lean_defconfig
-	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean all unit integration
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean all unit integration install-check
+	$(Q)$(MAKE) --no-print-directory test-routers ROUTER_PEER=$(TEST_O)-lean
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip test_lwip_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip all lwip-selftest integration interop PEER_BUILD=$(TEST_O)-lean
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) test_defconfig
@@ -228,13 +241,14 @@ bench: deps
 	$(Q)$(MAKE) --no-print-directory O=$(BENCH_O) all
 	$(Q)$(PYTHON) test/bench/lwip_ram.py $(BENCH_O)
 
+# RUN: qemu-user for cross builds (mk/toolchain.mk).
 unit: $(UNIT_BIN)
-	$(Q)set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	$(Q)set -e; for t in $(UNIT_BIN); do echo "== $$t"; $(RUN) $$t; done
 
 # The fuzz harnesses replay their committed corpora (gcc build, sanitizers on).
 fuzz: $(FUZZ_BIN)
 	$(Q)set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); n=$${n#fuzz_}; \
-		echo "== $$f (corpus test/fuzz/corpus/$$n)"; $$f test/fuzz/corpus/$$n/*; done
+		echo "== $$f (corpus test/fuzz/corpus/$$n)"; $(RUN) $$f test/fuzz/corpus/$$n/*; done
 
 # PEER_BUILD=<dir>: a build of the other port, for the tests that federate across ports.
 integration: all
@@ -268,9 +282,21 @@ help:
 	@echo "                    tests on both ports, interop with real servers on both ports"
 	@echo "  bench             RAM figures of the lwIP build with 4 link slots (build/bench-lwip; prints, asserts nothing)"
 	@echo "  interop           interop with Prosody, ejabberd, jabberd2; writes docs/interop.md (lwIP: docs/interop-lwip.md)"
-	@echo "  size              size of the engine objects (lwip-size: lwIP's objects, lwIP builds)"
+	@echo "  size              xs2sd's stripped size and static RAM, then the engine objects"
+	@echo "                    (lwip-size: lwIP's objects, lwIP builds)"
+	@echo "  install           install xs2sd, xs2sctl, the systemd unit and /etc/xs2s/xs2sd.conf"
+	@echo "                    (PREFIX=/usr/local, DESTDIR=); uninstall removes them but the configuration"
+	@echo "  install-check     install into a staging directory, start xs2sd as its unit would (root)"
+	@echo "Routers and SBCs (cfg/router_{arm64,armhf,mips,mipsel}_defconfig, Debian's cross gcc):"
+	@echo "  make O=build-arm64 router_arm64_defconfig all    configure and build in one call"
+	@echo "  test-routers      build all four; unit tests under qemu-user; federation with a native xs2sd"
+	@echo "  size-routers      stripped size and static RAM of xs2sd for all four"
+	@echo "  deps-router       install the cross compilers and qemu-user"
 	@echo "  deps              install missing Debian packages (root)"
 	@echo "  clean, distclean  remove objects / every build directory"
-	@echo "Variables: O=<dir> (default build)  V=1 (show commands)  CROSS_COMPILE=<prefix>"
+	@echo "Variables: O=<dir> (default build)  V=1 (show commands)  CROSS_COMPILE=<prefix> (recorded by"
+	@echo "  <name>_defconfig; router defconfigs set it)  RUN=<runner> (default qemu-user for cross builds)"
 
 -include $(FIRMWARE_OBJ:.o=.d) $(PORT_OBJ:.o=.d) $(SIZES_S:.s=.d)
+
+endif # XS2S_ONE_BY_ONE

@@ -4,7 +4,7 @@
 #include <string.h>
 #include "xs2s_log.h"
 #include "lib/crypto.h"
-#include "lib/wbuf.h"
+#include "xs2s_wbuf.h"
 #include "auth/auth.h"
 
 void xs2s_db_key(const struct xs2s_env *env, const char *recv, const char *orig, const char *id,

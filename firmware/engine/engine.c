@@ -270,6 +270,29 @@ int xs2s_hostmap_add(struct xs2s_engine *eng, const char *entry)
 	return xs2s_resolve_map_add(&xs2s_core_of(eng)->res, entry);
 }
 
+bool xs2s_hostmap_entry_valid(const char *entry)
+{
+	return xs2s_resolve_map_entry_valid(entry);
+}
+
+bool xs2s_dns_server_valid(const char *addr_port)
+{
+	char addr[XS2S_ADDR_MAX];
+	uint16_t port;
+
+	return IS_ENABLED_XS2S(CONFIG_XS2S_DNS) && addr_port &&
+	       xs2s_addr_port_parse(addr_port, XS2S_DNS_PORT, addr, &port) == XS2S_OK;
+}
+
+int xs2s_engine_reload_credentials(struct xs2s_engine *eng, const struct xs2s_config *cfg)
+{
+	struct xs2s_core *c = xs2s_core_of(eng);
+
+	if (c->magic != XS2S_CORE_MAGIC)
+		return XS2S_EINVAL;
+	return xs2s_tls_reload(&c->tls, cfg);
+}
+
 int xs2s_send_message(struct xs2s_engine *eng, const char *from, const char *to, const char *body)
 {
 	struct xs2s_core *c = xs2s_core_of(eng);

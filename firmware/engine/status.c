@@ -2,7 +2,7 @@
  * with its use and high-water mark. Reads the layers' structs, writes none. */
 #include <string.h>
 #include "xs2s_log.h"
-#include "lib/wbuf.h"
+#include "xs2s_wbuf.h"
 #include "engine/engine.h"
 
 static const char *status_transport(const struct xs2s_link *l)

@@ -87,6 +87,19 @@ void xs2s_engine_fini(struct xs2s_engine *eng);
 /* Add "domain=addr:port" to the engine's static host map. XS2S_EINVAL for
  * a malformed entry or a full map. */
 int xs2s_hostmap_add(struct xs2s_engine *eng, const char *entry);
+/* Checks for the configuration's strings, before any engine exists: a host
+ * map entry "domain=addr:port" ([v6]:port; the port defaults to 5269) and a
+ * DNS server "ADDR[:PORT]" as xs2s_engine_start would take them. */
+bool xs2s_hostmap_entry_valid(const char *entry);
+bool xs2s_dns_server_valid(const char *addr_port);
+
+/* New certificate, key and CAs from cfg's PEM buffers (the rest of cfg is
+ * not read): new links use them, open links keep theirs (certificates are
+ * renewed every 60-90 days; xs2sd does it on SIGHUP). XS2S_OK; XS2S_EINVAL
+ * without a certificate and key; XS2S_ETLS when they cannot be used;
+ * XS2S_ENOMEM when the TLS arena has no room for a second set of contexts
+ * while the old ones are in use. On any error the old credentials stay. */
+int xs2s_engine_reload_credentials(struct xs2s_engine *eng, const struct xs2s_config *cfg);
 
 /* Send a chat message from a local JID to any JID. Local recipients get it in
  * the inbox; remote ones through the route table (queued while the link is

@@ -1,8 +1,8 @@
-/* Bounded text writer; see wbuf.h. */
+/* Bounded text writer; see xs2s_wbuf.h. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include "lib/wbuf.h"
+#include "xs2s_wbuf.h"
 
 #define WBUF_ESC_CHARS "&<>'\""
 

@@ -34,7 +34,7 @@
 #include "xs2s_log.h"
 #include "lib/evq.h"
 #include "lib/crypto.h"
-#include "lib/wbuf.h"
+#include "xs2s_wbuf.h"
 #include "link/link.h"
 
 #define LINK_END_TAG "</stream:stream>"

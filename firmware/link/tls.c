@@ -168,9 +168,33 @@ static WOLFSSL_CTX *tls_ctx_new(WOLFSSL_METHOD *m, const struct xs2s_config *cfg
 	return ctx;
 }
 
+/* Both contexts from cfg, or neither: XS2S_OK, XS2S_ETLS, or XS2S_ENOMEM
+ * when the arena refused anything meanwhile (wolfSSL skips a CA it has no
+ * memory for and still reports success: the CA list would be partial). */
+static int tls_ctx_pair(struct xs2s_tls *t, const struct xs2s_config *cfg, void **client, void **server)
+{
+	struct tls_call prev = tls_enter(t, 0);
+	uint32_t fails0 = t->arena.fails;
+	WOLFSSL_CTX *c = tls_ctx_new(wolfSSLv23_client_method(), cfg);
+	WOLFSSL_CTX *s = c ? tls_ctx_new(wolfSSLv23_server_method(), cfg) : NULL;
+	int rc = !s ? XS2S_ETLS : XS2S_OK;
+
+	if (t->arena.fails != fails0)
+		rc = XS2S_ENOMEM;
+	if (rc != XS2S_OK) {
+		wolfSSL_CTX_free(c);
+		wolfSSL_CTX_free(s);
+		c = s = NULL;
+	}
+	tls_leave(t, prev);
+	*client = c;
+	*server = s;
+	return rc;
+}
+
 int xs2s_tls_init(struct xs2s_tls *t, const struct xs2s_config *cfg)
 {
-	struct tls_call prev;
+	int rc;
 
 	/* Once per process: the hooks, and whatever wolfSSL_Init keeps. */
 	if (!tls_lib_ready) {
@@ -187,18 +211,50 @@ int xs2s_tls_init(struct xs2s_tls *t, const struct xs2s_config *cfg)
 	t->ready = false;
 	if (!cfg->cert_pem || !cfg->key_pem)
 		return XS2S_OK;
-	prev = tls_enter(t, 0);
-	t->client_ctx = tls_ctx_new(wolfSSLv23_client_method(), cfg);
-	t->server_ctx = tls_ctx_new(wolfSSLv23_server_method(), cfg);
-	tls_leave(t, prev);
-	if (!t->client_ctx || !t->server_ctx) {
-		xs2s_tls_fini(t);
+	rc = tls_ctx_pair(t, cfg, &t->client_ctx, &t->server_ctx);
+	if (rc == XS2S_ENOMEM) {
+		XS2S_LOGE(0, "tls: the TLS arena (CONFIG_XS2S_TLS_ARENA, %zu bytes) has no room for the certificate, key "
+			     "and CA list", t->arena.size);
+		return rc;
+	}
+	if (rc != XS2S_OK) {
 		XS2S_LOGE(0, "tls: cannot use the certificate/key (PEM expected, key must match)");
-		return XS2S_ETLS;
+		return rc;
 	}
 	t->ready = true;
 	XS2S_LOGI(0, "tls: ready, TLS >= 1.2, AEAD+ECDHE suites only, arena %u bytes (%zu used)",
 		  (unsigned)sizeof t->mem, t->arena.used);
+	return XS2S_OK;
+}
+
+int xs2s_tls_reload(struct xs2s_tls *t, const struct xs2s_config *cfg)
+{
+	struct tls_call prev;
+	void *client, *server;
+	int rc;
+
+	if (!cfg->cert_pem || !cfg->key_pem)
+		return XS2S_EINVAL;
+	rc = tls_ctx_pair(t, cfg, &client, &server);
+	if (rc == XS2S_ENOMEM) {
+		XS2S_LOGE(0, "tls: reload: TLS arena exhausted (a reload needs room for a second set of contexts while "
+			     "the old ones are in use: CONFIG_XS2S_TLS_ARENA); the old credentials stay in use");
+		return rc;
+	}
+	if (rc != XS2S_OK) {
+		XS2S_LOGE(0, "tls: reload: cannot use the new certificate/key (PEM expected, key must match); the old "
+			     "ones stay in use");
+		return rc;
+	}
+	prev = tls_enter(t, 0);
+	wolfSSL_CTX_free(t->client_ctx); /* the engine's reference; sessions keep theirs */
+	wolfSSL_CTX_free(t->server_ctx);
+	tls_leave(t, prev);
+	t->client_ctx = client;
+	t->server_ctx = server;
+	t->ready = true;
+	XS2S_LOGI(0, "tls: reloaded certificate, key and CAs: new links use them, open links keep theirs "
+		     "(arena %zu bytes used)", t->arena.used);
 	return XS2S_OK;
 }
 

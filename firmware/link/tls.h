@@ -63,6 +63,13 @@ struct xs2s_tls_sess {
 int xs2s_tls_init(struct xs2s_tls *t, const struct xs2s_config *cfg);
 /* Free the contexts. Sessions must have ended. */
 void xs2s_tls_fini(struct xs2s_tls *t);
+/* New contexts from cfg's PEM buffers in place of the current ones; open
+ * sessions keep theirs (wolfSSL counts a context's references: each session
+ * holds one, so an old context goes with its last session). XS2S_EINVAL
+ * (no certificate or key), XS2S_ETLS, XS2S_ENOMEM (the arena refused
+ * memory meanwhile: wolfSSL may have dropped a CA and said nothing); on any
+ * error nothing changes. */
+int xs2s_tls_reload(struct xs2s_tls *t, const struct xs2s_config *cfg);
 
 /* Create the session of a link: client (SNI = sni) or server. */
 int xs2s_tls_start(struct xs2s_tls *t, struct xs2s_tls_sess *s, bool client, const char *sni, uint8_t owner,

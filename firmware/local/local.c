@@ -3,7 +3,7 @@
 #include <string.h>
 #include "xs2s_log.h"
 #include "lib/crypto.h"
-#include "lib/wbuf.h"
+#include "xs2s_wbuf.h"
 #include "local/local.h"
 
 #define NS_PING "urn:xmpp:ping"

@@ -468,20 +468,37 @@ int xs2s_addr_port_parse(const char *s, uint16_t def_port, char addr[XS2S_ADDR_M
 	return XS2S_OK;
 }
 
-int xs2s_resolve_map_add(struct xs2s_resolver *r, const char *entry)
+/* Parse "domain=addr:port" into domain, addr and *port. */
+static int resolve_map_parse(const char *entry, char domain[XS2S_DOMAIN_MAX + 1], char addr[XS2S_ADDR_MAX],
+			     uint16_t *port)
 {
 	const char *eq = strchr(entry, '=');
 	size_t n;
 
-	if (!eq || r->nmap >= XS2S_HOSTMAP_ENTRIES)
+	if (!eq)
 		return XS2S_EINVAL;
 	n = (size_t)(eq - entry);
 	if (n == 0 || n > XS2S_DOMAIN_MAX)
 		return XS2S_EINVAL;
-	memcpy(r->map[r->nmap].domain, entry, n);
-	r->map[r->nmap].domain[n] = '\0';
-	if (!xs2s_domain_valid(r->map[r->nmap].domain) ||
-	    xs2s_addr_port_parse(eq + 1, XS2S_XMPP_SERVER_PORT, r->map[r->nmap].addr, &r->map[r->nmap].port) != XS2S_OK)
+	memcpy(domain, entry, n);
+	domain[n] = '\0';
+	if (!xs2s_domain_valid(domain) || xs2s_addr_port_parse(eq + 1, XS2S_XMPP_SERVER_PORT, addr, port) != XS2S_OK)
+		return XS2S_EINVAL;
+	return XS2S_OK;
+}
+
+bool xs2s_resolve_map_entry_valid(const char *entry)
+{
+	char domain[XS2S_DOMAIN_MAX + 1], addr[XS2S_ADDR_MAX];
+	uint16_t port;
+
+	return entry && resolve_map_parse(entry, domain, addr, &port) == XS2S_OK;
+}
+
+int xs2s_resolve_map_add(struct xs2s_resolver *r, const char *entry)
+{
+	if (r->nmap >= XS2S_HOSTMAP_ENTRIES ||
+	    resolve_map_parse(entry, r->map[r->nmap].domain, r->map[r->nmap].addr, &r->map[r->nmap].port) != XS2S_OK)
 		return XS2S_EINVAL;
 	r->nmap++;
 	return XS2S_OK;

@@ -116,6 +116,8 @@ struct xs2s_resolver {
 int xs2s_resolve_init(struct xs2s_resolver *r, const char *host_map, const char *dns_server);
 /* Add "domain=addr:port" to the host map: XS2S_OK or XS2S_EINVAL. */
 int xs2s_resolve_map_add(struct xs2s_resolver *r, const char *entry);
+/* Whether entry would be accepted by xs2s_resolve_map_add (map room aside). */
+bool xs2s_resolve_map_entry_valid(const char *entry);
 
 /* Start resolving domain; returns a handle >= 0, XS2S_ENOMEM when all query
  * slots are busy (try again later), or XS2S_EINVAL when domain is not a valid

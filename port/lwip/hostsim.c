@@ -7,6 +7,8 @@
  *   (PBUF_POOL_BUFSIZE from Kconfig), not Debian's liblwip.
  * - Host descriptors (xs2sd's admin socket): served between slices of
  *   lwIP's poll, since lwip_poll() cannot wait on kernel descriptors.
+ * - The log: the host sink (port/hostlog.c: UTC-stamped stderr or syslog),
+ *   as on the POSIX port; it replaces port_lwip.c's weak one.
  *
  * A device build links neither: its firmware brings up its own netif. */
 #include <errno.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "hostwatch.h"
+#include "hostlog.h"
 #include "lwip/opt.h"
 #include "lwip/ip_addr.h"
 #include "lwip/netif.h"
@@ -24,6 +27,11 @@
 #include "xs2s_err.h"
 
 static struct netif hostsim_tap;
+
+void xs2s_lwip_log_sink(int level, const char *line)
+{
+	xs2s_host_log(level, line);
+}
 
 /* poll(0) over the host descriptors, run the ready callbacks. */
 static int hostsim_host_poll(void)

@@ -1,5 +1,5 @@
 /* The POSIX port: non-blocking BSD sockets (TCP, and UDP for DNS), poll(),
- * CLOCK_MONOTONIC, getrandom(), /etc/resolv.conf, and a stderr log sink. It
+ * CLOCK_MONOTONIC, getrandom(), /etc/resolv.conf, and the host log sink. It
  * also lets the host daemon watch its own descriptors (the admin socket) in
  * the engine's single poll. */
 #define _GNU_SOURCE
@@ -19,6 +19,7 @@
 #include <unistd.h>
 #include "port.h"
 #include "hostwatch.h"
+#include "hostlog.h"
 #include "xs2s_err.h"
 
 /* The most the engine asks for: every link, the listener, the resolver's sockets. */
@@ -316,14 +317,10 @@ int xs2s_port_random(void *p, size_t n)
 	return XS2S_OK;
 }
 
+/* stderr with a UTC timestamp, or syslog (port/hostlog.c). */
 void xs2s_port_log(int level, const char *line)
 {
-	static const char lv[] = "?EWID";
-	struct timeval tv;
-
-	gettimeofday(&tv, NULL);
-	fprintf(stderr, "%ld.%03ld %c %s\n", (long)tv.tv_sec, (long)(tv.tv_usec / 1000),
-		lv[level >= 1 && level <= 4 ? level : 0], line);
+	xs2s_host_log(level, line);
 }
 
 /* The kernel's socket buffers are not ours to count: no pools here. */

@@ -1,6 +1,25 @@
-/* xs2sd: the host daemon. Kconfig gives the defaults, the command line
- * overrides them; an admin unix socket serves xs2sctl (status, send, inbox).
- * Everything is read and reserved before the engine starts.
+/* xs2sd: the host daemon. Kconfig gives the defaults, then the
+ * configuration file (--config FILE), then the command line, which wins; an
+ * admin unix socket serves xs2sctl (status, send, inbox). Everything is read
+ * and reserved before the engine starts.
+ *
+ * Configuration file: one `key = value` per line, keys are the long options
+ * (`host-map = b.test=192.0.2.7:5269`); blank lines and lines starting with
+ * '#' are skipped; the value is the rest of the line, trimmed, taken as is
+ * (no quotes, no trailing comments). Options without an argument take
+ * yes/no (true/false, on/off, 1/0). A key repeated in the file adds to a
+ * repeatable option (domain, host-map, insecure-domain) and replaces any
+ * other; a repeatable option given on the command line replaces the file's
+ * list. An unknown key, a malformed line or a bad value stops xs2sd before
+ * it starts, naming the file and line.
+ *
+ * Signals: SIGTERM or SIGINT closes every stream gracefully (queued stanzas
+ * are bounced), waits for the peers' closes up to STOP_GRACE_MS, and exits 0.
+ * SIGHUP reloads the certificate, key and CA files (same paths): new links
+ * use them, open links keep theirs; on any error the old ones stay.
+ *
+ * With TLS required, xs2sd refuses to start when its certificate or key
+ * cannot be read or used.
  *
  * The same daemon runs on either port: on the POSIX port (kernel sockets),
  * or as the lwIP host simulation (CONFIG_XS2S_PORT_LWIP: the device build's
@@ -11,8 +30,6 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,19 +40,22 @@
 #include "xs2s.h"
 #include "xs2s_config.h"
 #include "xs2s_log.h"
+#include "xs2s_wbuf.h"
 #include "port.h"
 #include "hostwatch.h"
+#include "hostlog.h"
 #ifdef CONFIG_XS2S_PORT_LWIP
 #include "lwip/port_lwip.h"
 #endif
 
 #define ADMIN_CLIENTS 4
 #define ADMIN_REQ_MAX (CONFIG_XS2S_MAX_STANZA + 1024)
-#define ADMIN_RESP_MAX (64 * 1024)
+#define ADMIN_RESP_MAX CONFIG_XS2S_POSIX_ADMIN_RESP
 #define STOP_GRACE_MS 3000u
 #define QUIESCE_MS 1000u /* lwIP: at most this long for TCP closes after the engine stopped */
 #define POLL_MS 1000u
-#define HOSTMAP_MAX 4096 /* bytes of --host-map entries */
+#define CONF_MAX_BYTES (64 * 1024) /* a configuration file is small */
+#define WHERE_MAX 300              /* "FILE:LINE" or "--option" */
 
 struct admin_client {
 	int fd;                       /* -1: free */
@@ -47,19 +67,23 @@ struct admin_client {
 
 static struct xs2s_engine eng; /* the engine: every pool, arena and link slot */
 static struct admin_client admin_clients[ADMIN_CLIENTS];
+static char *config_text; /* the configuration file: its values stay referenced */
 static int admin_fd = -1;
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
 }
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: xs2sd [options]\n"
+		"  --config FILE           read options from FILE first (key = value, long option names)\n"
 		"  --domain D              local XMPP domain (repeat once more for an alias)   [%s]\n"
 		"  --listen ADDR:PORT      s2s listen address ([::1]:5269 for IPv6)            [%s]\n"
 		"  --cert FILE             our certificate chain (PEM)                         [%s]\n"
@@ -74,6 +98,7 @@ static void usage(FILE *f)
 		"  --secure-auth           refuse peers without a valid certificate            [%s]\n"
 		"  --insecure-domain D     exempt D from --secure-auth (repeatable)\n"
 		"  --log-level L           error | warn | info | debug (or 1-4)                [%d]\n"
+		"  --syslog                log to syslog (facility daemon) instead of stderr\n"
 #ifdef CONFIG_XS2S_PORT_LWIP
 		"lwIP host simulation (the TAP device must exist and be up on the kernel side):\n"
 		"  --tap IFNAME            TAP device lwIP attaches to                         [%s]\n"
@@ -94,27 +119,39 @@ static void usage(FILE *f)
 		);
 }
 
-/* Read a whole file into a malloc'd buffer (start-up only). */
+/* Read a whole file into a malloc'd, NUL-terminated buffer (start-up and
+ * reload only). NULL with errno set on failure; an empty file is ENODATA. */
 static uint8_t *read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	uint8_t *buf = NULL;
 	long n;
+	int err = EIO;
 
 	if (!f)
 		return NULL;
-	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 && fseek(f, 0, SEEK_SET) == 0) {
-		buf = malloc((size_t)n + 1);
-		if (buf && fread(buf, 1, (size_t)n, f) != (size_t)n) {
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0) {
+		if (n == 0)
+			err = ENODATA;
+		else if (!(buf = malloc((size_t)n + 1)))
+			err = ENOMEM;
+		else if (fread(buf, 1, (size_t)n, f) != (size_t)n) {
 			free(buf);
 			buf = NULL;
-		} else if (buf) {
+		} else {
 			buf[n] = 0;
 			*len = (size_t)n;
 		}
 	}
 	fclose(f);
+	if (!buf)
+		errno = err;
 	return buf;
+}
+
+static const char *read_error(void)
+{
+	return errno == ENODATA ? "empty file" : strerror(errno);
 }
 
 static int parse_log_level(const char *s)
@@ -173,130 +210,96 @@ static void admin_unescape(char *s)
 	*o = '\0';
 }
 
-/* The response being written: whole lines or nothing. */
-struct admin_out {
-	char *p;
-	size_t cap, len;
-	bool full;
-};
-
-static void out_printf(struct admin_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void out_printf(struct admin_out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->full)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->p + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->cap - o->len) {
-		o->full = true;
-		o->p[o->len] = '\0';
-		return;
-	}
-	o->len += (size_t)n;
-}
-
-/* s as a quoted JSON string. */
-static void out_json(struct admin_out *o, const char *s)
-{
-	out_printf(o, "\"");
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\')
-			out_printf(o, "\\%c", c);
-		else if (c < 0x20)
-			out_printf(o, "\\u%04x", c);
-		else
-			out_printf(o, "%c", c);
-	}
-	out_printf(o, "\"");
-}
-
 /* Drain as many inbox messages as fit in the response. */
-static void admin_inbox(struct admin_out *o, int json)
+static void admin_inbox(struct xs2s_wbuf *w, int json)
 {
 	struct xs2s_inbox_msg m;
 	int first = 1;
 
 	if (json)
-		out_printf(o, "{\"messages\":[");
+		xs2s_w_raw(w, "{\"messages\":[");
 	while (xs2s_inbox_peek(&eng, &m) == XS2S_OK) {
-		size_t mark = o->len;
+		size_t mark = w->len;
 
 		if (json) {
-			out_printf(o, first ? "{\"from\":" : ",{\"from\":");
-			out_json(o, m.from);
-			out_printf(o, ",\"to\":");
-			out_json(o, m.to);
-			out_printf(o, ",\"type\":");
-			out_json(o, m.type);
-			out_printf(o, ",\"error\":");
-			out_json(o, m.error);
-			out_printf(o, ",\"body\":");
-			out_json(o, m.body);
-			out_printf(o, "}");
+			xs2s_w_raw(w, first ? "{\"from\":" : ",{\"from\":");
+			xs2s_w_json(w, m.from);
+			xs2s_w_raw(w, ",\"to\":");
+			xs2s_w_json(w, m.to);
+			xs2s_w_raw(w, ",\"type\":");
+			xs2s_w_json(w, m.type);
+			xs2s_w_raw(w, ",\"error\":");
+			xs2s_w_json(w, m.error);
+			xs2s_w_raw(w, ",\"body\":");
+			xs2s_w_json(w, m.body);
+			xs2s_w_raw(w, "}");
 		} else {
-			out_printf(o, "%s -> %s [%s%s%s] %s\n", m.from, m.to, m.type, m.error[0] ? ": " : "", m.error,
+			xs2s_w_fmt(w, "%s -> %s [%s%s%s] %s\n", m.from, m.to, m.type, m.error[0] ? ": " : "", m.error,
 				   m.body);
 		}
-		if (o->full || o->len + 3 > o->cap) {
-			o->full = false; /* keep what fitted; the rest stays for next time */
-			o->len = mark;
-			o->p[mark] = '\0';
+		if (w->overflow || w->len + 3 > w->cap) {
+			w->overflow = 0; /* keep what fitted; the rest stays for next time */
+			w->len = mark;
+			w->p[mark] = '\0';
 			break;
 		}
 		first = 0;
 		xs2s_inbox_pop(&eng);
 	}
 	if (json)
-		out_printf(o, "]}\n");
+		xs2s_w_raw(w, "]}\n");
 	else if (first)
-		out_printf(o, "(no messages)\n");
+		xs2s_w_raw(w, "(no messages)\n");
 }
 
 static void admin_handle(struct admin_client *c)
 {
-	struct admin_out o = { c->resp, sizeof c->resp, 0, false };
+	struct xs2s_wbuf w;
 	char *req = c->req, *nl = strchr(req, '\n');
 
 	if (nl)
 		*nl = '\0';
-	c->resp[0] = '\0';
+	xs2s_w_init(&w, c->resp, sizeof c->resp);
 	if (!strcmp(req, "status")) {
-		xs2s_status_text(&eng, c->resp, sizeof c->resp);
-		o.len = strlen(c->resp);
+		int n = xs2s_status_text(&eng, w.p, w.cap);
+
+		w.len = n < 0 ? w.cap : (size_t)n;
+		w.overflow = n < 0;
 	} else if (!strcmp(req, "status-json")) {
-		xs2s_status_json(&eng, c->resp, sizeof c->resp - 1);
-		o.len = strlen(c->resp);
-		out_printf(&o, "\n");
+		int n = xs2s_status_json(&eng, w.p, w.cap);
+
+		w.len = n < 0 ? w.cap : (size_t)n;
+		w.overflow = n < 0;
+		xs2s_w_raw(&w, "\n");
 	} else if (!strcmp(req, "inbox") || !strcmp(req, "inbox-json")) {
-		admin_inbox(&o, req[5] == '-');
+		admin_inbox(&w, req[5] == '-');
 	} else if (!strncmp(req, "send\t", 5)) {
 		char *from = req + 5, *to = strchr(from, '\t'), *body = to ? strchr(to + 1, '\t') : NULL;
 		int rc;
 
 		if (!body) {
-			out_printf(&o, "error: send needs from, to and body\n");
+			xs2s_w_raw(&w, "error: send needs from, to and body\n");
 		} else {
 			*to++ = '\0';
 			*body++ = '\0';
 			admin_unescape(body);
 			rc = xs2s_send_message(&eng, from, to, body);
 			if (rc == XS2S_OK)
-				out_printf(&o, "ok\n");
+				xs2s_w_raw(&w, "ok\n");
 			else
-				out_printf(&o, "error: %s\n", rc == XS2S_EINVAL ? "bad JID, or the sender is not local"
+				xs2s_w_fmt(&w, "error: %s\n", rc == XS2S_EINVAL ? "bad JID, or the sender is not local"
 						  : rc == XS2S_ENOMEM ? "no room (queue or link slots full): resource-constraint"
 						  : xs2s_err_name(rc));
 		}
 	} else {
-		out_printf(&o, "error: unknown command\n");
+		xs2s_w_raw(&w, "error: unknown command\n");
 	}
-	c->resp_len = o.len;
+	if (w.overflow) { /* never a cut answer */
+		xs2s_w_init(&w, c->resp, sizeof c->resp);
+		xs2s_w_fmt(&w, "error: the answer does not fit in %u bytes (CONFIG_XS2S_POSIX_ADMIN_RESP)\n",
+			   (unsigned)sizeof c->resp);
+	}
+	c->resp_len = w.len;
 	c->resp_off = 0;
 }
 
@@ -383,7 +386,38 @@ static int admin_open(const char *path)
 
 enum { OPT_DOMAIN = 256, OPT_LISTEN, OPT_CERT, OPT_KEY, OPT_CA, OPT_HOSTMAP, OPT_ADMIN, OPT_SECRET, OPT_POLICY,
        OPT_LOGLEVEL, OPT_AUTH, OPT_SECURE, OPT_INSECURE_DOMAIN, OPT_HELP, OPT_DNS, OPT_TAP, OPT_TAP_IP, OPT_TAP_GW,
-       OPT_TAP_IP6 };
+       OPT_TAP_IP6, OPT_CONFIG, OPT_SYSLOG };
+
+static const struct option opts[] = {
+	{ "domain", required_argument, NULL, OPT_DOMAIN },     { "listen", required_argument, NULL, OPT_LISTEN },
+	{ "cert", required_argument, NULL, OPT_CERT },         { "key", required_argument, NULL, OPT_KEY },
+	{ "ca", required_argument, NULL, OPT_CA },             { "host-map", required_argument, NULL, OPT_HOSTMAP },
+	{ "admin", required_argument, NULL, OPT_ADMIN },       { "dialback-secret", required_argument, NULL, OPT_SECRET },
+	{ "tls-policy", required_argument, NULL, OPT_POLICY }, { "log-level", required_argument, NULL, OPT_LOGLEVEL },
+	{ "auth", required_argument, NULL, OPT_AUTH },         { "secure-auth", no_argument, NULL, OPT_SECURE },
+	{ "insecure-domain", required_argument, NULL, OPT_INSECURE_DOMAIN },
+	{ "dns-server", required_argument, NULL, OPT_DNS },    { "syslog", no_argument, NULL, OPT_SYSLOG },
+#ifdef CONFIG_XS2S_PORT_LWIP
+	{ "tap", required_argument, NULL, OPT_TAP },           { "tap-ip", required_argument, NULL, OPT_TAP_IP },
+	{ "tap-gw", required_argument, NULL, OPT_TAP_GW },     { "tap-ip6", required_argument, NULL, OPT_TAP_IP6 },
+#endif
+	{ "config", required_argument, NULL, OPT_CONFIG },     { "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Everything the options set, before the engine starts. */
+struct settings {
+	struct xs2s_config cfg;       /* domains, secret, policy, auth, secure-auth */
+	unsigned ndom;
+	char listen[80];
+	char exceptions[512];         /* secure-auth exceptions, space-separated */
+	char host_map[4096];          /* --host-map entries, space-separated */
+	const char *cert, *key, *ca, *admin;
+	bool syslog;
+#ifdef CONFIG_XS2S_PORT_LWIP
+	const char *tap, *tap_ip, *tap_gw, *tap_ip6;
+#endif
+};
 
 /* --auth sasl-external,dialback */
 static int parse_auth(const char *s, struct xs2s_config *cfg)
@@ -403,153 +437,408 @@ static int parse_auth(const char *s, struct xs2s_config *cfg)
 	return cfg->auth_sasl_external || cfg->auth_dialback ? 0 : -1;
 }
 
-int main(int argc, char **argv)
+/* yes/no for an option without argument in the file; the command line's is NULL (yes). */
+static int parse_bool(const char *v)
 {
-	static const struct option opts[] = {
-		{ "domain", required_argument, NULL, OPT_DOMAIN },     { "listen", required_argument, NULL, OPT_LISTEN },
-		{ "cert", required_argument, NULL, OPT_CERT },         { "key", required_argument, NULL, OPT_KEY },
-		{ "ca", required_argument, NULL, OPT_CA },             { "host-map", required_argument, NULL, OPT_HOSTMAP },
-		{ "admin", required_argument, NULL, OPT_ADMIN },       { "dialback-secret", required_argument, NULL, OPT_SECRET },
-		{ "tls-policy", required_argument, NULL, OPT_POLICY }, { "log-level", required_argument, NULL, OPT_LOGLEVEL },
-		{ "auth", required_argument, NULL, OPT_AUTH },         { "secure-auth", no_argument, NULL, OPT_SECURE },
-		{ "insecure-domain", required_argument, NULL, OPT_INSECURE_DOMAIN },
-		{ "dns-server", required_argument, NULL, OPT_DNS },
-#ifdef CONFIG_XS2S_PORT_LWIP
-		{ "tap", required_argument, NULL, OPT_TAP },           { "tap-ip", required_argument, NULL, OPT_TAP_IP },
-		{ "tap-gw", required_argument, NULL, OPT_TAP_GW },     { "tap-ip6", required_argument, NULL, OPT_TAP_IP6 },
-#endif
-		{ "help", no_argument, NULL, OPT_HELP },               { NULL, 0, NULL, 0 },
-	};
-	struct xs2s_config cfg;
-	static char listen_buf[80] = CONFIG_XS2S_LISTEN;
-	static char exceptions[512] = CONFIG_XS2S_SECURE_AUTH_EXCEPTIONS;
-	static char host_map[HOSTMAP_MAX];
-	const char *cert = CONFIG_XS2S_CERT_FILE, *key = CONFIG_XS2S_KEY_FILE, *ca = CONFIG_XS2S_CA_FILE;
-	const char *admin = CONFIG_XS2S_POSIX_ADMIN_PATH;
-	unsigned ndom = 0;
-	uint8_t *cert_buf, *key_buf, *ca_buf;
-	int o, lvl;
-	uint32_t stop_at = 0;
-#ifdef CONFIG_XS2S_PORT_LWIP
-	const char *tap = CONFIG_XS2S_LWIP_HOST_TAP, *tap_ip = CONFIG_XS2S_LWIP_HOST_IPV4;
-	const char *tap_gw = CONFIG_XS2S_LWIP_HOST_GW, *tap_ip6 = CONFIG_XS2S_LWIP_HOST_IPV6;
-#endif
+	static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
+	unsigned i;
 
-	xs2s_config_defaults(&cfg);
+	if (!v)
+		return 1;
+	for (i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		if (!strcmp(v, yes[i]))
+			return 1;
+		if (!strcmp(v, no[i]))
+			return 0;
+	}
+	return -1;
+}
+
+static void settings_defaults(struct settings *s)
+{
+	memset(s, 0, sizeof *s);
+	xs2s_config_defaults(&s->cfg);
+	snprintf(s->listen, sizeof s->listen, "%s", CONFIG_XS2S_LISTEN);
+	snprintf(s->exceptions, sizeof s->exceptions, "%s", CONFIG_XS2S_SECURE_AUTH_EXCEPTIONS);
+	s->cert = CONFIG_XS2S_CERT_FILE;
+	s->key = CONFIG_XS2S_KEY_FILE;
+	s->ca = CONFIG_XS2S_CA_FILE;
+	s->admin = CONFIG_XS2S_POSIX_ADMIN_PATH;
+#ifdef CONFIG_XS2S_PORT_LWIP
+	s->tap = CONFIG_XS2S_LWIP_HOST_TAP;
+	s->tap_ip = CONFIG_XS2S_LWIP_HOST_IPV4;
+	s->tap_gw = CONFIG_XS2S_LWIP_HOST_GW;
+	s->tap_ip6 = CONFIG_XS2S_LWIP_HOST_IPV6;
+#endif
+}
+
+/* Apply one option from the command line or the file: 0, or -1 after saying
+ * what is wrong at `where`. val stays referenced: argv or the file's buffer,
+ * both kept for the life of the process. */
+static int set_option(struct settings *s, int id, const char *val, const char *where)
+{
+	int b;
+
+	switch (id) {
+	case OPT_DOMAIN:
+		if (s->ndom >= CONFIG_XS2S_MAX_DOMAINS) {
+			fprintf(stderr, "xs2sd: %s: at most %d domains (CONFIG_XS2S_MAX_DOMAINS)\n", where,
+				CONFIG_XS2S_MAX_DOMAINS);
+			return -1;
+		}
+		s->cfg.domains[s->ndom++] = val;
+		return 0;
+	case OPT_LISTEN: {
+		char tmp[sizeof s->listen];
+		const char *addr;
+		uint16_t port;
+
+		if (strlen(val) >= sizeof tmp || (snprintf(tmp, sizeof tmp, "%s", val), split_listen(tmp, &addr, &port) < 0)) {
+			fprintf(stderr, "xs2sd: %s: bad listen address '%s' (want ADDR:PORT, [V6]:PORT)\n", where, val);
+			return -1;
+		}
+		snprintf(s->listen, sizeof s->listen, "%s", val);
+		return 0;
+	}
+	case OPT_CERT: s->cert = val; return 0;
+	case OPT_KEY: s->key = val; return 0;
+	case OPT_CA: s->ca = val; return 0;
+	case OPT_ADMIN: s->admin = val; return 0;
+	case OPT_SECRET: s->cfg.dialback_secret = val; return 0;
+	case OPT_HOSTMAP: {
+		size_t n = strlen(s->host_map);
+
+		if (!xs2s_hostmap_entry_valid(val) || strchr(val, ' ') || n + strlen(val) + 2 > sizeof s->host_map) {
+			fprintf(stderr, "xs2sd: %s: bad host map '%s' (want domain=addr:port)\n", where, val);
+			return -1;
+		}
+		snprintf(s->host_map + n, sizeof s->host_map - n, "%s%s", n ? " " : "", val);
+		s->cfg.host_map = s->host_map;
+		return 0;
+	}
+	case OPT_DNS:
+		if (!xs2s_dns_server_valid(val)) {
+			fprintf(stderr, "xs2sd: %s: bad DNS server '%s' (want ADDR[:PORT])\n", where, val);
+			return -1;
+		}
+		s->cfg.dns_server = val;
+		return 0;
+	case OPT_POLICY:
+		if (!strcmp(val, "required"))
+			s->cfg.tls_policy = XS2S_TLS_POLICY_REQUIRED;
+		else if (!strcmp(val, "optional"))
+			s->cfg.tls_policy = XS2S_TLS_POLICY_OPTIONAL_INSECURE;
+		else {
+			fprintf(stderr, "xs2sd: %s: bad TLS policy '%s' (required or optional)\n", where, val);
+			return -1;
+		}
+		return 0;
+	case OPT_AUTH:
+		if (parse_auth(val, &s->cfg) < 0) {
+			fprintf(stderr, "xs2sd: %s: bad auth '%s' (sasl-external, dialback or both, comma-separated)\n",
+				where, val);
+			return -1;
+		}
+		return 0;
+	case OPT_INSECURE_DOMAIN: {
+		size_t n = strlen(s->exceptions);
+
+		if (n + 1 + strlen(val) >= sizeof s->exceptions) {
+			fprintf(stderr, "xs2sd: %s: too many insecure domains (%zu bytes at most)\n", where,
+				sizeof s->exceptions - 1);
+			return -1;
+		}
+		snprintf(s->exceptions + n, sizeof s->exceptions - n, " %s", val);
+		return 0;
+	}
+	case OPT_LOGLEVEL: {
+		int lvl = parse_log_level(val);
+
+		if (lvl < 0) {
+			fprintf(stderr, "xs2sd: %s: bad log level '%s' (error, warn, info, debug or 1-4)\n", where, val);
+			return -1;
+		}
+		xs2s_log_level = lvl;
+		return 0;
+	}
+	case OPT_SECURE:
+	case OPT_SYSLOG:
+		b = parse_bool(val);
+		if (b < 0) {
+			fprintf(stderr, "xs2sd: %s: bad value '%s' (yes or no)\n", where, val);
+			return -1;
+		}
+		if (id == OPT_SECURE)
+			s->cfg.secure_auth = b;
+		else
+			s->syslog = b;
+		return 0;
+#ifdef CONFIG_XS2S_PORT_LWIP
+	case OPT_TAP: s->tap = val; return 0;
+	case OPT_TAP_IP: s->tap_ip = val; return 0;
+	case OPT_TAP_GW: s->tap_gw = val; return 0;
+	case OPT_TAP_IP6: s->tap_ip6 = val; return 0;
+#endif
+	default:
+		fprintf(stderr, "xs2sd: %s: not allowed here\n", where);
+		return -1;
+	}
+}
+
+static const struct option *option_by_id(int id)
+{
+	const struct option *o;
+
+	for (o = opts; o->name; o++)
+		if (o->val == id)
+			return o;
+	return NULL;
+}
+
+static bool repeatable(int id)
+{
+	return id == OPT_DOMAIN || id == OPT_HOSTMAP || id == OPT_INSECURE_DOMAIN;
+}
+
+/* Read and apply the configuration file. cli_has[id - OPT_DOMAIN]: the
+ * command line gives this option (its repeatable lists then replace the
+ * file's). 0, or -1 after an error message naming the file and line. */
+static int load_config(struct settings *s, const char *path, const bool *cli_has)
+{
+	size_t len = 0;
+	char *buf = config_text = (char *)read_file(path, &len), *line, *next;
+	unsigned lineno = 0;
+
+	if (!buf && errno == ENODATA)
+		return 0; /* an empty file sets nothing */
+	if (!buf) {
+		fprintf(stderr, "xs2sd: cannot read configuration file %s: %s\n", path, read_error());
+		return -1;
+	}
+	if (len > CONF_MAX_BYTES || strlen(buf) != len) {
+		fprintf(stderr, "xs2sd: %s: not a configuration file (more than %u bytes, or a NUL byte)\n", path,
+			(unsigned)CONF_MAX_BYTES);
+		return -1;
+	}
+	/* buf (config_text) is never freed: the settings point into it. */
+	for (line = buf; line; line = next) {
+		char where[WHERE_MAX], *key, *eq, *val, *end;
+		const struct option *o;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		lineno++;
+		snprintf(where, sizeof where, "%s:%u", path, lineno);
+		for (key = line; *key == ' ' || *key == '\t'; key++)
+			;
+		for (end = key + strlen(key); end > key && strchr(" \t\r", end[-1]); end--)
+			;
+		*end = '\0';
+		if (!*key || *key == '#')
+			continue;
+		eq = strchr(key, '=');
+		if (!eq) {
+			fprintf(stderr, "xs2sd: %s: expected 'key = value', got '%s'\n", where, key);
+			return -1;
+		}
+		for (val = eq + 1; *val == ' ' || *val == '\t'; val++)
+			;
+		for (end = eq; end > key && (end[-1] == ' ' || end[-1] == '\t'); end--)
+			;
+		*end = '\0';
+		for (o = opts; o->name && strcmp(o->name, key); o++)
+			;
+		if (!o->name || o->val == OPT_CONFIG || o->val == OPT_HELP) {
+			fprintf(stderr, "xs2sd: %s: unknown key '%s' (the keys are xs2sd's long options: xs2sd --help)\n",
+				where, key);
+			return -1;
+		}
+		if (o->has_arg == required_argument && !*val) {
+			fprintf(stderr, "xs2sd: %s: %s needs a value\n", where, key);
+			return -1;
+		}
+		if (repeatable(o->val) && cli_has[o->val - OPT_DOMAIN])
+			continue;
+		if (set_option(s, o->val, val, where) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Kconfig defaults, then the file, then the command line. 0 to start, 1 to
+ * exit 0 (--help), -1 to exit 2. */
+static int parse_settings(struct settings *s, int argc, char **argv)
+{
+	bool cli_has[OPT_SYSLOG - OPT_DOMAIN + 1] = { false };
+	const char *config = NULL;
+	int o;
+
+	settings_defaults(s);
+	/* Pass 1: which options the command line gives, and --config. */
+	opterr = 1;
 	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case OPT_DOMAIN:
-			if (ndom >= CONFIG_XS2S_MAX_DOMAINS) {
-				fprintf(stderr, "xs2sd: at most %d domains (CONFIG_XS2S_MAX_DOMAINS)\n", CONFIG_XS2S_MAX_DOMAINS);
-				return 2;
-			}
-			cfg.domains[ndom++] = optarg;
-			break;
-		case OPT_LISTEN: snprintf(listen_buf, sizeof listen_buf, "%s", optarg); break;
-		case OPT_CERT: cert = optarg; break;
-		case OPT_KEY: key = optarg; break;
-		case OPT_CA: ca = optarg; break;
-		case OPT_HOSTMAP: {
-			size_t n = strlen(host_map);
-
-			if (!strchr(optarg, '=') || strchr(optarg, ' ') || n + strlen(optarg) + 2 > sizeof host_map) {
-				fprintf(stderr, "xs2sd: bad --host-map '%s' (want domain=addr:port)\n", optarg);
-				return 2;
-			}
-			snprintf(host_map + n, sizeof host_map - n, "%s%s", n ? " " : "", optarg);
-			break;
+		if (o == OPT_HELP || o == 'h') {
+			usage(stdout);
+			return 1;
 		}
-		case OPT_ADMIN: admin = optarg; break;
-		case OPT_DNS: cfg.dns_server = optarg; break;
-		case OPT_SECRET: cfg.dialback_secret = optarg; break;
-		case OPT_POLICY:
-			if (!strcmp(optarg, "required"))
-				cfg.tls_policy = XS2S_TLS_POLICY_REQUIRED;
-			else if (!strcmp(optarg, "optional"))
-				cfg.tls_policy = XS2S_TLS_POLICY_OPTIONAL_INSECURE;
-			else {
-				fprintf(stderr, "xs2sd: --tls-policy is required or optional\n");
-				return 2;
-			}
-			break;
-		case OPT_AUTH:
-			if (parse_auth(optarg, &cfg) < 0) {
-				fprintf(stderr, "xs2sd: --auth takes sasl-external, dialback or both, comma-separated\n");
-				return 2;
-			}
-			break;
-		case OPT_SECURE: cfg.secure_auth = true; break;
-		case OPT_INSECURE_DOMAIN: {
-			size_t n = strlen(exceptions);
-			snprintf(exceptions + n, sizeof exceptions - n, " %s", optarg);
-			break;
+		if (o < OPT_DOMAIN || o > OPT_SYSLOG) {
+			usage(stderr);
+			return -1;
 		}
-		case OPT_LOGLEVEL:
-			lvl = parse_log_level(optarg);
-			if (lvl < 0) {
-				fprintf(stderr, "xs2sd: bad --log-level '%s'\n", optarg);
-				return 2;
-			}
-			xs2s_log_level = lvl;
-			break;
-#ifdef CONFIG_XS2S_PORT_LWIP
-		case OPT_TAP: tap = optarg; break;
-		case OPT_TAP_IP: tap_ip = optarg; break;
-		case OPT_TAP_GW: tap_gw = optarg; break;
-		case OPT_TAP_IP6: tap_ip6 = optarg; break;
-#endif
-		case OPT_HELP:
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
+		cli_has[o - OPT_DOMAIN] = true;
+		if (o == OPT_CONFIG)
+			config = optarg;
 	}
 	if (optind < argc) {
 		usage(stderr);
-		return 2;
+		return -1;
 	}
-	cfg.secure_auth_exceptions = exceptions;
-	cfg.host_map = host_map;
-	if (split_listen(listen_buf, &cfg.listen_addr, &cfg.listen_port) < 0) {
-		fprintf(stderr, "xs2sd: bad --listen '%s' (want ADDR:PORT)\n", listen_buf);
-		return 2;
+	if (config && load_config(s, config, cli_has) < 0)
+		return -1;
+	/* Pass 2: the command line wins. */
+	optind = 0;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		char where[WHERE_MAX];
+
+		if (o == OPT_CONFIG)
+			continue;
+		snprintf(where, sizeof where, "--%s", option_by_id(o)->name);
+		if (set_option(s, o, optarg, where) < 0)
+			return -1;
 	}
-	cert_buf = read_file(cert, &cfg.cert_len);
-	key_buf = read_file(key, &cfg.key_len);
-	ca_buf = read_file(ca, &cfg.ca_len);
-	if (!cert_buf || !key_buf)
-		fprintf(stderr, "xs2sd: warning: cannot read certificate %s or key %s: no TLS\n", cert, key);
-	if (!ca_buf)
-		fprintf(stderr, "xs2sd: warning: cannot read CA file %s: every peer certificate is untrusted\n", ca);
-	cfg.cert_pem = cert_buf && key_buf ? cert_buf : NULL;
-	cfg.key_pem = cert_buf && key_buf ? key_buf : NULL;
-	cfg.ca_pem = ca_buf;
+	s->cfg.secure_auth_exceptions = s->exceptions;
+	return 0;
+}
+
+/* Certificate, key and CAs from their files into cfg (malloc'd buffers). With
+ * TLS required a certificate or key that cannot be read is fatal (-1);
+ * otherwise it is a warning and TLS is off. A missing CA file is a warning. */
+static int read_credentials(const struct settings *s, struct xs2s_config *cfg, const char *what)
+{
+	uint8_t *cert = read_file(s->cert, &cfg->cert_len);
+	const char *cert_err = cert ? NULL : read_error();
+	uint8_t *key = read_file(s->key, &cfg->key_len);
+	const char *key_err = key ? NULL : read_error();
+	uint8_t *ca = read_file(s->ca, &cfg->ca_len);
+
+	if (!ca)
+		XS2S_LOGW(0, "%scannot read CA file %s: %s: every peer certificate is untrusted", what, s->ca,
+			  read_error());
+	if (!cert || !key) {
+		if (!cert)
+			XS2S_LOGE(0, "%scannot read certificate %s: %s", what, s->cert, cert_err);
+		if (!key)
+			XS2S_LOGE(0, "%scannot read key %s: %s", what, s->key, key_err);
+		free(cert);
+		free(key);
+		cert = key = NULL;
+	}
+	cfg->cert_pem = cert;
+	cfg->key_pem = key;
+	cfg->ca_pem = ca;
+	return cert ? 0 : -1;
+}
+
+static void free_credentials(struct xs2s_config *cfg)
+{
+	if (cfg->key_pem)
+		memset((void *)cfg->key_pem, 0, cfg->key_len);
+	free((void *)cfg->cert_pem);
+	free((void *)cfg->key_pem);
+	free((void *)cfg->ca_pem);
+	cfg->cert_pem = cfg->key_pem = cfg->ca_pem = NULL;
+}
+
+/* SIGHUP: the same files again; the engine keeps the old credentials on any error. */
+static void reload_credentials(const struct settings *s)
+{
+	struct xs2s_config c;
+
+	XS2S_LOGI(0, "SIGHUP: reloading certificate %s, key %s, CAs %s", s->cert, s->key, s->ca);
+	memset(&c, 0, sizeof c);
+	if (read_credentials(s, &c, "reload: ") < 0)
+		XS2S_LOGE(0, "reload: the old certificate and key stay in use");
+	else
+		xs2s_engine_reload_credentials(&eng, &c);
+	free_credentials(&c);
+}
+
+/* After the engine stopped: what the inbox still holds dies with the process.
+ * Bounces are the stanzas that were queued; say so (no bodies in the log). */
+static void report_inbox_left(void)
+{
+	struct xs2s_inbox_msg m;
+	unsigned unread = 0;
+
+	while (xs2s_inbox_peek(&eng, &m) == XS2S_OK) {
+		if (m.error[0])
+			XS2S_LOGW(0, "exiting with an unread bounce for %s from %s: %s", m.to, m.from, m.error);
+		else
+			unread++;
+		xs2s_inbox_pop(&eng);
+	}
+	if (unread)
+		XS2S_LOGW(0, "exiting with %u received message%s never read from the inbox", unread,
+			  unread == 1 ? "" : "s");
+}
+
+int main(int argc, char **argv)
+{
+	static struct settings s;
+	struct sigaction sa;
+	uint32_t stop_at = 0;
+	int rc;
+
+	rc = parse_settings(&s, argc, argv);
+	if (rc)
+		return rc > 0 ? 0 : 2;
+	if (split_listen(s.listen, &s.cfg.listen_addr, &s.cfg.listen_port) < 0)
+		return 2; /* checked by set_option; the Kconfig default is not */
+	if (s.syslog)
+		xs2s_host_log_syslog("xs2sd");
+	/* Without them the engine neither offers nor uses STARTTLS (and says so). */
+	if (read_credentials(&s, &s.cfg, "") < 0 && s.cfg.tls_policy == XS2S_TLS_POLICY_REQUIRED) {
+		XS2S_LOGE(0, "TLS is required and the certificate or key cannot be read: not starting");
+		if (s.syslog)
+			fprintf(stderr, "xs2sd: cannot read certificate %s or key %s (TLS required): not starting\n",
+				s.cert, s.key);
+		return 1;
+	}
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal; /* no SA_RESTART: poll() returns at once */
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	signal(SIGTERM, on_signal);
-	signal(SIGINT, on_signal);
 #ifdef CONFIG_XS2S_PORT_LWIP
-	if (xs2s_lwip_init() != XS2S_OK || xs2s_lwip_hostsim_tap(tap, tap_ip, tap_gw, tap_ip6) != XS2S_OK) {
-		fprintf(stderr, "xs2sd: cannot start lwIP on TAP device %s\n", tap);
+	if (xs2s_lwip_init() != XS2S_OK || xs2s_lwip_hostsim_tap(s.tap, s.tap_ip, s.tap_gw, s.tap_ip6) != XS2S_OK) {
+		fprintf(stderr, "xs2sd: cannot start lwIP on TAP device %s\n", s.tap);
 		return 1;
 	}
 	xs2s_lwip_hostsim_serve_host_fds();
-	XS2S_LOGI(0, "lwIP host simulation: TAP %s, %s via %s%s%s", tap, tap_ip, tap_gw, tap_ip6[0] ? ", " : "", tap_ip6);
+	XS2S_LOGI(0, "lwIP host simulation: TAP %s, %s via %s%s%s", s.tap, s.tap_ip, s.tap_gw, s.tap_ip6[0] ? ", " : "",
+		  s.tap_ip6);
 #endif
-	if (xs2s_engine_start(&eng, &cfg) != XS2S_OK) {
-		fprintf(stderr, "xs2sd: start-up failed\n");
+	if (xs2s_engine_start(&eng, &s.cfg) != XS2S_OK) {
+		fprintf(stderr, "xs2sd: start-up failed%s\n",
+			s.cfg.cert_pem ? " (see the log; a certificate or key that cannot be used stops it)" : "");
 		return 1;
 	}
 	/* Secrets and keys now live in the engine (or wolfSSL's arena). */
-	if (key_buf)
-		memset(key_buf, 0, cfg.key_len);
-	free(cert_buf);
-	free(key_buf);
-	free(ca_buf);
-	if (admin_open(admin) < 0) {
-		fprintf(stderr, "xs2sd: cannot open admin socket %s: %s\n", admin, strerror(errno));
+	free_credentials(&s.cfg);
+	if (admin_open(s.admin) < 0) {
+		fprintf(stderr, "xs2sd: cannot open admin socket %s: %s\n", s.admin, strerror(errno));
 		return 1;
 	}
 	for (;;) {
 		xs2s_engine_poll(&eng, POLL_MS);
+		if (reload_requested && !stop_at) {
+			reload_requested = 0;
+			reload_credentials(&s);
+		}
 		if (stop_requested && !stop_at) {
 			XS2S_LOGI(0, "stopping: closing every stream");
 			xs2s_engine_stop(&eng);
@@ -559,12 +848,14 @@ int main(int argc, char **argv)
 			break;
 	}
 	xs2s_engine_fini(&eng);
-	unlink(admin);
+	unlink(s.admin);
+	report_inbox_left();
 #ifdef CONFIG_XS2S_PORT_LWIP
 	/* lwIP's TCP dies with this process: let it finish the closes first. */
 	if (xs2s_lwip_quiesce(QUIESCE_MS) != XS2S_OK)
 		XS2S_LOGW(0, "lwIP: some TCP connections were still closing after %u ms", QUIESCE_MS);
 #endif
 	XS2S_LOGI(0, "stopped");
+	free(config_text);
 	return 0;
 }

@@ -1,9 +1,14 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # Write wolfSSL's user_settings.h (and a guard wolfssl/options.h) for the lean
-# build from the Kconfig header.
+# build from the Kconfig header and the target facts of the compiler.
 #
-#   gen_user_settings.sh AUTOCONF_H OUT_DIR
+#   gen_user_settings.sh AUTOCONF_H OUT_DIR TOOLCHAIN_H
+#
+# TOOLCHAIN_H is mk/target_facts.sh's header ($(O)/include/generated/
+# toolchain.h): byte order, word size, unaligned access and CPU of the
+# compiler's target. wolfSSL detects none of them by itself (its configure
+# script states them), so user_settings.h must.
 #
 # OUT_DIR/user_settings.h      every wolfSSL option of the lean build
 # OUT_DIR/wolfssl/options.h    stands in for configure's options.h (firmware
@@ -13,9 +18,21 @@
 set -eu
 
 autoconf=${1:?usage: gen_user_settings.sh AUTOCONF_H OUT_DIR}
-out=${2:?usage: gen_user_settings.sh AUTOCONF_H OUT_DIR}
+out=${2:?usage: gen_user_settings.sh AUTOCONF_H OUT_DIR TOOLCHAIN_H}
+facts=${3:?usage: gen_user_settings.sh AUTOCONF_H OUT_DIR TOOLCHAIN_H}
 
 on() { grep -q "^#define CONFIG_$1 1\$" "$autoconf"; }
+fact() {
+	v=$(sed -n "s/^#define XS2S_TARGET$1 //p" "$facts")
+	[ -n "$v" ] || { echo "gen_user_settings.sh: no XS2S_TARGET$1 in $facts" >&2; exit 1; }
+	echo "$v"
+}
+target=$(fact '' | tr -d '"')
+cpu=$(fact _CPU)
+big=$(fact _BIG_ENDIAN)
+bits=$(fact _WORD_BITS)
+int128=$(fact _INT128)
+unaligned=$(fact _UNALIGNED_OK)
 
 mkdir -p "$out/wolfssl"
 tmp=$(mktemp "$out/.user_settings.XXXXXX")
@@ -63,6 +80,40 @@ cat <<'HDR'
 #define WOLFSSL_ALWAYS_VERIFY_CB /* tls.c's callback sees the leaf even when it verifies */
 #define NO_WOLFSSL_STUB
 HDR
+
+# ---- target: what the compiler says (toolchain.h) ----
+echo
+echo "/* ---- target: $target ($cpu, $bits-bit, from the compiler: toolchain.h) ---- */"
+if [ "$big" = 1 ]; then
+	echo '#define BIG_ENDIAN_ORDER         /* not detected by wolfSSL: without it every hash and handshake is wrong */'
+	echo '#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_BIG_ENDIAN__'
+else
+	echo '#define LITTLE_ENDIAN_ORDER'
+	echo '#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__'
+fi
+echo "#error \"user_settings.h was generated for $target: another compiler's byte order (make clean)\""
+echo '#endif'
+if [ "$bits" = 64 ] && [ "$int128" = 1 ]; then
+	echo '#define HAVE___UINT128_T 1       /* 64-bit big-number digits, 128-bit products */'
+	echo '#define SP_WORD_SIZE 64'
+else
+	echo '#define SP_WORD_SIZE 32          /* 32-bit big-number digits, 64-bit products */'
+fi
+echo "#if __SIZEOF_POINTER__ * 8 != $bits"
+echo "#error \"user_settings.h was generated for $target: another compiler's word size (make clean)\""
+echo '#endif'
+if [ "$unaligned" != 1 ]; then
+	echo '#define WOLFSSL_SP_INT_DIGIT_ALIGN /* read big-number digits bytewise: unaligned word loads trap here */'
+fi
+if on XS2S_WOLFSSL_ASM && [ "$cpu" = x86_64 ]; then
+	echo '#define WOLFSSL_SP_X86_64        /* inline assembly in sp_int.c */'
+elif on XS2S_WOLFSSL_ASM && [ "$cpu" = aarch64 ]; then
+	echo '#define WOLFSSL_SP_ARM64         /* inline assembly in sp_int.c */'
+elif on XS2S_WOLFSSL_ASM && [ "$cpu" = mips ]; then
+	echo '#define WOLFSSL_SP_MIPS          /* inline assembly in sp_int.c */'
+else
+	echo '#define WOLFSSL_NO_ASM           /* portable C only (CONFIG_XS2S_WOLFSSL_ASM) */'
+fi
 
 # tls.c's verify callback uses wolfSSL_X509_STORE_CTX_get_current_cert,
 # _get_error and wolfSSL_X509_get_extended_key_usage: OPENSSL_EXTRA-only in

@@ -72,9 +72,10 @@ $(WOLFSSL_STAMP):
 		echo "  SRC     $(O)/src/$${d%/} (Debian patches applied)"
 	$(Q)touch $@
 
-# 2. user_settings.h from autoconf.h.
-$(WOLFSSL_SETTINGS): $(AUTOCONF) port/wolfssl/gen_user_settings.sh
-	$(Q)port/wolfssl/gen_user_settings.sh $(AUTOCONF) $(WOLFSSL_GEN)
+# 2. user_settings.h from autoconf.h and the compiler's target facts
+#    (toolchain.h: mk/target.mk).
+$(WOLFSSL_SETTINGS): $(AUTOCONF) $(TOOLCHAIN_H) port/wolfssl/gen_user_settings.sh
+	$(Q)port/wolfssl/gen_user_settings.sh $(AUTOCONF) $(WOLFSSL_GEN) $(TOOLCHAIN_H)
 	@echo "  GEN     $@"
 
 # 3. The static library.

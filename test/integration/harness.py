@@ -20,7 +20,7 @@ from lib.pki import Pki, mkcerts  # noqa: E402
 from lib.tcp import TCP_LISTEN, TCP_TIME_WAIT, free_port, hostport, port_states  # noqa: E402,F401
 from lib.testkit import Fail, Skip, check, poll, read_text  # noqa: E402,F401
 from lib.testkit import kconfig as build_kconfig  # noqa: E402
-from lib.xs2sd import S2S_PORT, Xs2sd  # noqa: E402
+from lib.xs2sd import S2S_PORT, Xs2sd, build_runner  # noqa: E402,F401
 
 # Tests written before test/lib `import netsim` (it was test/netsim.py): the
 # same module under its old name.
@@ -46,6 +46,7 @@ class Run:
         self.peer_build = os.path.abspath(peer_build) if peer_build else None
         self.xs2sd = os.path.join(self.build, 'xs2sd')
         self.xs2sctl = os.path.join(self.build, 'xs2sctl')
+        self.runner = build_runner(self.build)  # runs this build's programs: qemu-user for a cross build
         self.dir = rundir
         # The port is a property of the build: the same tests run on both.
         self.port = netsim.build_port(self.build)

@@ -27,7 +27,7 @@ def _need_dnsmasq():
 
 def _require_dns_server_option(t):
     """xs2sd must have --dns-server (the lead wires xs2s_dns_set_server into it)."""
-    r = subprocess.run([t.run.xs2sd, '--help'], capture_output=True, text=True, timeout=5)
+    r = subprocess.run(t.run.runner + [t.run.xs2sd, '--help'], capture_output=True, text=True, timeout=5)
     check('--dns-server' in r.stdout + r.stderr,
           'xs2sd has no --dns-server option yet (port/posix/xs2sd.c must call xs2s_dns_set_server)')
 

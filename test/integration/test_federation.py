@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: MIT
 """Two xs2sd instances federating with each other."""
-from harness import check, Skip
+from harness import build_runner, check, Skip
 from lib import netsim
 
 
@@ -102,3 +102,25 @@ def test_federation_across_ports_dialback(t):
     """The same with STARTTLS + dialback, each side trusting another CA (the
     full db:verify round trip, both directions)."""
     _federate(t, ('dialback',), 'untrusted', ('--ca', t.run.foreign_ca), b_build=_posix_peer_build(t))
+
+
+def _router_peer_build(t):
+    """A router build (cross-compiled, run under qemu-user) to federate with."""
+    other = t.run.peer_build
+    if not other or t.run.port != 'posix' or not build_runner(other):
+        raise Skip('needs a cross-compiled router build as --peer-build of a POSIX run '
+                   '(make test-routers runs it so)')
+    return other
+
+
+def test_federation_router_sasl_external(t):
+    """b.test is a router build's xs2sd (another CPU, byte order or word
+    size, under qemu-user), a.test a native one: STARTTLS + SASL EXTERNAL,
+    both directions, over loopback."""
+    _federate(t, ('sasl-external',), 'valid', b_build=_router_peer_build(t))
+
+
+def test_federation_router_dialback(t):
+    """The same with STARTTLS + dialback, each side trusting another CA (the
+    full db:verify round trip, both directions)."""
+    _federate(t, ('dialback',), 'untrusted', ('--ca', t.run.foreign_ca), b_build=_router_peer_build(t))

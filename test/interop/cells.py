@@ -80,7 +80,7 @@ def _said(lines, n=2, width=160):
     lines = [ln for ln in lines if not re.search(r'\bdebug\b', ln)] or lines
     out = []
     for ln in lines:
-        ln = re.sub(r'^([A-Z][a-z]{2} +\d+ [\d:]+|[\d.]+ [DIWE])\s+', '', ln)
+        ln = re.sub(r'^([A-Z][a-z]{2} +\d+ [\d:]+|(\d{4}-\d\d-\d\dT[\d:.]+Z|[\d.]+) [DIWE])\s+', '', ln)
         ln = re.sub(r'\s+', ' ', ln).strip()[:width]
         if ln not in out:
             out.append(ln)
@@ -125,7 +125,8 @@ def _xs2s_bounced(ctx, body, want_condition=None, timeout=15):
 
 
 def _xs2s_log(ctx, regex):
-    return [re.sub(r'^[0-9.]+ [DIWE] ', '', ln) for ln in ctx.xs.log_text().splitlines()
+    stamp = r'^(\d{4}-\d\d-\d\dT[\d:.]+Z|[0-9.]+) [DIWE] '  # UTC (xs2sd), or seconds
+    return [re.sub(stamp, '', ln) for ln in ctx.xs.log_text().splitlines()
             if not ln.startswith('# ') and re.search(regex, ln)]
 
 

@@ -9,6 +9,10 @@ import time
 from .testkit import check, poll, read_text
 
 
+# Exit statuses of a clean stop: 0, or killed by the SIGTERM it was sent.
+CLEAN_EXIT = (0, -signal.SIGTERM)
+
+
 class Proc:
     """One child process with stdout and stderr in log_path (appended to:
     a process started again keeps its earlier output). The log starts with
@@ -27,6 +31,7 @@ class Proc:
         # 'reported' once start-up failure was reported (stop then stays quiet about it)
         self.exit_problem = None
         self.died = None            # set by terminate(): had it exited on its own?
+        self.stopped = False        # stopped by the test itself (stop_now)
         self._term_at = None
 
     def start(self):
@@ -37,6 +42,7 @@ class Proc:
             log.write('# ' + header + '\n')
             log.flush()
             self.died = self._term_at = None
+            self.stopped = False
             self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=log,
                                          stderr=subprocess.STDOUT, start_new_session=True,
                                          **self.popen_kw)
@@ -51,14 +57,14 @@ class Proc:
 
     def terminate(self):
         """SIGTERM (first half of stop), unless it already exited."""
-        if self.proc is None:
+        if self.proc is None or self.stopped:
             return
         self._term_at = time.monotonic()
         self.died = self.proc.poll() is not None
         if not self.died:
             self.proc.send_signal(signal.SIGTERM)
 
-    def reap(self, deadline, ok_status=(0, -signal.SIGTERM)):
+    def reap(self, deadline, ok_status=CLEAN_EXIT):
         """Wait for it until deadline (monotonic), then SIGKILL. Returns a list of problems."""
         problems = []
         if self.proc is None:
@@ -81,7 +87,25 @@ class Proc:
             self.proc.wait(5)
         return problems
 
-    def stop(self, grace=5, ok_status=(0, -signal.SIGTERM)):
+    def stop_now(self, timeout=5):
+        """SIGTERM now and wait for the exit, as `systemctl stop` does;
+        returns the exit status (Fail if still running after timeout).
+        reap() then checks the status as usual."""
+        check(self.alive(), f'{self.name}: not running before SIGTERM (status {self.proc.poll()})')
+        self._term_at = time.monotonic()
+        self.died, self.stopped = False, True
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise Fail(f'{self.name}: still running {timeout} s after SIGTERM')
+
+    def signal(self, sig):
+        """Send sig (e.g. signal.SIGHUP) to the running process."""
+        check(self.alive(), f'{self.name}: not running (status {self.proc.poll()})')
+        self.proc.send_signal(sig)
+
+    def stop(self, grace=5, ok_status=CLEAN_EXIT):
         """SIGTERM, wait up to grace seconds, then SIGKILL. Returns a list of problems."""
         self.terminate()
         return self.reap(time.monotonic() + grace, ok_status)

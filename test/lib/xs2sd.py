@@ -11,6 +11,7 @@ and stop() gives the address back to the kernel."""
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import time
@@ -18,10 +19,50 @@ import time
 from . import netsim, tcp
 from .proc import Proc
 from .tcp import hostport
-from .testkit import Fail, check, poll
+from .testkit import Fail, check, kconfig, poll
 
 S2S_PORT = 5269
 SANITIZER_RE = r'AddressSanitizer|LeakSanitizer|runtime error:'
+
+
+def _elf_id(path):
+    """(e_machine, class, byte order) of an ELF file, or None."""
+    try:
+        with open(path, 'rb') as f:
+            h = f.read(20)
+    except OSError:
+        return None
+    if len(h) < 20 or h[:4] != b'\x7fELF':
+        return None
+    return int.from_bytes(h[18:20], 'little' if h[5] == 1 else 'big'), h[4], h[5]
+
+
+def build_runner(build):
+    """The command prefix that runs BUILD's programs on this machine: []
+    when they are built for it; for a cross build (a router defconfig),
+    qemu-user for its CPU with -L /usr/<triplet> (where Debian's cross C
+    library lives; the triplet from the build's CONFIG_XS2S_CROSS_COMPILE)."""
+    mine, it = _elf_id('/proc/self/exe'), _elf_id(os.path.join(build, 'xs2sd'))
+    if it is None or it == mine:
+        return []
+    machine, cls, order = it
+    little = order == 1
+    cpu = {183: 'aarch64', 62: 'x86_64', 3: 'i386'}.get(machine)
+    if machine == 40:
+        cpu = 'arm' if little else 'armeb'
+    elif machine == 8:
+        cpu = 'mips' + ('64' if cls == 2 else '') + ('el' if little else '')
+    elif machine == 243:
+        cpu = 'riscv64' if cls == 2 else 'riscv32'
+    if cpu is None:
+        raise Fail(f'{build}/xs2sd: ELF machine {machine}: no qemu-user mapping for it')
+    if not shutil.which(f'qemu-{cpu}'):
+        raise Fail(f'qemu-{cpu} not found: `make deps-router` installs qemu-user')
+    argv = [f'qemu-{cpu}']
+    prefix = kconfig(build, 'XS2S_CROSS_COMPILE')
+    if prefix:
+        argv += ['-L', '/usr/' + os.path.basename(str(prefix)).rstrip('-')]
+    return argv
 
 
 class Xs2sd(Proc):
@@ -42,7 +83,8 @@ class Xs2sd(Proc):
     stack              the port this xs2sd was built for, 'posix' or 'lwip'
                        (default: BUILD's .config says); an lwIP xs2sd given
                        a net claims its address there
-    xs2sctl            the xs2sctl to use (default BUILD's)
+    xs2sctl            the xs2sctl to use (default BUILD's); a cross
+                       build's programs run under qemu-user (build_runner)
     settle             lwIP: stop() also waits until the kernel's sockets
                        towards ip have finished closing (see _settle)"""
 
@@ -54,6 +96,8 @@ class Xs2sd(Proc):
         self.addr = (ip, port)
         self.exe = os.path.join(build, 'xs2sd')
         self.xs2sctl = xs2sctl or os.path.join(build, 'xs2sctl')
+        self.runner = build_runner(build)
+        self.ctl_runner = build_runner(os.path.dirname(self.xs2sctl))
         self.stack = stack or netsim.build_port(build)
         self.admin = admin
         self.aliases, self.host_map = list(aliases), dict(host_map or {})
@@ -68,7 +112,7 @@ class Xs2sd(Proc):
 
     def options(self):
         """The command line without the TAP options."""
-        a = [self.exe, '--domain', self.domain]
+        a = self.runner + [self.exe, '--domain', self.domain]
         for al in self.aliases:
             a += ['--domain', al]
         a += ['--listen', hostport(self.ip, self.port), '--cert', self.cert, '--key', self.key,
@@ -160,7 +204,7 @@ class Xs2sd(Proc):
 
     def ctl(self, *args, timeout=5):
         """xs2sctl ARGS against its admin socket; its stdout (Fail if it fails)."""
-        argv = [self.xs2sctl, '--admin', self.admin] + list(args)
+        argv = self.ctl_runner + [self.xs2sctl, '--admin', self.admin] + list(args)
         try:
             r = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
         except subprocess.TimeoutExpired:

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "lib/wbuf.h"
+#include "xs2s_wbuf.h"
 
 #define GUARD 'G'
 #define RANDOM_ROUNDS 2000

@@ -14,7 +14,7 @@
 #include <cmocka.h>
 #include <mxml.h>
 
-#include "lib/wbuf.h"
+#include "xs2s_wbuf.h"
 #include "xml/xml.h"
 
 /* Defined in xml.c: the renamed targets of Mini-XML's libc references. */

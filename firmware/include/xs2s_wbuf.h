@@ -1,4 +1,6 @@
-/* Bounded text writer: XML, JSON and log text into a caller's buffer.
+/* Bounded text writer: XML, JSON and log text into a caller's buffer. Part
+ * of the public API (the engine writes its elements with it; an
+ * application or a daemon may too, as xs2sd's admin answers do).
  *
  * Once anything does not fit, overflow is set and every later call is a
  * no-op, so a caller builds a whole element and checks overflow once before
