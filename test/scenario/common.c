@@ -12,7 +12,7 @@ const struct sc_step SC_OUT_OPEN_B[] = {
 	END(),
 };
 
-const struct sc_step SC_IN_AUTH_B[] = {
+const struct sc_step SC_IN_UNTIL_VERIFY[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("b.test", "a.test")),
 	EXPECT(PI, HDR_ID("a.test", "b.test", "${in_id}") FEATURES_DB),
@@ -24,6 +24,11 @@ const struct sc_step SC_IN_AUTH_B[] = {
 	DBKEY("kb", "b.test", "a.test", "out-1"),
 	EXPECT(PA, "<db:result from='a.test' to='b.test'>${kb}</db:result>"
 		   "<db:verify from='a.test' to='b.test' id='${in_id}'>" PEERKEY "</db:verify>"),
+	END(),
+};
+
+const struct sc_step SC_IN_AUTH_B[] = {
+	INCLUDE(SC_IN_UNTIL_VERIFY),
 	SEND(PA, "<db:verify from='b.test' to='a.test' id='${in_id}' type='valid'/>"),
 	/* XEP-0220 2.4: the verdict goes back on the originating stream. */
 	EXPECT(PI, "<db:result from='a.test' to='b.test' type='valid'/>"),

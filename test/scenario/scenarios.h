@@ -42,7 +42,11 @@ enum {
  * ${out_id} (PA's stream id) and ${kb} (our key). */
 extern const struct sc_step SC_OUT_OPEN_B[];
 /* PI connects as b.test and asks for (a.test, b.test) with key PEERKEY; the
- * engine verifies it with PA (accepted; our own pair is authenticated on
+ * engine, as receiving server, opens PA to b.test's authoritative server and
+ * sends its db:verify there (XEP-0220 2.3), unanswered. Binds ${in_id},
+ * ${kb}. */
+extern const struct sc_step SC_IN_UNTIL_VERIFY[];
+/* SC_IN_UNTIL_VERIFY, then: PA answers valid (accepted; our own pair is authenticated on
  * the same stream); both pairs end valid. Binds ${in_id} (our stream id on
  * PI), ${out_id}, ${kb}. */
 extern const struct sc_step SC_IN_AUTH_B[];

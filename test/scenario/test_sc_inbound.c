@@ -16,16 +16,7 @@
 
 /* The receiving role up to the db:verify on PA, before its answer. */
 static const struct sc_step in_until_verify[] = {
-	CONNECT(PI),
-	SEND(PI, HDR("b.test", "a.test")),
-	EXPECT(PI, HDR_ID("a.test", "b.test", "${in_id}") FEATURES_DB),
-	SEND(PI, "<db:result from='b.test' to='a.test'>" PEERKEY "</db:result>"),
-	ACCEPT(PA, "b.test"),
-	EXPECT(PA, HDR("a.test", "b.test")),
-	SEND(PA, HDR_ID("b.test", "a.test", "out-1") FEATURES_DB),
-	DBKEY("kb", "b.test", "a.test", "out-1"),
-	EXPECT(PA, "<db:result from='a.test' to='b.test'>${kb}</db:result>"
-		   "<db:verify from='a.test' to='b.test' id='${in_id}'>" PEERKEY "</db:verify>"),
+	INCLUDE(SC_IN_UNTIL_VERIFY),
 	EXPECT_NOTHING(PI),
 	END(),
 };
