@@ -133,6 +133,25 @@ static void peer_says(const char *text)
 	assert_int_equal(fake_tcp_write(peer, text, strlen(text)), (int)strlen(text));
 }
 
+/* An inbound link whose peer (b.test) sent its stream header, handed up. */
+static void open_in_header(struct xs2s_el *el)
+{
+	open_in();
+	peer_says(HDR_B);
+	assert_int_equal(pump(el), XS2S_LINK_HEADER);
+}
+
+/* Release the inbound link and close both test sockets (a test that opens
+ * a second one). */
+static void close_in(void)
+{
+	xs2s_link_release(&link, 0);
+	fake_tcp_close(peer);
+	peer = XS2S_SOCK_NONE;
+	xs2s_port_close(listener);
+	listener = XS2S_SOCK_NONE;
+}
+
 /* The one LINK_DOWN event the link posted, with its bounce condition. */
 static void expect_down(enum xs2s_stanza_err cond)
 {
@@ -171,9 +190,7 @@ static void test_in_negotiation(void **state)
 	const char *w;
 
 	(void)state;
-	open_in();
-	peer_says(HDR_B);
-	assert_int_equal(pump(&el), XS2S_LINK_HEADER);
+	open_in_header(&el);
 	assert_int_equal(link.state, XS2S_LS_FEATURES);
 	assert_string_equal(link.peer_domain, "b.test");
 	assert_string_equal(link.local_domain, "a.test");
@@ -225,9 +242,7 @@ static void test_in_tls_required(void **state)
 
 	(void)state;
 	set_policy(XS2S_TLS_POLICY_REQUIRED);
-	open_in();
-	peer_says(HDR_B);
-	assert_int_equal(pump(&el), XS2S_LINK_HEADER);
+	open_in_header(&el);
 	xs2s_link_send_features(&link, "<dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>");
 	pump_idle();
 	assert_non_null(strstr(wrote(), "version='1.0'><stream:features></stream:features>"));
@@ -242,9 +257,7 @@ static void test_in_unexpected_starttls(void **state)
 	struct xs2s_el el;
 
 	(void)state;
-	open_in();
-	peer_says(HDR_B);
-	assert_int_equal(pump(&el), XS2S_LINK_HEADER);
+	open_in_header(&el);
 	peer_says("<starttls xmlns='urn:ietf:params:xml:ns:xmpp-tls'/>");
 	expect_stream_error("policy-violation", XS2S_WHY_POLICY_VIOLATION);
 	assert_string_equal(link.reason, "unexpected <starttls/>");
@@ -261,21 +274,13 @@ static void test_in_header_errors(void **state)
 	peer_says("<?xml version='1.0'?><stream:stream " NS_ATTRS " from='b.test' to='nope.test' version='1.0'>");
 	expect_stream_error("host-unknown", XS2S_WHY_HOST_UNKNOWN);
 	assert_non_null(strstr(out, "from='nope.test' to='b.test'"));
-	xs2s_link_release(&link, 0);
-	fake_tcp_close(peer);
-	peer = XS2S_SOCK_NONE;
-	xs2s_port_close(listener);
-	listener = XS2S_SOCK_NONE;
+	close_in();
 
 	open_in();
 	peer_says("<stream:stream xmlns='jabber:client' xmlns:stream='http://etherx.jabber.org/streams' to='a.test' "
 		  "version='1.0'>");
 	expect_stream_error("invalid-namespace", XS2S_WHY_INVALID_NAMESPACE);
-	xs2s_link_release(&link, 0);
-	fake_tcp_close(peer);
-	peer = XS2S_SOCK_NONE;
-	xs2s_port_close(listener);
-	listener = XS2S_SOCK_NONE;
+	close_in();
 
 	/* A header value longer than its field (here the id, 64 bytes at most). */
 	open_in();
@@ -292,9 +297,7 @@ static void test_in_undeclared_prefix(void **state)
 	struct xs2s_el el;
 
 	(void)state;
-	open_in();
-	peer_says(HDR_B);
-	assert_int_equal(pump(&el), XS2S_LINK_HEADER);
+	open_in_header(&el);
 	peer_says("<x:message/>");
 	expect_stream_error("bad-namespace-prefix", XS2S_WHY_BAD_NS_PREFIX);
 }
@@ -305,9 +308,7 @@ static void test_in_peer_stream_error(void **state)
 	struct xs2s_el el;
 
 	(void)state;
-	open_in();
-	peer_says(HDR_B);
-	assert_int_equal(pump(&el), XS2S_LINK_HEADER);
+	open_in_header(&el);
 	pump_idle();
 	wrote();
 	peer_says("<stream:error><conflict xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
@@ -435,15 +436,9 @@ static void test_timers(void **state)
 	xs2s_link_timer(&link, xs2s_port_now_ms());
 	expect_stream_error("connection-timeout", XS2S_WHY_SETUP_TIMEOUT);
 	assert_int_equal(xs2s_link_bounce_cond(&link), XS2S_STE_REMOTE_SERVER_TIMEOUT);
-	xs2s_link_release(&link, 0);
-	fake_tcp_close(peer);
-	peer = XS2S_SOCK_NONE;
-	xs2s_port_close(listener);
-	listener = XS2S_SOCK_NONE;
+	close_in();
 
-	open_in();
-	peer_says(HDR_B);
-	assert_int_equal(pump(&el), XS2S_LINK_HEADER);
+	open_in_header(&el);
 	xs2s_link_authenticated(&link);
 	pump_idle();
 	wrote();
@@ -470,9 +465,7 @@ static void test_close_reserve(void **state)
 	size_t room;
 
 	(void)state;
-	open_in();
-	peer_says(HDR_B);
-	assert_int_equal(pump(&el), XS2S_LINK_HEADER);
+	open_in_header(&el);
 	memset(filler, ' ', sizeof filler);
 	room = xs2s_bq_room(&link.out);
 	assert_int_equal(xs2s_link_write(&link, filler, room - XS2S_LINK_CLOSE_RESERVE + 1), XS2S_ENOMEM);
@@ -492,9 +485,7 @@ static void test_reasons(void **state)
 	struct xs2s_el el;
 
 	(void)state;
-	open_in();
-	peer_says(HDR_B);
-	assert_int_equal(pump(&el), XS2S_LINK_HEADER);
+	open_in_header(&el);
 	wrote();
 	xs2s_link_abort(&link, XS2S_WHY_UNSUPPORTED_STANZA_TYPE, "first %d", 1);
 	xs2s_link_abort(&link, XS2S_WHY_RESOURCE, "second");
@@ -503,15 +494,9 @@ static void test_reasons(void **state)
 	expect_stream_error("unsupported-stanza-type", XS2S_WHY_UNSUPPORTED_STANZA_TYPE);
 	assert_null(strstr(out, "resource-constraint"));
 	assert_int_equal(xs2s_link_bounce_cond(&link), XS2S_STE_REMOTE_SERVER_NOT_FOUND);
-	xs2s_link_release(&link, 0);
-	fake_tcp_close(peer);
-	peer = XS2S_SOCK_NONE;
-	xs2s_port_close(listener);
-	listener = XS2S_SOCK_NONE;
+	close_in();
 	/* Resource exhaustion bounces with resource-constraint (RFC 6120 8.3.3.18). */
-	open_in();
-	peer_says(HDR_B);
-	assert_int_equal(pump(&el), XS2S_LINK_HEADER);
+	open_in_header(&el);
 	wrote();
 	xs2s_link_abort(&link, XS2S_WHY_RESOURCE, "full");
 	expect_stream_error("resource-constraint", XS2S_WHY_RESOURCE);
