@@ -275,14 +275,15 @@ bool xs2s_hostmap_entry_valid(const char *entry)
 	return xs2s_resolve_map_entry_valid(entry);
 }
 
+#ifdef CONFIG_XS2S_DNS
 bool xs2s_dns_server_valid(const char *addr_port)
 {
 	char addr[XS2S_ADDR_MAX];
 	uint16_t port;
 
-	return IS_ENABLED_XS2S(CONFIG_XS2S_DNS) && addr_port &&
-	       xs2s_addr_port_parse(addr_port, XS2S_DNS_PORT, addr, &port) == XS2S_OK;
+	return addr_port && xs2s_addr_port_parse(addr_port, XS2S_DNS_PORT, addr, &port) == XS2S_OK;
 }
+#endif
 
 int xs2s_engine_reload_credentials(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 {

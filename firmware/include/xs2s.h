@@ -89,9 +89,12 @@ void xs2s_engine_fini(struct xs2s_engine *eng);
 int xs2s_hostmap_add(struct xs2s_engine *eng, const char *entry);
 /* Checks for the configuration's strings, before any engine exists: a host
  * map entry "domain=addr:port" ([v6]:port; the port defaults to 5269) and a
- * DNS server "ADDR[:PORT]" as xs2s_engine_start would take them. */
+ * DNS server "ADDR[:PORT]" (CONFIG_XS2S_DNS builds only) as
+ * xs2s_engine_start would take them. */
 bool xs2s_hostmap_entry_valid(const char *entry);
+#ifdef CONFIG_XS2S_DNS
 bool xs2s_dns_server_valid(const char *addr_port);
+#endif
 
 /* New certificate, key and CAs from cfg's PEM buffers (the rest of cfg is
  * not read): new links use them, open links keep theirs (certificates are

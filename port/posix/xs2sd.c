@@ -90,7 +90,9 @@ static void usage(FILE *f)
 		"  --key FILE              our private key (PEM)                               [%s]\n"
 		"  --ca FILE               trusted CA certificates (PEM)                       [%s]\n"
 		"  --host-map D=ADDR:PORT  static address of a peer domain (repeatable)\n"
+#ifdef CONFIG_XS2S_DNS
 		"  --dns-server ADDR[:PORT] DNS server for SRV/A/AAAA lookups (default: resolv.conf)\n"
+#endif
 		"  --admin PATH            admin socket for xs2sctl                            [%s]\n"
 		"  --dialback-secret S     XEP-0185 secret (default: random at start)\n"
 		"  --tls-policy P          required | optional (INSECURE plaintext fallback)   [%s]\n"
@@ -517,12 +519,18 @@ static int set_option(struct settings *s, int id, const char *val, const char *w
 		return 0;
 	}
 	case OPT_DNS:
+#ifdef CONFIG_XS2S_DNS
 		if (!xs2s_dns_server_valid(val)) {
 			fprintf(stderr, "xs2sd: %s: bad DNS server '%s' (want ADDR[:PORT])\n", where, val);
 			return -1;
 		}
 		s->cfg.dns_server = val;
 		return 0;
+#else
+		fprintf(stderr, "xs2sd: %s %s: this build has no DNS client (CONFIG_XS2S_DNS is off); "
+			"peers come from the host map only\n", where, val);
+		return -1;
+#endif
 	case OPT_POLICY:
 		if (!strcmp(val, "required"))
 			s->cfg.tls_policy = XS2S_TLS_POLICY_REQUIRED;
