@@ -97,7 +97,7 @@ cat >"$tmp" <<HDR
 #define LWIP_RAW                        0
 #define LWIP_UDP                        1
 #define LWIP_TCP                        1
-#define LWIP_DNS                        0   /* xs2s has its own resolver over UDP (firmware/resolve.c) */
+#define LWIP_DNS                        0   /* xs2s has its own resolver over UDP (firmware/resolve/dns.c) */
 #define LWIP_DHCP                       0
 #define LWIP_AUTOIP                     0
 #define LWIP_IGMP                       0

@@ -11,7 +11,7 @@
 #   $(O)/lib/mxml/*.o, $(O)/lib/libmxml.a
 #
 # The Makefile then renames the library's malloc family into the XML arena
-# ($(MXML_PRIVATE), see firmware/xml.c) exactly as it does Debian's libmxml.a.
+# ($(MXML_PRIVATE), see firmware/xml/xml.c) exactly as it does Debian's libmxml.a.
 #
 # No floating point: real-number nodes are the only floating point in
 # Mini-XML (strtod, printf "%f", double); no-real.patch compiles them out

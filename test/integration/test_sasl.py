@@ -6,7 +6,7 @@ offered, success and the stream restart, an authzid for another domain, an
 connects to a raw c.test server): EXTERNAL refused, with and without a
 dialback fallback. Secure auth with an exempted domain.
 
-Documented behaviour (README "Authentication", firmware/auth.h): EXTERNAL is
+Documented behaviour (README "Authentication", firmware/auth/auth.h): EXTERNAL is
 offered only when the TLS client certificate is valid for the domain in the
 stream header; the authzid must be empty or that domain; a refusal is a SASL
 <failure/> after which the peer may still use dialback when dialback is
