@@ -226,12 +226,12 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-tiny tiny_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-tiny all check-optional size
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean test_lean_defconfig
-	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean all unit integration install-check
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean all unit integration
 	$(Q)$(MAKE) --no-print-directory test-routers ROUTER_PEER=$(TEST_O)-lean
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip test_lwip_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip all lwip-selftest integration interop PEER_BUILD=$(TEST_O)-lean
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) test_defconfig
-	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) all unit fuzz integration interop
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) all unit fuzz integration interop install-check
 
 # Benchmarks print figures and assert nothing (not part of `make test`):
 # RAM of the lwIP build with 4 link slots, static and per authenticated TLS link.
