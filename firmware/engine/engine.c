@@ -14,6 +14,7 @@ _Static_assert(_Alignof(struct xs2s_engine) >= _Alignof(struct xs2s_core), "XS2S
 _Static_assert(CONFIG_XS2S_MAX_LINKS + 1 + XS2S_RESOLVE_POLLFDS <= XS2S_POLL_MAX, "port.h: XS2S_POLL_MAX");
 #define ENGINE_FD_LISTENER 0xffu
 #define ENGINE_FD_RESOLVER 0xfeu
+#define XS2S_FINI_ROUNDS 64         /* local queue turns at fini for bounces that wait */
 
 void xs2s_config_defaults(struct xs2s_config *cfg)
 {
@@ -84,7 +85,7 @@ int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 		return rc;
 	xs2s_xml_init(&c->xml);
 	xs2s_routes_init(&c->routes, &c->evq);
-	xs2s_local_init(&c->local, &c->env);
+	xs2s_app_init(&c->app, &c->env, eng, xs2s_s2s_send, c);
 	rc = xs2s_resolve_init(&c->res, cfg->host_map, cfg->dns_server);
 	if (rc != XS2S_OK)
 		return rc;
@@ -113,12 +114,26 @@ int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 	return XS2S_OK;
 }
 
-static void engine_drain(struct xs2s_core *c)
+void xs2s_engine_drain(struct xs2s_core *c)
 {
 	struct xs2s_ev e;
 
 	while (xs2s_evq_pop(&c->evq, &e))
 		xs2s_s2s_event(c, &e);
+}
+
+/* Within the poll round (never inside an API call): the events, then the
+ * application's turn right after what caused it (local deliveries,
+ * completions), then the events that caused. */
+static void engine_settle(struct xs2s_core *c)
+{
+	xs2s_engine_drain(c);
+	if (xs2s_app_busy(&c->app)) {
+		xs2s_app_step(&c->app);
+		if (c->bounce_wait)
+			xs2s_s2s_bounce_retry(c);
+		xs2s_engine_drain(c);
+	}
 }
 
 static void engine_accept(struct xs2s_core *c)
@@ -154,9 +169,9 @@ static void engine_step(struct xs2s_core *c, struct xs2s_slot *s, uint8_t got)
 			break;
 		xs2s_s2s_link_event(c, s, ev, &el);
 		xs2s_xml_free(&c->xml, &el);
-		engine_drain(c);
+		engine_settle(c);
 	}
-	engine_drain(c);
+	engine_settle(c);
 }
 
 int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
@@ -197,6 +212,9 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 	left = xs2s_resolve_next_ms(&c->res, now);
 	if (left < timeout_ms)
 		timeout_ms = left;
+	left = xs2s_app_busy(&c->app) ? 0 : xs2s_app_next_ms(&c->app, now);
+	if (left < timeout_ms)
+		timeout_ms = left;
 	xs2s_port_poll(fds, n, timeout_ms);
 	xs2s_resolve_step(&c->res, xs2s_port_now_ms());
 	for (i = 0; i < n; i++) {
@@ -217,10 +235,13 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 		if (xs2s_link_has_work(&s->link) || xs2s_bq_len(&s->link.out))
 			engine_step(c, s, 0);
 		xs2s_link_timer(&s->link, now);
-		engine_drain(c);
+		engine_settle(c);
 	}
 	xs2s_slots_free_done(c);
-	engine_drain(c);
+	engine_settle(c);
+	/* The application's timers: iq requests past their deadline. */
+	xs2s_app_run(&c->app, xs2s_port_now_ms());
+	engine_settle(c);
 	return XS2S_OK;
 }
 
@@ -235,14 +256,14 @@ void xs2s_engine_stop(struct xs2s_engine *eng)
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++)
 		if (xs2s_link_live(&c->slot[i].link))
 			xs2s_link_abort(&c->slot[i].link, XS2S_WHY_SHUTDOWN, "shutting down");
-	engine_drain(c);
+	xs2s_engine_drain(c);
 }
 
 bool xs2s_engine_idle(struct xs2s_engine *eng)
 {
 	const struct xs2s_core *c = xs2s_core_of(eng);
 
-	return c->magic != XS2S_CORE_MAGIC || c->links_used == 0;
+	return c->magic != XS2S_CORE_MAGIC || (c->links_used == 0 && !xs2s_app_busy(&c->app));
 }
 
 void xs2s_engine_fini(struct xs2s_engine *eng)
@@ -252,12 +273,30 @@ void xs2s_engine_fini(struct xs2s_engine *eng)
 
 	if (c->magic != XS2S_CORE_MAGIC)
 		return;
+	c->stopping = true; /* nothing new goes out */
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++)
 		if (c->slot[i].link.state != XS2S_LS_FREE)
 			xs2s_link_abort(&c->slot[i].link, XS2S_WHY_CUT, "engine finished");
-	engine_drain(c);
+	xs2s_engine_drain(c);
 	xs2s_slots_free_done(c);
-	engine_drain(c);
+	xs2s_engine_drain(c);
+	for (i = 0; i < XS2S_FINI_ROUNDS && c->bounce_wait; i++) {
+		xs2s_app_step(&c->app); /* room for the bounces that wait */
+		xs2s_s2s_bounce_retry(c);
+		xs2s_engine_drain(c);
+	}
+	xs2s_app_fini(&c->app, xs2s_port_now_ms());
+	xs2s_engine_drain(c);
+	if (c->bounce_wait) {
+		XS2S_LOGE(0, "engine finished with %u stanza(s) not bounced: handlers kept the local queue full",
+			  c->routes.queued);
+		for (i = 0; i < XS2S_ROUTES; i++)
+			if (c->routes.r[i].state == XS2S_RT_FAILED && c->routes.r[i].queued) {
+				while (c->routes.r[i].queued)
+					xs2s_route_drop_head(&c->routes, (int)i);
+				xs2s_route_release(&c->routes, (int)i);
+			}
+	}
 	if (c->listener != XS2S_SOCK_NONE)
 		xs2s_port_close(c->listener);
 	c->listener = XS2S_SOCK_NONE;
@@ -292,39 +331,4 @@ int xs2s_engine_reload_credentials(struct xs2s_engine *eng, const struct xs2s_co
 	if (c->magic != XS2S_CORE_MAGIC)
 		return XS2S_EINVAL;
 	return xs2s_tls_reload(&c->tls, cfg);
-}
-
-int xs2s_send_message(struct xs2s_engine *eng, const char *from, const char *to, const char *body)
-{
-	struct xs2s_core *c = xs2s_core_of(eng);
-	struct xs2s_outgoing out;
-	int rc;
-
-	if (c->magic != XS2S_CORE_MAGIC)
-		return XS2S_EINVAL;
-	rc = xs2s_local_message(&c->local, from, to, body, &out);
-	if (rc == XS2S_OK && out.len)
-		rc = xs2s_s2s_send(c, out.from, out.to, out.xml, out.len, &out.meta);
-	engine_drain(c);
-	return rc;
-}
-
-int xs2s_inbox_peek(struct xs2s_engine *eng, struct xs2s_inbox_msg *m)
-{
-	const char *f[5];
-	int rc = xs2s_local_inbox_peek(&xs2s_core_of(eng)->local, f);
-
-	if (rc == XS2S_OK) {
-		m->from = f[0];
-		m->to = f[1];
-		m->type = f[2];
-		m->error = f[3];
-		m->body = f[4];
-	}
-	return rc;
-}
-
-void xs2s_inbox_pop(struct xs2s_engine *eng)
-{
-	xs2s_local_inbox_pop(&xs2s_core_of(eng)->local);
 }

@@ -8,7 +8,7 @@
  *   status.c  the operator's view
  *
  * Layers, top to bottom; calls go down only, events come up (lib/evq.h):
- *   engine (this) -> local delivery -> route table -> authentication -> link
+ *   engine (this) -> application interface and local delivery -> route table -> authentication -> link
  *   (transport: TLS, framer, XML) -> port
  * struct xs2s_core is the whole engine; the public struct xs2s_engine is
  * caller memory of exactly its size (generated XS2S_ENGINE_SIZE), which the
@@ -26,7 +26,7 @@
 #include "auth/auth.h"
 #include "link/link.h"
 #include "link/tls.h"
-#include "local/local.h"
+#include "app/app.h"
 #include "resolve/resolve.h"
 #include "route/route.h"
 #include "xml/xml.h"
@@ -43,6 +43,7 @@ struct xs2s_slot {
 struct xs2s_core {
 	uint32_t magic;
 	bool stopping;
+	bool bounce_wait;                 /* a failed route's bounces wait for room in the local queue */
 	unsigned next_id;                 /* link ids: never reused */
 	unsigned links_used, links_high;  /* slots in use, high-water */
 	unsigned links_refused;           /* accepts and creates refused for lack of a slot */
@@ -50,7 +51,7 @@ struct xs2s_core {
 	struct xs2s_env env;
 	struct xs2s_evq evq;
 	struct xs2s_routes routes;
-	struct xs2s_local local;
+	struct xs2s_app app;
 	struct xs2s_resolver res;
 	struct xs2s_xml xml;
 	struct xs2s_tls tls;
@@ -62,6 +63,9 @@ static inline struct xs2s_core *xs2s_core_of(struct xs2s_engine *eng)
 {
 	return (struct xs2s_core *)(void *)eng;
 }
+
+/* engine.c: run the events posted so far (lib/evq.h). */
+void xs2s_engine_drain(struct xs2s_core *c);
 
 /* slots.c */
 /* Take a free slot for a new link; NULL (logged, counted) when none. The
@@ -75,9 +79,12 @@ void xs2s_slots_free_done(struct xs2s_core *c);
 void xs2s_s2s_link_event(struct xs2s_core *c, struct xs2s_slot *s, enum xs2s_link_ev ev, const struct xs2s_el *el);
 /* One event from the queue. */
 void xs2s_s2s_event(struct xs2s_core *c, const struct xs2s_ev *e);
-/* Route a stanza from local domain `from` to remote domain `to`. */
-int xs2s_s2s_send(struct xs2s_core *c, const char *from, const char *to, const char *xml, size_t len,
+/* Route a stanza from local domain `from` to remote domain `to` (the
+ * application layer's output, app/app.h). */
+int xs2s_s2s_send(void *core, const char *from, const char *to, const char *xml, size_t len,
 		  const struct xs2s_stanza_meta *meta);
+/* Bounce what failed routes still hold, now that the local queue has room. */
+void xs2s_s2s_bounce_retry(struct xs2s_core *c);
 /* Give links with room in their output their routes' queued stanzas. */
 void xs2s_s2s_kick(struct xs2s_core *c, struct xs2s_slot *s);
 

@@ -1,2 +1,2 @@
 # sizes.c is not an object: it is compiled to assembly for xs2s_sizes.h.
-firmware-objs-y += engine/engine.o engine/s2s.o engine/slots.o engine/status.o
+firmware-objs-y += engine/engine.o engine/api.o engine/s2s.o engine/slots.o engine/status.o

@@ -20,7 +20,9 @@
  *   LINK_DOWN         the route table fails the link's outbound routes and
  *                     the verifications it carried.
  *   ROUTE_READY (out) the link is open; its queue goes out.
- *   ROUTE_FAILED      its queue is bounced in order; then it is released.
+ *   ROUTE_FAILED      its queue is bounced in order (with the failed link's
+ *                     reason); then it is released.
+ *   SENT              the application's completion: handed to a stream.
  *   DB_VERDICT        the inbound link gets <db:result type=valid|invalid|error/>.
  */
 #include <string.h>
@@ -124,10 +126,15 @@ static int s2s_out_route(struct xs2s_core *c, const char *local, const char *rem
 	return r;
 }
 
-int xs2s_s2s_send(struct xs2s_core *c, const char *from, const char *to, const char *xml, size_t len,
+int xs2s_s2s_send(void *core, const char *from, const char *to, const char *xml, size_t len,
 		  const struct xs2s_stanza_meta *meta)
 {
-	int r = s2s_out_route(c, from, to);
+	struct xs2s_core *c = core;
+	int r;
+
+	if (c->stopping)
+		return XS2S_EIO; /* stopping: no new stanza for a peer (the queued ones are bounced) */
+	r = s2s_out_route(c, from, to);
 
 	if (r < 0)
 		return r;
@@ -317,18 +324,6 @@ static void s2s_dialback_in(struct xs2s_core *c, struct xs2s_slot *s, const stru
 	memset(m.key, 0, sizeof m.key);
 }
 
-/* A reply of local delivery goes out like any stanza. */
-static void s2s_send_reply(struct xs2s_core *c, const struct xs2s_outgoing *out)
-{
-	int rc;
-
-	if (!out->len)
-		return;
-	rc = xs2s_s2s_send(c, out->from, out->to, out->xml, out->len, &out->meta);
-	if (rc != XS2S_OK)
-		XS2S_LOGW(0, "cannot send %s to %s: %s", out->what, out->to, xs2s_err_name(rc));
-}
-
 /* A message, presence or iq: only inbound, from a domain authenticated on
  * this stream, to one of ours (RFC 6120 4.9.3.9, 4.9.3.4, 4.9.3.6). */
 static void s2s_stanza(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_el *st)
@@ -336,7 +331,6 @@ static void s2s_stanza(struct xs2s_core *c, struct xs2s_slot *s, const struct xs
 	struct xs2s_link *l = &s->link;
 	const char *name = xs2s_el_name(st), *from = xs2s_el_attr(st, "from"), *to = xs2s_el_attr(st, "to");
 	char fd[XS2S_DOMAIN_MAX + 1], td[XS2S_DOMAIN_MAX + 1];
-	struct xs2s_outgoing out;
 	int r;
 
 	if (l->dir != XS2S_DIR_IN || !xs2s_route_any_valid(&c->routes, l->id)) {
@@ -357,8 +351,7 @@ static void s2s_stanza(struct xs2s_core *c, struct xs2s_slot *s, const struct xs
 		return;
 	}
 	xs2s_link_stanza_in(l);
-	xs2s_local_deliver(&c->local, l->id, st, &out);
-	s2s_send_reply(c, &out);
+	xs2s_app_deliver(&c->app, l->id, st, l->stanza, l->fr.len);
 }
 
 static void s2s_element(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_el *el)
@@ -406,6 +399,38 @@ void xs2s_s2s_link_event(struct xs2s_core *c, struct xs2s_slot *s, enum xs2s_lin
 
 /* ---- events ---- */
 
+/* Bounce failed route idx's queue in order (with the reason of the link
+ * that failed it, while its slot is not reused), then release the route.
+ * When the local queue has no room for the next bounce, the rest waits for
+ * xs2s_s2s_bounce_retry (after the application's next turn): never lost. */
+static void s2s_bounce_queue(struct xs2s_core *c, int idx)
+{
+	struct xs2s_route *r = &c->routes.r[idx];
+	const struct xs2s_slot *s = &c->slot[r->slot];
+	const char *why = r->failed_link && s->link.id == r->failed_link ? s->link.reason : "";
+	const struct xs2s_qent *q;
+
+	while ((q = xs2s_route_head(&c->routes, idx)) != NULL) {
+		if (xs2s_app_bounce(&c->app, q->data, q->len, &q->meta, (enum xs2s_stanza_err)r->fail_cond, why) ==
+		    XS2S_ENOMEM) {
+			c->bounce_wait = true;
+			return;
+		}
+		xs2s_route_drop_head(&c->routes, idx);
+	}
+	xs2s_route_release(&c->routes, idx);
+}
+
+void xs2s_s2s_bounce_retry(struct xs2s_core *c)
+{
+	unsigned i;
+
+	c->bounce_wait = false;
+	for (i = 0; i < XS2S_ROUTES && !c->bounce_wait; i++)
+		if (c->routes.r[i].state == XS2S_RT_FAILED && c->routes.r[i].queued)
+			s2s_bounce_queue(c, (int)i);
+}
+
 /* The route an event names, or NULL when it has been freed since. */
 static struct xs2s_route *s2s_route_of(struct xs2s_core *c, const struct xs2s_ev *e)
 {
@@ -418,7 +443,6 @@ void xs2s_s2s_event(struct xs2s_core *c, const struct xs2s_ev *e)
 {
 	struct xs2s_route *r;
 	struct xs2s_slot *s;
-	const struct xs2s_qent *q;
 
 	switch (e->type) {
 	case XS2S_EV_LINK_DOWN:
@@ -433,11 +457,10 @@ void xs2s_s2s_event(struct xs2s_core *c, const struct xs2s_ev *e)
 	case XS2S_EV_ROUTE_FAILED:
 		if (!(r = s2s_route_of(c, e)))
 			break;
-		while ((q = xs2s_route_head(&c->routes, e->idx)) != NULL) {
-			xs2s_local_bounce(&c->local, q->data, q->len, &q->meta, (enum xs2s_stanza_err)e->cond);
-			xs2s_route_drop_head(&c->routes, e->idx);
-		}
-		xs2s_route_release(&c->routes, e->idx);
+		s2s_bounce_queue(c, e->idx);
+		break;
+	case XS2S_EV_SENT:
+		xs2s_app_sent(&c->app, e->idx);
 		break;
 	case XS2S_EV_DB_VERDICT:
 		if (!(r = s2s_route_of(c, e)) || !(s = s2s_slot_of(c, r)))

@@ -25,8 +25,10 @@ void xs2s_sizes(void)
 	XS2S_SIZE(XS2S_SIZE_ROUTES, sizeof c->routes.r);
 	XS2S_SIZE(XS2S_SIZE_QUEUE_ENTRIES, sizeof c->routes.q);
 	XS2S_SIZE(XS2S_SIZE_QUEUE_POOL, sizeof c->routes.pool_mem);
-	XS2S_SIZE(XS2S_SIZE_INBOX, sizeof c->local.inbox);
-	XS2S_SIZE(XS2S_SIZE_SCRATCH, sizeof c->local.scratch);
+	XS2S_SIZE(XS2S_SIZE_INBOX, sizeof c->app.inbox);
+	XS2S_SIZE(XS2S_SIZE_SCRATCH, sizeof c->app.scratch);
+	XS2S_SIZE(XS2S_SIZE_APP_TABLES, sizeof c->app.handlers + sizeof c->app.pending + sizeof c->app.iqs);
+	XS2S_SIZE(XS2S_SIZE_LOCAL_QUEUE, sizeof c->app.lq);
 	XS2S_SIZE(XS2S_SIZE_EVENTS, sizeof c->evq);
 	XS2S_SIZE(XS2S_SIZE_RESOLVER, sizeof c->res);
 	XS2S_SIZE(XS2S_SIZE_XML_ARENA, sizeof c->xml.mem);

@@ -60,8 +60,15 @@ static void status_pools(const struct xs2s_core *c, xs2s_pool_fn add, void *ctx)
 	add(ctx, "routes", "items", rt->used, rt->high, XS2S_ROUTES, rt->refused);
 	add(ctx, "queue", "bytes", rt->pool.used, rt->pool.high, rt->pool.size, rt->queue_refused);
 	add(ctx, "queue_stanzas", "items", rt->queued, rt->queued_high, XS2S_QUEUE_ENTRIES, rt->queue_refused);
-	add(ctx, "inbox", "bytes", c->local.inbox_used, c->local.inbox_high, sizeof c->local.inbox, 0);
-	add(ctx, "scratch", "bytes", 0, c->local.scratch_high, sizeof c->local.scratch, 0);
+	add(ctx, "inbox", "bytes", c->app.inbox_used, c->app.inbox_high, sizeof c->app.inbox, c->app.inbox_refused);
+	add(ctx, "scratch", "bytes", 0, c->app.scratch_high, sizeof c->app.scratch - 1, 0);
+	add(ctx, "handlers", "items", c->app.handlers_used, c->app.handlers_high, CONFIG_XS2S_APP_HANDLERS,
+	    c->app.handlers_refused);
+	add(ctx, "completions", "items", c->app.pending_used, c->app.pending_high, CONFIG_XS2S_APP_PENDING,
+	    c->app.pending_refused);
+	add(ctx, "iq_requests", "items", c->app.iqs_used, c->app.iqs_high, CONFIG_XS2S_APP_IQ_PENDING,
+	    c->app.iqs_refused);
+	add(ctx, "local_queue", "bytes", c->app.lq_used, c->app.lq_high, sizeof c->app.lq, c->app.lq_refused);
 	add(ctx, "events", "items", c->evq.n, c->evq.high, XS2S_EVQ_LEN, c->evq.lost);
 	add(ctx, "dns_lookups", "items", xs2s_resolve_busy(&c->res), 0, XS2S_RESOLVE_SLOTS, 0);
 	add(ctx, "xml_arena", "bytes", c->xml.arena.used, c->xml.arena.high, c->xml.arena.size, c->xml.arena.fails);
@@ -97,7 +104,7 @@ static void status_pool_json(void *ctx, const char *name, const char *unit, size
 		xs2s_w_raw(w, ":{");
 	xs2s_w_fmt(w, "\"used\":%zu,\"high\":%zu,\"size\":%zu,\"fails\":%u", used, high, size, fails);
 	if (j->c && !strcmp(name, "inbox"))
-		xs2s_w_fmt(w, ",\"messages\":%u", j->c->local.inbox_count);
+		xs2s_w_fmt(w, ",\"messages\":%u", j->c->app.inbox_count);
 	xs2s_w_raw(w, "}");
 }
 

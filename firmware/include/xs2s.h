@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "xs2s_err.h"
+#include "xs2s_app.h"      /* the application interface: send, handlers, iq, views, builder */
 #ifndef XS2S_GEN_SIZES
 #include "xs2s_sizes.h" /* generated: XS2S_ENGINE_SIZE, XS2S_ENGINE_ALIGN */
 #endif
@@ -104,15 +105,14 @@ bool xs2s_dns_server_valid(const char *addr_port);
  * while the old ones are in use. On any error the old credentials stay. */
 int xs2s_engine_reload_credentials(struct xs2s_engine *eng, const struct xs2s_config *cfg);
 
-/* Send a chat message from a local JID to any JID. Local recipients get it in
- * the inbox; remote ones through the route table (queued while the link is
- * set up, bounced to the inbox on failure). XS2S_OK when accepted,
- * XS2S_EINVAL for a bad JID or a non-local sender, XS2S_ERANGE when it does
- * not fit in one stanza, XS2S_ENOMEM when no queue room or link slot is left. */
+/* Send a chat message from a local JID to any JID: xs2s_send of a message
+ * of type chat without a completion (a bounce comes back to the sender:
+ * handlers, then the inbox). */
 int xs2s_send_message(struct xs2s_engine *eng, const char *from, const char *to, const char *body);
 
-/* Inbox: messages received for local JIDs and bounces of our own stanzas.
- * Strings point into the inbox and stay valid until xs2s_inbox_pop(). */
+/* Inbox: messages for local JIDs that no handler claimed, and bounces of
+ * stanzas sent without a completion. Strings point into the inbox and stay
+ * valid until xs2s_inbox_pop(). */
 struct xs2s_inbox_msg {
 	const char *from, *to, *type, *error, *body;
 };

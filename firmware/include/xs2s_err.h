@@ -69,6 +69,17 @@ enum xs2s_stanza_err {
 	XS2S_STE_RESOURCE_CONSTRAINT,
 	XS2S_STE_SERVICE_UNAVAILABLE,
 	XS2S_STE_UNDEFINED_CONDITION,
+	/* the rest of RFC 6120 8.3.3, for the application's iq errors */
+	XS2S_STE_CONFLICT,
+	XS2S_STE_FORBIDDEN,
+	XS2S_STE_GONE,
+	XS2S_STE_NOT_ACCEPTABLE,
+	XS2S_STE_NOT_AUTHORIZED,
+	XS2S_STE_PAYMENT_REQUIRED,
+	XS2S_STE_REDIRECT,
+	XS2S_STE_REGISTRATION_REQUIRED,
+	XS2S_STE_SUBSCRIPTION_REQUIRED,
+	XS2S_STE_UNEXPECTED_REQUEST,
 	XS2S_STE__COUNT
 };
 
@@ -77,5 +88,7 @@ const char *xs2s_stream_err_name(enum xs2s_stream_err e);
 const char *xs2s_stanza_err_name(enum xs2s_stanza_err e);
 /* The RFC 6120 8.3.2 error type that goes with a stanza condition ("cancel", "wait", ...). */
 const char *xs2s_stanza_err_type(enum xs2s_stanza_err e);
+/* The condition named name, or XS2S_STE_NONE when RFC 6120 8.3.3 has none of that name. */
+enum xs2s_stanza_err xs2s_stanza_err_by_name(const char *name);
 
 #endif

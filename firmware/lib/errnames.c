@@ -3,6 +3,7 @@
  * condition (8.3.2). Tables are indexed by the enums of xs2s_err.h.
  */
 #include <stddef.h>
+#include <string.h>
 #include "xs2s_err.h"
 
 #define ERR_LEN(t) (sizeof(t) / sizeof((t)[0]))
@@ -77,6 +78,16 @@ static const struct err_stanza stanza_errs[] = {
 	[XS2S_STE_RESOURCE_CONSTRAINT] = { "resource-constraint", "wait" },
 	[XS2S_STE_SERVICE_UNAVAILABLE] = { "service-unavailable", "cancel" },
 	[XS2S_STE_UNDEFINED_CONDITION] = { "undefined-condition", "cancel" },
+	[XS2S_STE_CONFLICT] = { "conflict", "cancel" },
+	[XS2S_STE_FORBIDDEN] = { "forbidden", "auth" },
+	[XS2S_STE_GONE] = { "gone", "cancel" },
+	[XS2S_STE_NOT_ACCEPTABLE] = { "not-acceptable", "modify" },
+	[XS2S_STE_NOT_AUTHORIZED] = { "not-authorized", "auth" },
+	[XS2S_STE_PAYMENT_REQUIRED] = { "payment-required", "auth" },
+	[XS2S_STE_REDIRECT] = { "redirect", "modify" },
+	[XS2S_STE_REGISTRATION_REQUIRED] = { "registration-required", "auth" },
+	[XS2S_STE_SUBSCRIPTION_REQUIRED] = { "subscription-required", "auth" },
+	[XS2S_STE_UNEXPECTED_REQUEST] = { "unexpected-request", "wait" },
 };
 _Static_assert(ERR_LEN(stanza_errs) == XS2S_STE__COUNT, "one entry per stanza error");
 
@@ -109,4 +120,14 @@ const char *xs2s_stanza_err_type(enum xs2s_stanza_err e)
 	if ((unsigned)e >= XS2S_STE__COUNT || !stanza_errs[e].type)
 		return ERR_TYPE_DEFAULT;
 	return stanza_errs[e].type;
+}
+
+enum xs2s_stanza_err xs2s_stanza_err_by_name(const char *name)
+{
+	unsigned i;
+
+	for (i = XS2S_STE_NONE + 1; name && i < XS2S_STE__COUNT; i++)
+		if (!strcmp(stanza_errs[i].name, name))
+			return (enum xs2s_stanza_err)i;
+	return XS2S_STE_NONE;
 }

@@ -8,8 +8,9 @@
  * posted it and no link ever touches another link.
  *
  * Bounded: between two drains at most one action runs, and the worst action
- * (a link going down) posts one event per route it carried or verified for,
- * so XS2S_EVQ_LEN events always fit; a post that does not fit is a bug,
+ * (a link going down) posts one event per route it carried or verified for;
+ * SENT events are bounded by the application's completions (one each), so
+ * XS2S_EVQ_LEN events always fit; a post that does not fit is a bug,
  * counted in `lost` and logged. Who calls: route.c and link.c post, the
  * engine drains. Owns nothing but its array.
  */
@@ -21,13 +22,15 @@
 #include "lib/types.h"
 
 #define XS2S_ROUTES (CONFIG_XS2S_MAX_LINKS * CONFIG_XS2S_MAX_PAIRS)
-#define XS2S_EVQ_LEN (CONFIG_XS2S_MAX_LINKS + 2 * XS2S_ROUTES + 8)
+/* + one SENT per completion the application waits for (each posts at most one). */
+#define XS2S_EVQ_LEN (CONFIG_XS2S_MAX_LINKS + 2 * XS2S_ROUTES + CONFIG_XS2S_APP_PENDING + 8)
 
 enum xs2s_ev_type {
 	XS2S_EV_LINK_DOWN = 1, /* link (slot, id) stopped carrying traffic; cond: bounce condition */
 	XS2S_EV_ROUTE_READY,   /* route (idx, gen) became valid */
 	XS2S_EV_ROUTE_FAILED,  /* route (idx, gen) failed; cond: bounce condition */
 	XS2S_EV_DB_VERDICT,    /* inbound route (idx, gen) has its dialback verdict: tell the peer */
+	XS2S_EV_SENT,          /* a tracked stanza (idx: its meta.track) was handed to an authenticated stream */
 };
 
 struct xs2s_ev {

@@ -16,6 +16,7 @@ struct xs2s_span {
 struct xs2s_stanza_meta {
 	uint8_t kind;          /* enum xs2s_stanza_kind */
 	bool bounce;           /* bounced to its sender when undeliverable (not an error or a reply) */
+	uint16_t track;        /* the application's completion (app/app.h) + 1; 0: none */
 	struct xs2s_span from, to, id, body;
 };
 

@@ -90,6 +90,7 @@ int xs2s_route_add(struct xs2s_routes *rt, enum xs2s_dir dir, const char *local,
 	free_r->method = XS2S_AUTH_NONE;
 	free_r->slot = slot;
 	free_r->link = link;
+	free_r->failed_link = 0;
 	free_r->queued = 0;
 	free_r->qhead = free_r->qtail = XS2S_QNIL;
 	free_r->vstate = XS2S_VF_NONE;
@@ -115,6 +116,7 @@ void xs2s_route_set(struct xs2s_routes *rt, int idx, enum xs2s_route_state s, en
 		r->method = (uint8_t)method;
 		xs2s_evq_post(rt->evq, XS2S_EV_ROUTE_READY, (unsigned)idx, r->gen, 0, 0);
 	} else if (s == XS2S_RT_FAILED) {
+		r->fail_cond = (uint8_t)cond;
 		memset(r->key, 0, sizeof r->key);
 		r->vstate = XS2S_VF_NONE;
 		xs2s_evq_post(rt->evq, XS2S_EV_ROUTE_FAILED, (unsigned)idx, r->gen, cond, 0);
@@ -202,8 +204,13 @@ int xs2s_route_send(struct xs2s_routes *rt, int idx, struct xs2s_link *l, const 
 {
 	struct xs2s_route *r = &rt->r[idx];
 
-	if (r->state == XS2S_RT_VALID && !r->queued && xs2s_link_can_write(l, len))
-		return xs2s_link_write_stanza(l, xml, len);
+	if (r->state == XS2S_RT_VALID && !r->queued && xs2s_link_can_write(l, len)) {
+		int rc = xs2s_link_write_stanza(l, xml, len);
+
+		if (rc == XS2S_OK && meta->track)
+			xs2s_evq_post(rt->evq, XS2S_EV_SENT, meta->track, 0, 0, 0);
+		return rc;
+	}
 	return route_enqueue(rt, r, xml, len, meta);
 }
 
@@ -214,7 +221,8 @@ void xs2s_route_flush(struct xs2s_routes *rt, int idx, struct xs2s_link *l)
 	if (rt->r[idx].state != XS2S_RT_VALID)
 		return;
 	while ((e = xs2s_route_head(rt, idx)) != NULL && xs2s_link_can_write(l, e->len)) {
-		xs2s_link_write_stanza(l, e->data, e->len);
+		if (xs2s_link_write_stanza(l, e->data, e->len) == XS2S_OK && e->meta.track)
+			xs2s_evq_post(rt->evq, XS2S_EV_SENT, e->meta.track, 0, 0, 0);
 		xs2s_route_drop_head(rt, idx);
 	}
 }
@@ -252,6 +260,7 @@ void xs2s_route_link_down(struct xs2s_routes *rt, unsigned link, enum xs2s_stanz
 		if (r->state == XS2S_RT_FREE)
 			continue;
 		if (r->dir == XS2S_DIR_OUT && r->link == link) {
+			r->failed_link = link;
 			r->link = 0; /* unbound: the engine bounces its queue, then releases it */
 			xs2s_route_set(rt, (int)i, XS2S_RT_FAILED, XS2S_AUTH_NONE, cond);
 		} else if (r->dir == XS2S_DIR_IN && r->state == XS2S_RT_ASKED && r->vlink == link) {

@@ -64,8 +64,10 @@ struct xs2s_route {
 	uint8_t state;     /* enum xs2s_route_state: only xs2s_route_set writes it */
 	uint8_t dir;       /* enum xs2s_dir */
 	uint8_t method;    /* enum xs2s_auth_method, once VALID */
+	uint8_t fail_cond; /* enum xs2s_stanza_err its stanzas are bounced with, once FAILED */
 	uint8_t slot;      /* slot of the link carrying it */
 	unsigned link;     /* that link's id; 0: unbound (its link is gone) */
+	unsigned failed_link; /* out: the link whose going down failed it (its reason goes with the bounces) */
 	uint16_t gen;      /* bumped when freed: events for an old route are ignored */
 	uint8_t queued;    /* stanzas waiting */
 	uint16_t qhead, qtail; /* FIFO of queue entries */
@@ -123,7 +125,9 @@ bool xs2s_route_any_valid(const struct xs2s_routes *rt, unsigned link);
 
 /* Send a stanza on route idx: written to link l at once when the route is
  * VALID, nothing older waits and it fits; queued otherwise. XS2S_ENOMEM when
- * neither (the route's queue or the pool is full): nothing half-done. */
+ * neither (the route's queue or the pool is full): nothing half-done. A
+ * stanza with a completion (meta->track) posts XS2S_EV_SENT when written,
+ * here or by xs2s_route_flush. */
 int xs2s_route_send(struct xs2s_routes *rt, int idx, struct xs2s_link *l, const char *xml, size_t len,
 		    const struct xs2s_stanza_meta *meta);
 /* Write route idx's queue to l in order while it fits. */

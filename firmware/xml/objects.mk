@@ -1,1 +1,1 @@
-firmware-objs-y += xml/framer.o xml/xml.o
+firmware-objs-y += xml/framer.o xml/xml.o xml/check.o xml/view.o

@@ -112,4 +112,17 @@ int xs2s_el_text(const struct xs2s_el *el, char *dst, size_t cap);
 /* Length of that text. */
 size_t xs2s_el_text_len(const struct xs2s_el *el);
 
+/* check.c: parse a stanza written on this side (the application's, a
+ * bounce) after checking it with the framer's rules, in the jabber:server
+ * context: XS2S_OK and *root (free it with xs2s_xml_free), XS2S_EPROTO when
+ * it is not one well-formed, restricted-XML element, XS2S_ENOMEM.
+ * stanza[len] must be a NUL. */
+int xs2s_xml_parse_local(struct xs2s_xml *x, const char *stanza, size_t len, struct xs2s_el *root);
+/* That context (default namespace jabber:server, no prefixes). */
+const struct xs2s_ns_ctx *xs2s_xml_server_ns(void);
+
+/* view.c: the public view (xs2s_app.h) of an element. */
+struct xs2s_view;
+void xs2s_view_of(struct xs2s_view *v, const struct xs2s_el *el);
+
 #endif

@@ -101,8 +101,11 @@ void drv_pools(struct drv_pools *p)
 	p->queue_bytes = c->routes.pool.used;
 	p->routes = c->routes.used;
 	p->events = c->evq.n + c->evq.lost;
-	p->inbox_msgs = c->local.inbox_count;
-	p->inbox_bytes = c->local.inbox_used;
+	p->inbox_msgs = c->app.inbox_count;
+	p->inbox_bytes = c->app.inbox_used;
+	p->completions = c->app.pending_used;
+	p->iq_requests = c->app.iqs_used;
+	p->local_queue = c->app.lq_used;
 	p->xml_bytes = c->xml.arena.used;
 	p->tls_bytes = c->tls.arena.used;
 	for (i = 1; i < XS2S_ARENA_OWNERS; i++)

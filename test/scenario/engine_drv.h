@@ -54,6 +54,9 @@ struct drv_pools {
 	size_t tls_bytes;        /* TLS arena in use, all owners */
 	size_t tls_link_bytes;   /* TLS arena charged to link slots */
 	unsigned resolver_busy;  /* resolver lookup slots not free */
+	unsigned completions;    /* application completions not yet fired */
+	unsigned iq_requests;    /* iq requests waiting */
+	size_t local_queue;      /* local queue bytes */
 };
 
 /* XS2S_OK or the engine's error. */

@@ -831,6 +831,9 @@ static int sc_leak_gate(void)
 		return sc_fail("leak: %u route(s) in the table, %u event(s) waiting or lost", p.routes, p.events);
 	if (p.inbox_msgs || p.inbox_bytes)
 		return sc_fail("leak: inbox holds %u entries, %zu bytes after draining", p.inbox_msgs, p.inbox_bytes);
+	if (p.completions || p.iq_requests || p.local_queue)
+		return sc_fail("leak: %u completion(s), %u iq request(s), %zu local queue bytes after fini", p.completions,
+			       p.iq_requests, p.local_queue);
 	if (p.xml_bytes)
 		return sc_fail("leak: XML arena at %zu bytes (%zu after start)", p.xml_bytes, sc_base.xml_bytes);
 	if (p.tls_link_bytes || p.tls_bytes)

@@ -206,7 +206,7 @@ static void assert_empty(struct xs2s_engine *e)
 	assert_int_equal(c->routes.pool.used, 0);
 	assert_int_equal(c->evq.n, 0);
 	assert_int_equal(c->evq.lost, 0);
-	assert_int_equal(c->local.inbox_count, 0);
+	assert_int_equal(c->app.inbox_count, 0);
 	assert_int_equal(c->xml.arena.used, 0);
 	assert_int_equal(c->tls.arena.used, 0);
 	assert_int_equal(xs2s_resolve_busy(&c->res), 0);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include "scenarios.h"
+#include "xs2s_app.h"
 #include "xs2s_err.h"
 
 #define MS(s) ((s) * 1000)
@@ -368,23 +369,35 @@ static const struct sc_step in_ping[] = {
 };
 SC_TEST(in_ping, 0)
 
-/* XEP-0030 disco#info: identity server/im and the two features. */
+/* XEP-0030 disco#info: identity server/im and its features (disco#info,
+ * ping, version; no handler registered another). */
 static const struct sc_step in_disco_info[] = {
 	INCLUDE(SC_IN_AUTH_B),
 	SEND(PI, "<iq type='get' from='b.test' to='a.test' id='d1'>"
 		 "<query xmlns='http://jabber.org/protocol/disco#info'/></iq>"),
 	EXPECT(PA, "<iq type='result' from='a.test' to='b.test' id='d1'>"
 		   "<query xmlns='http://jabber.org/protocol/disco#info'><identity category='server' type='im' name='xs2s'/>"
-		   "<feature var='http://jabber.org/protocol/disco#info'/><feature var='urn:xmpp:ping'/></query></iq>"),
+		   "<feature var='http://jabber.org/protocol/disco#info'/><feature var='urn:xmpp:ping'/>"
+		   "<feature var='jabber:iq:version'/></query></iq>"),
 	END(),
 };
 SC_TEST(in_disco_info, 0)
+
+/* XEP-0092 software version of the domain: name and version, no OS. */
+static const struct sc_step in_version[] = {
+	INCLUDE(SC_IN_AUTH_B),
+	SEND(PI, "<iq type='get' from='x@b.test/r' to='a.test' id='v1'><query xmlns='jabber:iq:version'/></iq>"),
+	EXPECT(PA, "<iq type='result' from='a.test' to='x@b.test/r' id='v1'><query xmlns='jabber:iq:version'>"
+		   "<name>xs2s</name><version>" XS2S_VERSION "</version></query></iq>"),
+	END(),
+};
+SC_TEST(in_version, 0)
 
 /* RFC 6120 8.3.3.19: an iq nobody serves gets service-unavailable (cancel);
  * to a user JID too; without an id, bad-request (modify). */
 static const struct sc_step in_iq_errors[] = {
 	INCLUDE(SC_IN_AUTH_B),
-	SEND(PI, "<iq type='get' from='x@b.test/r' to='a.test' id='v1'><query xmlns='jabber:iq:version'/></iq>"),
+	SEND(PI, "<iq type='get' from='x@b.test/r' to='a.test' id='v1'><query xmlns='urn:example:nothing'/></iq>"),
 	EXPECT(PA, "<iq type='error' from='a.test' to='x@b.test/r' id='v1'>" DB_ERROR("service-unavailable", "cancel")
 		   "</iq>"),
 	SEND(PI, "<iq type='get' from='x@b.test/r' to='u@a.test' id='v2'><ping xmlns='urn:xmpp:ping'/></iq>"),
@@ -502,6 +515,7 @@ int main(void)
 		cmocka_unit_test(test_in_result_repeated),
 		cmocka_unit_test(test_in_ping),
 		cmocka_unit_test(test_in_disco_info),
+		cmocka_unit_test(test_in_version),
 		cmocka_unit_test(test_in_iq_errors),
 		cmocka_unit_test(test_in_presence_ignored),
 		cmocka_unit_test(test_in_messages),

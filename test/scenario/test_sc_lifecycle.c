@@ -135,8 +135,8 @@ static const struct sc_step stop_graceful[] = {
 	EXPECT_CLOSED(PA),
 	IDLE(),
 	LOG_HAS("closing: shutting down"),
-	/* Stopped: no new streams either way. */
-	APP_SEND("u@a.test", "x@b.test", "late", XS2S_ENOMEM),
+	/* Stopped: no new streams either way; a send is refused (EIO). */
+	APP_SEND("u@a.test", "x@b.test", "late", XS2S_EIO),
 	END(),
 };
 SC_TEST(stop_graceful, 0)
@@ -183,7 +183,7 @@ SC_TEST(stop_close_timeout, 0)
  * little for the end tag without the reserve (it was lost, and the link
  * waited for the close timeout). */
 #define BIG 6000
-#define ENVELOPE 95 /* <message type='chat' from='u@a.test' to='x@b.test' id='16 hex'><body></body></message> */
+#define ENVELOPE 100 /* <message type='chat' from='u@a.test' to='x@b.test' id='xs2s-16 hex'><body></body></message> */
 /* With the peer not reading: 256 bytes in the pipe, CONFIG_XS2S_TX_BUF in tx,
  * the rest in out; FILL leaves out 10 bytes short of its writable limit. */
 #define FILL (CONFIG_XS2S_OUT_BUF - (2 * (BIG + ENVELOPE) - 256 - CONFIG_XS2S_TX_BUF) - 10 - ENVELOPE - 128)

@@ -1,1 +1,0 @@
-firmware-objs-y += local/local.o
