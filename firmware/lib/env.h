@@ -36,7 +36,7 @@ static inline bool xs2s_env_local(const struct xs2s_env *env, const char *domain
 	unsigned i;
 
 	for (i = 0; i < env->ndomains; i++)
-		if (!strcmp(env->domains[i], domain))
+		if (xs2s_domain_eq(env->domains[i], domain))
 			return true;
 	return false;
 }

@@ -33,3 +33,16 @@ int xs2s_jid_domain(const char *jid, char *out, size_t cap)
 	out[n] = '\0';
 	return xs2s_domain_valid(out) ? XS2S_OK : XS2S_EINVAL;
 }
+
+bool xs2s_domain_eq(const char *a, const char *b)
+{
+	for (;; a++, b++) {
+		char x = *a >= 'A' && *a <= 'Z' ? (char)(*a - 'A' + 'a') : *a;
+		char y = *b >= 'A' && *b <= 'Z' ? (char)(*b - 'A' + 'a') : *b;
+
+		if (x != y)
+			return false;
+		if (!x)
+			return true;
+	}
+}

@@ -13,6 +13,9 @@
  * at either end, no two in a row), no whitespace, control or XML-special
  * characters, no '@', '/' or ':'. */
 bool xs2s_domain_valid(const char *d);
+/* Domains are equal ignoring ASCII case (RFC 7622 3.2: a domainpart is
+ * case-insensitive; international labels are compared as written). */
+bool xs2s_domain_eq(const char *a, const char *b);
 /* Copy the domainpart of jid into out[cap]: XS2S_OK, or XS2S_EINVAL when
  * the JID is malformed or the domain is not valid. */
 int xs2s_jid_domain(const char *jid, char *out, size_t cap);

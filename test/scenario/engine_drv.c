@@ -2,6 +2,7 @@
  * engine_drv.h: this is the only file of the scenario tests and the engine
  * fuzz harness that calls the engine; the leak gate reads the pools of its
  * core (engine/engine.h). */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "engine_drv.h"
@@ -10,8 +11,100 @@
 #include "engine/engine.h"
 
 #define DRV_HOSTMAP_TEXT (DRV_HOSTMAP * 96)
+#define DRV_EVENTS 64
 
 static struct xs2s_engine drv_eng;
+static char drv_events[DRV_EVENTS][DRV_EVENT];
+static unsigned drv_ev_head, drv_ev_n;
+static bool drv_claims[CONFIG_XS2S_APP_HANDLERS + 1];
+
+static void drv_event(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void drv_event(const char *fmt, ...)
+{
+	va_list ap;
+	char *line;
+
+	if (drv_ev_n == DRV_EVENTS) {  /* the oldest goes: a scenario reads them as they come */
+		drv_ev_head = (drv_ev_head + 1) % DRV_EVENTS;
+		drv_ev_n--;
+	}
+	line = drv_events[(drv_ev_head + drv_ev_n++) % DRV_EVENTS];
+	va_start(ap, fmt);
+	vsnprintf(line, DRV_EVENT, fmt, ap);
+	va_end(ap);
+}
+
+bool drv_event_take(char *line, size_t cap)
+{
+	if (!drv_ev_n)
+		return false;
+	snprintf(line, cap, "%s", drv_events[drv_ev_head]);
+	drv_ev_head = (drv_ev_head + 1) % DRV_EVENTS;
+	drv_ev_n--;
+	return true;
+}
+
+static void drv_on_done(struct xs2s_engine *eng, void *arg, const struct xs2s_done *d)
+{
+	(void)eng;
+	(void)arg;
+	if (d->outcome == XS2S_SENT)
+		drv_event("done %s sent", d->id);
+	else
+		drv_event("done %s bounced %s %s", d->id, d->condition, d->text);
+}
+
+int drv_send_raw(const char *xml, bool track)
+{
+	return xs2s_send_raw(&drv_eng, xml, track ? drv_on_done : NULL, NULL, NULL);
+}
+
+static void drv_on_iq(struct xs2s_engine *eng, void *arg, const struct xs2s_iq_response *r)
+{
+	(void)eng;
+	(void)arg;
+	if (r->outcome == XS2S_IQ_RESULT)
+		drv_event("iq %s result", r->id);
+	else if (r->outcome == XS2S_IQ_ERROR)
+		drv_event("iq %s error %s %s", r->id, r->condition, r->text);
+	else
+		drv_event("iq %s timeout", r->id);
+}
+
+int drv_iq(const char *from, const char *to, const char *type, const char *id, const char *payload,
+	   uint32_t timeout_ms)
+{
+	struct xs2s_stanza st = { .kind = XS2S_IQ, .from = from, .to = to, .type = type, .id = id, .payload = payload };
+
+	return xs2s_iq_request(&drv_eng, &st, timeout_ms, drv_on_iq, NULL, NULL);
+}
+
+static bool drv_on_stanza(struct xs2s_engine *eng, void *arg, const struct xs2s_stanza_in *in)
+{
+	static const char *const kinds[] = { "any", "message", "presence", "iq" };
+	char body[DRV_EVENT / 2] = "";
+	struct xs2s_view c;
+
+	(void)eng;
+	if (xs2s_view_child(&in->top, "body", NULL, &c))
+		(void)xs2s_view_text(&c, body, sizeof body);
+	else if (xs2s_view_child(&in->top, NULL, NULL, &c))
+		snprintf(body, sizeof body, "{%s}%s", xs2s_view_ns(&c), xs2s_view_name(&c));
+	drv_event("handled %s %s -> %s %s", kinds[in->kind], in->from, in->to, body);
+	return *(const bool *)arg;
+}
+
+int drv_handler(const char *jid, const char *kind, const char *ns, bool claim)
+{
+	struct xs2s_match m = { .jid = jid, .ns = ns };
+	static unsigned n;
+	bool *slot = &drv_claims[n++ % (CONFIG_XS2S_APP_HANDLERS + 1)];
+
+	m.kind = !kind ? XS2S_ANY_KIND : !strcmp(kind, "message") ? XS2S_MESSAGE
+		 : !strcmp(kind, "presence") ? XS2S_PRESENCE : XS2S_IQ;
+	*slot = claim;
+	return xs2s_handler_add(&drv_eng, &m, drv_on_stanza, slot);
+}
 
 int drv_start(const struct drv_config *c)
 {
@@ -37,6 +130,7 @@ int drv_start(const struct drv_config *c)
 	}
 	cfg.host_map = host_map;
 	cfg.dns_server = c->dns_server;
+	drv_ev_head = drv_ev_n = 0;
 	return xs2s_engine_start(&drv_eng, &cfg);
 }
 

@@ -61,6 +61,26 @@ struct drv_pools {
 
 /* XS2S_OK or the engine's error. */
 int drv_start(const struct drv_config *c);
+
+/* The application interface (xs2s_app.h). What the application sees of it
+ * (completions, iq answers, stanzas its handlers got) is recorded as text
+ * lines, in the order it happened (drv_event_take):
+ *   "done ID sent" | "done ID bounced COND TEXT"
+ *   "iq ID result" | "iq ID error COND TEXT" | "iq ID timeout"
+ *   "handled KIND FROM -> TO BODY" (BODY: the <body/> text, or the first
+ *   child as {ns}name) */
+#define DRV_EVENT 512
+/* xs2s_send_raw of xml, with a completion when track. */
+int drv_send_raw(const char *xml, bool track);
+/* xs2s_iq_request of an iq TYPE with id and payload. */
+int drv_iq(const char *from, const char *to, const char *type, const char *id, const char *payload,
+	   uint32_t timeout_ms);
+/* A handler for jid (NULL: any), kind ("message", "presence", "iq", NULL:
+ * any) and child namespace ns (NULL: any) that records what it gets and
+ * claims it when claim: its id (> 0) or the engine's error. */
+int drv_handler(const char *jid, const char *kind, const char *ns, bool claim);
+/* The oldest recorded line, removed; false when none. */
+bool drv_event_take(char *line, size_t cap);
 /* One engine round; the engine waits at most timeout_ms (the fake port
  * never sleeps: it records what the engine asked for). */
 void drv_poll(uint32_t timeout_ms);

@@ -85,6 +85,8 @@ static const char *const sc_op_names[] = {
 	[SC_APP_SEND_MANY] = "APP_SEND_MANY", [SC_INBOX] = "INBOX", [SC_INBOX_MANY] = "INBOX_MANY",
 	[SC_INBOX_EMPTY] = "INBOX_EMPTY", [SC_STOP] = "STOP", [SC_IDLE] = "IDLE", [SC_LOG_HAS] = "LOG_HAS",
 	[SC_STATUS_HAS] = "STATUS_HAS", [SC_CAPACITY] = "CAPACITY", [SC_HOLD] = "HOLD", [SC_RELEASE] = "RELEASE",
+	[SC_APP_RAW] = "APP_RAW", [SC_APP_IQ] = "APP_IQ", [SC_HANDLER] = "HANDLER", [SC_APP_EVENT] = "APP_EVENT",
+	[SC_APP_EVENT_NONE] = "APP_EVENT_NONE",
 };
 
 static int sc_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -588,6 +590,14 @@ static int sc_inbox_one(const char *from, const char *to, const char *type, cons
 	return 0;
 }
 
+static int sc_app_rc(const char *what, int rc, int want)
+{
+	sc_h_app = sc_hash(sc_h_app, &rc, sizeof rc);
+	if (rc != want)
+		return sc_fail("%s returned %s, expected %s", what, drv_err_name(rc), drv_err_name(want));
+	return 0;
+}
+
 static int sc_app_send(const char *from, const char *to, const char *body, int want)
 {
 	int rc = drv_send(from, to, body);
@@ -714,6 +724,32 @@ static int sc_step(const struct sc_step *st)
 		    sc_expand(sc_text, sizeof sc_text, sc_pat))
 			return -1;
 		return sc_app_send(st->a, st->b, sc_text, st->m);
+	case SC_APP_RAW:
+		if (sc_expand(sc_text, sizeof sc_text, st->a))
+			return -1;
+		i = drv_send_raw(sc_text, st->n != 0);
+		return sc_app_rc("send_raw", i, st->m);
+	case SC_APP_IQ:
+		i = drv_iq(st->a, st->b, st->c, st->d, st->e, (uint32_t)st->n);
+		return sc_app_rc("iq_request", i, st->m);
+	case SC_HANDLER:
+		i = drv_handler(st->a, st->b, st->c, st->n != 0);
+		return sc_app_rc("handler_add", i > 0 ? XS2S_OK : i, XS2S_OK);
+	case SC_APP_EVENT: {
+		char line[DRV_EVENT];
+
+		if (sc_expand(sc_pat, sizeof sc_pat, st->a))
+			return -1;
+		if (!drv_event_take(line, sizeof line))
+			return sc_fail("the application saw nothing; expected '%s'", sc_pat);
+		sc_h_app = sc_hash_str(sc_h_app, line);
+		return strcmp(line, sc_pat) ? sc_fail("the application saw '%s', expected '%s'", line, sc_pat) : 0;
+	}
+	case SC_APP_EVENT_NONE: {
+		char line[DRV_EVENT];
+
+		return drv_event_take(line, sizeof line) ? sc_fail("the application saw '%s'", line) : 0;
+	}
 	case SC_APP_SEND_MANY:
 		for (i = 0; i < st->n; i++) {
 			snprintf(num, sizeof num, "%d", i);
@@ -872,6 +908,12 @@ int sc_finish(bool strict, struct sc_outcome *o)
 		if (ok && drv_inbox_take(&sc_msg))
 			ok = !sc_fail("end of script: unexpected inbox entry from='%s' to='%s' type='%s' error='%s' "
 				      "body='%.60s'", sc_msg.from, sc_msg.to, sc_msg.type, sc_msg.error, sc_msg.body);
+		if (ok) {
+			char line[DRV_EVENT];
+
+			if (drv_event_take(line, sizeof line))
+				ok = !sc_fail("end of script: the application saw '%s' and no step expected it", line);
+		}
 	}
 	if (o) {
 		o->wire = SC_HASH_INIT;

@@ -74,6 +74,11 @@ enum sc_op {
 	SC_CAPACITY,       /* pipes of connections made from now on hold n bytes */
 	SC_HOLD,           /* peer: stop reading (its pipe fills: backpressure on the engine) */
 	SC_RELEASE,        /* peer: read again */
+	SC_APP_RAW,        /* app: xs2s_send_raw of a (with a completion when n); result m */
+	SC_APP_IQ,         /* app: iq request from a to b, type c, id d, payload e, timeout n ms; result m */
+	SC_HANDLER,        /* app: handler for JID a (NULL: any), kind b, namespace c, claiming when n */
+	SC_APP_EVENT,      /* app: the next thing the application saw is line a (engine_drv.h) */
+	SC_APP_EVENT_NONE, /* app: nothing more seen */
 };
 
 struct sc_step {
@@ -113,6 +118,13 @@ struct sc_step {
 #define HOLD(p)                    { .op = SC_HOLD, .peer = (p) }
 #define RELEASE(p)                 { .op = SC_RELEASE, .peer = (p) }
 #define INCLUDE(steps)             { .op = SC_INCLUDE, .sub = (steps) }
+#define APP_RAW(xml, rc)           { .op = SC_APP_RAW, .a = (xml), .m = (rc) }
+#define APP_RAW_TRACKED(xml, rc)   { .op = SC_APP_RAW, .a = (xml), .n = 1, .m = (rc) }
+#define APP_IQ(from, to, type, id, payload, ms, rc) \
+	{ .op = SC_APP_IQ, .a = (from), .b = (to), .c = (type), .d = (id), .e = (payload), .n = (ms), .m = (rc) }
+#define HANDLER(jid, kind, ns, claim) { .op = SC_HANDLER, .a = (jid), .b = (kind), .c = (ns), .n = (claim) }
+#define APP_EVENT(line)            { .op = SC_APP_EVENT, .a = (line) }
+#define APP_EVENT_NONE()           { .op = SC_APP_EVENT_NONE }
 #define END()                      { .op = SC_END }
 
 /* Engine configuration switches of a scenario (default: a.test and
