@@ -94,9 +94,11 @@ int xs2s_handler_remove(struct xs2s_engine *eng, int id)
 	return c ? xs2s_app_handler_remove(&c->app, id) : XS2S_EINVAL;
 }
 
+/* The inbox stays readable after xs2s_engine_fini (until the next start):
+ * a daemon reports what it leaves unread. */
 int xs2s_inbox_peek(struct xs2s_engine *eng, struct xs2s_inbox_msg *m)
 {
-	struct xs2s_core *c = api_core(eng);
+	struct xs2s_core *c = eng ? xs2s_core_of(eng) : NULL;
 	const char *f[5];
 	int rc;
 
@@ -115,7 +117,7 @@ int xs2s_inbox_peek(struct xs2s_engine *eng, struct xs2s_inbox_msg *m)
 
 void xs2s_inbox_pop(struct xs2s_engine *eng)
 {
-	struct xs2s_core *c = api_core(eng);
+	struct xs2s_core *c = eng ? xs2s_core_of(eng) : NULL;
 
 	if (c)
 		xs2s_app_inbox_pop(&c->app);

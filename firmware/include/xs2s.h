@@ -116,7 +116,8 @@ int xs2s_send_message(struct xs2s_engine *eng, const char *from, const char *to,
 struct xs2s_inbox_msg {
 	const char *from, *to, *type, *error, *body;
 };
-/* XS2S_OK and the oldest message, or XS2S_ENOTFOUND when empty. */
+/* XS2S_OK and the oldest message, or XS2S_ENOTFOUND when empty. Also
+ * after xs2s_engine_fini (what is left unread), until the next start. */
 int xs2s_inbox_peek(struct xs2s_engine *eng, struct xs2s_inbox_msg *m);
 void xs2s_inbox_pop(struct xs2s_engine *eng);
 
