@@ -70,7 +70,18 @@ static char fz_el[FZ_MAX_INPUT + 4096];
 
 static const struct sc_scenario fz_sc = { "fuzz_engine", NULL, 0, NULL };
 
+/* The application's side is in play too: a handler that reads every
+ * stanza through the views without claiming it, one that claims the bot's
+ * messages, and an iq request waiting for b.test's answer. */
+static const struct sc_step fz_app[] = {
+	HANDLER(NULL, NULL, NULL, 0),
+	HANDLER("bot@a.test", "message", NULL, 1),
+	APP_IQ("dev@a.test", "b.test", "get", "fz1", "<ping xmlns='urn:xmpp:ping'/>", 60000, XS2S_OK),
+	END(),
+};
+
 static const struct sc_step fz_in_preamble[] = {
+	INCLUDE(fz_app),
 	CONNECT(FZ_PI),
 	SEND(FZ_PI, "<?xml version='1.0'?><stream:stream " NS_ATTRS " from='b.test' to='a.test' version='1.0'>"
 		    "<db:result from='b.test' to='a.test'>f00dfeed</db:result>"),
@@ -78,6 +89,7 @@ static const struct sc_step fz_in_preamble[] = {
 };
 
 static const struct sc_step fz_out_preamble[] = {
+	INCLUDE(fz_app),
 	APP_SEND("u@a.test", "x@b.test", "fuzz", XS2S_OK),
 	ACCEPT(1, "b.test"),
 	END(),
