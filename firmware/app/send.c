@@ -451,11 +451,19 @@ int xs2s_app_send_raw(struct xs2s_app *app, const char *xml, xs2s_done_fn done, 
 	bool bounce;
 	int track = 0, rc;
 
+	/* Whitespace around the element (a line from a file or a shell) is not part of it. */
+	while (len && strchr(" \t\r\n", xml[0])) {
+		xml++;
+		len--;
+	}
+	while (len && strchr(" \t\r\n", xml[len - 1]))
+		len--;
 	if (!len)
 		return XS2S_EINVAL;
 	if (len > CONFIG_XS2S_MAX_STANZA)
 		return XS2S_ERANGE;
-	memcpy(app->scratch, xml, len + 1);
+	memcpy(app->scratch, xml, len);
+	app->scratch[len] = '\0';
 	rc = xs2s_xml_parse_local(app->env->xml, app->scratch, len, &root);
 	if (rc != XS2S_OK) {
 		xs2s_xml_free(app->env->xml, &root);

@@ -375,6 +375,11 @@ static void test_send_raw(void **state)
 	expect_out(want, "a.test", "b.test");
 	assert_true(out.meta.bounce);
 	assert_int_equal(out.meta.kind, XS2S_ST_PRESENCE);
+	/* Whitespace around it (a line from a file) is not part of it. */
+	assert_int_equal(xs2s_app_send_raw(&app, "\n  <message id='w1' from='u@a.test' to='x@b.test'/>\r\n", NULL, NULL, &h),
+			 XS2S_OK);
+	expect_out("<message id='w1' from='u@a.test' to='x@b.test'/>", "a.test", "b.test");
+	assert_string_equal(span(out.meta.id), "w1");
 	/* Its own id is kept; an iq result is a reply: never bounced. */
 	assert_int_equal(xs2s_app_send_raw(&app, "<iq type='result' id='r1' from='a.test' to='b.test'/>", NULL, NULL, &h),
 			 XS2S_OK);
@@ -395,6 +400,7 @@ static void test_send_raw(void **state)
 	assert_int_equal(xs2s_app_send_raw(&app, "<message from='u@a.test' to='x@b.test'>", NULL, NULL, NULL),
 			 XS2S_EINVAL);
 	assert_int_equal(xs2s_app_send_raw(&app, "", NULL, NULL, NULL), XS2S_EINVAL);
+	assert_int_equal(xs2s_app_send_raw(&app, " \n ", NULL, NULL, NULL), XS2S_EINVAL);
 	assert_int_equal(xs2s_app_send_raw(&app, NULL, NULL, NULL, NULL), XS2S_EINVAL);
 	expect_nothing_out();
 }
