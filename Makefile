@@ -69,6 +69,9 @@ PORT_OBJ := $(PORT_SRC:%.c=$(O)/%.o)
 # xs2sd's port objects and libraries; lwip.mk replaces them for the lwIP port.
 XS2SD_PORT_OBJ = $(PORT_OBJ)
 XS2SD_LIBS = $(LIBS)
+# The daemon's own objects (either port): its main, and the stanza watch of
+# xs2sctl watch (unit-tested alone: test/unit/test_watch.c).
+XS2SD_OBJ := $(O)/port/posix/xs2sd.o $(O)/port/posix/watch.o
 LIBXS2S := $(O)/libxs2s.a
 # Mini-XML with its allocator calls renamed into the XML arena (see firmware/xml.c).
 MXML_SYSTEM := $(shell $(CC) -print-file-name=libmxml.a 2>/dev/null)
@@ -161,9 +164,9 @@ $(MXML_PRIVATE): $(MXML_SYSTEM)
 	@mkdir -p $(dir $@)
 	$(Q)$(OBJCOPY) $(foreach s,$(MXML_REDEFINE),--redefine-sym $(s)=xs2s_mxml_$(s)) $< $@
 
-$(O)/xs2sd: $(O)/port/posix/xs2sd.o $(XS2SD_PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(filter %.a,$(XS2SD_LIBS))
+$(O)/xs2sd: $(XS2SD_OBJ) $(XS2SD_PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(filter %.a,$(XS2SD_LIBS))
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(O)/port/posix/xs2sd.o $(XS2SD_PORT_OBJ) $(LIBXS2S) $(XS2SD_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(XS2SD_OBJ) $(XS2SD_PORT_OBJ) $(LIBXS2S) $(XS2SD_LIBS)
 
 $(O)/xs2sctl: $(O)/port/posix/xs2sctl.o
 	@$(if $(Q),echo "  LD      $@")
@@ -172,7 +175,11 @@ $(O)/xs2sctl: $(O)/port/posix/xs2sctl.o
 $(O)/test/%: test/unit/%.c $(PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(AUTOCONF) | $(SIZES_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST-CC $<")
-	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(PORT_OBJ) $(LIBXS2S) $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_EXTRA_OBJ) $(PORT_OBJ) $(LIBXS2S) $(LIBS) -lcmocka
+
+# Unit tests of the daemon's own modules link them too.
+$(O)/test/test_watch: UNIT_EXTRA_OBJ := $(O)/port/posix/watch.o
+$(O)/test/test_watch: $(O)/port/posix/watch.o
 
 # gcc build of a harness with the replay main (libFuzzer builds: see test/fuzz/README.md).
 $(O)/fuzz/%: test/fuzz/%.c test/fuzz/replay.c test/fuzz/fuzz.h $(PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(AUTOCONF) | $(SIZES_H)
@@ -297,6 +304,7 @@ help:
 	@echo "Variables: O=<dir> (default build)  V=1 (show commands)  CROSS_COMPILE=<prefix> (recorded by"
 	@echo "  <name>_defconfig; router defconfigs set it)  RUN=<runner> (default qemu-user for cross builds)"
 
--include $(FIRMWARE_OBJ:.o=.d) $(PORT_OBJ:.o=.d) $(SIZES_S:.s=.d)
+-include $(FIRMWARE_OBJ:.o=.d) $(PORT_OBJ:.o=.d) $(SIZES_S:.s=.d) $(XS2SD_OBJ:.o=.d) \
+	$(O)/port/posix/xs2sctl.d
 
 endif # XS2S_ONE_BY_ONE
