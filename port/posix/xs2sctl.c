@@ -30,8 +30,9 @@ static void usage(FILE *f)
 		"  send --raw STANZA [--wait]\n"
 		"                       send a stanza written whole: <message/>, <presence/> or <iq/> with\n"
 		"                       'from' (a JID of xs2sd's domains) and 'to'; an id is added when it\n"
-		"                       has none. A stanza that is not well-formed, or from another domain,\n"
-		"                       is refused (status 1) and nothing is sent\n"
+		"                       has none; whitespace around it is dropped. A stanza that is not\n"
+		"                       well-formed, or from another domain, is refused (status 1) and\n"
+		"                       nothing is sent\n"
 		"  inbox [--json]       print and drain received messages and bounces\n"
 		"  watch                print every stanza that reaches a local JID as it arrives, one JSON\n"
 		"                       object per line (from, to, kind, type, id, xml), until interrupted;\n"
@@ -47,13 +48,14 @@ static void usage(FILE *f)
 		CONFIG_XS2S_POSIX_ADMIN_PATH);
 }
 
-/* Append s escaped (\\, TAB, newline) so the request stays one line of
- * TAB-separated fields; -1 when it does not fit. */
-static int append_escaped(char *dst, size_t cap, const char *s)
+/* Append the len bytes of s escaped (\\, TAB, newline) so the request
+ * stays one line of TAB-separated fields; -1 when it does not fit. */
+static int append_escaped(char *dst, size_t cap, const char *s, size_t len)
 {
 	size_t n = strlen(dst);
+	const char *end = s + len;
 
-	for (; *s; s++) {
+	for (; s < end && *s; s++) {
 		if (n + 3 >= cap)
 			return -1;
 		if (*s == '\\' || *s == '\t' || *s == '\n') {
@@ -182,8 +184,14 @@ int main(int argc, char **argv)
 			fprintf(stderr, "xs2sctl: send --raw takes the whole stanza: no --from, --to, --body, --type, --id\n");
 			return 2;
 		}
+		size_t len;
+
+		/* The stanza alone: whitespace around it (a file's last newline) is not sent. */
+		raw += strspn(raw, " \t\r\n");
+		for (len = strlen(raw); len && strchr(" \t\r\n", raw[len - 1]); len--)
+			;
 		snprintf(req, sizeof req, "send-raw\t%s\t", wait ? "wait" : "");
-		if (append_escaped(req, sizeof req - 1, raw) < 0) {
+		if (append_escaped(req, sizeof req - 1, raw, len) < 0) {
 			fprintf(stderr, "xs2sctl: the stanza is too long\n");
 			return 2;
 		}
@@ -195,7 +203,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		snprintf(req, sizeof req, "send\t%s\t%s\t", from, to);
-		if (append_escaped(req, sizeof req - 1024, body) < 0) {
+		if (append_escaped(req, sizeof req - 1024, body, strlen(body)) < 0) {
 			fprintf(stderr, "xs2sctl: the body is too long\n");
 			return 2;
 		}

@@ -220,7 +220,7 @@ enum admin_mode {
 static void admin_close(struct admin_client *c)
 {
 	if (c->mode == ADMIN_WATCH)
-		XS2S_LOGI(0, "admin: watch ended: %lu stanza lines sent, %lu skipped (the watcher was too slow)",
+		XS2S_LOGI(0, "admin: watch ended: %lu stanza lines sent, %lu skipped (read too slowly)",
 			  c->watch.lines, c->watch.dropped);
 	xs2s_host_unwatch(c->fd);
 	close(c->fd);
@@ -322,17 +322,18 @@ static void admin_send_error(struct xs2s_wbuf *w, int rc, bool raw)
 {
 	xs2s_w_fmt(w, "error: %s: ", xs2s_err_name(rc));
 	if (rc == XS2S_EINVAL && raw)
-		xs2s_w_fmt(w, "refused: not one well-formed <message/>, <presence/> or <iq/> with a 'from' JID of "
-			   "this server's domains (%s) and a valid 'to' (an id of at most %d characters); nothing was "
-			   "sent\n", admin_domains, XS2S_ID_MAX);
+		xs2s_w_fmt(w, "stanza refused, nothing sent: it must be one <message/>, <presence/> or <iq/> in "
+			   "well-formed XML without comments, processing instructions, DTDs or entities but the five "
+			   "predefined ones, with a 'from' JID of this server's domains (%s), a valid 'to', and an id "
+			   "of at most %d characters if any\n", admin_domains, XS2S_ID_MAX);
 	else if (rc == XS2S_EINVAL)
-		xs2s_w_fmt(w, "bad JID, type or id, or the sender is not of this server's domains (%s); nothing was "
-			   "sent\n", admin_domains);
+		xs2s_w_fmt(w, "message refused, nothing sent: a bad JID, type or id, or a sender not of this server's "
+			   "domains (%s)\n", admin_domains);
 	else if (rc == XS2S_ERANGE)
-		xs2s_w_fmt(w, "larger than one stanza (CONFIG_XS2S_MAX_STANZA: %d bytes); nothing was sent\n",
+		xs2s_w_fmt(w, "refused, nothing sent: larger than one stanza (CONFIG_XS2S_MAX_STANZA: %d bytes)\n",
 			   CONFIG_XS2S_MAX_STANZA);
 	else if (rc == XS2S_ENOMEM)
-		xs2s_w_raw(w, "no room (queue, completions or link slots full): resource-constraint; nothing was sent\n");
+		xs2s_w_raw(w, "not sent: no room (queue, completions or link slots full): resource-constraint\n");
 	else if (rc == XS2S_EIO)
 		xs2s_w_raw(w, "xs2sd is stopping: nothing more goes to remote domains\n");
 	else
