@@ -221,7 +221,7 @@ static bool on_message(struct xs2s_engine *e, void *arg, const struct xs2s_stanz
 	/* Messages without a body (chat states, receipts) need no answer. */
 	if (!xs2s_view_child(&msg->top, "body", NULL, &body) || xs2s_view_text(&body, text, sizeof text) < 0)
 		return true;
-	XS2S_LOGI(0, "bot: %s says \"%s\"", msg->from, text);
+	XS2S_LOGD(0, "bot: %s says \"%s\"", msg->from, text); /* debug: message text is the user's */
 	cmd = strtok(text, " \t\r\n");
 	word = strtok(NULL, " \t\r\n");
 	if (cmd && !strcmp(cmd, "status"))

@@ -1,7 +1,7 @@
 /* xs2sd: the host daemon. Kconfig gives the defaults, then the
  * configuration file (--config FILE), then the command line, which wins; an
- * admin unix socket serves xs2sctl (status, send, inbox). Everything is read
- * and reserved before the engine starts.
+ * admin unix socket serves xs2sctl (status, send, inbox, watch). Everything
+ * is read and reserved before the engine starts.
  *
  * Configuration file: one `key = value` per line, keys are the long options
  * (`host-map = b.test=192.0.2.7:5269`); blank lines and lines starting with
