@@ -4,7 +4,7 @@
  * on the XMPP network through it. This bot is such a device: it answers
  * chat messages sent to its JID with the device's status:
  *
- *   help            the commands
+ *   help            the commands (anything else gets no answer)
  *   status          uptime, links, the engine's pools (high-water marks)
  *   ping JID        an XEP-0199 ping to JID: the round trip, or why not
  *   version DOMAIN  XEP-0092: the software that serves DOMAIN
@@ -207,10 +207,14 @@ static void ask_iq(const char *asker, const char *what, const char *target, cons
 /* ---- the message handler ---- */
 
 /* Every message to the bot's JID comes here (the engine matched the JID
- * and the kind); returning true claims it: it goes nowhere else. */
+ * and the kind); returning true claims it: it goes nowhere else.
+ *
+ * Only a whole command is answered ("ping b.test", not "ping b.test: ...");
+ * anything else is ignored. No answer of the bot is a command, so two bots
+ * never answer each other forever. */
 static bool on_message(struct xs2s_engine *e, void *arg, const struct xs2s_stanza_in *msg)
 {
-	char text[BOT_BODY_MAX], *cmd, *word;
+	char text[BOT_BODY_MAX], *cmd, *word, *more;
 	struct xs2s_view body;
 
 	(void)e;
@@ -222,16 +226,19 @@ static bool on_message(struct xs2s_engine *e, void *arg, const struct xs2s_stanz
 	if (!xs2s_view_child(&msg->top, "body", NULL, &body) || xs2s_view_text(&body, text, sizeof text) < 0)
 		return true;
 	XS2S_LOGD(0, "bot: %s says \"%s\"", msg->from, text); /* debug: message text is the user's */
-	cmd = strtok(text, " \t\r\n");
+	cmd = strtok(text, " \t\r\n");  /* the command, its argument, and what must not follow */
 	word = strtok(NULL, " \t\r\n");
-	if (cmd && !strcmp(cmd, "status"))
-		cmd_status(msg->from);
-	else if (cmd && !strcmp(cmd, "ping") && word)
-		ask_iq(msg->from, "ping", word, "<ping xmlns='urn:xmpp:ping'/>", on_ping_answer);
-	else if (cmd && !strcmp(cmd, "version") && word)
-		ask_iq(msg->from, "version", word, "<query xmlns='jabber:iq:version'/>", on_version_answer);
-	else
+	more = strtok(NULL, " \t\r\n");
+	if (!cmd || more)
+		return true;
+	if (!strcmp(cmd, "help") && !word)
 		say(msg->from, "commands: help, status, ping JID, version DOMAIN");
+	else if (!strcmp(cmd, "status") && !word)
+		cmd_status(msg->from);
+	else if (!strcmp(cmd, "ping") && word)
+		ask_iq(msg->from, "ping", word, "<ping xmlns='urn:xmpp:ping'/>", on_ping_answer);
+	else if (!strcmp(cmd, "version") && word)
+		ask_iq(msg->from, "version", word, "<query xmlns='jabber:iq:version'/>", on_version_answer);
 	return true;
 }
 

@@ -260,19 +260,18 @@ static void admin_unescape(char *s)
 	*o = '\0';
 }
 
-/* Split s at TABs into at most max fields; the count. */
+/* Split s at TABs into at most max fields (the last one takes the rest);
+ * the count. */
 static unsigned admin_fields(char *s, char **f, unsigned max)
 {
 	unsigned n = 0;
 
-	while (n < max) {
+	for (;;) {
 		f[n++] = s;
-		s = strchr(s, '\t');
-		if (!s)
-			break;
+		if (n == max || !(s = strchr(s, '\t')))
+			return n;
 		*s++ = '\0';
 	}
-	return n;
 }
 
 /* Drain as many inbox messages as fit in the response. */

@@ -238,7 +238,8 @@ def test_tools_watch_slow_watcher(t):
 def test_tools_bot_answers(t):
     """The example bot (a.test, bot@a.test) answers a user of a second
     xs2sd (b.test): status, ping b.test (XEP-0199: b's own answer), version
-    b.test (XEP-0092), an iq error, help; then stops cleanly on SIGTERM."""
+    b.test (XEP-0092), an iq error, help, and nothing else; then stops
+    cleanly on SIGTERM."""
     ip_bot, ip_b = t.ip(), t.ip()
     bot = t.bot('a.test', ip=ip_bot, host_map={'b.test': ip_b})
     b = t.daemon('b.test', ip=ip_b, host_map={'a.test': ip_bot})
@@ -257,7 +258,13 @@ def test_tools_bot_answers(t):
     ask('ping b.test', r'^ping b\.test: answered in \d+ ms$')
     ask('version b.test', r'^version b\.test: xs2s \d+\.\d+\.\d+$')
     ask('ping x@b.test', r'^ping x@b\.test: error service-unavailable')
+    # Only whole commands are answered: an answer of the bot sent back to it
+    # gets none (two bots cannot talk forever); the next answer is help's.
+    answers = len([m for m in b.drain() if m.get('from', '').startswith('bot@a.test')])
+    b.send('x@b.test', 'bot@a.test', 'ping b.test: answered in 3 ms')
     ask('help', r'^commands: help, status, ping JID, version DOMAIN$')
+    extra = [m for m in b.messages if m.get('from', '').startswith('bot@a.test')][answers:]
+    check(len(extra) == 1, f'the bot answered what is not a command: {extra}')
 
     rc = bot.stop_now(10)
     check(rc == 0, f'the bot exited with status {rc} after SIGTERM, want 0')
