@@ -69,6 +69,11 @@ PORT_OBJ := $(PORT_SRC:%.c=$(O)/%.o)
 # xs2sd's port objects and libraries; lwip.mk replaces them for the lwIP port.
 XS2SD_PORT_OBJ = $(PORT_OBJ)
 XS2SD_LIBS = $(LIBS)
+# The daemon's own objects (either port): its main, and the stanza watch of
+# xs2sctl watch (unit-tested alone: test/unit/test_watch.c).
+XS2SD_OBJ := $(O)/port/posix/xs2sd.o $(O)/port/posix/watch.o
+# The example bot (docs/examples.md): the engine, an application, this port.
+BOT_OBJ := $(O)/port/posix/bot.o
 LIBXS2S := $(O)/libxs2s.a
 # Mini-XML with its allocator calls renamed into the XML arena (see firmware/xml.c).
 MXML_SYSTEM := $(shell $(CC) -print-file-name=libmxml.a 2>/dev/null)
@@ -104,7 +109,7 @@ include mk/router.mk
 
 # On the lwIP port, xs2sd is the host simulation (lwIP over a TAP device);
 # the in-process self-test comes with it.
-all: $(O)/xs2sd $(O)/xs2sctl $(if $(filter y,$(CONFIG_XS2S_PORT_LWIP)),$(O)/port/lwip/selftest)
+all: $(O)/xs2sd $(O)/xs2sctl $(O)/xs2s-bot $(if $(filter y,$(CONFIG_XS2S_PORT_LWIP)),$(O)/port/lwip/selftest)
 
 # ---- configuration ----
 %_defconfig: cfg/%_defconfig
@@ -161,9 +166,15 @@ $(MXML_PRIVATE): $(MXML_SYSTEM)
 	@mkdir -p $(dir $@)
 	$(Q)$(OBJCOPY) $(foreach s,$(MXML_REDEFINE),--redefine-sym $(s)=xs2s_mxml_$(s)) $< $@
 
-$(O)/xs2sd: $(O)/port/posix/xs2sd.o $(XS2SD_PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(filter %.a,$(XS2SD_LIBS))
+$(O)/xs2sd: $(XS2SD_OBJ) $(XS2SD_PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(filter %.a,$(XS2SD_LIBS))
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(O)/port/posix/xs2sd.o $(XS2SD_PORT_OBJ) $(LIBXS2S) $(XS2SD_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(XS2SD_OBJ) $(XS2SD_PORT_OBJ) $(LIBXS2S) $(XS2SD_LIBS)
+
+# The bot links what xs2sd links (on the lwIP port: lwIP and the TAP host
+# simulation) but for the daemon's own objects.
+$(O)/xs2s-bot: $(BOT_OBJ) $(XS2SD_PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(filter %.a,$(XS2SD_LIBS))
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(BOT_OBJ) $(XS2SD_PORT_OBJ) $(LIBXS2S) $(XS2SD_LIBS)
 
 $(O)/xs2sctl: $(O)/port/posix/xs2sctl.o
 	@$(if $(Q),echo "  LD      $@")
@@ -172,7 +183,11 @@ $(O)/xs2sctl: $(O)/port/posix/xs2sctl.o
 $(O)/test/%: test/unit/%.c $(PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(AUTOCONF) | $(SIZES_H)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  TEST-CC $<")
-	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(PORT_OBJ) $(LIBXS2S) $(LIBS) -lcmocka
+	$(Q)$(CC) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(UNIT_EXTRA_OBJ) $(PORT_OBJ) $(LIBXS2S) $(LIBS) -lcmocka
+
+# Unit tests of the daemon's own modules link them too.
+$(O)/test/test_watch: UNIT_EXTRA_OBJ := $(O)/port/posix/watch.o
+$(O)/test/test_watch: $(O)/port/posix/watch.o
 
 # gcc build of a harness with the replay main (libFuzzer builds: see test/fuzz/README.md).
 $(O)/fuzz/%: test/fuzz/%.c test/fuzz/replay.c test/fuzz/fuzz.h $(PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(AUTOCONF) | $(SIZES_H)
@@ -261,7 +276,7 @@ interop: all
 	$(Q)$(PYTHON) test/interop/run.py $(O) --table $(INTEROP_TABLE)
 
 clean:
-	$(Q)rm -rf $(O)/firmware $(O)/port $(O)/test $(O)/fuzz $(O)/lib $(O)/xs2sd $(O)/xs2sctl $(LIBXS2S)
+	$(Q)rm -rf $(O)/firmware $(O)/port $(O)/test $(O)/fuzz $(O)/lib $(O)/xs2sd $(O)/xs2sctl $(O)/xs2s-bot $(LIBXS2S)
 
 distclean:
 	$(Q)rm -rf $(O) build build-*
@@ -274,8 +289,9 @@ help:
 	@echo "  olddefconfig      update $(CONFIG) to new symbols with defaults"
 	@echo "  savedefconfig     write a minimal $(O)/defconfig"
 	@echo "Build and run:"
-	@echo "  all               build $(O)/xs2sd and $(O)/xs2sctl (default); on the lwIP port xs2sd is the"
-	@echo "                    host simulation (lwIP over a TAP device) and the in-process self-test comes too"
+	@echo "  all               build $(O)/xs2sd, $(O)/xs2sctl and the example bot $(O)/xs2s-bot (default);"
+	@echo "                    on the lwIP port xs2sd and the bot are the host simulation (lwIP over a TAP"
+	@echo "                    device) and the in-process self-test comes too"
 	@echo "  demo              two instances federate on 127.0.0.21/.22 and show their status"
 	@echo "  test              install deps; build/test-lean (lean wolfSSL), build/test-lwip (lwIP port) and"
 	@echo "                    build/test (Debian wolfSSL), ASan+UBSan: unit tests, fuzz corpora, integration"
@@ -297,6 +313,7 @@ help:
 	@echo "Variables: O=<dir> (default build)  V=1 (show commands)  CROSS_COMPILE=<prefix> (recorded by"
 	@echo "  <name>_defconfig; router defconfigs set it)  RUN=<runner> (default qemu-user for cross builds)"
 
--include $(FIRMWARE_OBJ:.o=.d) $(PORT_OBJ:.o=.d) $(SIZES_S:.s=.d)
+-include $(FIRMWARE_OBJ:.o=.d) $(PORT_OBJ:.o=.d) $(SIZES_S:.s=.d) $(XS2SD_OBJ:.o=.d) $(BOT_OBJ:.o=.d) \
+	$(O)/port/posix/xs2sctl.d
 
 endif # XS2S_ONE_BY_ONE

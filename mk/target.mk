@@ -76,7 +76,7 @@ $(HEADERS_CHECK): mk/probe_headers.c $(AUTOCONF) $(TOOLCHAIN_H) $(WOLFSSL_SETTIN
 		rm -f $@.tmp; exit 1; fi
 	$(Q)mv $@.tmp $@
 	@echo "  CHECK   no header from /usr/include in a $(XS2S_TRIPLET) build"
-$(O)/xs2sd: $(HEADERS_CHECK)
+$(O)/xs2sd $(O)/xs2s-bot: $(HEADERS_CHECK)
 endif
 
 .PHONY: toolchain-facts

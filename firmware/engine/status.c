@@ -199,3 +199,8 @@ int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap)
 	xs2s_w_raw(&w, "}}");
 	return status_end(&w);
 }
+
+void xs2s_status_pools(struct xs2s_engine *eng, xs2s_pool_fn add, void *ctx)
+{
+	status_pools(xs2s_core_of(eng), add, ctx);
+}

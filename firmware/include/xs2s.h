@@ -126,5 +126,14 @@ void xs2s_inbox_pop(struct xs2s_engine *eng);
  * (buf then holds what fitted, cut at a line). */
 int xs2s_status_text(struct xs2s_engine *eng, char *buf, size_t cap);
 int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap);
+/* The engine's pools as the status shows them, without formatting (an
+ * application answering "status" in a few lines): add is called once per
+ * pool, in the status's order, with its name ("links", "queue", ...), unit
+ * ("bytes" or "items"), use, high-water mark, size and refusals. The
+ * port's own pools are not included. */
+void xs2s_status_pools(struct xs2s_engine *eng,
+		       void (*add)(void *ctx, const char *name, const char *unit, size_t used, size_t high,
+				   size_t size, unsigned fails),
+		       void *ctx);
 
 #endif

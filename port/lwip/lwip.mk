@@ -14,9 +14,10 @@
 #
 # Targets: lwip-src (fetch/unpack only), lwip-lib, lwip-port, lwip-selftest
 # (builds and runs the in-process loopback test), lwip-size.
-# xs2sd links this port plus the host simulation (hostsim.o: TAP device,
-# admin socket between lwIP poll slices). The unit tests and fuzz harnesses
-# keep the POSIX port (PORT_OBJ): they test the engine, not the port.
+# xs2sd and the example bot (xs2s-bot) link this port plus the host
+# simulation (hostsim.o: TAP device, admin socket between lwIP poll slices).
+# The unit tests and fuzz harnesses keep the POSIX port (PORT_OBJ): they test
+# the engine, not the port.
 
 ifeq ($(CONFIG_XS2S_PORT_LWIP),y)
 
@@ -93,8 +94,10 @@ $(LWIP_LIB): $(LWIP_OBJ)
 	@echo "  AR      $@"
 
 # 4. The port, and the in-process self-test (make test runs it).
-$(LWIP_PORT_OBJ) $(O)/port/lwip/hostsim.o $(O)/port/lwip/selftest.o $(O)/port/posix/xs2sd.o: CFLAGS += $(LWIP_CPPFLAGS)
-$(LWIP_PORT_OBJ) $(O)/port/lwip/hostsim.o $(O)/port/lwip/selftest.o $(O)/port/posix/xs2sd.o: $(LWIP_OPTS) | $(LWIP_STAMP)
+LWIP_USERS := $(LWIP_PORT_OBJ) $(O)/port/lwip/hostsim.o $(O)/port/lwip/selftest.o $(O)/port/posix/xs2sd.o \
+	$(O)/port/posix/bot.o
+$(LWIP_USERS): CFLAGS += $(LWIP_CPPFLAGS)
+$(LWIP_USERS): $(LWIP_OPTS) | $(LWIP_STAMP)
 
 # $(filter %.a,$(LIBS)): the private Mini-XML and, with the lean build, wolfSSL.
 $(LWIP_SELFTEST): $(O)/port/lwip/selftest.o $(LWIP_PORT_OBJ) $(LIBXS2S) $(filter %.a,$(LIBS)) $(LWIP_LIB)

@@ -1,7 +1,7 @@
 /* xs2sd: the host daemon. Kconfig gives the defaults, then the
  * configuration file (--config FILE), then the command line, which wins; an
- * admin unix socket serves xs2sctl (status, send, inbox). Everything is read
- * and reserved before the engine starts.
+ * admin unix socket serves xs2sctl (status, send, inbox, watch). Everything
+ * is read and reserved before the engine starts.
  *
  * Configuration file: one `key = value` per line, keys are the long options
  * (`host-map = b.test=192.0.2.7:5269`); blank lines and lines starting with
@@ -30,6 +30,7 @@
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +45,13 @@
 #include "port.h"
 #include "hostwatch.h"
 #include "hostlog.h"
+#include "watch.h"
 #ifdef CONFIG_XS2S_PORT_LWIP
 #include "lwip/port_lwip.h"
 #endif
 
 #define ADMIN_CLIENTS 4
+#define ADMIN_WATCHERS_MAX (ADMIN_CLIENTS - 1) /* one connection stays free for commands */
 #define ADMIN_REQ_MAX (CONFIG_XS2S_MAX_STANZA + 1024)
 #define ADMIN_RESP_MAX CONFIG_XS2S_POSIX_ADMIN_RESP
 #define STOP_GRACE_MS 3000u
@@ -59,16 +62,20 @@
 
 struct admin_client {
 	int fd;                       /* -1: free */
+	uint8_t mode;                 /* enum admin_mode */
+	unsigned serial;              /* which connection this is (a late completion checks it) */
 	size_t req_len;
 	char req[ADMIN_REQ_MAX];
-	size_t resp_len, resp_off;
-	char resp[ADMIN_RESP_MAX];
+	size_t resp_len, resp_off;    /* the answer: resp[resp_off, resp_len) is still to be written */
+	char resp[ADMIN_RESP_MAX];    /* the answer, or a watcher's queued lines */
+	struct xs2s_watch_out watch;  /* ADMIN_WATCH: its lines in resp (watch.h) */
 };
 
 static struct xs2s_engine eng; /* the engine: every pool, arena and link slot */
 static struct admin_client admin_clients[ADMIN_CLIENTS];
 static char *config_text; /* the configuration file: its values stay referenced */
 static int admin_fd = -1;
+static char admin_domains[WHERE_MAX]; /* "a.test, a2.test": for answers */
 static volatile sig_atomic_t stop_requested, reload_requested;
 
 static void on_signal(int sig)
@@ -187,13 +194,54 @@ static int split_listen(char *s, const char **addr, uint16_t *port)
 	return 0;
 }
 
-/* ---- admin socket ---- */
+/* ---- admin socket ----
+ *
+ * One request line per connection (xs2sctl escapes \\, TAB and newline in
+ * its fields), fields separated by TAB:
+ *   status | status-json | inbox | inbox-json
+ *   send FROM TO BODY [TYPE ID WAIT]   a message (TYPE default chat; ID
+ *                                      default generated; WAIT "wait")
+ *   send-raw WAIT XML                  a stanza written whole (xs2s_send_raw)
+ *   watch                              every stanza for a local JID, one JSON
+ *                                      line each, until the client goes
+ * The answer ends the connection, but for a send with WAIT (the answer comes
+ * with the stanza's completion) and watch (lines until the client closes).
+ * A watcher's lines queue in its response buffer; one that reads too slowly
+ * loses lines, counted and reported (watch.h), and never blocks the engine.
+ */
+
+enum admin_mode {
+	ADMIN_READ = 0,   /* reading the request */
+	ADMIN_WAIT,       /* send ... wait: the answer comes with the completion */
+	ADMIN_WRITE,      /* writing the answer, then close */
+	ADMIN_WATCH,      /* writing stanza lines until the client closes */
+};
 
 static void admin_close(struct admin_client *c)
 {
+	if (c->mode == ADMIN_WATCH)
+		XS2S_LOGI(0, "admin: watch ended: %lu stanza lines sent, %lu skipped (read too slowly)",
+			  c->watch.lines, c->watch.dropped);
 	xs2s_host_unwatch(c->fd);
 	close(c->fd);
 	c->fd = -1;
+	c->mode = ADMIN_READ;
+}
+
+static void admin_client_io(int fd, short revents, void *ctx);
+
+/* What the client's descriptor is polled for: its request, its hang-up
+ * while it waits or watches, and room for what waits to be written. */
+static void admin_poll_for(struct admin_client *c)
+{
+	short ev = POLLIN;
+	size_t n = 0;
+
+	if (c->mode == ADMIN_WRITE)
+		ev = POLLOUT;
+	else if (c->mode == ADMIN_WATCH && (xs2s_watch_pending(&c->watch, &n), n))
+		ev |= POLLOUT;
+	xs2s_host_watch(c->fd, ev, admin_client_io, c);
 }
 
 /* Undo xs2sctl's escaping of \\, \t, \n in place. */
@@ -210,6 +258,20 @@ static void admin_unescape(char *s)
 		}
 	}
 	*o = '\0';
+}
+
+/* Split s at TABs into at most max fields (the last one takes the rest);
+ * the count. */
+static unsigned admin_fields(char *s, char **f, unsigned max)
+{
+	unsigned n = 0;
+
+	for (;;) {
+		f[n++] = s;
+		if (n == max || !(s = strchr(s, '\t')))
+			return n;
+		*s++ = '\0';
+	}
 }
 
 /* Drain as many inbox messages as fit in the response. */
@@ -254,6 +316,141 @@ static void admin_inbox(struct xs2s_wbuf *w, int json)
 		xs2s_w_raw(w, "(no messages)\n");
 }
 
+/* Why a send was refused, for the operator. */
+static void admin_send_error(struct xs2s_wbuf *w, int rc, bool raw)
+{
+	xs2s_w_fmt(w, "error: %s: ", xs2s_err_name(rc));
+	if (rc == XS2S_EINVAL && raw)
+		xs2s_w_fmt(w, "stanza refused, nothing sent: it must be one <message/>, <presence/> or <iq/> in "
+			   "well-formed XML without comments, processing instructions, DTDs or entities but the five "
+			   "predefined ones, with a 'from' JID of this server's domains (%s), a valid 'to', and an id "
+			   "of at most %d characters if any\n", admin_domains, XS2S_ID_MAX);
+	else if (rc == XS2S_EINVAL)
+		xs2s_w_fmt(w, "message refused, nothing sent: a bad JID, type or id, or a sender not of this server's "
+			   "domains (%s)\n", admin_domains);
+	else if (rc == XS2S_ERANGE)
+		xs2s_w_fmt(w, "refused, nothing sent: larger than one stanza (CONFIG_XS2S_MAX_STANZA: %d bytes)\n",
+			   CONFIG_XS2S_MAX_STANZA);
+	else if (rc == XS2S_ENOMEM)
+		xs2s_w_raw(w, "not sent: no room (queue, completions or link slots full): resource-constraint\n");
+	else if (rc == XS2S_EIO)
+		xs2s_w_raw(w, "xs2sd is stopping: nothing more goes to remote domains\n");
+	else
+		xs2s_w_raw(w, "not sent\n");
+}
+
+/* The completion of a send with WAIT: its answer goes to the client that
+ * asked, if it is still there (arg: its slot and serial). */
+static void admin_send_done(struct xs2s_engine *e, void *arg, const struct xs2s_done *d)
+{
+	uintptr_t v = (uintptr_t)arg;
+	struct admin_client *c = &admin_clients[v % ADMIN_CLIENTS];
+	struct xs2s_wbuf w;
+
+	(void)e;
+	if (c->fd < 0 || c->mode != ADMIN_WAIT || c->serial != v / ADMIN_CLIENTS)
+		return; /* it hung up: the outcome is in the log */
+	xs2s_w_init(&w, c->resp, sizeof c->resp);
+	if (d->outcome == XS2S_SENT)
+		xs2s_w_fmt(&w, "sent id=%s\n", d->id);
+	else
+		xs2s_w_fmt(&w, "error: bounced id=%s: %s%s%s%s\n", d->id, d->condition, d->text[0] ? " (" : "",
+			   d->text, d->text[0] ? ")" : "");
+	c->resp_len = w.len;
+	c->resp_off = 0;
+	c->mode = ADMIN_WRITE;
+	admin_poll_for(c);
+}
+
+/* send FROM TO BODY [TYPE ID WAIT], send-raw WAIT XML. */
+static void admin_send(struct admin_client *c, struct xs2s_wbuf *w, char *args, bool raw)
+{
+	struct xs2s_handle h;
+	char *f[6];
+	unsigned n = admin_fields(args, f, raw ? 2 : 6);
+	bool wait;
+	int rc;
+
+	if (raw ? n != 2 : n != 3 && n != 6) {
+		xs2s_w_raw(w, raw ? "error: send --raw needs the stanza\n" : "error: send needs from, to and body\n");
+		return;
+	}
+	if (raw)
+		wait = !strcmp(f[0], "wait");
+	else
+		wait = n == 6 && !strcmp(f[5], "wait");
+	if (raw) {
+		admin_unescape(f[1]);
+		rc = xs2s_send_raw(&eng, f[1], wait ? admin_send_done : NULL,
+				   (void *)(uintptr_t)(c->serial * ADMIN_CLIENTS + (unsigned)(c - admin_clients)), &h);
+	} else {
+		struct xs2s_stanza st = { .kind = XS2S_MESSAGE, .from = f[0], .to = f[1], .body = f[2], .type = "chat" };
+
+		admin_unescape(f[2]);
+		if (n == 6 && f[3][0])
+			st.type = f[3];
+		if (n == 6 && f[4][0])
+			st.id = f[4];
+		rc = xs2s_send(&eng, &st, wait ? admin_send_done : NULL,
+			       (void *)(uintptr_t)(c->serial * ADMIN_CLIENTS + (unsigned)(c - admin_clients)), &h);
+	}
+	if (rc != XS2S_OK)
+		admin_send_error(w, rc, raw);
+	else if (wait)
+		c->mode = ADMIN_WAIT; /* admin_send_done answers */
+	else
+		xs2s_w_fmt(w, "ok id=%s\n", h.id);
+}
+
+static unsigned admin_watchers(void)
+{
+	unsigned i, n = 0;
+
+	for (i = 0; i < ADMIN_CLIENTS; i++)
+		n += admin_clients[i].fd >= 0 && admin_clients[i].mode == ADMIN_WATCH;
+	return n;
+}
+
+/* watch: the client's response buffer becomes its queue of stanza lines. */
+static void admin_watch_start(struct admin_client *c, struct xs2s_wbuf *w)
+{
+	char ok[WHERE_MAX + 32];
+
+	if (admin_watchers() >= ADMIN_WATCHERS_MAX) {
+		xs2s_w_fmt(w, "error: %u watchers already (one admin connection stays free for commands)\n",
+			   ADMIN_WATCHERS_MAX);
+		return;
+	}
+	snprintf(ok, sizeof ok, "ok watching %s\n", admin_domains);
+	xs2s_watch_init(&c->watch, c->resp, sizeof c->resp);
+	xs2s_watch_put_text(&c->watch, ok);
+	c->mode = ADMIN_WATCH;
+	XS2S_LOGI(0, "admin: watch started (%u watcher%s; %zu bytes of buffer each)", admin_watchers(),
+		  admin_watchers() == 1 ? "" : "s", sizeof c->resp);
+}
+
+/* The handler registered first: every stanza for a local JID is copied
+ * to the watchers, none is claimed. Never blocks: a line that does not fit
+ * in a watcher's buffer is counted there and dropped. */
+static bool admin_watch_stanza(struct xs2s_engine *e, void *arg, const struct xs2s_stanza_in *st)
+{
+	unsigned i;
+
+	(void)e;
+	(void)arg;
+	for (i = 0; i < ADMIN_CLIENTS; i++) {
+		struct admin_client *c = &admin_clients[i];
+
+		if (c->fd < 0 || c->mode != ADMIN_WATCH)
+			continue;
+		if (!xs2s_watch_put(&c->watch, st) && c->watch.skipped == 1)
+			XS2S_LOGW(0, "admin: a watcher reads too slowly: skipping stanza lines until it catches up "
+				     "(%zu bytes of buffer)", sizeof c->resp);
+		admin_poll_for(c);
+	}
+	return false;
+}
+
 static void admin_handle(struct admin_client *c)
 {
 	struct xs2s_wbuf w;
@@ -276,26 +473,16 @@ static void admin_handle(struct admin_client *c)
 	} else if (!strcmp(req, "inbox") || !strcmp(req, "inbox-json")) {
 		admin_inbox(&w, req[5] == '-');
 	} else if (!strncmp(req, "send\t", 5)) {
-		char *from = req + 5, *to = strchr(from, '\t'), *body = to ? strchr(to + 1, '\t') : NULL;
-		int rc;
-
-		if (!body) {
-			xs2s_w_raw(&w, "error: send needs from, to and body\n");
-		} else {
-			*to++ = '\0';
-			*body++ = '\0';
-			admin_unescape(body);
-			rc = xs2s_send_message(&eng, from, to, body);
-			if (rc == XS2S_OK)
-				xs2s_w_raw(&w, "ok\n");
-			else
-				xs2s_w_fmt(&w, "error: %s\n", rc == XS2S_EINVAL ? "bad JID, or the sender is not local"
-						  : rc == XS2S_ENOMEM ? "no room (queue or link slots full): resource-constraint"
-						  : xs2s_err_name(rc));
-		}
+		admin_send(c, &w, req + 5, false);
+	} else if (!strncmp(req, "send-raw\t", 9)) {
+		admin_send(c, &w, req + 9, true);
+	} else if (!strcmp(req, "watch")) {
+		admin_watch_start(c, &w);
 	} else {
 		xs2s_w_raw(&w, "error: unknown command\n");
 	}
+	if (c->mode != ADMIN_READ)
+		return; /* waiting for a completion, or watching */
 	if (w.overflow) { /* never a cut answer */
 		xs2s_w_init(&w, c->resp, sizeof c->resp);
 		xs2s_w_fmt(&w, "error: the answer does not fit in %u bytes (CONFIG_XS2S_POSIX_ADMIN_RESP)\n",
@@ -303,49 +490,98 @@ static void admin_handle(struct admin_client *c)
 	}
 	c->resp_len = w.len;
 	c->resp_off = 0;
+	c->mode = ADMIN_WRITE;
+}
+
+/* ADMIN_READ: read the request; once it is a line, answer it. -1 when the
+ * client is gone (closed here). */
+static int admin_read_request(struct admin_client *c)
+{
+	ssize_t n = read(c->fd, c->req + c->req_len, sizeof c->req - 1 - c->req_len);
+
+	if (n <= 0 && !(n < 0 && errno == EAGAIN)) {
+		admin_close(c);
+		return -1;
+	}
+	if (n > 0)
+		c->req_len += (size_t)n;
+	c->req[c->req_len] = '\0';
+	if (memchr(c->req, '\n', c->req_len)) {
+		admin_handle(c);
+	} else if (c->req_len >= sizeof c->req - 1) {
+		c->resp_len = (size_t)snprintf(c->resp, sizeof c->resp, "error: request longer than %u bytes\n",
+					       (unsigned)sizeof c->req - 1);
+		c->resp_off = 0;
+		c->mode = ADMIN_WRITE;
+	}
+	return 0;
+}
+
+/* ADMIN_WAIT, ADMIN_WATCH: the client says nothing more; what it sends is
+ * dropped, its hang-up ends it. -1 when it is gone (closed here). */
+static int admin_read_rest(struct admin_client *c)
+{
+	char sink[256];
+	ssize_t n = read(c->fd, sink, sizeof sink);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		admin_close(c);
+		return -1;
+	}
+	return 0;
+}
+
+/* Write what waits: the answer (then close) or a watcher's lines. */
+static void admin_write(struct admin_client *c)
+{
+	const char *p = c->resp + c->resp_off;
+	size_t len = c->resp_len - c->resp_off;
+	ssize_t n;
+
+	if (c->mode == ADMIN_WATCH)
+		p = xs2s_watch_pending(&c->watch, &len);
+	if (!len)
+		return;
+	n = write(c->fd, p, len);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0) {
+		admin_close(c);
+		return;
+	}
+	if (c->mode == ADMIN_WATCH) {
+		xs2s_watch_written(&c->watch, (size_t)n);
+		return;
+	}
+	c->resp_off += (size_t)n;
+	if (c->resp_off == c->resp_len)
+		admin_close(c);
 }
 
 static void admin_client_io(int fd, short revents, void *ctx)
 {
 	struct admin_client *c = ctx;
-	ssize_t n;
 
 	(void)fd;
-	if (c->resp_len == 0 && (revents & (POLLIN | POLLHUP | POLLERR))) {
-		n = read(c->fd, c->req + c->req_len, sizeof c->req - 1 - c->req_len);
-		if (n <= 0 && !(n < 0 && errno == EAGAIN)) {
-			admin_close(c);
+	if (c->mode == ADMIN_READ && (revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (admin_read_request(c) < 0)
 			return;
-		}
-		if (n > 0)
-			c->req_len += (size_t)n;
-		c->req[c->req_len] = '\0';
-		if (!memchr(c->req, '\n', c->req_len)) {
-			if (c->req_len >= sizeof c->req - 1)
-				admin_close(c);
+		revents |= POLLOUT; /* an answer is likely written at once */
+	} else if ((c->mode == ADMIN_WAIT || c->mode == ADMIN_WATCH) && (revents & (POLLIN | POLLHUP | POLLERR))) {
+		if (admin_read_rest(c) < 0)
 			return;
-		}
-		admin_handle(c);
-		if (!c->resp_len) {
-			admin_close(c);
-			return;
-		}
-		xs2s_host_watch(c->fd, POLLOUT, admin_client_io, c);
-		revents = POLLOUT;
 	}
-	if (c->resp_len && (revents & POLLOUT)) {
-		n = write(c->fd, c->resp + c->resp_off, c->resp_len - c->resp_off);
-		if (n < 0 && errno == EAGAIN)
+	if ((c->mode == ADMIN_WRITE || c->mode == ADMIN_WATCH) && (revents & (POLLOUT | POLLERR))) {
+		admin_write(c);
+		if (c->fd < 0)
 			return;
-		if (n > 0)
-			c->resp_off += (size_t)n;
-		if (n <= 0 || c->resp_off == c->resp_len)
-			admin_close(c);
 	}
+	admin_poll_for(c);
 }
 
 static void admin_accept(int fd, short revents, void *ctx)
 {
+	static unsigned serial;
 	int cfd;
 	unsigned i;
 
@@ -359,8 +595,11 @@ static void admin_accept(int fd, short revents, void *ctx)
 			continue;
 		}
 		admin_clients[i].fd = cfd;
+		admin_clients[i].mode = ADMIN_READ;
+		admin_clients[i].serial = ++serial;
 		admin_clients[i].req_len = 0;
 		admin_clients[i].resp_len = 0;
+		admin_clients[i].resp_off = 0;
 	}
 }
 
@@ -837,6 +1076,13 @@ int main(int argc, char **argv)
 	}
 	/* Secrets and keys now live in the engine (or wolfSSL's arena). */
 	free_credentials(&s.cfg);
+	/* xs2sctl watch: the first handler sees every stanza for a local JID
+	 * and claims none (the inbox, the built-in answers keep theirs). */
+	if (xs2s_handler_add(&eng, &(struct xs2s_match){ .kind = XS2S_ANY_KIND }, admin_watch_stanza, NULL) < 0)
+		XS2S_LOGE(0, "admin: cannot register the watch handler: xs2sctl watch shows nothing");
+	for (unsigned i = 0; i < CONFIG_XS2S_MAX_DOMAINS && s.cfg.domains[i]; i++)
+		snprintf(admin_domains + strlen(admin_domains), sizeof admin_domains - strlen(admin_domains), "%s%s",
+			 i ? ", " : "", s.cfg.domains[i]);
 	if (admin_open(s.admin) < 0) {
 		fprintf(stderr, "xs2sd: cannot open admin socket %s: %s\n", s.admin, strerror(errno));
 		return 1;

@@ -20,7 +20,7 @@ from lib.pki import Pki, mkcerts  # noqa: E402
 from lib.tcp import TCP_LISTEN, TCP_TIME_WAIT, free_port, hostport, port_states  # noqa: E402,F401
 from lib.testkit import Fail, Skip, check, poll, read_text  # noqa: E402,F401
 from lib.testkit import kconfig as build_kconfig  # noqa: E402
-from lib.xs2sd import S2S_PORT, Xs2sd, build_runner  # noqa: E402,F401
+from lib.xs2sd import S2S_PORT, Xs2sBot, Xs2sd, build_runner  # noqa: E402,F401
 
 # Tests written before test/lib `import netsim` (it was test/netsim.py): the
 # same module under its old name.
@@ -131,6 +131,20 @@ class Daemon(Xs2sd):
                          xs2sctl=t.run.xs2sctl)
 
 
+class Bot(Xs2sBot):
+    """The example bot of a test (use T.bot() to make one): lib.xs2sd.Xs2sBot
+    with the run's certificates for domain, its log in the test's directory."""
+
+    def __init__(self, t, domain, ip, host_map=None, jid=None, extra_args=()):
+        certs = t.run.certs
+        name = f'{domain} bot'
+        super().__init__(t.run.build, domain, ip, name=name, jid=jid,
+                         cert=os.path.join(certs, domain + '.pem'), key=os.path.join(certs, domain + '.key'),
+                         ca=os.path.join(certs, 'ca.pem'), host_map=host_map, extra=extra_args,
+                         log_path=os.path.join(t.dir, f'{domain}-bot.log'), net=t.run.net,
+                         xs2sctl=t.run.xs2sctl)
+
+
 class T:
     """Per-test context. Everything made through it is cleaned up by cleanup()."""
 
@@ -143,6 +157,7 @@ class T:
         os.makedirs(self.sockdir, exist_ok=True)
         self.daemons, self.servers, self.streams, self.ips = [], [], [], []
         self.dns = []
+        self.owned = []
         self.trace_path = os.path.join(self.dir, 'peers.log')
         self._trace_lock = threading.Lock()
         self.nonce = secrets.token_hex(3)
@@ -174,6 +189,21 @@ class T:
         d = Daemon(self, domain, ip or self.ip(), **kw)
         self.daemons.append(d)
         return d.start()
+
+    def bot(self, domain, ip=None, **kw):
+        """Start the example bot (BUILD/xs2s-bot) for domain (on a fresh
+        address unless ip is given) and wait until it is ready; stopped
+        with the daemons at cleanup."""
+        self.check_ready()
+        b = Bot(self, domain, ip or self.ip(), **kw)
+        self.daemons.append(b)
+        return b.start()
+
+    def own(self, thing):
+        """Stop thing (anything with stop() returning a list of problems,
+        e.g. an xs2sctl watch) at cleanup, first; returns it."""
+        self.owned.append(thing)
+        return thing
 
     def dnsmasq(self, ip, hosts=None, srv=()):
         """dnsmasq (lib.dnsmasq) on ip:DNS_PORT answering only .test: A
@@ -214,6 +244,11 @@ class T:
     def cleanup(self):
         """Stop every peer and daemon; returns problems found while stopping."""
         problems = []
+        for o in self.owned:
+            try:
+                problems += o.stop() or []
+            except Exception as e:  # noqa: BLE001 - keep stopping the others
+                problems.append(f'stop failed: {e!r}')
         for s in self.streams:
             s.close()
         for srv in self.servers:

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
-"""The interop suite's cells: what a cell is (a peer server, a method or a
-failure mode, a direction), the methods and failure modes with the checks
-of each, and how one cell runs. A cell starts a fresh peer server, a fresh
+"""The interop suite's cells: what a cell is (a peer server, a method, a
+failure mode or an application check, a direction), the methods, failure
+modes and application checks with the checks of each, and how one cell runs. A cell starts a fresh peer server, a fresh
 xs2sd (common.Xs2s) and a real client on the peer's side, runs its body
 within CELL_TIMEOUT_S (lib.runner) and stops everything by PID, whatever
 happened; run.py runs the cells and writes the table (table.py)."""
@@ -282,6 +282,81 @@ FAILURES = [
 FAILURES[1].body = {'from-xs2s': fail_no_starttls_from, 'to-xs2s': fail_no_starttls_to}
 
 
+class AppCheck:
+    """An application on xs2s's side with a real user of the peer: the cell
+    runs the application for xs2s.test on xs2s's address (instead of xs2sd),
+    the peer with the test CA as its only trusted CA and secure auth (so the
+    links both ways are STARTTLS + SASL EXTERNAL), and its client; body(ctx)
+    is the conversation and its checks. Only servers listing `key` in
+    PeerServer.app_checks get these cells.
+
+    start(ctx)  the application, an lib.xs2sd.Xs2sd (stopped by PID with the cell)
+    note        for the table: what the row shows"""
+
+    def __init__(self, key, title, directions, start, body, note):
+        self.key, self.title, self.directions, self.start, self.body = key, title, directions, start, body
+        self.note = note
+
+
+def _start_bot(ctx):
+    """The example bot (BUILD/xs2s-bot) as xs2s.test, bot@xs2s.test; it
+    finds the peer through its host map (it has no DNS option)."""
+    return common.Bot(ctx.run.build, ctx.workdir, ctx.run.pki, {ctx.peer.domain: ctx.peer.ip}, net=ctx.run.net)
+
+
+def app_bot(ctx):
+    """The peer's user asks the bot for `status` and to `ping` the peer's
+    own domain (an XEP-0199 iq request from the bot through the peer); both
+    answers reach the user; both s2s links are SASL EXTERNAL over TLS in the
+    peer's own view."""
+    bot_jid, client = ctx.xs.jid, ctx.client
+    t0 = time.monotonic()
+
+    def answer(command, pattern):
+        client.send(bot_jid, command)
+
+        def got():
+            return [r for r in client.received if r[0] == bot_jid and re.search(pattern, r[2], re.M)] or \
+                [r for r in client.received if r[1] == 'error']
+        found = poll(got, 20, 0.1)
+        check(found, f'{ctx.srv.title}: {client.jid} got no answer to {command!r} from {bot_jid} within 20 s '
+              f'(received: {client.received})')
+        frm, typ, body = found[0]
+        check(typ == 'chat', f'{ctx.srv.title}: {client.jid} got an error for {command!r}: {found[0]}')
+        return body
+
+    status = answer('status', r'^links: \d+ in use of \d+')
+    check(re.match(rf'{re.escape(bot_jid)} up \d+h\d\dm\d\ds, xs2s ', status) and 'high-water marks' in status,
+          f'status answer: {status!r}')
+    ping = answer(f'ping {ctx.peer.domain}', rf'^ping {re.escape(ctx.peer.domain)}: ')
+    check(re.fullmatch(rf'ping {re.escape(ctx.peer.domain)}: answered in \d+ ms', ping),
+          f'the bot\'s ping of {ctx.peer.domain}: {ping!r}')
+    secs = time.monotonic() - t0
+    views = [v for v in ctx.peer.s2s_view() if v.remote == common.XS2S_DOMAIN]
+    for d in ('in', 'out'):
+        check([v for v in views if v.direction == d and v.method == 'sasl-external'],
+              f'{ctx.srv.title}: no {d} s2s session with {common.XS2S_DOMAIN} authenticated by SASL EXTERNAL in '
+              f'its own view: {views}')
+    v = [v for v in views if v.direction == 'in'][0]
+    ctx.cell.tls_version, ctx.cell.cipher = v.tls_version, common.iana_cipher(v.cipher)
+    ctx.cell.xs2s_view = (f'xs2s-bot answered `status` ({status.splitlines()[1]}) and `ping {ctx.peer.domain}` '
+                          f'({ping.split(": ", 1)[1]})')
+    ctx.cell.peer_view = (f'{client.jid} got both answers in {secs:.1f} s; s2s both ways sasl-external, '
+                          f'cert {v.cert}')
+
+
+APPS = [
+    AppCheck('example-bot', 'application: the example bot (C, xs2s-bot) answers a user', ('to-xs2s',),
+             _start_bot, app_bot,
+             'xs2s.test is the example bot (`xs2s-bot`, port/posix/bot.c: the engine with one message '
+             'handler), not xs2sd; the peer trusts the test CA and requires valid certificates. The peer\'s '
+             'user (slixmpp) sends `status` and `ping <peer domain>` to `bot@xs2s.test`. Expected: both '
+             'answers reach the user (the status with its link and pool lines; the ping answered by the peer '
+             'server, with its round trip); the peer\'s s2s sessions with xs2s.test are SASL EXTERNAL over '
+             'TLS both ways (TLS columns: the peer\'s view of its incoming session).'),
+]
+
+
 class CellCtx:
     """What a cell's body works with; run_cell stops whatever is in it."""
 
@@ -296,10 +371,18 @@ class CellCtx:
         """The cell's peer server, xs2sd and client. A method forces the same
         trust on both sides; a failure mode sets up the peer as it says, and
         xs2sd always trusts the test CA (with a special certificate if the
-        mode has one)."""
+        mode has one); an application cell runs its application instead of
+        xs2sd, with the test CA and secure auth on the peer."""
         run, cell, srv, how = self.run, self.cell, self.srv, self.cell.method
-        trust = run.pki.ca if how.trust == 'test' else run.pki.foreign_ca
         self.peer = srv(run, os.path.join(self.workdir, srv.key))
+        if cell.app:
+            self.peer.configure(Setup(run.pki.ca, True))
+            self.peer.start()
+            self.xs = how.start(self)
+            self.xs.start()
+            self.new_client('client.log')
+            return
+        trust = run.pki.ca if how.trust == 'test' else run.pki.foreign_ca
         if cell.failure:
             self.peer.configure(Setup(trust, how.secure_auth, s2s_tls=how.s2s_tls))
         else:
@@ -337,6 +420,7 @@ class Cell:
     def __init__(self, server, method, direction):
         self.server, self.method, self.direction = server, method, direction
         self.failure = isinstance(method, Failure)
+        self.app = isinstance(method, AppCheck)
         self.name = f'{server.key}-{method.key}-{direction}'
         self.passed = False
         self.unsupported = None         # why the peer cannot do this method, when it failed for that
@@ -409,7 +493,9 @@ def method_body(ctx):
 def _cell_body(ctx):
     ctx.start()
     how = ctx.cell.method
-    if not ctx.cell.failure:
+    if ctx.cell.app:
+        how.body(ctx)
+    elif not ctx.cell.failure:
         method_body(ctx)
     elif isinstance(how.body, dict):
         how.body[ctx.cell.direction](ctx)
@@ -439,7 +525,7 @@ def run_cell(run, cell, index):
         cell.reason += ' [' + '; '.join(problems) + ']'
     cell.secs = time.monotonic() - t0
     if not cell.passed:
-        cell.logs = ([('xs2sd', ctx.xs.log_path, None)] if ctx.xs and ctx.xs.proc else []) + \
+        cell.logs = ([(ctx.xs.name, ctx.xs.log_path, None)] if ctx.xs and ctx.xs.proc else []) + \
             (ctx.peer.logs() if ctx.peer else []) + \
             [(f'client{i or ""}', c.log_path, None) for i, c in enumerate(ctx.clients)]
 

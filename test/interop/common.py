@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 from lib import netsim  # noqa: E402
 from lib.tcp import require_free  # noqa: E402
 from lib.testkit import Fail, check, poll  # noqa: E402
-from lib.xs2sd import S2S_PORT, Xs2sd  # noqa: E402
+from lib.xs2sd import S2S_PORT, Xs2sBot, Xs2sd  # noqa: E402
 
 XS2S_DOMAIN = 'xs2s.test'
 XS2S_USER = f'u@{XS2S_DOMAIN}'
@@ -142,6 +142,22 @@ class Xs2s(Xs2sd):
                          ca=ca, admin=os.path.join(workdir, 'xs2s.sock'),
                          log_path=os.path.join(workdir, 'xs2sd.log'), dns_server=f'{DNS_IP}:{DNS_PORT}',
                          auth=auth, net=net, stack=PORT, settle=True)
+
+    def start(self, timeout=10):
+        require_free(self.ip, self.port, self.name)
+        return super().start(timeout)
+
+
+class Bot(Xs2sBot):
+    """The example bot (BUILD/xs2s-bot, lib.xs2sd.Xs2sBot) as XS2S_DOMAIN on
+    XS2S_IP:5269, JID bot@XS2S_DOMAIN, with the test CA; host_map {domain:
+    address} finds the peers (the bot has no DNS option). Stopped like Xs2s
+    (on lwIP also waiting for the peers' sockets to close)."""
+
+    def __init__(self, build, workdir, pki, host_map, net=None):
+        super().__init__(build, XS2S_DOMAIN, XS2S_IP, name='xs2s-bot', cert=pki.cert(XS2S_DOMAIN),
+                         key=pki.key(XS2S_DOMAIN), ca=pki.ca, log_path=os.path.join(workdir, 'xs2s-bot.log'),
+                         host_map=host_map, net=net, stack=PORT, settle=True)
 
     def start(self, timeout=10):
         require_free(self.ip, self.port, self.name)

@@ -33,7 +33,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import common  # noqa: E402  (puts test/ on sys.path for lib)
-from cells import DIRECTIONS, FAILURES, METHODS, Cell, run_cell, judge_unsupported  # noqa: E402
+from cells import APPS, DIRECTIONS, FAILURES, METHODS, Cell, run_cell, judge_unsupported  # noqa: E402
 from lib import netsim, runner  # noqa: E402
 from lib.dnsmasq import Dnsmasq, xmpp_srv  # noqa: E402
 from lib.pki import Pki  # noqa: E402
@@ -71,7 +71,7 @@ def print_cell(cell):
         print(f'UNSUPPORTED {cell.name} ({cell.secs:.1f} s): {cell.server.title} cannot do '
               f'{cell.method.title}: {cell.unsupported}; observed: {cell.reason}', flush=True)
         return runner.SKIP
-    if cell.passed and cell.failure:
+    if cell.passed and (cell.failure or cell.app):
         print(f'PASS {cell.name} ({cell.secs:.1f} s): xs2s: {cell.xs2s_view}; '
               f'{cell.server.title}: {cell.peer_view}', flush=True)
         return runner.PASS
@@ -133,6 +133,8 @@ def main():
     cells = [Cell(s, m, d) for s in servers for m in METHODS for d in DIRECTIONS]
     cells += [Cell(s, f, d) for s in servers for f in FAILURES for d in f.directions
               if f.key in getattr(s, 'failure_modes', ())]
+    cells += [Cell(s, a, d) for s in servers for a in APPS for d in a.directions
+              if a.key in getattr(s, 'app_checks', ())]
     cells = [c for c in cells if not args.k or any(k in c.name for k in args.k)]
     if not cells:
         print('no cell matches', file=sys.stderr)
@@ -155,6 +157,8 @@ def main():
                 shutil.copy2(src, run.build)
             else:
                 setup_error = {s.key: f'{src} not found or not executable (build it first)' for s in servers}
+        if os.access(os.path.join(run.source_build, 'xs2s-bot'), os.X_OK):  # the application cells' (else they fail)
+            shutil.copy2(os.path.join(run.source_build, 'xs2s-bot'), run.build)
         versions = {s.key: s.version() for s in servers}
         domains = [common.XS2S_DOMAIN] + [s.domain for s in servers]
         try:

@@ -8,7 +8,7 @@ import platform
 import subprocess
 
 import common
-from cells import FAILURES
+from cells import APPS, FAILURES
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
 PORT_TITLE = {'posix': 'POSIX port', 'lwip': 'lwIP port'}
@@ -59,7 +59,7 @@ def write_table(path, cells, versions, run):
     def cell_text(t):
         return (t or '–').replace('|', '/').replace('<', '&lt;')
     for c in cells:
-        if c.failure:
+        if c.failure or c.app:
             out.append(f'| {c.server.title} | {versions.get(c.server.key, "?")} | {c.method.title} | '
                        f'{c.direction_title()} | {"pass" if c.passed else "**FAIL**"} | '
                        f'{c.tls_version or "–"} | {c.cipher or "–"} | {cell_text(c.xs2s_view)} | '
@@ -75,6 +75,11 @@ def write_table(path, cells, versions, run):
         out += ['', 'Failure rows (result *pass*: the expected refusal or recovery happened; '
                 '"xs2s sees" / "server sees": what each side said):', '']
         out += [f'- **{f.title}**: {f.note}' for f in fails]
+    apps = [a for a in APPS if any(c.method is a for c in cells)]
+    if apps:
+        out += ['', 'Application rows (result *pass*: the conversation happened as expected; "xs2s sees" / '
+                '"server sees": what each side got):', '']
+        out += [f'- **{a.title}**: {a.note}' for a in apps]
     out += ['', 'How each method is forced:', '',
             '- **STARTTLS + Dialback**: `xs2sd --auth dialback`; each side trusts only a CA that '
             'signed neither certificate (both certificates `untrusted`), the peer does not require '

@@ -14,6 +14,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 
 from . import netsim, tcp
@@ -149,6 +150,10 @@ class Xs2sd(Proc):
             return bool(self.find_log(netsim.READY_LOG))
         return tcp.listening(self.ip, self.port)   # also True without /proc: the admin socket decides
 
+    def ready(self):
+        """Up: its admin socket exists (once it listens)."""
+        return os.path.exists(self.admin)
+
     def wait_ready(self, timeout):
         deadline = time.monotonic() + timeout
         while True:
@@ -161,12 +166,11 @@ class Xs2sd(Proc):
                 raise Fail(f'{self.name}: xs2sd exited during start-up with status {rc}{hint}'
                            + (': ' + ' | '.join(said) if said else ''))
             up = self.listening()
-            if up and os.path.exists(self.admin):
+            if up and self.ready():
                 return
             if time.monotonic() > deadline:
                 raise Fail(f'{self.name}: not ready after {timeout}s (listening on '
-                           f'{hostport(self.ip, self.port)}: {up}, admin socket: '
-                           f'{os.path.exists(self.admin)})')
+                           f'{hostport(self.ip, self.port)}: {up}, ready: {self.ready()})')
             time.sleep(0.05)
 
     def reap(self, deadline, ok_status=(0, -signal.SIGTERM)):
@@ -280,3 +284,91 @@ class Xs2sd(Proc):
         self.inbox()
         bad = [m for m in self.messages if text in m.get('body', '')]
         check(not bad, f'{self.name}: inbox got what it must not: {bad}')
+
+    def watch(self, log_path):
+        """`xs2sctl watch` against it, running (Watch); stop() it (by PID)."""
+        return Watch(self.ctl_runner + [self.xs2sctl, '--admin', self.admin, 'watch'], self.name, log_path).start()
+
+
+class Watch(Proc):
+    """A running `xs2sctl watch`: its stdout lines, parsed (JSON), in
+    .lines as they come (a reader thread); its stderr in its log file.
+    start() returns once xs2sctl says it watches (Fail if it exits)."""
+
+    def __init__(self, argv, name, log_path):
+        super().__init__(f'{name} watch', argv, log_path)
+        self.lines = []             # every JSON object printed, in order
+        self.bad = []               # stdout lines that are not one JSON object
+        self._reader = None
+
+    def start(self, timeout=5):
+        with open(self.log_path, 'a') as log:
+            log.write('# ' + ' '.join(self.argv) + '\n')
+            log.flush()
+            self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=log, start_new_session=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        if not poll(lambda: self.find_log(r'^xs2sctl: watching') or not self.alive(), timeout, 0.05) \
+                or not self.alive():
+            raise Fail(f'{self.name}: xs2sctl watch did not start (status {self.proc.poll()}): '
+                       f'{self.log_tail(3)}')
+        return self
+
+    def _read(self):
+        for raw in self.proc.stdout:
+            try:
+                self.lines.append(json.loads(raw))
+            except ValueError:
+                self.bad.append(raw)
+
+    def stanzas(self, **want):
+        """The stanza lines (not the skipped reports) whose fields equal every keyword given."""
+        return [ln for ln in list(self.lines) if 'kind' in ln and all(ln.get(k) == v for k, v in want.items())]
+
+    def wait_stanza(self, timeout=10, what='stanza', **want):
+        """The first stanza line with these fields, once it is there."""
+        found = poll(lambda: self.stanzas(**want), timeout, 0.05)
+        check(found, f'{self.name}: no {what} ({want}) within {timeout}s; got {self.lines[-5:]}')
+        return found[0]
+
+    def stop(self, grace=5):
+        """By PID; a watch ends with SIGTERM (its status then is -SIGTERM).
+        Once: a second call returns no problems."""
+        if self.proc is None or self.stopped:
+            return []
+        problems = super().stop(grace)
+        self.stopped = True
+        if self._reader:
+            self._reader.join(2)
+        if self.bad:
+            problems.append(f'{self.name}: printed lines that are not JSON: {self.bad[:3]}')
+        return problems
+
+
+class Xs2sBot(Xs2sd):
+    """The example bot (BUILD/xs2s-bot, port/posix/bot.c) for domain on
+    ip:port: started, made ready and stopped as an xs2sd (a TAP device of its
+    own on lwIP, the sanitizer check at stop), with the bot's options only
+    (--domain, --listen, --cert/--key/--ca, --host-map, --jid). It has no
+    admin socket: ready once it listens and its log says the handler is in
+    place. jid: its JID (default bot@DOMAIN)."""
+
+    READY = r'bot: \S+ is listening'
+
+    def __init__(self, build, domain, ip, *, jid=None, **kw):
+        kw.setdefault('admin', None)
+        super().__init__(build, domain, ip, **kw)
+        self.exe = os.path.join(build, 'xs2s-bot')
+        self.jid = jid or f'bot@{domain}'
+
+    def options(self):
+        a = self.runner + [self.exe, '--domain', self.domain, '--listen', hostport(self.ip, self.port),
+                           '--cert', self.cert, '--key', self.key, '--ca', self.ca, '--jid', self.jid]
+        for dom, ip in self.host_map.items():
+            a += ['--host-map', f'{dom}={hostport(*ip)}' if isinstance(ip, tuple)
+                  else f'{dom}={ip}:{S2S_PORT}' if ':' not in ip else f'{dom}={ip}']
+        return a
+
+    def ready(self):
+        return bool(self.find_log(self.READY))

@@ -74,6 +74,11 @@ class PeerServer:
     #   'peer-without-starttls'   configure(Setup(..., s2s_tls=False))
     #   'peer-restarted-mid-link' stop() then start() again, same configuration
     failure_modes = ()
+    # Application cells (cells.py APPS) run with this server: its user talks
+    # to an application on xs2s's side (e.g. 'example-bot': the C example bot).
+    # The server needs only what the method cells need (configure, start, a
+    # user, s2s_view).
+    app_checks = ()
     # Methods the server cannot do at all: method key -> why (its source or
     # docs). Such cells still run; a failure is reported as "unsupported by
     # peer" with what both sides said, a pass as an error (update the list).
