@@ -161,9 +161,11 @@ $(MXML_PRIVATE): $(MXML_SYSTEM)
 	@mkdir -p $(dir $@)
 	$(Q)$(OBJCOPY) $(foreach s,$(MXML_REDEFINE),--redefine-sym $(s)=xs2s_mxml_$(s)) $< $@
 
-$(O)/xs2sd: $(O)/port/posix/xs2sd.o $(XS2SD_PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) $(filter %.a,$(XS2SD_LIBS))
+$(O)/xs2sd: $(O)/port/posix/xs2sd.o $(O)/port/posix/xs2sd_accounts.o $(XS2SD_PORT_OBJ) $(LIBXS2S) $(MXML_PRIVATE) \
+		$(filter %.a,$(XS2SD_LIBS))
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(O)/port/posix/xs2sd.o $(XS2SD_PORT_OBJ) $(LIBXS2S) $(XS2SD_LIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(O)/port/posix/xs2sd.o $(O)/port/posix/xs2sd_accounts.o $(XS2SD_PORT_OBJ) \
+		$(LIBXS2S) $(XS2SD_LIBS)
 
 $(O)/xs2sctl: $(O)/port/posix/xs2sctl.o
 	@$(if $(Q),echo "  LD      $@")

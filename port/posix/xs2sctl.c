@@ -2,6 +2,8 @@
  *   xs2sctl [--admin PATH] status [--json]
  *   xs2sctl [--admin PATH] send --from JID --to JID --body TEXT
  *   xs2sctl [--admin PATH] inbox [--json]
+ *   xs2sctl [--admin PATH] subscriptions [--json]
+ *   xs2sctl [--admin PATH] subscription accept|refuse ACCOUNT CONTACT
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,7 +20,9 @@ static int usage(void)
 {
 	fprintf(stderr, "usage: xs2sctl [--admin PATH] status [--json]\n"
 			"       xs2sctl [--admin PATH] send --from JID --to JID --body TEXT\n"
-			"       xs2sctl [--admin PATH] inbox [--json]\n");
+			"       xs2sctl [--admin PATH] inbox [--json]\n"
+			"       xs2sctl [--admin PATH] subscriptions [--json]\n"
+			"       xs2sctl [--admin PATH] subscription accept|refuse ACCOUNT CONTACT\n");
 	return 2;
 }
 
@@ -42,7 +46,8 @@ int main(int argc, char **argv)
 {
 	static char req[REQ_MAX];
 	const char *admin = CONFIG_XS2S_POSIX_ADMIN_PATH, *from = NULL, *to = NULL, *body = NULL, *cmd = NULL;
-	int json = 0, i, fd, failed = 0;
+	const char *args[3] = { NULL, NULL, NULL }; /* subscription VERB ACCOUNT CONTACT */
+	int json = 0, i, fd, failed = 0, nargs = 0;
 	struct sockaddr_un sa;
 	char buf[4096];
 	ssize_t n;
@@ -60,12 +65,14 @@ int main(int argc, char **argv)
 			body = argv[++i];
 		else if (!cmd && argv[i][0] != '-')
 			cmd = argv[i];
+		else if (cmd && !strcmp(cmd, "subscription") && nargs < 3 && argv[i][0] != '-')
+			args[nargs++] = argv[i];
 		else
 			return usage();
 	}
 	if (!cmd)
 		return usage();
-	if (!strcmp(cmd, "status") || !strcmp(cmd, "inbox")) {
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "inbox") || !strcmp(cmd, "subscriptions")) {
 		snprintf(req, sizeof req, "%s%s\n", cmd, json ? "-json" : "");
 	} else if (!strcmp(cmd, "send")) {
 		if (!from || !to || !body || strchr(from, '\t') || strchr(to, '\t'))
@@ -73,6 +80,11 @@ int main(int argc, char **argv)
 		snprintf(req, sizeof req, "send\t%s\t%s\t", from, to);
 		append_escaped(req, sizeof req - 1, body);
 		strcat(req, "\n");
+	} else if (!strcmp(cmd, "subscription")) {
+		if (nargs != 3 || (strcmp(args[0], "accept") && strcmp(args[0], "refuse")) || json ||
+		    strpbrk(args[1], "\t\n") || strpbrk(args[2], "\t\n"))
+			return usage();
+		snprintf(req, sizeof req, "subscription\t%s\t%s\t%s\n", args[0], args[1], args[2]);
 	} else {
 		return usage();
 	}
