@@ -74,6 +74,9 @@ class PeerServer:
     #   'peer-without-starttls'   configure(Setup(..., s2s_tls=False))
     #   'peer-restarted-mid-link' stop() then start() again, same configuration
     failure_modes = ()
+    # Feature cells (cells.py FEATURES) this server runs, by key:
+    #   'account-presence'        its user subscribes to an xs2s device account and chats with it
+    features = ()
     # Methods the server cannot do at all: method key -> why (its source or
     # docs). Such cells still run; a failure is reported as "unsupported by
     # peer" with what both sides said, a pass as an error (update the list).

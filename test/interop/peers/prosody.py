@@ -137,6 +137,7 @@ class Prosody(PeerServer):
     ip = PlanAddress(82)
     c2s_port = 5222
     failure_modes = ('peer-distrusts-xs2s', 'peer-without-starttls', 'peer-restarted-mid-link')
+    features = ('account-presence',)
 
     def __init__(self, run, workdir):
         super().__init__(run, workdir)
