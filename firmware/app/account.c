@@ -560,6 +560,10 @@ bool xs2s_app_acct_presence(struct xs2s_app *app, const struct xs2s_stanza_in *i
 				   rc == XS2S_ERANGE ? "JID too long to be kept" : "bad JID");
 		return true;
 	}
+	if (!strcmp(contact, a->jid)) {
+		XS2S_LOGD(0, "account %s: %s from itself ignored", a->jid, in->type);
+		return true; /* an account is no contact of its own */
+	}
 	if (!strcmp(in->type, "subscribe")) {
 		acct_subscribe(app, ai, contact, in);
 		return true;

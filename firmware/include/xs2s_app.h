@@ -106,7 +106,7 @@ int xs2s_build_end(struct xs2s_builder *b);
 struct xs2s_stanza {
 	enum xs2s_kind kind;
 	const char *from;       /* a local JID (bare or full) of one of the engine's domains */
-	const char *to;         /* any JID; NULL for presence to the sender's subscribers (accounts) */
+	const char *to;         /* any JID (an account's presence to all its subscribers: xs2s_account_presence) */
 	const char *type;       /* "chat", "get", "unavailable", ...; NULL: none */
 	const char *id;         /* NULL: generated (returned in the handle) */
 	const char *body;       /* message text, escaped here; NULL: none */
