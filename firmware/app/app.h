@@ -5,9 +5,10 @@
  *   stanza for a local JID (from a link, or from a local sender through the
  *     local queue): an iq result/error answering one of our requests goes to
  *     its callback (RFC 6120 8.2.3: same id, from the JID we asked); then
- *     the handlers in order (the first that claims it); then the built-in
- *     answers (XEP-0199 ping, XEP-0030 disco#info, XEP-0092 version); then
- *     the inbox (messages); an iq get/set nobody claimed is answered with
+ *     the handlers in order (the first that claims it); then presence to a
+ *     device account (app/account.h); then the built-in answers (XEP-0199
+ *     ping, XEP-0030 disco#info, XEP-0092 version); then the inbox
+ *     (messages); an iq get/set nobody claimed is answered with
  *     service-unavailable (RFC 6120 8.4); other presence is dropped (debug).
  *   send: the stanza is written into the scratch buffer, checked as an
  *     inbound one would be (the framer's XML rules, then Mini-XML), and
@@ -41,6 +42,7 @@
 #include "lib/jid.h"
 #include "lib/stanza.h"
 #include "xml/xml.h"
+#include "app/account.h"
 
 #define XS2S_APP_TEXT_MAX 95        /* a bounce's explanation kept for its completion */
 #define XS2S_APP_IQ_TO_MAX 383      /* longest JID an iq request may go to */
@@ -120,6 +122,8 @@ struct xs2s_app {
 	size_t scratch_high;
 	size_t result_hdr;                   /* xs2s_app_result_begin: where the payload starts */
 	char scratch[CONFIG_XS2S_MAX_STANZA + 1];
+	/* device accounts and their subscriptions (app/account.h) */
+	struct xs2s_app_acct acct;
 };
 
 void xs2s_app_init(struct xs2s_app *app, const struct xs2s_env *env, struct xs2s_engine *eng, xs2s_app_out_fn out,

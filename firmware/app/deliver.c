@@ -258,6 +258,8 @@ static void app_dispatch(struct xs2s_app *app, unsigned link_id, const struct xs
 			return;
 		}
 	}
+	if (in.kind == XS2S_PRESENCE && xs2s_app_acct_presence(app, &in))
+		return; /* an account's presence (app/account.h) */
 	if (xs2s_app_builtin(app, &in))
 		return;
 	if (in.kind == XS2S_MESSAGE) {

@@ -88,6 +88,10 @@ void xs2s_app_done(struct xs2s_app *app, unsigned track, enum xs2s_outcome outco
 {
 	struct xs2s_app_pending *p;
 
+	if (track >= XS2S_APP_TRACK_ACCT) {
+		xs2s_app_acct_done(app, track - XS2S_APP_TRACK_ACCT, outcome == XS2S_SENT); /* an account's presence */
+		return;
+	}
 	if (!track || track > CONFIG_XS2S_APP_PENDING)
 		return;
 	p = &app->pending[track - 1];

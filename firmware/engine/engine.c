@@ -28,6 +28,11 @@ void xs2s_config_defaults(struct xs2s_config *cfg)
 	cfg->auth_dialback = IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK);
 	cfg->secure_auth = IS_ENABLED_XS2S(CONFIG_XS2S_SECURE_AUTH);
 	cfg->secure_auth_exceptions = CONFIG_XS2S_SECURE_AUTH_EXCEPTIONS;
+#ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
+	cfg->accounts = CONFIG_XS2S_ACCOUNTS;
+	cfg->sub_policy = XS2S_DEFAULT_SUB_POLICY;
+	cfg->sub_allow = CONFIG_XS2S_SUB_ALLOW;
+#endif
 }
 
 /* The configuration the lower layers read (lib/env.h). */
@@ -86,6 +91,9 @@ int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 	xs2s_xml_init(&c->xml);
 	xs2s_routes_init(&c->routes, &c->evq);
 	xs2s_app_init(&c->app, &c->env, eng, xs2s_s2s_send, c);
+	rc = xs2s_app_acct_start(&c->app, cfg);
+	if (rc != XS2S_OK)
+		return rc;
 	rc = xs2s_resolve_init(&c->res, cfg->host_map, cfg->dns_server);
 	if (rc != XS2S_OK)
 		return rc;
@@ -111,6 +119,8 @@ int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 		  cfg->listen_addr ? cfg->listen_addr : "-", cfg->listen_port,
 		  cfg->tls_policy == XS2S_TLS_POLICY_REQUIRED ? "required" : "OPTIONAL (insecure fallback allowed)",
 		  CONFIG_XS2S_MAX_LINKS, sizeof(struct xs2s_slot), sizeof(struct xs2s_core));
+	xs2s_app_acct_run(&c->app); /* accounts: their presence to their subscribers */
+	xs2s_engine_drain(c);
 	return XS2S_OK;
 }
 
@@ -252,6 +262,8 @@ void xs2s_engine_stop(struct xs2s_engine *eng)
 
 	if (c->magic != XS2S_CORE_MAGIC)
 		return;
+	if (!c->stopping)
+		xs2s_app_acct_stop(&c->app); /* accounts: unavailable, before the streams close */
 	c->stopping = true;
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++)
 		if (xs2s_link_live(&c->slot[i].link))
@@ -286,6 +298,7 @@ void xs2s_engine_fini(struct xs2s_engine *eng)
 		xs2s_engine_drain(c);
 	}
 	xs2s_app_fini(&c->app, xs2s_port_now_ms());
+	xs2s_app_acct_fini(&c->app);
 	xs2s_engine_drain(c);
 	if (c->bounce_wait) {
 		XS2S_LOGE(0, "engine finished with %u stanza(s) not bounced: handlers kept the local queue full",

@@ -453,6 +453,8 @@ void xs2s_s2s_event(struct xs2s_core *c, const struct xs2s_ev *e)
 			break;
 		xs2s_link_authenticated(&s->link);
 		xs2s_route_flush(&c->routes, e->idx, &s->link);
+		/* After the queue: accounts send their presence to subscribers there (app/account.h). */
+		xs2s_app_acct_route_ready(&c->app, r->local, r->remote);
 		break;
 	case XS2S_EV_ROUTE_FAILED:
 		if (!(r = s2s_route_of(c, e)))

@@ -29,6 +29,12 @@ void xs2s_sizes(void)
 	XS2S_SIZE(XS2S_SIZE_SCRATCH, sizeof c->app.scratch);
 	XS2S_SIZE(XS2S_SIZE_APP_TABLES, sizeof c->app.handlers + sizeof c->app.pending + sizeof c->app.iqs);
 	XS2S_SIZE(XS2S_SIZE_LOCAL_QUEUE, sizeof c->app.lq);
+#ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
+	XS2S_SIZE(XS2S_SIZE_ACCOUNTS, sizeof c->app.acct.accounts + sizeof c->app.acct.allow);
+	XS2S_SIZE(XS2S_SIZE_SUBSCRIPTIONS, sizeof c->app.acct.subs);
+	XS2S_SIZE(XS2S_ACCOUNT_SIZE, sizeof c->app.acct.accounts[0]);
+	XS2S_SIZE(XS2S_SUBSCRIPTION_SIZE, sizeof c->app.acct.subs[0]);
+#endif
 	XS2S_SIZE(XS2S_SIZE_EVENTS, sizeof c->evq);
 	XS2S_SIZE(XS2S_SIZE_RESOLVER, sizeof c->res);
 	XS2S_SIZE(XS2S_SIZE_XML_ARENA, sizeof c->xml.mem);

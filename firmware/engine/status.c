@@ -69,6 +69,12 @@ static void status_pools(const struct xs2s_core *c, xs2s_pool_fn add, void *ctx)
 	add(ctx, "iq_requests", "items", c->app.iqs_used, c->app.iqs_high, CONFIG_XS2S_APP_IQ_PENDING,
 	    c->app.iqs_refused);
 	add(ctx, "local_queue", "bytes", c->app.lq_used, c->app.lq_high, sizeof c->app.lq, c->app.lq_refused);
+#ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
+	add(ctx, "accounts", "items", c->app.acct.accounts_used, c->app.acct.accounts_high, CONFIG_XS2S_APP_ACCOUNTS,
+	    c->app.acct.accounts_refused);
+	add(ctx, "subscriptions", "items", c->app.acct.subs_used, c->app.acct.subs_high, CONFIG_XS2S_APP_SUBSCRIPTIONS,
+	    c->app.acct.subs_refused);
+#endif
 	add(ctx, "events", "items", c->evq.n, c->evq.high, XS2S_EVQ_LEN, c->evq.lost);
 	add(ctx, "dns_lookups", "items", xs2s_resolve_busy(&c->res), 0, XS2S_RESOLVE_SLOTS, 0);
 	add(ctx, "xml_arena", "bytes", c->xml.arena.used, c->xml.arena.high, c->xml.arena.size, c->xml.arena.fails);

@@ -14,7 +14,9 @@
  * After start nothing is allocated: the engine lives entirely inside `eng`.
  * Several engines may run in one process (each with its own domains); every
  * call takes the engine it acts on. The engine keeps no pointer into the
- * caller's config or buffers after a call returns.
+ * caller's config or buffers after a call returns, but for the
+ * configuration's store (struct xs2s_store) and callback argument, which
+ * must live as long as the engine.
  *
  * This header is self-contained: it names no internal type. The layout of
  * struct xs2s_engine is private (XS2S_ENGINE_SIZE comes from the build's
@@ -55,6 +57,13 @@ struct xs2s_config {
 	const char *secure_auth_exceptions; /* space-separated domains exempt from it */
 	const char *host_map;          /* space-separated "domain=addr:port" entries, after CONFIG_XS2S_HOST_MAP */
 	const char *dns_server;        /* "ADDR[:PORT]"; NULL: CONFIG_XS2S_DNS_SERVER, then the port's */
+	/* Device accounts (xs2s_app.h; CONFIG_XS2S_ACCOUNTS_PRESENCE, else accounts must be NULL or "") */
+	const char *accounts;          /* space-separated bare JIDs declared at start (CONFIG_XS2S_ACCOUNTS) */
+	enum xs2s_sub_policy sub_policy; /* how they answer subscription requests */
+	const char *sub_allow;         /* space-separated allow-list JIDs and domains (CONFIG_XS2S_SUB_ALLOW) */
+	xs2s_sub_fn sub_ask;           /* XS2S_SUB_ASK: called per request; NULL: requests just wait */
+	void *sub_ask_arg;
+	const struct xs2s_store *store; /* loads and saves the subscription table; NULL: RAM only */
 };
 /* The engine copies what it keeps; the PEM buffers may be freed after start. */
 

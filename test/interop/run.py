@@ -33,7 +33,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import common  # noqa: E402  (puts test/ on sys.path for lib)
-from cells import APPS, DIRECTIONS, FAILURES, METHODS, Cell, run_cell, judge_unsupported  # noqa: E402
+from cells import APPS, DIRECTIONS, FAILURES, FEATURES, METHODS, Cell, run_cell, judge_unsupported  # noqa: E402
 from lib import netsim, runner  # noqa: E402
 from lib.dnsmasq import Dnsmasq, xmpp_srv  # noqa: E402
 from lib.pki import Pki  # noqa: E402
@@ -135,6 +135,8 @@ def main():
               if f.key in getattr(s, 'failure_modes', ())]
     cells += [Cell(s, a, d) for s in servers for a in APPS for d in a.directions
               if a.key in getattr(s, 'app_checks', ())]
+    cells += [Cell(s, f, d) for s in servers for f in FEATURES for d in f.directions
+              if f.key in getattr(s, 'features', ())]
     cells = [c for c in cells if not args.k or any(k in c.name for k in args.k)]
     if not cells:
         print('no cell matches', file=sys.stderr)

@@ -8,7 +8,7 @@ import platform
 import subprocess
 
 import common
-from cells import APPS, FAILURES
+from cells import APPS, FAILURES, FEATURES
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
 PORT_TITLE = {'posix': 'POSIX port', 'lwip': 'lwIP port'}
@@ -80,6 +80,10 @@ def write_table(path, cells, versions, run):
         out += ['', 'Application rows (result *pass*: the conversation happened as expected; "xs2s sees" / '
                 '"server sees": what each side got):', '']
         out += [f'- **{a.title}**: {a.note}' for a in apps]
+    feats = [f for f in FEATURES if any(c.method is f for c in cells)]
+    if feats:
+        out += ['', 'Feature rows (what xs2s and the peer\'s user saw):', '']
+        out += [f'- **{f.title}**: {f.note}' for f in feats]
     out += ['', 'How each method is forced:', '',
             '- **STARTTLS + Dialback**: `xs2sd --auth dialback`; each side trusts only a CA that '
             'signed neither certificate (both certificates `untrusted`), the peer does not require '

@@ -87,6 +87,8 @@ static const char *const sc_op_names[] = {
 	[SC_STATUS_HAS] = "STATUS_HAS", [SC_CAPACITY] = "CAPACITY", [SC_HOLD] = "HOLD", [SC_RELEASE] = "RELEASE",
 	[SC_APP_RAW] = "APP_RAW", [SC_APP_IQ] = "APP_IQ", [SC_HANDLER] = "HANDLER", [SC_APP_EVENT] = "APP_EVENT",
 	[SC_APP_EVENT_NONE] = "APP_EVENT_NONE",
+	[SC_ACCT_ADD] = "ACCT_ADD", [SC_ACCT_ANSWER] = "ACCT_ANSWER", [SC_ACCT_PRESENCE] = "ACCT_PRESENCE",
+	[SC_ASKED] = "ASKED", [SC_STORE_IS] = "STORE_IS",
 };
 
 static int sc_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -609,6 +611,15 @@ static int sc_app_send(const char *from, const char *to, const char *body, int w
 	return 0;
 }
 
+/* The result of an account call: hashed (part of the app outcome), checked. */
+static int sc_acct_rc(const char *what, const char *a, int rc, int want)
+{
+	sc_h_app = sc_hash(sc_h_app, &rc, sizeof rc);
+	if (rc != want)
+		return sc_fail("%s %s returned %s, expected %s", what, a, drv_err_name(rc), drv_err_name(want));
+	return 0;
+}
+
 static int sc_step(const struct sc_step *st);
 
 static int sc_steps(const struct sc_step *steps, unsigned depth)
@@ -796,6 +807,32 @@ static int sc_step(const struct sc_step *st)
 		sc_failed_peer = st->peer;
 		p->hold = st->op == SC_HOLD;
 		return 0;
+	case SC_ACCT_ADD:
+		return sc_acct_rc("account add", st->a, drv_account_add(st->a), st->m);
+	case SC_ACCT_ANSWER:
+		return sc_acct_rc("account answer", st->b, drv_account_answer(st->a, st->b, st->n != 0), st->m);
+	case SC_ACCT_PRESENCE:
+		return sc_acct_rc("account presence", st->a, drv_account_presence(st->a, st->n != 0, st->b, st->c), st->m);
+	case SC_ASKED: {
+		char acct[DRV_FIELD], contact[DRV_FIELD];
+
+		if (!drv_ask_take(acct, contact))
+			return sc_fail("the ask callback was not called");
+		sc_h_app = sc_hash_str(sc_h_app, acct);
+		sc_h_app = sc_hash_str(sc_h_app, contact);
+		if (strcmp(acct, st->a) || strcmp(contact, st->b))
+			return sc_fail("the ask callback was called for %s from %s, expected %s from %s", acct, contact,
+				       st->a, st->b);
+		return 0;
+	}
+	case SC_STORE_IS:
+		sc_h_app = sc_hash_str(sc_h_app, drv_store_text());
+		if (strcmp(drv_store_text(), st->a))
+			return sc_fail("the store holds:\n%s(%u saves), expected:\n%s", drv_store_text(), drv_store_saves(),
+				       st->a);
+		if (st->n && drv_store_saves() != (unsigned)st->n)
+			return sc_fail("the store was saved %u times, expected %d", drv_store_saves(), st->n);
+		return 0;
 	default:
 		return sc_fail("unknown step op %u", st->op);
 	}
@@ -844,6 +881,14 @@ int sc_begin(const struct sc_scenario *s, enum fake_delivery mode, uint64_t spli
 	c.dns_server = SC_DNS_SERVER;
 	for (i = 0; sc_host_map[i]; i++)
 		c.host_map[i] = sc_host_map[i];
+	if (s->accounts) {
+		c.accounts = s->accounts->accounts;
+		c.sub_policy = s->accounts->policy;
+		c.sub_allow = s->accounts->allow;
+		c.ask = s->accounts->ask;
+		c.store = s->accounts->store;
+		c.store_initial = s->accounts->store_initial;
+	}
 	rc = drv_start(&c);
 	if (rc != XS2S_OK)
 		return sc_fail("the engine did not start: %s", drv_err_name(rc));
@@ -877,6 +922,8 @@ static int sc_leak_gate(void)
 			       p.tls_link_bytes);
 	if (p.resolver_busy)
 		return sc_fail("leak: %u resolver slot(s) busy", p.resolver_busy);
+	if (p.accounts || p.subscriptions)
+		return sc_fail("leak: %u account(s), %u subscription(s) after fini", p.accounts, p.subscriptions);
 	if (fake_open_engine())
 		return sc_fail("leak: the engine left %u fake socket(s) open", fake_open_engine());
 	if (fake_violations(&first))
@@ -909,10 +956,13 @@ int sc_finish(bool strict, struct sc_outcome *o)
 			ok = !sc_fail("end of script: unexpected inbox entry from='%s' to='%s' type='%s' error='%s' "
 				      "body='%.60s'", sc_msg.from, sc_msg.to, sc_msg.type, sc_msg.error, sc_msg.body);
 		if (ok) {
-			char line[DRV_EVENT];
+			char line[DRV_EVENT], acct[DRV_FIELD], contact[DRV_FIELD];
 
 			if (drv_event_take(line, sizeof line))
 				ok = !sc_fail("end of script: the application saw '%s' and no step expected it", line);
+			else if (drv_ask_take(acct, contact))
+				ok = !sc_fail("end of script: the ask callback was called for %s from %s and no step "
+					      "took it (ASKED)", acct, contact);
 		}
 	}
 	if (o) {
