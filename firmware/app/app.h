@@ -48,6 +48,7 @@
 #define XS2S_APP_IQ_TO_MAX 383      /* longest JID an iq request may go to */
 #define XS2S_APP_TYPE_MAX 15        /* longest type in a handler's match */
 #define XS2S_APP_FINI_ROUNDS 4      /* local delivery rounds at xs2s_engine_fini */
+#define XS2S_APP_LQ_HDR 4           /* a local queue record: 2-byte length, 2-byte track, the stanza, a NUL */
 
 /* The engine's output: route xml (a stanza from local domain `from_domain`
  * to remote domain `to_domain`). XS2S_OK, or XS2S_ENOMEM/XS2S_EINVAL with
@@ -182,6 +183,12 @@ void xs2s_app_iq_fire_timeouts(struct xs2s_app *app, uint32_t now_ms);
 bool xs2s_app_builtin(struct xs2s_app *app, const struct xs2s_stanza_in *in);
 bool xs2s_app_inbox_put_stanza(struct xs2s_app *app, const struct xs2s_stanza_in *in);
 void xs2s_app_disco_features(const struct xs2s_app *app, struct xs2s_wbuf *w);
+bool xs2s_app_handler_match(const struct xs2s_app_handler *h, const struct xs2s_stanza_in *in);
+void xs2s_app_error_reply(struct xs2s_app *app, const struct xs2s_stanza_in *in, enum xs2s_stanza_err cond,
+			  const char *text);
+int xs2s_app_lq_put(struct xs2s_app *app, const char *xml, size_t len, int track);
+void xs2s_app_pending_done(struct xs2s_app *app, unsigned track, enum xs2s_outcome outcome, enum xs2s_stanza_err cond,
+			   const char *text);
 void xs2s_app_deliver_local(struct xs2s_app *app, const char *xml, size_t len);
 int xs2s_app_send_tracked(struct xs2s_app *app, const struct xs2s_stanza *st, xs2s_done_fn done, void *arg, int iq,
 			  struct xs2s_handle *h);
