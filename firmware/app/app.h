@@ -16,13 +16,24 @@
  *     (a local JID: delivered from the next drain, never inside the call).
  *   completion: SENT when the route table wrote it to an authenticated
  *     stream (XS2S_EV_SENT) or it was delivered locally; BOUNCED when the
- *     engine could not deliver it; the callback runs from app_fire, called
- *     by the poll round only.
+ *     engine could not deliver it; the callback runs from xs2s_app_step,
+ *     called by the poll round only.
  *   bounce of a stanza nobody waits for: an error stanza to its sender
  *     (RFC 6120 8.3.1), delivered like any local stanza (handlers, inbox);
  *     errors and replies are never bounced.
  *   iq request: a tracked send plus a table entry; the answer, a bounce or
- *     its deadline (xs2s_app_timer) ends it, exactly once.
+ *     its deadline (xs2s_app_run) ends it, exactly once.
+ *
+ * Files, top to bottom (calls go down inside the layer too):
+ *   run.c       the layer's turn in the poll round: completions, the local
+ *               queue, iq deadlines, fini; bounces
+ *   deliver.c   a stanza for a local JID, in the order above
+ *   account.c   device accounts (CONFIG_XS2S_ACCOUNTS_PRESENCE)
+ *   iq.c        iq requests     builtin.c  ping, disco#info, version
+ *   handlers.c  the handler table and what a match means
+ *   reply.c     results and errors to a received stanza
+ *   send.c      writing, checking and handing out a stanza; completions
+ *   inbox.c     the inbox records
  *
  * Who calls: the engine (deliver, bounce, events, timer, fire) and the
  * public API wrappers in engine/api.c. Calls down: the XML glue (parse,
