@@ -249,7 +249,9 @@ void xs2s_local_deliver(struct xs2s_local *loc, unsigned link_id, const struct x
 	f[2] = inbox_str(type);
 	f[3] = inbox_str(is_error && local_error_cond(st, &cond) ? xs2s_el_name(&cond) : "");
 	f[4] = inbox_str("");
-	if (xs2s_el_child(st, XS2S_NS_SERVER, "body", &body)) {
+	/* The body in the stanza's own namespace (jabber:server, or a
+	 * component's jabber:component:accept). */
+	if (xs2s_el_child(st, xs2s_el_nsuri(st), "body", &body)) {
 		f[4].el = &body;
 		if (xs2s_el_text_len(&body) >= CONFIG_XS2S_MAX_STANZA)
 			f[4].el = NULL; /* cannot be: the framer bounds a stanza */

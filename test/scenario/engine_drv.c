@@ -37,6 +37,9 @@ int drv_start(const struct drv_config *c)
 	}
 	cfg.host_map = host_map;
 	cfg.dns_server = c->dns_server;
+	cfg.components = c->components;
+	if (c->component_listen)
+		cfg.component_listen = c->component_listen;
 	return xs2s_engine_start(&drv_eng, &cfg);
 }
 
@@ -108,6 +111,10 @@ void drv_pools(struct drv_pools *p)
 	for (i = 1; i < XS2S_ARENA_OWNERS; i++)
 		p->tls_link_bytes += c->tls.arena.owner_used[i];
 	p->resolver_busy = xs2s_resolve_busy(&c->res);
+#if CONFIG_XS2S_COMPONENTS
+	p->comp_links = c->comps.links;
+	p->comp_used = c->comps.used;
+#endif
 }
 
 void drv_log_level(int level)

@@ -33,6 +33,8 @@ struct drv_config {
 	const char *secure_auth_exceptions;
 	const char *dns_server;           /* "addr:port" for the resolver */
 	const char *host_map[DRV_HOSTMAP];/* "domain=addr:port"; NULL after the last */
+	const char *components;           /* XEP-0114 "name=secret ..."; NULL: none */
+	const char *component_listen;     /* "addr:port" of their listener */
 };
 
 /* What the application sees in the inbox (copies). */
@@ -54,6 +56,8 @@ struct drv_pools {
 	size_t tls_bytes;        /* TLS arena in use, all owners */
 	size_t tls_link_bytes;   /* TLS arena charged to link slots */
 	unsigned resolver_busy;  /* resolver lookup slots not free */
+	unsigned comp_links;     /* component links (any state) */
+	unsigned comp_used;      /* component names bound to a link */
 };
 
 /* XS2S_OK or the engine's error. */
