@@ -103,7 +103,7 @@ int xs2s_comps_of_link(const struct xs2s_comps *t, unsigned link)
 
 void xs2s_comps_set_cert(struct xs2s_comps *t, int i, bool names)
 {
-	t->c[i].cert_names = names;
+	t->names.cert[i] = names;
 }
 
 bool xs2s_comps_link_open(struct xs2s_comps *t)

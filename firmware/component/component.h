@@ -50,7 +50,6 @@ struct xs2s_comp {
 	char secret[XS2S_COMP_SECRET_MAX + 1]; /* never logged */
 	unsigned link;      /* id of the link serving the name, 0: not connected; read-only above */
 	uint8_t slot;       /* its slot; read-only above */
-	bool cert_names;    /* our certificate names the domain: SASL EXTERNAL for it; read-only above */
 };
 
 struct xs2s_comps {
@@ -73,7 +72,8 @@ bool xs2s_comps_entry_valid(const char *p, size_t n);
 int xs2s_comps_find(const struct xs2s_comps *t, const char *name);
 /* The component index the link with this id serves, or XS2S_COMP_NONE. */
 int xs2s_comps_of_link(const struct xs2s_comps *t, unsigned link);
-/* Record that our certificate names component i's domain (start, reload). */
+/* Record whether our certificate names component i's domain (start,
+ * reload): SASL EXTERNAL for it only then (names.cert, read by auth). */
 void xs2s_comps_set_cert(struct xs2s_comps *t, int i, bool names);
 
 /* A connection on the component listener: true when it may take a link

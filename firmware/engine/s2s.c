@@ -38,7 +38,8 @@
  *   its domain        federates like a local domain (env->hosted): remote
  *                     streams to it, dialback for it (our secret, we are its
  *                     authoritative server), SASL EXTERNAL for it on our
- *                     outbound links only when our certificate names it.
+ *                     outbound links only when our certificate names it
+ *                     (auth: xs2s_env_cert_names).
  *   bounces           an error goes back to the sender (RFC 6120 8.3.1): a
  *                     local sender's inbox, or an error stanza from the
  *                     recipient to a component or a remote sender.
@@ -207,23 +208,6 @@ static void s2s_in_header(struct xs2s_core *c, struct xs2s_slot *s)
 		xs2s_link_authenticated(l);
 }
 
-/* Can SASL EXTERNAL prove the stream's local domain? A component's only
- * when our certificate names it (else the peer would refuse it: dialback). */
-static bool s2s_sasl_can_prove(struct xs2s_core *c, const struct xs2s_link *l)
-{
-#if CONFIG_XS2S_COMPONENTS
-	int k = xs2s_comps_find(&c->comps, l->local_domain);
-
-	if (k != XS2S_COMP_NONE && !c->comps.c[k].cert_names) {
-		XS2S_LOGI(l->id, "our certificate does not name component domain %s: dialback for it", l->local_domain);
-		return false;
-	}
-#else
-	(void)c, (void)l;
-#endif
-	return true;
-}
-
 /* Outbound: the stream is ready for authentication. */
 static void s2s_out_features(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_el *features)
 {
@@ -243,7 +227,7 @@ static void s2s_out_features(struct xs2s_core *c, struct xs2s_slot *s, const str
 				xs2s_cert_verdict_name(l->cert));
 		return;
 	}
-	if (own != XS2S_ROUTE_NONE && c->routes.r[own].state == XS2S_RT_WAIT && s2s_sasl_can_prove(c, l) &&
+	if (own != XS2S_ROUTE_NONE && c->routes.r[own].state == XS2S_RT_WAIT &&
 	    xs2s_sasl_start(&c->env, l, &s->auth, features)) {
 		xs2s_route_set(&c->routes, own, XS2S_RT_ASKED, XS2S_AUTH_NONE, XS2S_STE_NONE);
 		return;

@@ -35,6 +35,7 @@ void xs2s_sizes(void)
 	XS2S_SIZE(XS2S_SIZE_ENV, sizeof c->env);
 #if CONFIG_XS2S_COMPONENTS
 	XS2S_SIZE(XS2S_SIZE_COMPONENTS, sizeof c->comps);
-	XS2S_SIZE(XS2S_COMPONENT_SIZE, sizeof c->comps.c[0] + sizeof c->comps.names.name[0]);
+	XS2S_SIZE(XS2S_COMPONENT_SIZE, sizeof c->comps.c[0] + sizeof c->comps.names.name[0] +
+					    sizeof c->comps.names.cert[0]);
 #endif
 }

@@ -24,6 +24,7 @@ struct xs2s_evq;
 struct xs2s_hosted {
 	unsigned n;
 	char name[CONFIG_XS2S_MAX_COMPONENTS][XS2S_DOMAIN_MAX + 1];
+	bool cert[CONFIG_XS2S_MAX_COMPONENTS]; /* our certificate names name[i] */
 };
 #endif
 
@@ -67,6 +68,23 @@ static inline bool xs2s_env_component(const struct xs2s_env *env, const char *do
 	(void)env, (void)domain;
 #endif
 	return false;
+}
+
+/* Can our certificate prove domain (SASL EXTERNAL, our side)? A component's
+ * domain only when the certificate names it; a local domain is assumed
+ * to be in it (the peer judges). */
+static inline bool xs2s_env_cert_names(const struct xs2s_env *env, const char *domain)
+{
+#if CONFIG_XS2S_COMPONENTS
+	unsigned i;
+
+	for (i = 0; env->hosted && i < env->hosted->n; i++)
+		if (!strcmp(env->hosted->name[i], domain))
+			return env->hosted->cert[i];
+#else
+	(void)env, (void)domain;
+#endif
+	return true;
 }
 
 /* Served here: a local domain or a component's. Remote servers may open
