@@ -16,11 +16,14 @@
  *   header:    the name the stream asks for ('to'): its index, or
  *              XS2S_COMP_NONE (the engine answers host-unknown, XEP-0114 3).
  *   handshake: its text must be the hex SHA-1 of stream id + secret
- *              (XEP-0114 3), compared in constant time and without regard
- *              to case (Prosody accepts either case; the XEP shows lower
- *              case); wrong: not-authorized. Right while another link
- *              serves the name: conflict, and the NEW link is refused
- *              (xs2s_comps_bind is never called for it).
+ *              (XEP-0114 3; the secret hashed as configured, as Prosody
+ *              and slixmpp do), compared in constant time and without
+ *              regard to case (the XEP has the component send lower case;
+ *              Prosody accepts either); wrong: not-authorized (XEP-0114 3).
+ *              Right while another link serves the name: conflict, and
+ *              the NEW link is refused (XEP-0114 3: a name the server will
+ *              not service gets a stream error such as <conflict/>;
+ *              xs2s_comps_bind is never called for it).
  *   link down: the name is free again; stanzas for it are bounced with
  *              service-unavailable until a component connects again.
  *

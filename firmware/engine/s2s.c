@@ -19,15 +19,19 @@
  * Components (XEP-0114; a component's link is kind COMPONENT)
  *   HEADER            the name it asks for must be configured, else
  *                     host-unknown (XEP-0114 3).
- *   <handshake>       hex SHA-1(stream id + secret), else not-authorized;
- *                     right while another link serves the name: conflict
- *                     (the new link is refused, as Prosody does by default:
- *                     a working component is never displaced by a second
- *                     process with the secret, and two instances cannot
+ *   <handshake>       hex SHA-1(stream id + secret), else not-authorized
+ *                     (XEP-0114 3); right while another link serves the
+ *                     name: conflict, and the NEW link is refused (XEP-0114 3:
+ *                     a server that will not service a name returns e.g.
+ *                     <conflict/>; checked after the handshake, as Prosody's
+ *                     default kick_new does, so that only a holder of the
+ *                     secret learns that the name is busy; a working
+ *                     component is never displaced, and two instances cannot
  *                     take the name from each other in turn); right:
  *                     <handshake/>, the name is bound to the link, OPEN.
- *   stanza            from its own domain only (else invalid-from, RFC 6120
- *                     4.9.3.9), with a valid 'to' (else improper-addressing):
+ *   stanza            from its own domain only (XEP-0114 3; else
+ *                     invalid-from, RFC 6120 4.9.3.9), with a valid 'to'
+ *                     (else improper-addressing, RFC 6120 4.9.3.14):
  *                     to a local domain: local delivery; to a component (this
  *                     one too): its stream; to any other domain: the route
  *                     table, with the component's domain as the local side.
@@ -536,8 +540,10 @@ static void s2s_comp_handshake(struct xs2s_core *c, struct xs2s_slot *s, const s
 		return;
 	}
 	if (c->comps.c[k].link) {
-		/* XEP-0114 leaves it open; as Prosody (component_conflict_resolve
-		 * = kick_new): the connected component keeps its name. */
+		/* XEP-0114 3: a name the server will not service gets a stream
+		 * error such as <conflict/>: the new link; the connected component
+		 * keeps its name (Prosody's default, component_conflict_resolve =
+		 * kick_new; see the action points). */
 		xs2s_comps_refuse(&c->comps);
 		xs2s_link_abort(l, XS2S_WHY_CONFLICT, "component %s is already connected (link %u): this connection is "
 				"refused", l->peer_domain, c->comps.c[k].link);

@@ -272,7 +272,7 @@ SC_TEST(comp_to_remote_dialback, SC_COMPONENTS)
 
 /* Local JIDs: the component's message reaches the inbox, its iq ping to the
  * domain is answered on its stream, and the application's message reaches
- * the component. */
+ * the component, also after a long quiet time. */
 static const struct sc_step comp_local[] = {
 	INCLUDE(comp_up),
 	SEND(PK, "<message from='bot@" SC_COMP "/b' to='u@a.test' type='chat'><body>from the bot</body></message>"),
@@ -282,7 +282,11 @@ static const struct sc_step comp_local[] = {
 	APP_SEND("u@a.test", "bot@" SC_COMP, "hello bot", XS2S_OK),
 	EXPECT(PK, APP_MSG("u@a.test", "bot@" SC_COMP, "id", "hello bot")),
 	JSON_HAS("\"stanzas_in\":2,\"stanzas_out\":2"),
+	/* A quiet component is never closed for idleness: it decides. */
+	ADVANCE(MS(2 * CONFIG_XS2S_IDLE_TIMEOUT_S) + 1),
 	EXPECT_NOTHING(PK),
+	APP_SEND("u@a.test", "bot@" SC_COMP, "still there?", XS2S_OK),
+	EXPECT(PK, APP_MSG("u@a.test", "bot@" SC_COMP, "id2", "still there?")),
 	END(),
 };
 SC_TEST(comp_local, SC_COMPONENTS)
