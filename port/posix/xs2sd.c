@@ -564,10 +564,12 @@ static int set_option(struct settings *s, int id, const char *val, const char *w
 			size_t n = strlen(s->components);
 			const char *eq = strchr(val, '=');
 
-			/* The secret is never printed: only the name. */
+			/* The secret is never printed: only the name (nothing when there
+			 * is no '=': the value may be a secret alone). */
 			if (!xs2s_component_entry_valid(val)) {
-				fprintf(stderr, "xs2sd: %s: bad component '%.*s=...' (want NAME=SECRET: NAME a domain, "
-					"SECRET 1-128 characters without spaces)\n", where, eq ? (int)(eq - val) : 0, val);
+				fprintf(stderr, "xs2sd: %s: bad component %s%.*s%s (want NAME=SECRET: NAME a domain, "
+					"SECRET 1-128 characters without spaces)\n", where, eq ? "'" : "(no '=')",
+					eq ? (int)(eq - val) : 0, val, eq ? "=...'" : "");
 				return -1;
 			}
 			if (n + strlen(val) + 2 > sizeof s->components) {

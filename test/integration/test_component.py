@@ -2,12 +2,14 @@
 """XEP-0114 components: a raw component (a socket doing the SHA-1
 handshake) serves bot.b.test on b.test's xs2sd and exchanges messages with
 a second xs2sd (a.test) both ways and with b.test's own users; the
-handshake's errors; a component that is not connected."""
+handshake's errors; a component that is not connected; the configuration
+file's keys."""
 import hashlib
+import os
 import secrets
 
 import s2speer
-from harness import Fail, check, expect_stream_error, poll
+from harness import Daemon, Fail, check, expect_stream_error, poll
 
 NS_COMP = 'jabber:component:accept'
 COMP_PORT = 5347
@@ -169,3 +171,24 @@ def test_component_not_connected_bounced(t):
     check(m.get('error') == 'service-unavailable' and m.get('to', '').split('/')[0] == 'alice@a.test',
           f'a.test: want a service-unavailable error for alice: {m}')
     b.wait_log(rf'component {BOT} is not connected: stanza from a\.test bounced \(service-unavailable\)', 5)
+
+
+def test_component_config_file(t):
+    """The configuration file's component and component-listen keys (xs2sd's
+    option table is shared with the command line); a malformed entry stops
+    xs2sd before it starts, with the file and line, never showing the secret."""
+    from test_daemon import _refused, _write  # noqa: PLC0415 - the daemon tests' helpers
+    secret = secrets.token_hex(12)
+    ip = t.ip()
+    conf = _write(os.path.join(t.dir, 'b.conf'),
+                  f'# components\ncomponent = {BOT}={secret}\ncomponent-listen = {ip}:{COMP_PORT}\n')
+    b = t.daemon('b.test', ip=ip, extra_args=['--config', conf])
+    k = _component_up(t, b, BOT, secret)
+    body = f'configured by the file {t.nonce}'
+    k.send(f"<message from='echo@{BOT}' to='u@b.test'><body>{body}</body></message>")
+    b.wait_body(body, 10, frm=f'echo@{BOT}')
+    _no_secret_logged(b, secret)
+    for n, entry in enumerate((f'{BOT}=two words {secret}', f'{BOT}', f'bad/name={secret}')):
+        bad = _write(os.path.join(t.dir, f'bad{n}.conf'), f'component = {entry}\n')
+        out = _refused(t, Daemon(t, 'b.test', t.ip(), extra_args=['--config', bad]), 2, f'{bad}:1:', 'component')
+        check(secret not in out, f'xs2sd printed a component secret: {out.strip()[-300:]!r}')
