@@ -141,7 +141,6 @@ const char *xs2s_link_dir_name(const struct xs2s_link *l)
 		return "comp";
 	return l->dir == XS2S_DIR_IN ? "in" : "out";
 }
-#define link_dir_name xs2s_link_dir_name
 
 /* The namespace of the stream's stanzas (RFC 6120 4.8.3, XEP-0114). */
 static const char *link_content_ns(const struct xs2s_link *l)
@@ -355,12 +354,12 @@ void xs2s_link_abort(struct xs2s_link *l, enum xs2s_why why, const char *fmt, ..
 	}
 	l->why = why;
 	if (w->se != XS2S_SE_NONE)
-		XS2S_LOGW(l->id, "%s %s %s: %s; stream error: %s", link_dir_name(l), l->local_domain,
+		XS2S_LOGW(l->id, "%s %s %s: %s; stream error: %s", xs2s_link_dir_name(l), l->local_domain,
 			  l->peer_domain[0] ? l->peer_domain : "?", text, xs2s_stream_err_name(w->se));
 	else if (w->mode == XS2S_CLOSE_GRACEFUL)
 		XS2S_LOGI(l->id, "closing: %s", text);
 	else
-		XS2S_LOGW(l->id, "%s %s %s: %s", link_dir_name(l), l->local_domain,
+		XS2S_LOGW(l->id, "%s %s %s: %s", xs2s_link_dir_name(l), l->local_domain,
 			  l->peer_domain[0] ? l->peer_domain : "?", text);
 	/* Nothing can be written before the stream begins or mid-handshake. */
 	can_write = l->sock != XS2S_SOCK_NONE && l->state >= XS2S_LS_HEADER && l->state != XS2S_LS_TLS;
@@ -1062,7 +1061,7 @@ void xs2s_link_release(struct xs2s_link *l, size_t tls_peak)
 		xs2s_port_close(l->sock);
 	l->sock = XS2S_SOCK_NONE;
 	XS2S_LOGI(l->id, "closed %s %s %s after %us: %s; stanzas in %u out %u, bytes in %llu out %llu, TLS arena peak %zu",
-		  link_dir_name(l), l->local_domain, l->peer_domain[0] ? l->peer_domain : "?",
+		  xs2s_link_dir_name(l), l->local_domain, l->peer_domain[0] ? l->peer_domain : "?",
 		  (unsigned)((xs2s_port_now_ms() - l->created_ms) / XS2S_MS_PER_S), l->reason[0] ? l->reason : "normal close",
 		  l->stanzas_in, l->stanzas_out, (unsigned long long)l->bytes_in, (unsigned long long)l->bytes_out,
 		  tls_peak);
