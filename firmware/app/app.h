@@ -198,6 +198,7 @@ bool xs2s_app_handler_match(const struct xs2s_app_handler *h, const struct xs2s_
 void xs2s_app_error_reply(struct xs2s_app *app, const struct xs2s_stanza_in *in, enum xs2s_stanza_err cond,
 			  const char *text);
 int xs2s_app_lq_put(struct xs2s_app *app, const char *xml, size_t len, int track);
+void xs2s_app_lq_commit(struct xs2s_app *app, size_t len, int track);
 void xs2s_app_pending_done(struct xs2s_app *app, unsigned track, enum xs2s_outcome outcome, enum xs2s_stanza_err cond,
 			   const char *text);
 void xs2s_app_deliver_local(struct xs2s_app *app, const char *xml, size_t len);

@@ -135,15 +135,24 @@ void xs2s_app_fini(struct xs2s_app *app, uint32_t now_ms)
 		xs2s_app_untrack(app, (int)i + 1);
 }
 
-/* The error stanza for a bounce of xml (m: its spans) into the scratch
- * buffer: with the original body when it fits (RFC 6120 8.3.1: the original
- * payload SHOULD be included), else without. Its length or XS2S_ERANGE. */
+/* The error stanza for a bounce of xml (m: its spans), written straight
+ * into the local queue's free space (xml may be the scratch buffer): with
+ * the original body when it fits (RFC 6120 8.3.1: the original payload
+ * SHOULD be included), else without. The record's length, XS2S_ENOMEM when
+ * the queue has no room now, XS2S_EINVAL when it is not well-formed. */
 static int app_bounce_write(struct xs2s_app *app, const char *kind, const char *xml, const struct xs2s_stanza_meta *m,
 			    enum xs2s_stanza_err cond, const char *text, bool body)
 {
+	size_t room = sizeof app->lq - app->lq_used;
 	struct xs2s_wbuf w;
+	struct xs2s_el root;
+	int rc;
 
-	xs2s_w_init(&w, app->scratch, CONFIG_XS2S_MAX_STANZA + 1);
+	if (room <= XS2S_APP_LQ_HDR + 1)
+		return XS2S_ENOMEM;
+	room -= XS2S_APP_LQ_HDR;
+	xs2s_w_init(&w, app->lq + app->lq_used + XS2S_APP_LQ_HDR,
+		    room < CONFIG_XS2S_MAX_STANZA + 1 ? room : CONFIG_XS2S_MAX_STANZA + 1);
 	xs2s_w_fmt(&w, "<%s type='error' from='", kind);
 	xs2s_w_bytes(&w, xml + m->to.off, m->to.len);
 	xs2s_w_raw(&w, "' to='");
@@ -163,7 +172,13 @@ static int app_bounce_write(struct xs2s_app *app, const char *kind, const char *
 		xs2s_w_raw(&w, "</text>");
 	}
 	xs2s_w_fmt(&w, "</error></%s>", kind);
-	return w.overflow || w.len > CONFIG_XS2S_MAX_STANZA ? XS2S_ERANGE : (int)w.len;
+	if (w.overflow)
+		return XS2S_ENOMEM;
+	rc = xs2s_xml_parse_local(app->env->xml, w.p, w.len, &root);
+	xs2s_xml_free(app->env->xml, &root);
+	if (rc != XS2S_OK)
+		return rc == XS2S_ENOMEM ? XS2S_ENOMEM : XS2S_EINVAL;
+	return (int)w.len;
 }
 
 /* ---- bounces ---- */
@@ -175,7 +190,7 @@ int xs2s_app_bounce(struct xs2s_app *app, const char *xml, size_t len, const str
 	const char *kind = m->kind < 3 ? kinds[m->kind] : "message";
 	char from[XS2S_APP_TEXT_MAX + 1], to[XS2S_APP_TEXT_MAX + 1];
 	struct xs2s_wbuf w;
-	int n, rc;
+	int n;
 
 	(void)len;
 	xs2s_w_init(&w, from, sizeof from);
@@ -192,17 +207,19 @@ int xs2s_app_bounce(struct xs2s_app *app, const char *xml, size_t len, const str
 			  xs2s_stanza_err_name(cond));
 		return XS2S_OK;
 	}
-	/* RFC 6120 8.3.1: the error goes back to the sender, from the recipient. */
+	/* RFC 6120 8.3.1: the error goes back to the sender (ours: the local
+	 * queue), from the recipient. */
 	n = app_bounce_write(app, kind, xml, m, cond, text, true);
-	if (n < 0)
+	if (n == XS2S_ENOMEM && app->lq_used)
+		return XS2S_ENOMEM; /* the queue is full: bounced again once the next delivery made room */
+	if (n == XS2S_ENOMEM) /* larger than a stanza with its body: without it */
 		n = app_bounce_write(app, kind, xml, m, cond, text, false);
-	rc = n < 0 ? n : xs2s_app_submit(app, app->scratch, (size_t)n, XS2S_SUBMIT_BOUNCE, 0);
-	if (rc == XS2S_ENOMEM && app->lq_used)
-		return XS2S_ENOMEM; /* the local queue is full: the engine bounces it again after the next delivery */
-	if (rc == XS2S_OK)
-		XS2S_LOGI(0, "bounced %s from %s to %s: %s", kind, from, to, xs2s_stanza_err_name(cond));
-	else
+	if (n < 0) {
 		XS2S_LOGE(0, "bounce of %s from %s to %s (%s) lost: %s", kind, from, to, xs2s_stanza_err_name(cond),
-			  xs2s_err_name(rc));
+			  xs2s_err_name(n));
+		return XS2S_OK;
+	}
+	xs2s_app_lq_commit(app, (size_t)n, 0);
+	XS2S_LOGI(0, "bounced %s from %s to %s: %s", kind, from, to, xs2s_stanza_err_name(cond));
 	return XS2S_OK;
 }

@@ -103,25 +103,30 @@ void xs2s_app_pending_done(struct xs2s_app *app, unsigned track, enum xs2s_outco
 
 /* ---- the local queue ---- */
 
-int xs2s_app_lq_put(struct xs2s_app *app, const char *xml, size_t len, int track)
+/* Close the record whose stanza (len bytes, NUL-ended) was written in
+ * place after the queue's last one. */
+void xs2s_app_lq_commit(struct xs2s_app *app, size_t len, int track)
 {
-	size_t need = XS2S_APP_LQ_HDR + len + 1;
-	char *r;
+	char *r = app->lq + app->lq_used;
 
-	if (need > sizeof app->lq - app->lq_used) {
-		app->lq_refused++;
-		return XS2S_ENOMEM;
-	}
-	r = app->lq + app->lq_used;
 	r[0] = (char)(len >> 8);
 	r[1] = (char)(len & 0xff);
 	r[2] = (char)((unsigned)track >> 8);
 	r[3] = (char)((unsigned)track & 0xff);
-	memcpy(r + XS2S_APP_LQ_HDR, xml, len);
 	r[XS2S_APP_LQ_HDR + len] = '\0';
-	app->lq_used += need;
+	app->lq_used += XS2S_APP_LQ_HDR + len + 1;
 	if (app->lq_used > app->lq_high)
 		app->lq_high = app->lq_used;
+}
+
+int xs2s_app_lq_put(struct xs2s_app *app, const char *xml, size_t len, int track)
+{
+	if (XS2S_APP_LQ_HDR + len + 1 > sizeof app->lq - app->lq_used) {
+		app->lq_refused++;
+		return XS2S_ENOMEM;
+	}
+	memcpy(app->lq + app->lq_used + XS2S_APP_LQ_HDR, xml, len);
+	xs2s_app_lq_commit(app, len, track);
 	return XS2S_OK;
 }
 

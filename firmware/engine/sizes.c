@@ -41,4 +41,9 @@ void xs2s_sizes(void)
 	XS2S_SIZE(XS2S_SIZE_TLS_ARENA, sizeof c->tls.mem);
 	XS2S_SIZE(XS2S_SIZE_TLS_CERTIDS, sizeof c->tls.ids);
 	XS2S_SIZE(XS2S_SIZE_ENV, sizeof c->env);
+#if CONFIG_XS2S_COMPONENTS
+	XS2S_SIZE(XS2S_SIZE_COMPONENTS, sizeof c->comps);
+	XS2S_SIZE(XS2S_COMPONENT_SIZE, sizeof c->comps.c[0] + sizeof c->comps.names.name[0] +
+					    sizeof c->comps.names.cert[0]);
+#endif
 }

@@ -14,11 +14,16 @@ static const char *status_transport(const struct xs2s_link *l)
 	return "unknown"; /* not yet negotiated */
 }
 
-/* How the stream's first authenticated pair was authenticated. */
+/* How the stream's first authenticated pair was authenticated; a
+ * component's stream: by its handshake (XEP-0114). */
 static const char *status_auth(const struct xs2s_core *c, const struct xs2s_link *l)
 {
 	unsigned i = 0;
 
+#if CONFIG_XS2S_COMPONENTS
+	if (l->kind == XS2S_KIND_COMPONENT)
+		return xs2s_comps_of_link(&c->comps, l->id) != XS2S_COMP_NONE ? "handshake" : "none";
+#endif
 	if (xs2s_route_next_on(&c->routes, l->id, XS2S_RT_VALID, &i))
 		return xs2s_auth_method_name(c->routes.r[i].method);
 	return "none";
@@ -81,6 +86,9 @@ static void status_pools(const struct xs2s_core *c, xs2s_pool_fn add, void *ctx)
 	xs2s_xml_lib_usage(&lib_used, &lib_size);
 	add(ctx, "xml_lib", "bytes", lib_used, lib_used, lib_size, 0);
 	add(ctx, "tls_arena", "bytes", c->tls.arena.used, c->tls.arena.high, c->tls.arena.size, c->tls.arena.fails);
+#if CONFIG_XS2S_COMPONENTS
+	add(ctx, "components", "items", c->comps.used, c->comps.high, CONFIG_XS2S_MAX_COMPONENTS, c->comps.refused);
+#endif
 }
 
 static void status_pool_text(void *ctx, const char *name, const char *unit, size_t used, size_t high, size_t size,
@@ -136,7 +144,7 @@ int xs2s_status_text(struct xs2s_engine *eng, char *buf, size_t cap)
 		if (l->state == XS2S_LS_FREE)
 			continue;
 		xs2s_w_fmt(&w, "%-4u %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %5us %5u %5u %9llu %9llu\n", l->id,
-			   l->dir == XS2S_DIR_IN ? "in" : "out", l->local_domain[0] ? l->local_domain : "-",
+			   xs2s_link_dir_name(l), l->local_domain[0] ? l->local_domain : "-",
 			   l->peer_domain[0] ? l->peer_domain : "-", xs2s_link_state_name(l->state),
 			   status_transport(l), l->tls.version[0] ? l->tls.version : "-",
 			   l->tls.cipher[0] ? l->tls.cipher : "-", status_auth(c, l), xs2s_cert_verdict_name(l->cert),
@@ -169,7 +177,7 @@ int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap)
 		if (l->state == XS2S_LS_FREE)
 			continue;
 		xs2s_w_fmt(&w, "%s{\"id\":%u,\"direction\":\"%s\",\"local\":", first ? "" : ",", l->id,
-			   l->dir == XS2S_DIR_IN ? "in" : "out");
+			   xs2s_link_dir_name(l));
 		first = 0;
 		xs2s_w_json(&w, l->local_domain);
 		xs2s_w_raw(&w, ",\"remote\":");

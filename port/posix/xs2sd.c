@@ -10,7 +10,7 @@
  * (no quotes, no trailing comments). Options without an argument take
  * yes/no (true/false, on/off, 1/0). A key repeated in the file adds to a
  * repeatable option (domain, host-map, insecure-domain, account,
- * allow-subscriber) and replaces any
+ * allow-subscriber, component) and replaces any
  * other; a repeatable option given on the command line replaces the file's
  * list. An unknown key, a malformed line or a bad value stops xs2sd before
  * it starts, naming the file and line.
@@ -62,6 +62,7 @@
 #define POLL_MS 1000u
 #define CONF_MAX_BYTES (64 * 1024) /* a configuration file is small */
 #define WHERE_MAX 300              /* "FILE:LINE" or "--option" */
+#define COMPONENTS_TEXT 4096       /* --component entries, space-separated */
 
 struct admin_client {
 	int fd;                       /* -1: free */
@@ -105,6 +106,10 @@ static void usage(FILE *f)
 #endif
 		"  --admin PATH            admin socket for xs2sctl                            [%s]\n"
 		"  --dialback-secret S     XEP-0185 secret (default: random at start)\n"
+#ifdef CONFIG_XS2S_COMPONENTS
+		"  --component NAME=SECRET XEP-0114 component serving domain NAME (repeatable; never logged)\n"
+		"  --component-listen ADDR:PORT  component listener (plaintext: keep it local) [%s]\n"
+#endif
 		"  --tls-policy P          required | optional (INSECURE plaintext fallback)   [%s]\n"
 		"  --auth LIST             methods: sasl-external,dialback (either or both)    [%s%s%s]\n"
 		"  --secure-auth           refuse peers without a valid certificate            [%s]\n"
@@ -127,7 +132,11 @@ static void usage(FILE *f)
 #endif
 		,
 		CONFIG_XS2S_DOMAIN, CONFIG_XS2S_LISTEN, CONFIG_XS2S_CERT_FILE, CONFIG_XS2S_KEY_FILE,
-		CONFIG_XS2S_CA_FILE, CONFIG_XS2S_POSIX_ADMIN_PATH, CONFIG_XS2S_TLS_REQUIRED ? "required" : "optional",
+		CONFIG_XS2S_CA_FILE, CONFIG_XS2S_POSIX_ADMIN_PATH,
+#ifdef CONFIG_XS2S_COMPONENTS
+		CONFIG_XS2S_COMPONENT_LISTEN,
+#endif
+		CONFIG_XS2S_TLS_REQUIRED ? "required" : "optional",
 		IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_SASL_EXTERNAL) ? "sasl-external" : "",
 		IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_SASL_EXTERNAL) && IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK) ? "," : "",
 		IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK) ? "dialback" : "",
@@ -645,7 +654,7 @@ static int admin_open(const char *path)
 enum { OPT_DOMAIN = 256, OPT_LISTEN, OPT_CERT, OPT_KEY, OPT_CA, OPT_HOSTMAP, OPT_ADMIN, OPT_SECRET, OPT_POLICY,
        OPT_LOGLEVEL, OPT_AUTH, OPT_SECURE, OPT_INSECURE_DOMAIN, OPT_HELP, OPT_DNS, OPT_TAP, OPT_TAP_IP, OPT_TAP_GW,
        OPT_TAP_IP6, OPT_CONFIG, OPT_SYSLOG, OPT_ACCOUNT, OPT_SUB_POLICY, OPT_ALLOW_SUB, OPT_SUBS_FILE,
-       OPT_LAST = OPT_SUBS_FILE };
+       OPT_COMPONENT, OPT_COMPONENT_LISTEN, OPT__END };
 
 static const struct option opts[] = {
 	{ "domain", required_argument, NULL, OPT_DOMAIN },     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -659,6 +668,8 @@ static const struct option opts[] = {
 	{ "account", required_argument, NULL, OPT_ACCOUNT },   { "subscription-policy", required_argument, NULL, OPT_SUB_POLICY },
 	{ "allow-subscriber", required_argument, NULL, OPT_ALLOW_SUB },
 	{ "subscriptions-file", required_argument, NULL, OPT_SUBS_FILE },
+	{ "component", required_argument, NULL, OPT_COMPONENT },
+	{ "component-listen", required_argument, NULL, OPT_COMPONENT_LISTEN },
 #ifdef CONFIG_XS2S_PORT_LWIP
 	{ "tap", required_argument, NULL, OPT_TAP },           { "tap-ip", required_argument, NULL, OPT_TAP_IP },
 	{ "tap-gw", required_argument, NULL, OPT_TAP_GW },     { "tap-ip6", required_argument, NULL, OPT_TAP_IP6 },
@@ -674,6 +685,7 @@ struct settings {
 	char listen[80];
 	char exceptions[512];         /* secure-auth exceptions, space-separated */
 	char host_map[4096];          /* --host-map entries, space-separated */
+	char components[COMPONENTS_TEXT]; /* --component entries, space-separated; never logged */
 	const char *cert, *key, *ca, *admin;
 	bool syslog;
 #ifdef CONFIG_XS2S_PORT_LWIP
@@ -792,6 +804,49 @@ static int set_option(struct settings *s, int id, const char *val, const char *w
 			"peers come from the host map only\n", where, val);
 		return -1;
 #endif
+	case OPT_COMPONENT:
+	case OPT_COMPONENT_LISTEN:
+#ifdef CONFIG_XS2S_COMPONENTS
+		if (id == OPT_COMPONENT_LISTEN) {
+			char tmp[80];
+			const char *addr;
+			uint16_t port;
+
+			if (strlen(val) >= sizeof tmp ||
+			    (snprintf(tmp, sizeof tmp, "%s", val), split_listen(tmp, &addr, &port) < 0)) {
+				fprintf(stderr, "xs2sd: %s: bad component listen address '%s' (want ADDR:PORT, [V6]:PORT)\n",
+					where, val);
+				return -1;
+			}
+			s->cfg.component_listen = val;
+			return 0;
+		}
+		{
+			size_t n = strlen(s->components);
+			const char *eq = strchr(val, '=');
+
+			/* The secret is never printed: only the name (nothing when there
+			 * is no '=': the value may be a secret alone). */
+			if (!xs2s_component_entry_valid(val)) {
+				fprintf(stderr, "xs2sd: %s: bad component %s%.*s%s (want NAME=SECRET: NAME a domain, "
+					"SECRET 1-128 characters without spaces)\n", where, eq ? "'" : "(no '=')",
+					eq ? (int)(eq - val) : 0, val, eq ? "=...'" : "");
+				return -1;
+			}
+			if (n + strlen(val) + 2 > sizeof s->components) {
+				fprintf(stderr, "xs2sd: %s: too many components (%zu bytes at most)\n", where,
+					sizeof s->components - 1);
+				return -1;
+			}
+			snprintf(s->components + n, sizeof s->components - n, "%s%s", n ? " " : "", val);
+			s->cfg.components = s->components;
+			return 0;
+		}
+#else
+		fprintf(stderr, "xs2sd: %s: this build has no XEP-0114 components (CONFIG_XS2S_COMPONENTS is off)\n",
+			where);
+		return -1;
+#endif
 	case OPT_POLICY:
 		if (!strcmp(val, "required"))
 			s->cfg.tls_policy = XS2S_TLS_POLICY_REQUIRED;
@@ -871,7 +926,7 @@ static const struct option *option_by_id(int id)
 static bool repeatable(int id)
 {
 	return id == OPT_DOMAIN || id == OPT_HOSTMAP || id == OPT_INSECURE_DOMAIN || id == OPT_ACCOUNT ||
-	       id == OPT_ALLOW_SUB;
+	       id == OPT_ALLOW_SUB || id == OPT_COMPONENT;
 }
 
 /* Read and apply the configuration file. cli_has[id - OPT_DOMAIN]: the
@@ -944,7 +999,7 @@ static int load_config(struct settings *s, const char *path, const bool *cli_has
  * exit 0 (--help), -1 to exit 2. */
 static int parse_settings(struct settings *s, int argc, char **argv)
 {
-	bool cli_has[OPT_LAST - OPT_DOMAIN + 1] = { false };
+	bool cli_has[OPT__END - OPT_DOMAIN] = { false };
 	const char *config = NULL;
 	int o;
 
@@ -956,7 +1011,7 @@ static int parse_settings(struct settings *s, int argc, char **argv)
 			usage(stdout);
 			return 1;
 		}
-		if (o < OPT_DOMAIN || o > OPT_LAST) {
+		if (o < OPT_DOMAIN || o >= OPT__END) {
 			usage(stderr);
 			return -1;
 		}

@@ -133,16 +133,19 @@ class Xs2s(Xs2sd):
     """The xs2sd under test (lib.xs2sd.Xs2sd), serving XS2S_DOMAIN on
     XS2S_IP:5269, finding peers through dnsmasq, named 'xs2sd' in messages.
     build: a copy of the programs only (no .config): the port is the run's.
+    components, component_listen: XEP-0114 components (lib.xs2sd.Xs2sd).
     cert: the name of its certificate in pki (default XS2S_DOMAIN's;
     Pki.special for others). net: the run's netsim.TapNet on the lwIP port
     (None on POSIX); stop() then also waits until the peers' sockets towards
     XS2S_IP have finished closing (the next cell's peer needs its port)."""
 
-    def __init__(self, build, workdir, pki, ca, auth, cert=XS2S_DOMAIN, net=None, extra=()):
+    def __init__(self, build, workdir, pki, ca, auth, cert=XS2S_DOMAIN, net=None, extra=(), components=None,
+                 component_listen=None):
         super().__init__(build, XS2S_DOMAIN, XS2S_IP, name='xs2sd', cert=pki.cert(cert), key=pki.key(cert),
                          ca=ca, admin=os.path.join(workdir, 'xs2s.sock'),
                          log_path=os.path.join(workdir, 'xs2sd.log'), dns_server=f'{DNS_IP}:{DNS_PORT}',
-                         auth=auth, net=net, stack=PORT, settle=True, extra=extra)
+                         auth=auth, net=net, stack=PORT, settle=True, extra=extra, components=components,
+                         component_listen=component_listen)
 
     def start(self, timeout=10):
         require_free(self.ip, self.port, self.name)

@@ -228,6 +228,9 @@ int drv_start(const struct drv_config *c)
 	cfg.sub_allow = c->sub_allow;
 	cfg.sub_ask = c->ask ? drv_on_ask : NULL;
 	cfg.store = c->store ? &drv_store : NULL;
+	cfg.components = c->components;
+	if (c->component_listen)
+		cfg.component_listen = c->component_listen;
 	return xs2s_engine_start(&drv_eng, &cfg);
 }
 
@@ -305,6 +308,10 @@ void drv_pools(struct drv_pools *p)
 #ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
 	p->accounts = c->app.acct.accounts_used;
 	p->subscriptions = c->app.acct.subs_used;
+#endif
+#if CONFIG_XS2S_COMPONENTS
+	p->comp_links = c->comps.links;
+	p->comp_used = c->comps.used;
 #endif
 }
 

@@ -42,6 +42,8 @@ struct drv_config {
 	bool ask;                         /* the ask callback records requests (drv_ask_take) */
 	bool store;                       /* a store: loads store_initial, keeps what is saved (drv_store_text) */
 	const char *store_initial;        /* "ACCOUNT CONTACT pending|subscribed\n" lines; "bad" fails the load */
+	const char *components;           /* XEP-0114 "name=secret ..."; NULL: none */
+	const char *component_listen;     /* "addr:port" of their listener */
 };
 
 /* What the application sees in the inbox (copies). */
@@ -68,6 +70,8 @@ struct drv_pools {
 	size_t local_queue;      /* local queue bytes */
 	unsigned accounts;       /* account table rows in use */
 	unsigned subscriptions;  /* subscription table rows in use */
+	unsigned comp_links;     /* component links (any state) */
+	unsigned comp_used;      /* component names bound to a link */
 };
 
 /* XS2S_OK or the engine's error. */

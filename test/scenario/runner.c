@@ -6,6 +6,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/hmac.h>
 #include <wolfssl/wolfcrypt/sha256.h>
+#include <wolfssl/wolfcrypt/sha.h>
 #include "runner.h"
 #include "engine_drv.h"
 #include "dns_zone.h"
@@ -89,6 +90,7 @@ static const char *const sc_op_names[] = {
 	[SC_APP_EVENT_NONE] = "APP_EVENT_NONE",
 	[SC_ACCT_ADD] = "ACCT_ADD", [SC_ACCT_ANSWER] = "ACCT_ANSWER", [SC_ACCT_PRESENCE] = "ACCT_PRESENCE",
 	[SC_ASKED] = "ASKED", [SC_STORE_IS] = "STORE_IS",
+	[SC_COMP_CONNECT] = "COMP_CONNECT", [SC_HANDSHAKE] = "HANDSHAKE",
 };
 
 static int sc_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -174,6 +176,24 @@ void sc_dbkey(const char *secret, const char *recv, const char *orig, const char
 		out[2 * i + 1] = hex[mac[i] & 15];
 	}
 	out[64] = '\0';
+}
+
+/* XEP-0114 3, independent of the engine's code. */
+void sc_handshake(const char *id, const char *secret, bool upper, char out[41])
+{
+	const char *hex = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	uint8_t digest[WC_SHA_DIGEST_SIZE];
+	char buf[2 * SC_VAR_VALUE];
+	unsigned i;
+
+	snprintf(buf, sizeof buf, "%s%s", id, secret);
+	memset(digest, 0, sizeof digest);
+	wc_ShaHash((const byte *)buf, (word32)strlen(buf), digest);
+	for (i = 0; i < sizeof digest; i++) {
+		out[2 * i] = hex[digest[i] >> 4];
+		out[2 * i + 1] = hex[digest[i] & 15];
+	}
+	out[40] = '\0';
 }
 
 /* ---- variables and text ---- */
@@ -660,14 +680,15 @@ static int sc_step(const struct sc_step *st)
 	if (sc_settle())
 		return -1;
 	switch (st->op) {
-	case SC_CONNECT: {
+	case SC_CONNECT:
+	case SC_COMP_CONNECT: {
 		char addr[64];
 		xs2s_sock s;
 
 		sc_failed_peer = st->peer;
 		if (p->sock != XS2S_SOCK_NONE)
 			return sc_fail("peer %u is already connected", st->peer);
-		snprintf(addr, sizeof addr, "%s:%u", SC_ENGINE_ADDR, SC_ENGINE_PORT);
+		snprintf(addr, sizeof addr, "%s:%u", SC_ENGINE_ADDR, st->op == SC_CONNECT ? SC_ENGINE_PORT : SC_COMP_PORT);
 		if (fake_tcp_connect(addr, NULL, &s) != XS2S_OK)
 			return sc_fail("cannot connect to the engine at %s", addr);
 		sc_peer_attach(p, s);
@@ -729,6 +750,14 @@ static int sc_step(const struct sc_step *st)
 			return -1;
 		sc_dbkey(SC_SECRET, recv, orig, id, key);
 		return sc_var_set(st->a, strlen(st->a), key, strlen(key));
+	}
+	case SC_HANDSHAKE: {
+		char id[SC_VAR_VALUE], secret[SC_VAR_VALUE], hs[41];
+
+		if (sc_expand(id, sizeof id, st->b) || sc_expand(secret, sizeof secret, st->c))
+			return -1;
+		sc_handshake(id, secret, st->n != 0, hs);
+		return sc_var_set(st->a, strlen(st->a), hs, strlen(hs));
 	}
 	case SC_APP_SEND:
 		if (sc_compose(sc_pat, sizeof sc_pat, st->n ? NULL : st->c, st->n ? st->c : NULL, st->n, NULL) ||
@@ -879,6 +908,10 @@ int sc_begin(const struct sc_scenario *s, enum fake_delivery mode, uint64_t spli
 	c.secure_auth = (s->flags & SC_SECURE_AUTH) != 0;
 	c.secure_auth_exceptions = s->secure_auth_exceptions;
 	c.dns_server = SC_DNS_SERVER;
+	if (s->flags & SC_COMPONENTS) {
+		c.components = SC_COMP "=" SC_COMP_SECRET " " SC_COMP2 "=" SC_COMP2_SECRET;
+		c.component_listen = SC_ENGINE_ADDR ":5347";
+	}
 	for (i = 0; sc_host_map[i]; i++)
 		c.host_map[i] = sc_host_map[i];
 	if (s->accounts) {
@@ -924,6 +957,8 @@ static int sc_leak_gate(void)
 		return sc_fail("leak: %u resolver slot(s) busy", p.resolver_busy);
 	if (p.accounts || p.subscriptions)
 		return sc_fail("leak: %u account(s), %u subscription(s) after fini", p.accounts, p.subscriptions);
+	if (p.comp_links || p.comp_used)
+		return sc_fail("leak: %u component link(s), %u component name(s) bound", p.comp_links, p.comp_used);
 	if (fake_open_engine())
 		return sc_fail("leak: the engine left %u fake socket(s) open", fake_open_engine());
 	if (fake_violations(&first))
@@ -1021,7 +1056,7 @@ void sc_report(FILE *f)
 	fprintf(f, "\n=== scenario '%s' failed (%s delivery, split seed %llu)\n", sc_cur ? sc_cur->name : "?",
 		fake_delivery_name(sc_mode), (unsigned long long)sc_split_seed);
 	if (st) {
-		bool peer_op = st->op == SC_CONNECT || st->op == SC_ACCEPT || st->op == SC_SEND || st->op == SC_EXPECT ||
+		bool peer_op = st->op == SC_CONNECT || st->op == SC_COMP_CONNECT || st->op == SC_ACCEPT || st->op == SC_SEND || st->op == SC_EXPECT ||
 			       st->op == SC_EXPECT_NOTHING || st->op == SC_EXPECT_CLOSED || st->op == SC_CLOSE ||
 			       st->op == SC_ABORT;
 

@@ -43,6 +43,13 @@
 #define SC_ENGINE_ADDR "192.0.2.1"
 #define SC_ENGINE_PORT 5269
 #define SC_SECRET "scenario secret"
+/* With SC_COMPONENTS the engine also serves two XEP-0114 components on
+ * SC_ENGINE_ADDR:SC_COMP_PORT: comp.a.test and comp2.a.test. */
+#define SC_COMP_PORT 5347
+#define SC_COMP "comp.a.test"
+#define SC_COMP_SECRET "component-secret"
+#define SC_COMP2 "comp2.a.test"
+#define SC_COMP2_SECRET "second-secret"
 #define SC_DNS_SERVER "192.0.2.53:53"
 
 #define SC_PEERS 10
@@ -84,6 +91,8 @@ enum sc_op {
 	SC_ACCT_PRESENCE,  /* app: account a's presence: available n, show b, status c; result m */
 	SC_ASKED,          /* app: the ask callback was called next for account a, contact b */
 	SC_STORE_IS,       /* the store's last save is exactly a (n > 0: and n saves so far) */
+	SC_COMP_CONNECT,   /* peer: connect to the engine's component listener (SC_COMPONENTS) */
+	SC_HANDSHAKE,      /* a := hex SHA-1(id b + secret c) (XEP-0114 3), upper case when n */
 };
 
 struct sc_step {
@@ -95,6 +104,9 @@ struct sc_step {
 };
 
 #define CONNECT(p)                 { .op = SC_CONNECT, .peer = (p) }
+#define COMP_CONNECT(p)            { .op = SC_COMP_CONNECT, .peer = (p) }
+#define HANDSHAKE(var, id, secret) { .op = SC_HANDSHAKE, .a = (var), .b = (id), .c = (secret) }
+#define HANDSHAKE_UPPER(var, id, secret) { .op = SC_HANDSHAKE, .a = (var), .b = (id), .c = (secret), .n = 1 }
 #define ACCEPT(p, dom)             { .op = SC_ACCEPT, .peer = (p), .a = (dom) }
 #define NO_CONNECT(dom)            { .op = SC_NO_CONNECT, .a = (dom) }
 #define SEND(p, text)              { .op = SC_SEND, .peer = (p), .a = (text) }
@@ -147,6 +159,7 @@ struct sc_step {
 #define SC_ONE_DOMAIN   0x8u
 #define SC_NO_LISTEN    0x10u
 #define SC_DNS          0x20u  /* SC_DNS_SERVER answers (zone in dns_zone.c) */
+#define SC_COMPONENTS   0x40u  /* XEP-0114 components SC_COMP and SC_COMP2 on SC_COMP_PORT */
 
 /* Device accounts of a scenario (CONFIG_XS2S_ACCOUNTS_PRESENCE): the
  * engine's configuration (xs2s_config), and a store in the driver's memory
@@ -210,5 +223,7 @@ void sc_report(FILE *f);
 
 /* XEP-0185: hex HMAC-SHA256(hex(SHA-256(secret)), "recv orig id"). */
 void sc_dbkey(const char *secret, const char *recv, const char *orig, const char *id, char out[65]);
+/* XEP-0114 3: hex SHA-1(id + secret), lower case (upper when upper). */
+void sc_handshake(const char *id, const char *secret, bool upper, char out[41]);
 
 #endif
