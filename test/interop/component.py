@@ -144,6 +144,7 @@ class ComponentCell:
     """One component cell: what run.py, print_cell and the table read of a
     cell (as cells.Cell)."""
     failure = False
+    app = False
     unsupported = None
     method = None
 
