@@ -86,6 +86,7 @@ static void status_pools(const struct xs2s_core *c, xs2s_pool_fn add, void *ctx)
 	xs2s_xml_lib_usage(&lib_used, &lib_size);
 	add(ctx, "xml_lib", "bytes", lib_used, lib_used, lib_size, 0);
 	add(ctx, "tls_arena", "bytes", c->tls.arena.used, c->tls.arena.high, c->tls.arena.size, c->tls.arena.fails);
+	add(ctx, "tls_sessions", "items", 0, 0, XS2S_TLS_SESSION_CACHE_SIZE, 0);
 #if CONFIG_XS2S_COMPONENTS
 	add(ctx, "components", "items", c->comps.used, c->comps.high, CONFIG_XS2S_MAX_COMPONENTS, c->comps.refused);
 #endif

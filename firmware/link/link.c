@@ -838,6 +838,23 @@ static void link_read(struct xs2s_link *l)
 	}
 }
 
+/* A failed TLS call may have left a fatal alert in tx (a renegotiation
+ * attempt, a ClientHello without a common group, a bad record): it goes out
+ * before the connection is cut, as far as the socket takes it now. */
+static void link_tls_alert_out(struct xs2s_link *l)
+{
+	while (xs2s_bq_len(&l->tx) && l->sock != XS2S_SOCK_NONE && !l->eof) {
+		size_t avail;
+		const uint8_t *p = xs2s_bq_rbuf(&l->tx, &avail);
+		int n = xs2s_port_send(l->sock, p, avail);
+
+		if (n <= 0)
+			return;
+		xs2s_bq_rack(&l->tx, (size_t)n);
+		l->bytes_out += (uint64_t)n;
+	}
+}
+
 /* TLS handshake progress; true when done (the stream restarted). */
 static bool link_handshake(struct xs2s_link *l)
 {
@@ -846,6 +863,7 @@ static bool link_handshake(struct xs2s_link *l)
 	if (rc == XS2S_EWANTREAD || rc == XS2S_EWANTWRITE)
 		return false;
 	if (rc != XS2S_OK) {
+		link_tls_alert_out(l);
 		xs2s_link_abort(l, rc == XS2S_ENOMEM ? XS2S_WHY_TLS_NO_MEMORY : XS2S_WHY_TLS_FAILED, "%s",
 				l->tls.err[0] ? l->tls.err : "TLS handshake failed");
 		return false;
@@ -885,6 +903,7 @@ static bool link_input(struct xs2s_link *l, const uint8_t **p, size_t *n, uint8_
 	if (r == XS2S_EIO) {
 		l->peer_closed = true; /* close_notify */
 	} else if (r != XS2S_EWANTREAD && r != XS2S_EWANTWRITE) {
+		link_tls_alert_out(l);
 		xs2s_link_abort(l, r == XS2S_ENOMEM ? XS2S_WHY_TLS_NO_MEMORY : XS2S_WHY_TLS_FAILED, "%s",
 				l->tls.err[0] ? l->tls.err : "TLS error");
 	}
