@@ -212,7 +212,7 @@ size: size-xs2sd $(LIBXS2S) $(SIZES_H)
 	$(Q)sed -n 's/^#define XS2S_SIZE_\([A-Z_]*\) \([0-9]*\)$$/\2 \1/p' $(SIZES_H) | sort -rn | \
 	  awk '{printf "  %-16s %9d bytes\n", tolower($$2), $$1}'
 	$(Q)sed -n 's/^#define XS2S_ENGINE_SIZE \([0-9]*\)$$/  total            \1 bytes/p' $(SIZES_H)
-	$(Q)sed -n 's/^#define XS2S_SLOT_SIZE \([0-9]*\)$$/  (a link slot: \1 bytes,/p; s/^#define XS2S_SLOT_BUFFERS \([0-9]*\)$$/   of which \1 are its rx, tx, out and stanza buffers)/p' $(SIZES_H)
+	$(Q)sed -n 's/^#define XS2S_SLOT_SIZE \([0-9]*\)$$/  (a link slot: \1 bytes of state; its rx, tx, out and stanza buffers are on loan from link_buffers)/p' $(SIZES_H)
 
 size-xs2sd: $(O)/xs2sd
 	$(Q)mk/size.sh $(O)/xs2sd $(SIZE) $(STRIP) "xs2sd $(or $(XS2S_TRIPLET),$(XS2S_CC_MACHINE))"
