@@ -19,7 +19,7 @@ the integration suite). Per build:
              port: no sockets, no kernel): the lower bound of this build
              (BUILD/test/bench/emulate).
   stanzas    XEP-0199 pings over one authenticated TLS link, pipelined in
-             batches of 100, answered by b.test on its own link back: pings
+             batches of PING_BATCH pings, answered by b.test on its own link back: pings
              per CPU-second of b.test's process (the scheduler's run time).
   RAM        ram_bytes (status --json) of the idle authenticated TLS links
              (b.test's inbound, a.test's outbound); with a full record in
@@ -255,13 +255,77 @@ def arena(build):
     return r.stdout.strip().splitlines() if not r.returncode else [f'arena_bench failed: {r.stderr.strip()}']
 
 
-def prosody_ejabberd():
-    """Prosody -> ejabberd is not driven by this bench: both need a server
-    configuration, certificates and a c2s client of their own (the interop
-    suite's peers do that, one peer at a time, as root, with the packages'
-    system users). Reported as not measured, with what is installed."""
-    have = [p for p in ('prosody', 'ejabberdctl') if shutil.which(p)]
-    return f'not measured by this bench (installed: {", ".join(have) or "neither"}); see docs/performance.md'
+def prosody_ejabberd(runs, cap):
+    """Prosody -> ejabberd, the same way: the interop suite's peer classes
+    (test/interop/peers) configure both with the bench's own PKI (ECDSA
+    P-256), SASL EXTERNAL only (secure auth), dnsmasq for their SRV and A
+    records; Prosody's admin shell sends an XEP-0199 ping to ejabberd.test,
+    the first stanza to an unconnected domain; timed from the first SYN to
+    ejabberd:5269 to Prosody's last data segment on that connection (the
+    ping; ejabberd answers on a link of its own). Both links are reset
+    between runs. Returns the times, or a string saying why there are none."""
+    if not (shutil.which('prosody') and shutil.which('ejabberdctl')):
+        return 'not installed'
+    sys.path.insert(0, os.path.join(HERE, '..', 'interop'))
+    import common as icommon
+    from lib.dnsmasq import Dnsmasq, xmpp_srv
+    from lib.pki import Pki
+    from peers.base import Setup
+    from peers.ejabberd import Ejabberd
+    from peers.prosody import Prosody
+    icommon.use_port('posix')
+
+    class PeerRun:
+        pass
+    rundir = tempfile.mkdtemp(prefix='xs2s-bench-peers-')
+    os.chmod(rundir, 0o755)
+    run = PeerRun()
+    run.dir = rundir
+    servers, dns, times, failed = [], None, [], None
+    try:
+        run.pki = Pki(os.path.join(rundir, 'pki'), [Prosody.domain, Ejabberd.domain, icommon.XS2S_DOMAIN],
+                      os.path.join(rundir, 'foreign-pki'))
+        names = {Prosody.domain: Prosody.ip, Ejabberd.domain: Ejabberd.ip}
+        dns = Dnsmasq(icommon.DNS_IP, icommon.DNS_PORT, os.path.join(rundir, 'dnsmasq.log'), hosts=names,
+                      srv=[xmpp_srv(d, icommon.S2S_PORT) for d in names], probe=(Ejabberd.domain, 'A'))
+        dns.start()
+        e = Ejabberd(run, os.path.join(rundir, 'ejabberd'))
+        p = Prosody(run, os.path.join(rundir, 'prosody'))
+        for s in (e, p):
+            s.configure(Setup(run.pki.ca, True))
+            if s is e:  # its glibc lookups read only this file: the pong goes to prosody.test
+                with open(e.hosts, 'a') as f:
+                    f.write(f'{Prosody.ip} {Prosody.domain}\n')
+            servers.append(s)
+            s.start()
+        for i in range(runs + 3):  # three warm-up runs, not counted
+            cap.take()
+            out = p.shell(f"xmpp:ping('{Prosody.domain}', '{Ejabberd.domain}')")
+            time.sleep(0.05)
+            ms = setup_ms(cap.take(), Ejabberd.ip)
+            if 'pong' not in out.lower() or ms is None:
+                failed = f'run {i}: {out.strip()[-200:]}'
+                break
+            if i >= 3:
+                times.append(ms)
+            for ip in (Ejabberd.ip, Prosody.ip):
+                subprocess.run(['ss', '-K', 'dst', ip, 'dport', '=', str(icommon.S2S_PORT)], capture_output=True)
+            time.sleep(0.5)  # both notice the reset before the next ping
+    except Exception as ex:  # noqa: BLE001 - the bench reports, it does not fail
+        failed = f'{type(ex).__name__}: {ex}'
+    finally:
+        for s in reversed(servers):
+            try:
+                s.stop()
+            except Exception:  # noqa: BLE001
+                pass
+        if dns:
+            dns.stop()
+        if failed:
+            print(f'Prosody -> ejabberd: logs kept in {rundir}')
+        else:
+            shutil.rmtree(rundir, ignore_errors=True)
+    return times if times and not failed else f'not measured: {failed}'
 
 
 def fmt_setup(v):
@@ -309,9 +373,16 @@ def report(results, arena_lines, peers):
     print('  TLS arena, many concurrent handshakes (arena_bench, lean build)')
     for ln in arena_lines:
         print('    ' + ln)
-    print(f'  Prosody -> ejabberd: {peers}')
+    print('  Prosody -> ejabberd, same run, first SYN -> the ping (median, min-max)')
+    if isinstance(peers, list):
+        print(f'    peers  {fmt_setup(peers)}')
+        for r in results:
+            if r.get('setup'):
+                print(f'    {r["name"]:6} {statistics.median(peers) / statistics.median(r["setup"]):.1f}x faster')
+    else:
+        print(f'    {peers}')
     print()
-    print(json.dumps({'results': results, 'arena': arena_lines}, default=str))
+    print(json.dumps({'results': results, 'arena': arena_lines, 'prosody_ejabberd': peers}, default=str))
 
 
 def main():
@@ -333,9 +404,11 @@ def main():
         for name, build in builds:
             print(f'-- {name}: {build}', flush=True)
             results.append(bench_build(name, build, runs, cap))
+        print('-- Prosody -> ejabberd', flush=True)
+        peers = prosody_ejabberd(runs, cap)
     finally:
         cap.close()
-    report(results, arena(builds[0][1]), prosody_ejabberd())
+    report(results, arena(builds[0][1]), peers)
     return 0
 
 
