@@ -378,7 +378,8 @@ def report(results, arena_lines, peers):
         print(f'    peers  {fmt_setup(peers)}')
         for r in results:
             if r.get('setup'):
-                print(f'    {r["name"]:6} {statistics.median(peers) / statistics.median(r["setup"]):.1f}x faster')
+                print(f'    {r["name"]:6} Prosody->ejabberd / {r["name"]} (medians): '
+                      f'{statistics.median(peers) / statistics.median(r["setup"]):.1f}x')
     else:
         print(f'    {peers}')
     print()
