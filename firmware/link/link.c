@@ -533,8 +533,11 @@ static bool link_connected(struct xs2s_link *l)
 			xs2s_link_abort(l, XS2S_WHY_CONNECT_FAILED, "connect to %s:%u failed", l->addr, l->port);
 		return false;
 	}
-	if (!xs2s_link_borrow_out(l))
-		return false; /* connected: the header waits for an out buffer */
+	if (!xs2s_link_borrow_out(l)) {
+		l->starved = true; /* connected: the header waits for an out buffer, not for POLL_OUT */
+		return false;
+	}
+	l->starved = false;
 	if (link_send_header(l) != XS2S_OK) {
 		xs2s_link_abort(l, XS2S_WHY_NO_ROOM, "no room for header");
 		return false;
@@ -1003,7 +1006,7 @@ enum xs2s_link_ev xs2s_link_pump(struct xs2s_link *l, uint8_t got, struct xs2s_e
 		link_resolve(l);
 		return XS2S_LINK_IDLE;
 	}
-	if (l->state == XS2S_LS_CONNECT && (!got || !link_connected(l)))
+	if (l->state == XS2S_LS_CONNECT && (!(got || l->starved) || !link_connected(l)))
 		return XS2S_LINK_IDLE;
 	if (l->close_pending)
 		link_put_closing(l);
@@ -1068,6 +1071,8 @@ bool xs2s_link_has_work(const struct xs2s_link *l)
 		return true;
 	if (l->close_pending)
 		return xs2s_link_could_borrow(l, false);
+	if (l->state == XS2S_LS_CONNECT)
+		return l->starved && xs2s_link_could_borrow(l, false); /* connected, waiting for out and tx */
 	if (!l->more && !l->starved && xs2s_tls_pending(&l->tls) <= 0)
 		return false; /* output waits for POLL_OUT */
 	return xs2s_link_could_borrow(l, true); /* the buffers it holds, or ones free now */
@@ -1080,7 +1085,7 @@ uint8_t xs2s_link_poll_want(const struct xs2s_link *l)
 	if (l->sock == XS2S_SOCK_NONE || xs2s_link_done(l))
 		return 0;
 	if (l->state == XS2S_LS_CONNECT)
-		return XS2S_POLL_OUT;
+		return l->starved ? 0 : XS2S_POLL_OUT;
 	/* Input only when there is a buffer for it (held, or free to borrow). */
 	if (!l->eof && (l->rx.buf ? xs2s_bq_room(&l->rx) > 0 : xs2s_link_could_borrow(l, true)))
 		w |= XS2S_POLL_IN;

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include "scenarios.h"
+#include "xs2s_err.h"
 
 /* RFC 6120 4.7: a peer's header cut after its namespaces, and the rest. */
 #define HDR_HEAD "<?xml version='1.0'?><stream:stream " NS_STREAMS_ATTRS
@@ -86,6 +87,47 @@ static const struct sc_step bufs_exhausted_backpressure[] = {
 	END(),
 };
 SC_TEST(bufs_exhausted_backpressure, 0)
+
+#if CONFIG_XS2S_COMPONENTS
+/* The same four half-read headers; the application sends to b.test: the
+ * engine connects and sends its header (out and tx are left: the pools hold
+ * MAX_COMPONENTS more of them), but b.test's answer is not read (no rx or
+ * stanza buffer) until one comes back; then the stream goes on and the
+ * message is delivered. */
+static const struct sc_step bufs_exhausted_outbound_waits[] = {
+	CONNECT(5),
+	SEND(5, HDR_HEAD),
+	CONNECT(6),
+	SEND(6, HDR_HEAD),
+	CONNECT(7),
+	SEND(7, HDR_HEAD),
+	CONNECT(8),
+	SEND(8, HDR_HEAD),
+	BUFS(16),
+	APP_SEND("u@a.test", "x@b.test", "one", XS2S_OK),
+	ACCEPT(PA, "b.test"),
+	EXPECT(PA, HDR("a.test", "b.test")),
+	SEND(PA, HDR_ID("b.test", "a.test", "out-1") FEATURES_DB),
+	EXPECT_NOTHING(PA),
+	BUFS(16),
+	SEND(5, HDR_TAIL),
+	EXPECT(5, HDR_ID("a.test", "b.test", "${id5}") FEATURES_DB),
+	DBKEY("kb", "b.test", "a.test", "out-1"),
+	EXPECT(PA, "<db:result from='a.test' to='b.test'>${kb}</db:result>"),
+	SEND(PA, "<db:result from='b.test' to='a.test' type='valid'/>"),
+	EXPECT(PA, APP_MSG("u@a.test", "x@b.test", "id1", "one")),
+	SEND(6, HDR_TAIL),
+	EXPECT(6, HDR_ID("a.test", "b.test", "${id6}") FEATURES_DB),
+	SEND(7, HDR_TAIL),
+	EXPECT(7, HDR_ID("a.test", "b.test", "${id7}") FEATURES_DB),
+	SEND(8, HDR_TAIL),
+	EXPECT(8, HDR_ID("a.test", "b.test", "${id8}") FEATURES_DB),
+	BUFS(0),
+	EXPECT_NOTHING(PA),
+	END(),
+};
+SC_TEST(bufs_exhausted_outbound_waits, 0)
+#endif
 #endif
 
 int main(void)
@@ -96,6 +138,9 @@ int main(void)
 #if CONFIG_XS2S_RX_BUFS == 4 && CONFIG_XS2S_TX_BUFS == 4 && CONFIG_XS2S_OUT_BUFS == 4 && \
 	CONFIG_XS2S_STANZA_BUFS == 4 && CONFIG_XS2S_MAX_LINKS >= 5
 		cmocka_unit_test(test_bufs_exhausted_backpressure),
+#if CONFIG_XS2S_COMPONENTS
+		cmocka_unit_test(test_bufs_exhausted_outbound_waits),
+#endif
 #endif
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
