@@ -92,6 +92,7 @@ include port/mxml/mxml.mk
 # Scenario tests and the engine fuzz harness over the fake port (before
 # cmocka.mk: they are unit tests too).
 include test/scenario/scenario.mk
+include test/bench/bench.mk
 # cmocka from Debian's source for the unit tests of cross builds.
 include test/unit/cmocka.mk
 # lwIP port (CONFIG_XS2S_PORT_LWIP): liblwip.a from Debian's source package, port_lwip.o.
@@ -104,7 +105,7 @@ include mk/install.mk
 include mk/router.mk
 
 .PHONY: all defconfig menuconfig savedefconfig olddefconfig deps demo test unit fuzz interop clean distclean help \
-	integration size size-xs2sd bench check-optional
+	integration size size-xs2sd bench bench-table bench-lwip check-optional
 .DEFAULT_GOAL := all
 
 # On the lwIP port, xs2sd is the host simulation (lwIP over a TAP device);
@@ -212,7 +213,7 @@ size: size-xs2sd $(LIBXS2S) $(SIZES_H)
 	$(Q)sed -n 's/^#define XS2S_SIZE_\([A-Z_]*\) \([0-9]*\)$$/\2 \1/p' $(SIZES_H) | sort -rn | \
 	  awk '{printf "  %-16s %9d bytes\n", tolower($$2), $$1}'
 	$(Q)sed -n 's/^#define XS2S_ENGINE_SIZE \([0-9]*\)$$/  total            \1 bytes/p' $(SIZES_H)
-	$(Q)sed -n 's/^#define XS2S_SLOT_SIZE \([0-9]*\)$$/  (a link slot: \1 bytes,/p; s/^#define XS2S_SLOT_BUFFERS \([0-9]*\)$$/   of which \1 are its rx, tx, out and stanza buffers)/p' $(SIZES_H)
+	$(Q)sed -n 's/^#define XS2S_SLOT_SIZE \([0-9]*\)$$/  (a link slot: \1 bytes of state; its rx, tx, out and stanza buffers are on loan from link_buffers)/p' $(SIZES_H)
 
 size-xs2sd: $(O)/xs2sd
 	$(Q)mk/size.sh $(O)/xs2sd $(SIZE) $(STRIP) "xs2sd $(or $(XS2S_TRIPLET),$(XS2S_CC_MACHINE))"
@@ -258,10 +259,22 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) test_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) all unit fuzz integration interop install-check
 
-# Benchmarks print figures and assert nothing (not part of `make test`):
-# RAM of the lwIP build with 4 link slots, static and per authenticated TLS link.
+# Benchmarks print figures and assert nothing (not part of `make test`).
+# bench-table: the lean and the Debian-wolfSSL build side by side (link setup,
+# its emulated bound, Prosody->ejabberd when installed, stanzas per CPU-second,
+# RAM per link, binary size, the TLS arena); test/bench/bench.py.
+# bench-lwip: RAM of the lwIP build with 4 link slots, static and per link.
+BENCH_LEAN_O := build/bench-lean
+BENCH_DEB_O := build/bench-deb
 BENCH_O := build/bench-lwip
-bench: deps
+bench: bench-table bench-lwip
+bench-table: deps
+	$(Q)$(MAKE) --no-print-directory O=$(BENCH_LEAN_O) host_lean_defconfig
+	$(Q)$(MAKE) --no-print-directory O=$(BENCH_LEAN_O) all bench-bin
+	$(Q)$(MAKE) --no-print-directory O=$(BENCH_DEB_O) host_defconfig
+	$(Q)$(MAKE) --no-print-directory O=$(BENCH_DEB_O) all bench-bin
+	$(Q)$(PYTHON) test/bench/bench.py $(BENCH_LEAN_O) $(BENCH_DEB_O)
+bench-lwip: deps
 	$(Q)$(MAKE) --no-print-directory O=$(BENCH_O) bench_lwip_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(BENCH_O) all
 	$(Q)$(PYTHON) test/bench/lwip_ram.py $(BENCH_O)
@@ -306,7 +319,9 @@ help:
 	@echo "  test              install deps; build/test-lean (lean wolfSSL), build/test-lwip (lwIP port) and"
 	@echo "                    build/test (Debian wolfSSL), ASan+UBSan: unit tests, fuzz corpora, integration"
 	@echo "                    tests on both ports, interop with real servers on both ports"
-	@echo "  bench             RAM figures of the lwIP build with 4 link slots (build/bench-lwip; prints, asserts nothing)"
+	@echo "  bench             bench-table, then bench-lwip (figures only, asserts nothing; not part of make test)"
+	@echo "  bench-table       lean vs Debian-wolfSSL build: link setup, emulated bound, Prosody->ejabberd, stanzas/CPU-s, RAM per link, size"
+	@echo "  bench-lwip        RAM figures of the lwIP build with 4 link slots (build/bench-lwip)"
 	@echo "  interop           interop with Prosody, ejabberd, jabberd2; writes docs/interop.md (lwIP: docs/interop-lwip.md)"
 	@echo "  size              xs2sd's stripped size and static RAM, then the engine objects"
 	@echo "                    (lwip-size: lwIP's objects, lwIP builds)"

@@ -18,6 +18,7 @@
 #                             unaligned words, 32-bit ARM on unaligned
 #                             doublewords and multiple loads
 #   XS2S_TARGET_HARD_FLOAT    0 | 1 (the ABI passes floating point in FPU registers)
+#   XS2S_TARGET_ARM_M         0 | 1 (an ARM M-profile core: Cortex-M)
 set -eu
 
 cc=${1:?usage: target_facts.sh CC OUT_H}
@@ -52,6 +53,8 @@ x86_64 | i386 | aarch64) unaligned=1 ;;
 *) unaligned=0 ;;
 esac
 hard=1
+arm_m=0
+[ "$(val __ARM_ARCH_PROFILE)" = 77 ] && arm_m=1
 if has __SOFTFP__ || has __mips_soft_float || has __riscv_float_abi_soft; then hard=0; fi
 
 mkdir -p "$(dirname "$out")"
@@ -69,6 +72,7 @@ cat >"$tmp" <<EOF_H
 #define XS2S_TARGET_INT128 $int128
 #define XS2S_TARGET_UNALIGNED_OK $unaligned
 #define XS2S_TARGET_HARD_FLOAT $hard
+#define XS2S_TARGET_ARM_M $arm_m
 #endif
 EOF_H
 if ! cmp -s "$tmp" "$out"; then

@@ -133,6 +133,7 @@ struct xs2s_app {
 	/* one outgoing stanza being built */
 	size_t scratch_high;
 	size_t result_hdr;                   /* xs2s_app_result_begin: where the payload starts */
+	const struct xs2s_stanza_in *result_req; /* xs2s_app_result_begin's request, until result_end */
 	char scratch[CONFIG_XS2S_MAX_STANZA + 1];
 	/* device accounts and their subscriptions (app/account.h) */
 	struct xs2s_app_acct acct;
@@ -183,6 +184,11 @@ void xs2s_app_inbox_pop(struct xs2s_app *app);
 #define XS2S_SUBMIT_BOUNCEABLE 0x1u  /* bounced to its sender when undeliverable */
 #define XS2S_SUBMIT_BOUNCE     0x2u  /* a bounce: from the remote recipient to our sender */
 int xs2s_app_submit(struct xs2s_app *app, char *xml, size_t len, unsigned flags, int track);
+/* The same for a stanza this layer wrote itself from checked parts only (no
+ * caller payload): kind, from and to are given, so it is not parsed again;
+ * the address checks are the same. Not bounceable, not tracked. */
+int xs2s_app_submit_known(struct xs2s_app *app, char *xml, size_t len, enum xs2s_kind kind, const char *from,
+			  const char *to);
 int xs2s_app_track(struct xs2s_app *app, xs2s_done_fn fn, void *arg, const char *id, int iq);
 void xs2s_app_untrack(struct xs2s_app *app, int track);
 void xs2s_app_done(struct xs2s_app *app, unsigned track, enum xs2s_outcome outcome, enum xs2s_stanza_err cond,

@@ -1,6 +1,7 @@
 /* Replies to a received stanza, written into the scratch buffer and handed
  * out like any stanza: an iq result (begin, the caller's payload, end), an
  * error stanza (RFC 6120 8.3.2), and the application's iq answers. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include "xs2s_log.h"
@@ -51,11 +52,16 @@ void xs2s_app_result_begin(struct xs2s_app *app, const struct xs2s_stanza_in *re
 	xs2s_w_esc(w, req->id);
 	xs2s_w_raw(w, "'>");
 	app->result_hdr = w->len;
+	app->result_req = req;
 }
 
 int xs2s_app_result_end(struct xs2s_app *app, struct xs2s_wbuf *w)
 {
-	if (!w->overflow && w->len == app->result_hdr) {
+	const struct xs2s_stanza_in *req = app->result_req;
+	bool empty = !w->overflow && w->len == app->result_hdr;
+
+	app->result_req = NULL;
+	if (empty) {
 		w->len--; /* no payload: <iq .../> */
 		xs2s_w_raw(w, "/>");
 	} else {
@@ -63,6 +69,10 @@ int xs2s_app_result_end(struct xs2s_app *app, struct xs2s_wbuf *w)
 	}
 	if (w->overflow || w->len > CONFIG_XS2S_MAX_STANZA)
 		return XS2S_ERANGE;
+	/* Without a payload it holds only the request's escaped addresses and
+	 * id (an XEP-0199 pong): well-formed as written, not parsed again. */
+	if (empty && req)
+		return xs2s_app_submit_known(app, app->scratch, w->len, XS2S_IQ, req->to, req->from);
 	return xs2s_app_submit(app, app->scratch, w->len, 0, 0);
 }
 

@@ -205,17 +205,45 @@ static void app_spans(const char *xml, size_t len, struct xs2s_stanza_meta *m)
 	}
 }
 
+/* The addresses of a stanza of kind, from and to: their domains into fd and
+ * td; XS2S_EINVAL unless the sender is ours (a bounce: the recipient). */
+static int app_addresses(struct xs2s_app *app, enum xs2s_kind kind, const char *from, const char *to, unsigned flags,
+			 char *fd, char *td)
+{
+	if (kind == XS2S_ANY_KIND || !from || !to || xs2s_jid_domain(from, fd, XS2S_DOMAIN_MAX + 1) ||
+	    xs2s_jid_domain(to, td, XS2S_DOMAIN_MAX + 1) ||
+	    !xs2s_env_local(app->env, (flags & XS2S_SUBMIT_BOUNCE) ? td : fd))
+		return XS2S_EINVAL; /* a bounce goes to our own sender only */
+	return XS2S_OK;
+}
+
+/* Hand out a checked stanza of kind from domain fd to domain td: to the
+ * local queue when it is for a local JID, else to the engine. */
+static int app_submit_checked(struct xs2s_app *app, char *xml, size_t len, unsigned flags, int track,
+			      enum xs2s_kind kind, const char *fd, const char *td)
+{
+	struct xs2s_stanza_meta meta;
+
+	memset(&meta, 0, sizeof meta);
+	meta.kind = (uint8_t)(kind - XS2S_MESSAGE); /* enum xs2s_stanza_kind */
+	meta.bounce = (flags & XS2S_SUBMIT_BOUNCEABLE) != 0;
+	meta.track = (uint16_t)(track > 0 ? track : 0);
+	app_spans(xml, len, &meta);
+	if (len > app->scratch_high && xml == app->scratch)
+		app->scratch_high = len;
+	if (xs2s_env_local(app->env, td))
+		return xs2s_app_lq_put(app, xml, len, track > 0 ? track : 0);
+	return app->out_fn(app->out_ctx, fd, td, xml, len, &meta);
+}
+
 /* Check the stanza in xml[len] (NUL-terminated; the scratch buffer or a
- * record) and hand it out: to the local queue when it is for a local JID,
- * else to the engine. XS2S_EINVAL when it is not one well-formed stanza from
- * a local JID (any JID with XS2S_SUBMIT_BOUNCE: the error comes from the
- * remote recipient) to a valid JID. */
+ * record) and hand it out (app_submit_checked). XS2S_EINVAL when it is not
+ * one well-formed stanza from a local JID (any JID with XS2S_SUBMIT_BOUNCE:
+ * the error comes from the remote recipient) to a valid JID. */
 int xs2s_app_submit(struct xs2s_app *app, char *xml, size_t len, unsigned flags, int track)
 {
 	char fd[XS2S_DOMAIN_MAX + 1], td[XS2S_DOMAIN_MAX + 1];
-	struct xs2s_stanza_meta meta;
 	struct xs2s_el root;
-	const char *from, *to;
 	enum xs2s_kind kind;
 	int rc;
 
@@ -227,26 +255,25 @@ int xs2s_app_submit(struct xs2s_app *app, char *xml, size_t len, unsigned flags,
 		return rc == XS2S_ENOMEM ? XS2S_ENOMEM : XS2S_EINVAL;
 	}
 	kind = xs2s_app_kind_of(xs2s_el_name(&root));
-	from = xs2s_el_attr(&root, "from");
-	to = xs2s_el_attr(&root, "to");
-	rc = XS2S_OK;
-	if (kind == XS2S_ANY_KIND || !xs2s_el_is(&root, XS2S_NS_SERVER, NULL) || !from || !to ||
-	    xs2s_jid_domain(from, fd, sizeof fd) || xs2s_jid_domain(to, td, sizeof td) ||
-	    !xs2s_env_local(app->env, (flags & XS2S_SUBMIT_BOUNCE) ? td : fd))
-		rc = XS2S_EINVAL; /* a bounce goes to our own sender only */
+	rc = xs2s_el_is(&root, XS2S_NS_SERVER, NULL) ?
+		     app_addresses(app, kind, xs2s_el_attr(&root, "from"), xs2s_el_attr(&root, "to"), flags, fd, td) :
+		     XS2S_EINVAL;
 	xs2s_xml_free(app->env->xml, &root);
 	if (rc != XS2S_OK)
 		return rc;
-	memset(&meta, 0, sizeof meta);
-	meta.kind = (uint8_t)(kind - XS2S_MESSAGE); /* enum xs2s_stanza_kind */
-	meta.bounce = (flags & XS2S_SUBMIT_BOUNCEABLE) != 0;
-	meta.track = (uint16_t)(track > 0 ? track : 0);
-	app_spans(xml, len, &meta);
-	if (len > app->scratch_high && xml == app->scratch)
-		app->scratch_high = len;
-	if (xs2s_env_local(app->env, td))
-		return xs2s_app_lq_put(app, xml, len, track > 0 ? track : 0);
-	return app->out_fn(app->out_ctx, fd, td, xml, len, &meta);
+	return app_submit_checked(app, xml, len, flags, track, kind, fd, td);
+}
+
+int xs2s_app_submit_known(struct xs2s_app *app, char *xml, size_t len, enum xs2s_kind kind, const char *from,
+			  const char *to)
+{
+	char fd[XS2S_DOMAIN_MAX + 1], td[XS2S_DOMAIN_MAX + 1];
+	int rc;
+
+	if (len > CONFIG_XS2S_MAX_STANZA)
+		return XS2S_ERANGE;
+	rc = app_addresses(app, kind, from, to, 0, fd, td);
+	return rc != XS2S_OK ? rc : app_submit_checked(app, xml, len, 0, 0, kind, fd, td);
 }
 
 /* Whether a stanza of this kind and type is bounced when undeliverable:

@@ -79,6 +79,7 @@ static int engine_env(struct xs2s_core *c, const struct xs2s_config *cfg)
 	env->tls = &c->tls;
 	env->xml = &c->xml;
 	env->evq = &c->evq;
+	env->bufs = &c->bufs;
 	return XS2S_OK;
 }
 
@@ -155,6 +156,7 @@ int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 	}
 #endif
 	xs2s_xml_init(&c->xml);
+	xs2s_link_bufs_init(&c->bufs);
 	xs2s_routes_init(&c->routes, &c->evq);
 	xs2s_app_init(&c->app, &c->env, eng, xs2s_s2s_send, c);
 	rc = xs2s_app_acct_start(&c->app, cfg);
@@ -189,11 +191,11 @@ int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 	}
 	c->magic = XS2S_CORE_MAGIC;
 	XS2S_LOGI(0, "xs2s started: domain %s%s%s, listening on %s port %u, TLS %s, %d link slots of %zu bytes, "
-		     "engine %zu bytes",
+		     "link buffers %zu bytes, engine %zu bytes",
 		  c->env.domains[0], c->env.ndomains > 1 ? " +" : "", c->env.ndomains > 1 ? c->env.domains[1] : "",
 		  cfg->listen_addr ? cfg->listen_addr : "-", cfg->listen_port,
 		  cfg->tls_policy == XS2S_TLS_POLICY_REQUIRED ? "required" : "OPTIONAL (insecure fallback allowed)",
-		  CONFIG_XS2S_MAX_LINKS, sizeof(struct xs2s_slot), sizeof(struct xs2s_core));
+		  CONFIG_XS2S_MAX_LINKS, sizeof(struct xs2s_slot), sizeof c->bufs, sizeof(struct xs2s_core));
 	xs2s_app_acct_run(&c->app); /* accounts: their presence to their subscribers */
 	xs2s_engine_drain(c);
 	return XS2S_OK;
@@ -305,6 +307,11 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 			fds[n].got = 0;
 			slot_of[n++] = (uint8_t)i;
 		}
+	}
+	/* A write waited for an out buffer (link/bufs.h): no sleep once one is back. */
+	if (c->bufs.wanted && xs2s_link_bufs_writable(&c->bufs)) {
+		c->bufs.wanted = false;
+		timeout_ms = 0;
 	}
 	if (c->listener != XS2S_SOCK_NONE && !c->stopping) {
 		fds[n].sock = c->listener;

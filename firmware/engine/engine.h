@@ -60,6 +60,7 @@ struct xs2s_core {
 	struct xs2s_resolver res;
 	struct xs2s_xml xml;
 	struct xs2s_tls tls;
+	struct xs2s_link_bufs bufs;       /* the buffers links borrow (link/bufs.h) */
 #if CONFIG_XS2S_COMPONENTS
 	struct xs2s_comps comps;
 #endif

@@ -20,8 +20,7 @@ void xs2s_sizes(void)
 	/* What the engine is made of, for `make size`. */
 	XS2S_SIZE(XS2S_SLOT_SIZE, sizeof(struct xs2s_slot));
 	XS2S_SIZE(XS2S_SIZE_LINK_SLOTS, sizeof c->slot);
-	XS2S_SIZE(XS2S_SLOT_BUFFERS, sizeof c->slot[0].link.rx_buf + sizeof c->slot[0].link.tx_buf +
-					  sizeof c->slot[0].link.out_buf + sizeof c->slot[0].link.stanza);
+	XS2S_SIZE(XS2S_SIZE_LINK_BUFFERS, sizeof c->bufs);
 	XS2S_SIZE(XS2S_SIZE_ROUTES, sizeof c->routes.r);
 	XS2S_SIZE(XS2S_SIZE_QUEUE_ENTRIES, sizeof c->routes.q);
 	XS2S_SIZE(XS2S_SIZE_QUEUE_POOL, sizeof c->routes.pool_mem);

@@ -29,6 +29,13 @@ static const char *status_auth(const struct xs2s_core *c, const struct xs2s_link
 	return "none";
 }
 
+/* What the link holds: its slot (state, authentication), the buffers on
+ * loan, its TLS session's arena bytes. */
+static size_t status_ram(const struct xs2s_core *c, const struct xs2s_link *l)
+{
+	return xs2s_link_ram(l, c->tls.arena.owner_used[l->slot + 1]) + sizeof(struct xs2s_auth_state);
+}
+
 static unsigned status_age(const struct xs2s_link *l)
 {
 	return (unsigned)((xs2s_port_now_ms() - l->created_ms) / XS2S_MS_PER_S);
@@ -86,6 +93,13 @@ static void status_pools(const struct xs2s_core *c, xs2s_pool_fn add, void *ctx)
 	xs2s_xml_lib_usage(&lib_used, &lib_size);
 	add(ctx, "xml_lib", "bytes", lib_used, lib_used, lib_size, 0);
 	add(ctx, "tls_arena", "bytes", c->tls.arena.used, c->tls.arena.high, c->tls.arena.size, c->tls.arena.fails);
+	add(ctx, "tls_sessions", "items", 0, 0, XS2S_TLS_SESSION_CACHE_SIZE, 0);
+	/* Buffers on loan (link/bufs.h): fails counts the borrows that had to wait. */
+	add(ctx, "rx_bufs", "items", c->bufs.rx.used, c->bufs.rx.high, c->bufs.rx.n, c->bufs.rx.waits);
+	add(ctx, "tx_bufs", "items", c->bufs.tx.used, c->bufs.tx.high, c->bufs.tx.n, c->bufs.tx.waits);
+	add(ctx, "out_bufs", "items", c->bufs.out.used, c->bufs.out.high, c->bufs.out.n, c->bufs.out.waits);
+	add(ctx, "stanza_bufs", "items", c->bufs.stanza.used, c->bufs.stanza.high, c->bufs.stanza.n,
+	    c->bufs.stanza.waits);
 #if CONFIG_XS2S_COMPONENTS
 	add(ctx, "components", "items", c->comps.used, c->comps.high, CONFIG_XS2S_MAX_COMPONENTS, c->comps.refused);
 #endif
@@ -135,21 +149,21 @@ int xs2s_status_text(struct xs2s_engine *eng, char *buf, size_t cap)
 
 	xs2s_w_init(&w, buf, cap);
 	xs2s_w_fmt(&w, "xs2s %s: %u link%s\n", c->env.domains[0], c->links_used, c->links_used == 1 ? "" : "s");
-	xs2s_w_fmt(&w, "%-4s %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %6s %5s %5s %9s %9s\n", "ID", "DIR",
+	xs2s_w_fmt(&w, "%-4s %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %6s %5s %5s %9s %9s %7s\n", "ID", "DIR",
 		   "LOCAL", "REMOTE", "STATE", "TRANSPORT", "TLS", "CIPHER", "AUTH", "CERT", "AGE", "IN", "OUT",
-		   "BYTES_IN", "BYTES_OUT");
+		   "BYTES_IN", "BYTES_OUT", "RAM");
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
 		const struct xs2s_link *l = &c->slot[i].link;
 
 		if (l->state == XS2S_LS_FREE)
 			continue;
-		xs2s_w_fmt(&w, "%-4u %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %5us %5u %5u %9llu %9llu\n", l->id,
+		xs2s_w_fmt(&w, "%-4u %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %5us %5u %5u %9llu %9llu %7zu\n", l->id,
 			   xs2s_link_dir_name(l), l->local_domain[0] ? l->local_domain : "-",
 			   l->peer_domain[0] ? l->peer_domain : "-", xs2s_link_state_name(l->state),
 			   status_transport(l), l->tls.version[0] ? l->tls.version : "-",
 			   l->tls.cipher[0] ? l->tls.cipher : "-", status_auth(c, l), xs2s_cert_verdict_name(l->cert),
 			   status_age(l), l->stanzas_in, l->stanzas_out, (unsigned long long)l->bytes_in,
-			   (unsigned long long)l->bytes_out);
+			   (unsigned long long)l->bytes_out, status_ram(c, l));
 	}
 	status_totals(c, &plain, &tls, &unknown);
 	xs2s_w_fmt(&w, "totals: plain %u, starttls %u, unknown %u\n", plain, tls, unknown);
@@ -201,7 +215,7 @@ int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap)
 			xs2s_w_fmt(&w, ",\"state\":\"%s\",\"auth\":\"%s\"}", xs2s_route_state_name(r),
 				   xs2s_auth_method_name(r->method));
 		}
-		xs2s_w_raw(&w, "]}");
+		xs2s_w_fmt(&w, "],\"ram_bytes\":%zu}", status_ram(c, l));
 	}
 	status_totals(c, &plain, &tls, &unknown);
 	xs2s_w_fmt(&w, "],\"totals\":{\"plain\":%u,\"starttls\":%u,\"unknown\":%u},\"pools\":{", plain, tls, unknown);

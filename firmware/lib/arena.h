@@ -1,5 +1,11 @@
 /* Bounded allocator over a static block: the only heap Mini-XML and wolfSSL
- * ever see. First fit with coalescing of neighbours, 16-byte alignment.
+ * ever see. Two-level segregated fit (TLSF): free blocks sit in lists by size
+ * class (a power of two split into 16), found through two bitmaps, so that
+ * alloc, free and realloc take a bounded number of steps whatever the number
+ * of blocks; neighbours coalesce at once; 16-byte alignment. A request is
+ * served from a class whose every block fits it ("good fit"): the block
+ * handed out is at most 1/16 larger than asked (plus the header and the
+ * alignment), the remainder is split off.
  *
  * Every block records its owner (a link slot + 1, or 0 for the engine), so use
  * and high-water marks are reported per owner as well as in total. A request
@@ -43,6 +49,13 @@ int xs2s_arena_owns(const struct xs2s_arena *a, const void *p);
 uint8_t xs2s_arena_set_owner(struct xs2s_arena *a, uint8_t owner);
 /* Start a fresh high-water mark for owner (when a link slot is reused). */
 void xs2s_arena_reset_owner_high(struct xs2s_arena *a, uint8_t owner);
+/* Invariants (tests and benchmarks; walks every block): 0 when the block
+ * chain, the free lists, the bitmaps and the counters agree, else a negative
+ * number naming the first broken rule. */
+int xs2s_arena_check(const struct xs2s_arena *a);
+/* The largest request one call could satisfy now (fragmentation; walks every
+ * block). */
+size_t xs2s_arena_largest_free(const struct xs2s_arena *a);
 /* n bytes at mem, which may have held arenas, become plain memory again (for
  * AddressSanitizer, which watches an arena's free bytes; a no-op otherwise). */
 void xs2s_arena_forget(void *mem, size_t n);

@@ -16,6 +16,7 @@
 struct xs2s_tls;
 struct xs2s_xml;
 struct xs2s_evq;
+struct xs2s_link_bufs;
 
 #if CONFIG_XS2S_COMPONENTS
 /* The component domains (XEP-0114) this engine serves besides its local
@@ -40,6 +41,7 @@ struct xs2s_env {
 	struct xs2s_tls *tls;            /* the engine's TLS contexts and arena */
 	struct xs2s_xml *xml;            /* the engine's XML arena */
 	struct xs2s_evq *evq;            /* where lower layers post events */
+	struct xs2s_link_bufs *bufs;     /* the buffers links borrow (link/bufs.h) */
 #if CONFIG_XS2S_COMPONENTS
 	const struct xs2s_hosted *hosted; /* component domains; NULL: none */
 #endif

@@ -192,14 +192,28 @@ bool xs2s_link_plain_allowed(const struct xs2s_link *l)
 
 bool xs2s_link_can_write(const struct xs2s_link *l, size_t len)
 {
-	return xs2s_link_live(l) && len + XS2S_LINK_CLOSE_RESERVE <= xs2s_bq_room(&l->out);
+	if (!xs2s_link_live(l))
+		return false;
+	if (l->out.buf)
+		return len + XS2S_LINK_CLOSE_RESERVE <= xs2s_bq_room(&l->out);
+	if (len + XS2S_LINK_CLOSE_RESERVE > CONFIG_XS2S_OUT_BUF)
+		return false;
+	if (xs2s_link_could_borrow(l, false))
+		return true;
+	l->env->bufs->wanted = true; /* the stanza waits (route queue) until a buffer is back */
+	return false;
+}
+
+size_t xs2s_link_ram(const struct xs2s_link *l, size_t tls_bytes)
+{
+	return sizeof *l + xs2s_link_bufs_held(l) + tls_bytes;
 }
 
 /* Append without the liveness check and into the reserve: the closing
  * elements of a stream. */
 static int link_put(struct xs2s_link *l, const char *xml, size_t len)
 {
-	if (xs2s_bq_put(&l->out, xml, len) != XS2S_OK)
+	if (!xs2s_link_borrow_out(l) || xs2s_bq_put(&l->out, xml, len) != XS2S_OK)
 		return XS2S_ENOMEM;
 #if CONFIG_XS2S_TRAFFIC_LOG
 	XS2S_LOGD(l->id, ">> %.*s", (int)len, xml);
@@ -327,6 +341,31 @@ static int link_send_header(struct xs2s_link *l)
 	return XS2S_OK;
 }
 
+/* The elements that end the stream for l->why: its stream error (after our
+ * header if none went out yet) and end tag, or the end tag alone. They wait
+ * (close_pending) when no out buffer can be borrowed now. */
+static void link_put_closing(struct xs2s_link *l)
+{
+	const struct link_why *w = &link_whys[l->why];
+
+	if (!xs2s_link_borrow_out(l)) {
+		l->close_pending = true;
+		return;
+	}
+	l->close_pending = false;
+	if (w->se != XS2S_SE_NONE) {
+		char buf[XS2S_LINK_CLOSE_RESERVE];
+		int n = snprintf(buf, sizeof buf, "<stream:error><%s xmlns='" XS2S_NS_STREAM_ERR "'/></stream:error>"
+				 LINK_END_TAG, xs2s_stream_err_name(w->se));
+
+		if (!l->st.header_sent)
+			link_send_header(l);
+		link_put(l, buf, (size_t)n);
+	} else if (w->end_tag && l->st.header_sent) {
+		link_put(l, LINK_END_TAG, LINK_END_TAG_LEN);
+	}
+}
+
 void xs2s_link_abort(struct xs2s_link *l, enum xs2s_why why, const char *fmt, ...)
 {
 	const struct link_why *w = &link_whys[why];
@@ -359,17 +398,8 @@ void xs2s_link_abort(struct xs2s_link *l, enum xs2s_why why, const char *fmt, ..
 			  l->peer_domain[0] ? l->peer_domain : "?", text);
 	/* Nothing can be written before the stream begins or mid-handshake. */
 	can_write = l->sock != XS2S_SOCK_NONE && l->state >= XS2S_LS_HEADER && l->state != XS2S_LS_TLS;
-	if (can_write && w->se != XS2S_SE_NONE) {
-		char buf[XS2S_LINK_CLOSE_RESERVE];
-		int n = snprintf(buf, sizeof buf, "<stream:error><%s xmlns='" XS2S_NS_STREAM_ERR "'/></stream:error>"
-				 LINK_END_TAG, xs2s_stream_err_name(w->se));
-
-		if (!l->st.header_sent)
-			link_send_header(l);
-		link_put(l, buf, (size_t)n);
-	} else if (can_write && w->end_tag && l->st.header_sent) {
-		link_put(l, LINK_END_TAG, LINK_END_TAG_LEN);
-	}
+	if (can_write && (w->se != XS2S_SE_NONE || (w->end_tag && l->st.header_sent)))
+		link_put_closing(l);
 	l->close = can_write ? (enum xs2s_close_mode)w->mode : XS2S_CLOSE_NOW;
 	link_set_state(l, XS2S_LS_CLOSING);
 }
@@ -391,8 +421,8 @@ void xs2s_link_authenticated(struct xs2s_link *l)
 static void link_init(struct xs2s_link *l, const struct xs2s_env *env, uint8_t slot, unsigned id,
 		      enum xs2s_dir dir)
 {
-	/* Only the state is cleared; the buffers are overwritten as used. */
-	memset(l, 0, offsetof(struct xs2s_link, rx_buf));
+	/* No buffer yet: they are borrowed when the link reads or writes. */
+	memset(l, 0, sizeof *l);
 	l->env = env;
 	l->slot = slot;
 	l->id = id;
@@ -400,10 +430,10 @@ static void link_init(struct xs2s_link *l, const struct xs2s_env *env, uint8_t s
 	l->sock = XS2S_SOCK_NONE;
 	l->resolve_h = -1;
 	l->created_ms = l->last_io_ms = xs2s_port_now_ms();
-	xs2s_bq_init(&l->rx, l->rx_buf, sizeof l->rx_buf);
-	xs2s_bq_init(&l->tx, l->tx_buf, sizeof l->tx_buf);
-	xs2s_bq_init(&l->out, l->out_buf, sizeof l->out_buf);
-	xs2s_framer_init(&l->fr, l->stanza, CONFIG_XS2S_MAX_STANZA);
+	xs2s_bq_init(&l->rx, NULL, 0);
+	xs2s_bq_init(&l->tx, NULL, 0);
+	xs2s_bq_init(&l->out, NULL, 0);
+	xs2s_framer_init(&l->fr, NULL, CONFIG_XS2S_MAX_STANZA);
 }
 
 /* Connect to the next candidate; false when none is left. */
@@ -503,6 +533,11 @@ static bool link_connected(struct xs2s_link *l)
 			xs2s_link_abort(l, XS2S_WHY_CONNECT_FAILED, "connect to %s:%u failed", l->addr, l->port);
 		return false;
 	}
+	if (!xs2s_link_borrow_out(l)) {
+		l->starved = true; /* connected: the header waits for an out buffer, not for POLL_OUT */
+		return false;
+	}
+	l->starved = false;
 	if (link_send_header(l) != XS2S_OK) {
 		xs2s_link_abort(l, XS2S_WHY_NO_ROOM, "no room for header");
 		return false;
@@ -838,6 +873,23 @@ static void link_read(struct xs2s_link *l)
 	}
 }
 
+/* A failed TLS call may have left a fatal alert in tx (a renegotiation
+ * attempt, a ClientHello without a common group, a bad record): it goes out
+ * before the connection is cut, as far as the socket takes it now. */
+static void link_tls_alert_out(struct xs2s_link *l)
+{
+	while (xs2s_bq_len(&l->tx) && l->sock != XS2S_SOCK_NONE && !l->eof) {
+		size_t avail;
+		const uint8_t *p = xs2s_bq_rbuf(&l->tx, &avail);
+		int n = xs2s_port_send(l->sock, p, avail);
+
+		if (n <= 0)
+			return;
+		xs2s_bq_rack(&l->tx, (size_t)n);
+		l->bytes_out += (uint64_t)n;
+	}
+}
+
 /* TLS handshake progress; true when done (the stream restarted). */
 static bool link_handshake(struct xs2s_link *l)
 {
@@ -846,6 +898,7 @@ static bool link_handshake(struct xs2s_link *l)
 	if (rc == XS2S_EWANTREAD || rc == XS2S_EWANTWRITE)
 		return false;
 	if (rc != XS2S_OK) {
+		link_tls_alert_out(l);
 		xs2s_link_abort(l, rc == XS2S_ENOMEM ? XS2S_WHY_TLS_NO_MEMORY : XS2S_WHY_TLS_FAILED, "%s",
 				l->tls.err[0] ? l->tls.err : "TLS handshake failed");
 		return false;
@@ -885,6 +938,7 @@ static bool link_input(struct xs2s_link *l, const uint8_t **p, size_t *n, uint8_
 	if (r == XS2S_EIO) {
 		l->peer_closed = true; /* close_notify */
 	} else if (r != XS2S_EWANTREAD && r != XS2S_EWANTWRITE) {
+		link_tls_alert_out(l);
 		xs2s_link_abort(l, r == XS2S_ENOMEM ? XS2S_WHY_TLS_NO_MEMORY : XS2S_WHY_TLS_FAILED, "%s",
 				l->tls.err[0] ? l->tls.err : "TLS error");
 	}
@@ -952,19 +1006,27 @@ enum xs2s_link_ev xs2s_link_pump(struct xs2s_link *l, uint8_t got, struct xs2s_e
 		link_resolve(l);
 		return XS2S_LINK_IDLE;
 	}
-	if (l->state == XS2S_LS_CONNECT && (!got || !link_connected(l)))
+	if (l->state == XS2S_LS_CONNECT && (!(got || l->starved) || !link_connected(l)))
 		return XS2S_LINK_IDLE;
+	if (l->close_pending)
+		link_put_closing(l);
 	xs2s_link_flush(l);
-	if (!l->eof && l->close != XS2S_CLOSE_NOW)
-		link_read(l);
-	ev = link_process(l, el);
-	if (ev != XS2S_LINK_IDLE) {
-		l->more = true; /* input may remain: the engine pumps again */
-		return ev;
+	/* Reading needs all four buffers (what it reads may be answered at once):
+	 * none free, it waits and the peer's bytes stay in the socket. */
+	l->starved = !xs2s_link_borrow_all(l);
+	if (!l->starved) {
+		if (!l->eof && l->close != XS2S_CLOSE_NOW)
+			link_read(l);
+		ev = link_process(l, el);
+		if (ev != XS2S_LINK_IDLE) {
+			l->more = true; /* input may remain: the engine pumps again */
+			return ev;
+		}
 	}
 	xs2s_link_flush(l);
 	if (l->eof && xs2s_link_live(l))
 		xs2s_link_abort(l, XS2S_WHY_LOST, "connection closed by peer in state %s", xs2s_link_state_name(l->state));
+	xs2s_link_bufs_return(l, false);
 	return XS2S_LINK_IDLE;
 }
 
@@ -1007,7 +1069,13 @@ bool xs2s_link_has_work(const struct xs2s_link *l)
 		return l->resolve_h < 0 ? xs2s_resolve_can_start(l->res) : xs2s_resolve_done(l->res, l->resolve_h);
 	if (xs2s_link_done(l))
 		return true;
-	return l->more || xs2s_tls_pending(&l->tls) > 0; /* output waits for POLL_OUT */
+	if (l->close_pending)
+		return xs2s_link_could_borrow(l, false);
+	if (l->state == XS2S_LS_CONNECT)
+		return l->starved && xs2s_link_could_borrow(l, false); /* connected, waiting for out and tx */
+	if (!l->more && !l->starved && xs2s_tls_pending(&l->tls) <= 0)
+		return false; /* output waits for POLL_OUT */
+	return xs2s_link_could_borrow(l, true); /* the buffers it holds, or ones free now */
 }
 
 uint8_t xs2s_link_poll_want(const struct xs2s_link *l)
@@ -1017,8 +1085,9 @@ uint8_t xs2s_link_poll_want(const struct xs2s_link *l)
 	if (l->sock == XS2S_SOCK_NONE || xs2s_link_done(l))
 		return 0;
 	if (l->state == XS2S_LS_CONNECT)
-		return XS2S_POLL_OUT;
-	if (xs2s_bq_room(&l->rx) && !l->eof)
+		return l->starved ? 0 : XS2S_POLL_OUT;
+	/* Input only when there is a buffer for it (held, or free to borrow). */
+	if (!l->eof && (l->rx.buf ? xs2s_bq_room(&l->rx) > 0 : xs2s_link_could_borrow(l, true)))
 		w |= XS2S_POLL_IN;
 	if (xs2s_bq_len(&l->tx) || xs2s_bq_len(&l->out))
 		w |= XS2S_POLL_OUT;
@@ -1031,7 +1100,7 @@ bool xs2s_link_done(const struct xs2s_link *l)
 		return false;
 	if (l->close == XS2S_CLOSE_NOW || l->eof)
 		return true;
-	if (!link_flushed(l))
+	if (l->close_pending || !link_flushed(l))
 		return false;
 	return l->close == XS2S_CLOSE_FLUSH || l->peer_closed;
 }
@@ -1043,7 +1112,7 @@ void xs2s_link_release(struct xs2s_link *l, size_t tls_peak)
 		l->resolve_h = -1;
 	}
 	if (xs2s_link_tls_up(l) && l->tls.version[0] && l->sock != XS2S_SOCK_NONE && !l->eof &&
-	    l->close != XS2S_CLOSE_NOW) {
+	    l->close != XS2S_CLOSE_NOW && xs2s_link_borrow_out(l)) {
 		size_t n;
 		const uint8_t *p;
 
@@ -1053,6 +1122,7 @@ void xs2s_link_release(struct xs2s_link *l, size_t tls_peak)
 			xs2s_port_send(l->sock, p, n); /* best-effort close_notify */
 	}
 	xs2s_tls_end(&l->tls, false);
+	xs2s_link_bufs_return(l, true);
 	if (l->sock != XS2S_SOCK_NONE)
 		xs2s_port_close(l->sock);
 	l->sock = XS2S_SOCK_NONE;

@@ -6,8 +6,9 @@
  * <handshake/> goes up like any element.
  *
  * Who calls: the engine only (and route.c, to write stanzas on a link it was
- * handed). Owns: its socket, the rx/tx/out byte queues, the TLS session, the
- * framer and stanza buffer, the stream's facts. Never touches: routes,
+ * handed). Owns: its socket, the rx/tx/out byte queues (their buffers on
+ * loan from the engine's pools while it receives or sends: link/bufs.h),
+ * the TLS session, the framer and stanza buffer, the stream's facts. Never touches: routes,
  * authentication state, other links, local delivery. What the layers above
  * must learn from a link comes back from xs2s_link_pump() (a stream to
  * authenticate, an element) or is posted as an event (XS2S_EV_LINK_DOWN when
@@ -25,6 +26,7 @@
 #include "lib/bq.h"
 #include "lib/env.h"
 #include "lib/types.h"
+#include "link/bufs.h"
 #include "link/tls.h"
 #include "resolve/resolve.h"
 #include "xml/framer.h"
@@ -140,6 +142,8 @@ struct xs2s_link {
 	bool peer_closed;             /* the peer ended its stream (end tag or close_notify) */
 	bool eof;                     /* the socket reported close or error */
 	bool more;                    /* input may be left after the last element handed up */
+	bool starved;                 /* it could not borrow buffers to read: it waits for them */
+	bool close_pending;           /* its closing elements wait for an out buffer */
 	const struct xs2s_env *env;
 	struct xs2s_resolver *res;
 	xs2s_sock sock;
@@ -168,11 +172,10 @@ struct xs2s_link {
 	struct xs2s_target cand[CONFIG_XS2S_RESOLVE_TARGETS];
 	struct xs2s_tls_sess tls;                /* tls.ssl NULL: no TLS (yet) */
 	struct xs2s_framer fr;
-	struct xs2s_bq rx, tx, out;              /* socket -> rx -> [TLS] -> framer; out -> [TLS] -> tx -> socket */
-	uint8_t rx_buf[CONFIG_XS2S_RX_BUF];
-	uint8_t tx_buf[CONFIG_XS2S_TX_BUF];
-	uint8_t out_buf[CONFIG_XS2S_OUT_BUF];
-	char stanza[CONFIG_XS2S_MAX_STANZA + 2];
+	/* socket -> rx -> [TLS] -> framer; out -> [TLS] -> tx -> socket. The
+	 * buffers (and the framer's) are on loan (link/bufs.h): NULL when not
+	 * held; a link in use holds none, out + tx, or all four. */
+	struct xs2s_bq rx, tx, out;
 };
 
 /* Outbound link from local to remote: resolves, connects, negotiates. */
@@ -214,8 +217,12 @@ void xs2s_link_flush(struct xs2s_link *l);
 const char *xs2s_link_dir_name(const struct xs2s_link *l);
 /* Count a stanza received on the link (the engine accepted it). */
 void xs2s_link_stanza_in(struct xs2s_link *l);
-/* Room for len more bytes of output. */
+/* Room for len more bytes of output (in the out buffer it holds, or one it
+ * could borrow now). */
 bool xs2s_link_can_write(const struct xs2s_link *l, size_t len);
+/* Bytes of RAM the link holds: its slot's state, the buffers it has on loan
+ * and its TLS session's arena bytes (tls_bytes, the caller's to read). */
+size_t xs2s_link_ram(const struct xs2s_link *l, size_t tls_bytes);
 /* Inbound: answer the peer's header with <stream:features/>: STARTTLS when
  * TLS is not up yet, then auth_xml (the authentication offers) when TLS is
  * up or not required. */

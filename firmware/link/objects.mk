@@ -1,1 +1,1 @@
-firmware-objs-y += link/certid.o link/link.o link/tls.o
+firmware-objs-y += link/bufs.o link/certid.o link/link.o link/tls.o

@@ -16,6 +16,23 @@
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
+/* The documented groups, the faster one first (CONFIG_XS2S_TLS_GROUP_FIRST;
+ * XS2S_P256_FAST comes from the lean build's user_settings.h when P-256 runs
+ * on SP assembly). */
+#if defined(CONFIG_XS2S_TLS_GROUP_P256) || (defined(CONFIG_XS2S_TLS_GROUP_AUTO) && defined(XS2S_P256_FAST))
+#define TLS_GROUPS WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP384R1
+#define TLS_GROUP_NAMES "P-256:X25519:P-384"
+#else
+#define TLS_GROUPS WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1
+#define TLS_GROUP_NAMES "X25519:P-256:P-384"
+#endif
+/* Signature algorithms offered (ClientHello, CertificateRequest): no SHA-1,
+ * no SHA-224. Builds with TLS < 1.2 compiled in (Debian's) add SHA-1 ones
+ * by default. */
+#define TLS_SIGALGS \
+	"ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:RSA-PSS+SHA256:RSA-PSS+SHA384:RSA-PSS+SHA512:" \
+	"RSA+SHA256:RSA+SHA384:RSA+SHA512"
+
 #define TLS_LIB_BYTES 4096 /* what wolfSSL_Init allocates for the process, if anything */
 
 /* Process-wide: wolfSSL's allocator hooks are global; they draw from tls_cur,
@@ -142,16 +159,51 @@ static bool tls_err_is_date(int err)
 	       err == X509_V_ERR_ERROR_IN_CERT_NOT_AFTER_FIELD;
 }
 
+/* The documented groups only, in both TLS versions. With the OpenSSL layer
+ * (Debian's build) the others are disabled for TLS 1.2's ECDHE too (without
+ * it, wolfSSL picks any curve it has from the client's list); the lean
+ * build has no other curve compiled in. */
+static int tls_ctx_groups(WOLFSSL_CTX *ctx)
+{
+#ifdef OPENSSL_EXTRA
+	return wolfSSL_CTX_set1_curves_list(ctx, TLS_GROUP_NAMES);
+#else
+	static int groups[] = { TLS_GROUPS };
+
+	return wolfSSL_CTX_set_groups(ctx, groups, (int)(sizeof groups / sizeof groups[0]));
+#endif
+}
+
+/* The policy the library's defaults do not give: signature algorithms
+ * without SHA-1, and wolfSSL's session cache and tickets off unless
+ * configured (CONFIG_XS2S_TLS_SESSION_CACHE). */
+static int tls_ctx_policy(WOLFSSL_CTX *ctx)
+{
+#ifdef OPENSSL_EXTRA
+	if (wolfSSL_CTX_set1_sigalgs_list(ctx, TLS_SIGALGS) != WOLFSSL_SUCCESS)
+		return WOLFSSL_FAILURE;
+#endif
+#if defined(CONFIG_XS2S_TLS_SESSION_CACHE_OFF) && !defined(NO_SESSION_CACHE)
+	wolfSSL_CTX_set_session_cache_mode(ctx, WOLFSSL_SESS_CACHE_OFF);
+#endif
+#if defined(CONFIG_XS2S_TLS_SESSION_CACHE_OFF) && defined(HAVE_SESSION_TICKET)
+#ifdef WOLFSSL_TLS13
+	wolfSSL_CTX_no_ticket_TLSv13(ctx);
+#endif
+	wolfSSL_CTX_NoTicketTLSv12(ctx);
+#endif
+	return WOLFSSL_SUCCESS;
+}
+
 static WOLFSSL_CTX *tls_ctx_new(WOLFSSL_METHOD *m, const struct xs2s_config *cfg)
 {
-	static int groups[] = { WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1 };
 	WOLFSSL_CTX *ctx = m ? wolfSSL_CTX_new(m) : NULL;
 
 	if (!ctx)
 		return NULL;
 	if (wolfSSL_CTX_SetMinVersion(ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_set_cipher_list(ctx, TLS_CIPHERS) != WOLFSSL_SUCCESS ||
-	    wolfSSL_CTX_set_groups(ctx, groups, (int)(sizeof groups / sizeof groups[0])) != WOLFSSL_SUCCESS ||
+	    tls_ctx_groups(ctx) != WOLFSSL_SUCCESS || tls_ctx_policy(ctx) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_use_certificate_chain_buffer_format(ctx, cfg->cert_pem, (long)cfg->cert_len,
 							     WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_use_PrivateKey_buffer(ctx, cfg->key_pem, (long)cfg->key_len,
@@ -323,6 +375,14 @@ int xs2s_tls_start(struct xs2s_tls *t, struct xs2s_tls_sess *s, bool client, con
 		rc = t->arena.fails ? XS2S_ENOMEM : XS2S_ETLS;
 		goto out;
 	}
+#ifdef OPENSSL_EXTRA
+	/* The session's list, as the context's may be rebuilt from the suites. */
+	if (wolfSSL_set1_sigalgs_list(ssl, TLS_SIGALGS) != WOLFSSL_SUCCESS) {
+		wolfSSL_free(ssl);
+		rc = XS2S_ETLS;
+		goto out;
+	}
+#endif
 	wolfSSL_SSLSetIORecv(ssl, tls_io_recv);
 	wolfSSL_SSLSetIOSend(ssl, tls_io_send);
 	wolfSSL_SetIOReadCtx(ssl, s);
@@ -396,13 +456,119 @@ out:
 	return v;
 }
 
+/* ---- the ClientHello, before wolfSSL sees it ----
+ * A client that offers none of our groups must get a handshake_failure alert
+ * (RFC 8446 4.1.1, RFC 8422 5.1); wolfSSL 5.5.4 answers TLS 1.3 with a
+ * HelloRetryRequest that names no group and then waits. The first flight is
+ * plaintext: the server reads the ClientHello's supported_groups from rx
+ * (without consuming it) and ends the handshake itself. */
+#define TLS_HELLO_MAX 2048            /* larger ClientHellos are left to wolfSSL */
+#define TLS_REC_HANDSHAKE 22
+#define TLS_HS_CLIENT_HELLO 1
+#define TLS_EXT_SUPPORTED_GROUPS 10
+enum tls_hello { TLS_HELLO_MORE, TLS_HELLO_PASS, TLS_HELLO_NO_GROUP };
+
+static uint16_t tls_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* Up to max bytes of q from its oldest, without consuming them. */
+static size_t tls_rx_copy(const struct xs2s_bq *q, uint8_t *out, size_t max)
+{
+	size_t n1, n = xs2s_bq_len(q) < max ? xs2s_bq_len(q) : max;
+	const uint8_t *p = xs2s_bq_rbuf(q, &n1);
+
+	if (n1 > n)
+		n1 = n;
+	memcpy(out, p, n1);
+	memcpy(out + n1, q->buf, n - n1);
+	return n;
+}
+
+/* Does the ClientHello's supported_groups name one of ours? */
+static enum tls_hello tls_hello_groups(const uint8_t *h, size_t n)
+{
+	size_t i = 2 + 32, end;
+
+	if (i + 1 > n)
+		return TLS_HELLO_PASS;
+	i += 1 + h[i];                        /* session id */
+	if (i + 2 > n)
+		return TLS_HELLO_PASS;
+	i += 2 + tls_be16(h + i);             /* cipher suites */
+	if (i + 1 > n)
+		return TLS_HELLO_PASS;
+	i += 1 + h[i];                        /* compression methods */
+	if (i + 2 > n)
+		return TLS_HELLO_PASS;            /* no extensions: wolfSSL decides */
+	end = i + 2 + tls_be16(h + i);
+	for (i += 2; i + 4 <= end && end <= n; i += 4 + tls_be16(h + i + 2)) {
+		size_t k, len = tls_be16(h + i + 2);
+
+		if (tls_be16(h + i) != TLS_EXT_SUPPORTED_GROUPS)
+			continue;
+		if (i + 4 + len > n || len < 2)
+			return TLS_HELLO_PASS;
+		for (k = 2; k + 1 < len && k < 2u + tls_be16(h + i + 4); k += 2) {
+			uint16_t g = tls_be16(h + i + 4 + k);
+
+			if (g == WOLFSSL_ECC_X25519 || g == WOLFSSL_ECC_SECP256R1 || g == WOLFSSL_ECC_SECP384R1)
+				return TLS_HELLO_PASS;
+		}
+		return TLS_HELLO_NO_GROUP;
+	}
+	return TLS_HELLO_PASS;                /* no supported_groups: wolfSSL decides */
+}
+
+/* The ClientHello waiting in rx, reassembled from its handshake records. */
+static enum tls_hello tls_hello_check(const struct xs2s_bq *rx)
+{
+	uint8_t raw[TLS_HELLO_MAX + 5], msg[TLS_HELLO_MAX];
+	size_t n = tls_rx_copy(rx, raw, sizeof raw), i = 0, m = 0;
+
+	while (i + 5 <= n && raw[i] == TLS_REC_HANDSHAKE) {
+		size_t len = tls_be16(raw + i + 3), take = len;
+
+		if (i + 5 + len > n)
+			take = n - i - 5;             /* the record is still arriving */
+		if (m + take > sizeof msg)
+			return TLS_HELLO_PASS;
+		memcpy(msg + m, raw + i + 5, take);
+		m += take;
+		if (m >= 4 && (msg[0] != TLS_HS_CLIENT_HELLO || msg[1]))
+			return TLS_HELLO_PASS;        /* not a ClientHello, or over 64 KiB */
+		if (m >= 4 && m >= 4u + tls_be16(msg + 2))
+			return tls_hello_groups(msg + 4, tls_be16(msg + 2));
+		if (take < len)
+			break;
+		i += 5 + len;
+	}
+	if (i < n && raw[i] != TLS_REC_HANDSHAKE)
+		return TLS_HELLO_PASS;                /* wolfSSL answers what is not a handshake */
+	return n >= sizeof raw || !xs2s_bq_room(rx) ? TLS_HELLO_PASS : TLS_HELLO_MORE;
+}
+
 int xs2s_tls_handshake(struct xs2s_tls_sess *s)
 {
-	struct tls_call prev = tls_enter(s->tls, s->owner);
+	static const uint8_t alert_no_group[] = { 21, 3, 3, 0, 2, 2, 40 }; /* fatal alert, plaintext */
+	struct tls_call prev;
 	uint32_t fails0 = s->tls->arena.fails;
 	int ret, rc = XS2S_OK;
 	const char *v, *c;
 
+	if (!s->client && !s->hello_checked) {
+		enum tls_hello h = tls_hello_check(s->rx);
+
+		if (h == TLS_HELLO_MORE)
+			return s->eof ? XS2S_ETLS : XS2S_EWANTREAD;
+		s->hello_checked = true;
+		if (h == TLS_HELLO_NO_GROUP) {
+			xs2s_bq_clear(s->rx);
+			xs2s_bq_put(s->tx, alert_no_group, sizeof alert_no_group);
+			snprintf(s->err, sizeof s->err, "the ClientHello offers none of X25519, P-256, P-384: "
+				 "handshake_failure alert");
+			return XS2S_ETLS;
+		}
+	}
+	prev = tls_enter(s->tls, s->owner);
 	s->want_write = false;
 	ret = s->client ? wolfSSL_connect(s->ssl) : wolfSSL_accept(s->ssl);
 	if (ret != WOLFSSL_SUCCESS) {

@@ -29,6 +29,15 @@
 #include "link/certid.h"
 
 #define XS2S_TLS_WRITE_CHUNK 4096 /* plaintext encrypted per write */
+/* wolfSSL's session cache, in sessions (status pool tls_sessions): off
+ * unless configured (CONFIG_XS2S_TLS_SESSION_CACHE). */
+#if defined(CONFIG_XS2S_TLS_SESSION_CACHE_SMALL)
+#define XS2S_TLS_SESSION_CACHE_SIZE 6
+#elif defined(CONFIG_XS2S_TLS_SESSION_CACHE_MEDIUM)
+#define XS2S_TLS_SESSION_CACHE_SIZE 1055
+#else
+#define XS2S_TLS_SESSION_CACHE_SIZE 0
+#endif
 
 /* An engine's TLS: contexts and arena. */
 struct xs2s_tls {
@@ -49,6 +58,7 @@ struct xs2s_tls_sess {
 	bool client;                 /* outbound link */
 	bool want_write;             /* wolfSSL waits for room in tx */
 	bool eof;                    /* the socket is closed: no more ciphertext */
+	bool hello_checked;          /* server: the ClientHello's groups were looked at */
 	int cert_err;                /* first chain verification error, 0 if none */
 	int wpending;                /* size of a wolfSSL_write to repeat, 0 if none */
 	char version[12];            /* "TLSv1.3" once established */

@@ -465,7 +465,21 @@ void xs2s_framer_reset(struct xs2s_framer *f)
 	memset(f, 0, sizeof(*f)); /* XS2S_SE_NONE, F_TEXT, depth 0, no header */
 	f->buf = buf;
 	f->cap = cap;
-	f->buf[0] = '\0';
+	if (buf)
+		f->buf[0] = '\0';
+}
+
+bool xs2s_framer_idle(const struct xs2s_framer *f)
+{
+	return (f->st == F_TEXT && f->depth == 0) || f->st == F_CLOSED;
+}
+
+void xs2s_framer_set_buf(struct xs2s_framer *f, char *buf)
+{
+	f->buf = buf;
+	f->len = 0;
+	if (buf)
+		buf[0] = '\0';
 }
 
 int xs2s_framer_feed(struct xs2s_framer *f, const uint8_t *data, size_t len, size_t *consumed)

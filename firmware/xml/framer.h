@@ -21,6 +21,7 @@
 #ifndef XS2S_FRAMER_H
 #define XS2S_FRAMER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include "xs2s_err.h"
@@ -57,6 +58,14 @@ void xs2s_framer_init(struct xs2s_framer *f, char *buf, size_t cap);
 /* Start a new stream on the same framer (after STARTTLS or SASL): expect an
  * optional XML declaration and a new header. Clears the error. */
 void xs2s_framer_reset(struct xs2s_framer *f);
+
+/* Between stanzas (or after the stream's end): nothing collected is still
+ * needed, so the buffer may be swapped (the last event's text is released
+ * by the next feed anyway). */
+bool xs2s_framer_idle(const struct xs2s_framer *f);
+/* Another buffer (cap + 1 bytes), or NULL for none, for a framer that is
+ * idle; its state is kept. */
+void xs2s_framer_set_buf(struct xs2s_framer *f, char *buf);
 
 /* Feed up to len bytes. Consumes bytes until an event completes or the input
  * ends, and stops right after an event so that the caller can act on it (for

@@ -51,7 +51,6 @@ cat <<'HDR'
 #define NO_WRITEV
 #define NO_FILESYSTEM            /* certificates, keys and CAs come from buffers */
 #define NO_MAIN_DRIVER
-#define NO_SESSION_CACHE         /* s2s streams are long-lived: no resumption cache (static RAM) */
 #define WOLFSSL_IGNORE_FILE_WARN
 
 /* ---- protocol: TLS 1.2 and 1.3 only ---- */
@@ -62,6 +61,7 @@ cat <<'HDR'
 #define HAVE_SNI
 #define HAVE_EXTENDED_MASTER
 #define HAVE_SERVER_RENEGOTIATION_INFO   /* RFC 5746 indication only; no renegotiation */
+#define WOLFSSL_EXTRA_ALERTS     /* a renegotiation attempt (a second ClientHello) gets a fatal alert */
 #define HAVE_HKDF
 #define WC_RSA_PSS
 #define NO_PSK
@@ -105,14 +105,47 @@ echo '#endif'
 if [ "$unaligned" != 1 ]; then
 	echo '#define WOLFSSL_SP_INT_DIGIT_ALIGN /* read big-number digits bytewise: unaligned word loads trap here */'
 fi
-if on XS2S_WOLFSSL_ASM && [ "$cpu" = x86_64 ]; then
-	echo '#define WOLFSSL_SP_X86_64        /* inline assembly in sp_int.c */'
-elif on XS2S_WOLFSSL_ASM && [ "$cpu" = aarch64 ]; then
-	echo '#define WOLFSSL_SP_ARM64         /* inline assembly in sp_int.c */'
-elif on XS2S_WOLFSSL_ASM && [ "$cpu" = mips ]; then
-	echo '#define WOLFSSL_SP_MIPS          /* inline assembly in sp_int.c */'
+arm_m=$(sed -n 's/^#define XS2S_TARGET_ARM_M //p' "$facts")
+# Fast (CONFIG_XS2S_WOLFSSL_FAST): wolfSSL's assembly for this CPU; the files
+# each needs are listed in wolfssl.mk (WOLFSSL_FAST_SRC), by the same CPU.
+# XS2S_P256_FAST: P-256 runs on fixed-size SP assembly, faster than X25519 in
+# C (tls.c offers P-256 first when CONFIG_XS2S_TLS_GROUP_AUTO).
+if on XS2S_WOLFSSL_FAST && [ "$cpu" = x86_64 ]; then
+	cat <<'X86'
+#define WOLFSSL_X86_64_BUILD     /* fast: x86-64 assembly, CPU features probed at run time (cpuid.c) */
+#define WOLFSSL_SP_X86_64        /* inline assembly in sp_int.c */
+#define WOLFSSL_SP_ASM
+#define WOLFSSL_SP_X86_64_ASM    /* P-256/P-384 in sp_x86_64.c + sp_x86_64_asm.S (MULX/ADX when present) */
+#define WOLFSSL_AESNI            /* AES and AES-GCM with AES-NI/PCLMULQDQ (aes_asm.S, aes_gcm_asm.S), C otherwise */
+#define USE_INTEL_SPEEDUP        /* AVX1/AVX2 SHA-2, ChaCha20-Poly1305, X25519 (fe_x25519_asm.S) */
+#define XS2S_P256_FAST 1
+X86
+elif on XS2S_WOLFSSL_FAST && [ "$cpu" = aarch64 ]; then
+	cat <<'A64'
+#define WOLFSSL_SP_ARM64         /* fast: inline assembly in sp_int.c */
+#define WOLFSSL_AARCH64_BUILD
+#define WOLFSSL_SP_ASM
+#define WOLFSSL_SP_ARM64_ASM     /* P-256/P-384 in sp_arm64.c (A64 only: no crypto extensions needed) */
+#define XS2S_P256_FAST 1
+A64
+elif on XS2S_WOLFSSL_FAST && [ "$cpu" = arm ] && [ "$arm_m" = 1 ]; then
+	cat <<'CM'
+#define WOLFSSL_SP_ARM_CORTEX_M  /* fast: inline assembly in sp_int.c */
+#define WOLFSSL_SP_ASM
+#define WOLFSSL_SP_ARM_CORTEX_M_ASM /* P-256/P-384 in sp_cortexm.c (Thumb-2, Cortex-M3/M4/M7) */
+#define XS2S_P256_FAST 1
+CM
+elif on XS2S_WOLFSSL_FAST && [ "$cpu" = arm ]; then
+	cat <<'A32'
+#define WOLFSSL_SP_ARM32         /* fast: inline assembly in sp_int.c */
+#define WOLFSSL_SP_ASM
+#define WOLFSSL_SP_ARM32_ASM     /* P-256/P-384 in sp_arm32.c (ARMv7-A, built in ARM mode) */
+#define XS2S_P256_FAST 1
+A32
+elif on XS2S_WOLFSSL_FAST && [ "$cpu" = mips ]; then
+	echo '#define WOLFSSL_SP_MIPS          /* fast: inline assembly in sp_int.c; P-256 in C (sp_c32.c) */'
 else
-	echo '#define WOLFSSL_NO_ASM           /* portable C only (CONFIG_XS2S_WOLFSSL_ASM) */'
+	echo '#define WOLFSSL_NO_ASM           /* portable C only (CONFIG_XS2S_WOLFSSL_SMALL, or no assembly for this CPU) */'
 fi
 
 # tls.c's verify callback uses wolfSSL_X509_STORE_CTX_get_current_cert,
@@ -140,9 +173,11 @@ cat <<'HDR'
 #define WC_RSA_BLINDING
 #define WOLFSSL_SP_MATH_ALL      /* portable SP math; no FP_ECC fixed-point cache */
 #define SP_INT_BITS 4096         /* RSA-4096 certificates verify */
-#define WOLFSSL_SP_SMALL
 #define WOLFSSL_HAVE_SP_ECC      /* fixed-size P-256/P-384 code: small points, no 4096-bit ECC temporaries */
 HDR
+if on XS2S_WOLFSSL_SMALL; then
+	echo '#define WOLFSSL_SP_SMALL         /* small: the compact fixed-size code (slower) */'
+fi
 
 if on XS2S_WOLFSSL_P256; then
 	echo '#define HAVE_ECC256'
@@ -158,7 +193,9 @@ if on XS2S_WOLFSSL_P384; then
 fi
 if on XS2S_WOLFSSL_X25519; then
 	echo '#define HAVE_CURVE25519'
-	echo '#define CURVE25519_SMALL'
+	if on XS2S_WOLFSSL_SMALL; then
+		echo '#define CURVE25519_SMALL         /* small: fe_low_mem.c (slow) */'
+	fi
 fi
 
 # SHA-1 stays in (no NO_SHA): X.509 needs it, and so does the XEP-0114
@@ -181,6 +218,11 @@ if on XS2S_WOLFSSL_CHACHA; then
 	echo '#define HAVE_POLY1305'
 	echo '#define HAVE_ONE_TIME_AUTH'
 fi
+case $(sed -n 's/^#define CONFIG_XS2S_TLS_SESSION_CACHE_\([A-Z]*\) 1$/\1/p' "$autoconf") in
+SMALL) echo; echo '#define SMALL_SESSION_CACHE      /* 6 sessions (CONFIG_XS2S_TLS_SESSION_CACHE_SMALL) */' ;;
+MEDIUM) echo; echo '#define MEDIUM_SESSION_CACHE     /* 1055 sessions (CONFIG_XS2S_TLS_SESSION_CACHE_MEDIUM) */' ;;
+*) echo; echo '#define NO_SESSION_CACHE         /* s2s streams are long-lived: no resumption cache (static RAM) */' ;;
+esac
 if on XS2S_WOLFSSL_SMALL_STACK; then
 	echo '#define WOLFSSL_SMALL_STACK'
 fi

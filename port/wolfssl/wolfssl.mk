@@ -28,14 +28,46 @@ WOLFSSL_APT_SOURCES := /etc/apt/sources.list.d/xs2s-src.sources
 WOLFSSL_SSL_SRC := internal.c keys.c ssl.c tls.c tls13.c wolfio.c
 WOLFSSL_CRYPT_SRC := aes.c asn.c coding.c ecc.c error.c hash.c hmac.c kdf.c logging.c memory.c \
 	random.c rsa.c sha.c sha256.c sha512.c signature.c sp_int.c sp_c32.c sp_c64.c wc_encrypt.c wc_port.c wolfmath.c
-ifeq ($(CONFIG_XS2S_WOLFSSL_X25519),y)
-WOLFSSL_CRYPT_SRC += curve25519.c fe_low_mem.c
-endif
 ifeq ($(CONFIG_XS2S_WOLFSSL_CHACHA),y)
 WOLFSSL_CRYPT_SRC += chacha.c chacha20_poly1305.c poly1305.c
 endif
+# Fast (CONFIG_XS2S_WOLFSSL_FAST): the assembly of the compiler's CPU, as
+# gen_user_settings.sh chose it from the same compiler (toolchain.h).
+WOLFSSL_MACHINE := $(shell $(CC) -dumpmachine 2>/dev/null)
+WOLFSSL_ARM_M := $(if $(filter arm%,$(WOLFSSL_MACHINE)),$(filter 77,$(shell printf '__ARM_ARCH_PROFILE\n' | $(CC) -E -P -xc - 2>/dev/null)))
+WOLFSSL_FE := fe_low_mem.c
+WOLFSSL_ASM_SRC :=
+ifeq ($(CONFIG_XS2S_WOLFSSL_FAST),y)
+WOLFSSL_FE := fe_operations.c
+ifneq ($(filter x86_64-%,$(WOLFSSL_MACHINE)),)
+WOLFSSL_CRYPT_SRC += cpuid.c sp_x86_64.c
+WOLFSSL_ASM_SRC += sp_x86_64_asm.S aes_asm.S aes_gcm_asm.S sha256_asm.S sha512_asm.S
+WOLFSSL_FE := fe_x25519_asm.S
+ifeq ($(CONFIG_XS2S_WOLFSSL_CHACHA),y)
+WOLFSSL_ASM_SRC += chacha_asm.S poly1305_asm.S
+endif
+# AES-NI intrinsics in aes.c (AES_set_decrypt_key), as wolfSSL's configure does.
+$(WOLFSSL_OBJDIR)/wolfcrypt/src/aes.o: WOLFSSL_XFLAGS := -maes -msse4.1 -mpclmul
+else ifneq ($(filter aarch64-%,$(WOLFSSL_MACHINE)),)
+WOLFSSL_CRYPT_SRC += sp_arm64.c
+else ifneq ($(WOLFSSL_ARM_M),)
+WOLFSSL_CRYPT_SRC += sp_cortexm.c
+else ifneq ($(filter arm%,$(WOLFSSL_MACHINE)),)
+WOLFSSL_CRYPT_SRC += sp_arm32.c
+# Its inline assembly is ARM (A32), not Thumb-2.
+$(WOLFSSL_OBJDIR)/wolfcrypt/src/sp_arm32.o: WOLFSSL_XFLAGS := -marm
+endif
+endif
+ifeq ($(CONFIG_XS2S_WOLFSSL_X25519),y)
+WOLFSSL_CRYPT_SRC += curve25519.c $(filter %.c,$(WOLFSSL_FE))
+WOLFSSL_ASM_SRC += $(filter %.S,$(WOLFSSL_FE))
+endif
+# The x86-64 assembly files test the build macro configure would pass them.
+$(WOLFSSL_ASM_SRC:%.S=$(WOLFSSL_OBJDIR)/wolfcrypt/src/%.o): WOLFSSL_XFLAGS := \
+	$(if $(filter x86_64-%,$(WOLFSSL_MACHINE)),-DWOLFSSL_X86_64_BUILD)
 WOLFSSL_OBJ := $(WOLFSSL_SSL_SRC:%.c=$(WOLFSSL_OBJDIR)/src/%.o) \
-	$(WOLFSSL_CRYPT_SRC:%.c=$(WOLFSSL_OBJDIR)/wolfcrypt/src/%.o)
+	$(WOLFSSL_CRYPT_SRC:%.c=$(WOLFSSL_OBJDIR)/wolfcrypt/src/%.o) \
+	$(WOLFSSL_ASM_SRC:%.S=$(WOLFSSL_OBJDIR)/wolfcrypt/src/%.o)
 # Without OPENSSL_EXTRA, tls.c's three certificate accessors come from here.
 ifneq ($(CONFIG_XS2S_WOLFSSL_OPENSSL_EXTRA),y)
 WOLFSSL_SHIM_OBJ := $(WOLFSSL_OBJDIR)/x509_small.o
@@ -52,7 +84,7 @@ LIBS := $(patsubst -lwolfssl,$(WOLFSSL_LIB),$(LIBS))
 # relies on behaviour UBSan reports (unaligned word loads in AES-GCM, int
 # shifts into the sign bit in sp_c32.c) that is defined on the targets it
 # supports. UBSan stays on for the project's own code.
-WOLFSSL_CFLAGS = $(filter-out -W% -MMD -MP,$(CFLAGS)) -w $(if $(filter y,$(CONFIG_XS2S_SANITIZE)),-fno-sanitize=undefined)
+WOLFSSL_CFLAGS = $(patsubst -std=c11,-std=gnu11,$(filter-out -W% -MMD -MP,$(CFLAGS))) -w $(if $(filter y,$(CONFIG_XS2S_SANITIZE)),-fno-sanitize=undefined)
 
 # 1. Debian's source package. apt-get source needs a deb-src entry: add one
 #    (same archives as /etc/apt/sources.list.d/debian.sources) when none exists.
@@ -79,10 +111,11 @@ $(WOLFSSL_SETTINGS): $(AUTOCONF) $(TOOLCHAIN_H) port/wolfssl/gen_user_settings.s
 	@echo "  GEN     $@"
 
 # 3. The static library.
+# (The source is $*.c or $*.S: one of them exists.)
 $(WOLFSSL_OBJ): $(WOLFSSL_OBJDIR)/%.o: $(WOLFSSL_STAMP) $(WOLFSSL_SETTINGS)
 	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC      wolfssl/$*.c")
-	$(Q)$(CC) $(WOLFSSL_CFLAGS) -c $(WOLFSSL_SRCDIR)/$*.c -o $@
+	@$(if $(Q),echo "  CC      wolfssl/$(notdir $(wildcard $(WOLFSSL_SRCDIR)/$*.[cS]))")
+	$(Q)$(CC) $(WOLFSSL_CFLAGS) $(WOLFSSL_XFLAGS) -c $(wildcard $(WOLFSSL_SRCDIR)/$*.[cS]) -o $@
 
 $(WOLFSSL_SHIM_OBJ): port/wolfssl/x509_small.c $(WOLFSSL_STAMP) $(WOLFSSL_SETTINGS)
 	@mkdir -p $(dir $@)

@@ -305,6 +305,7 @@ void drv_pools(struct drv_pools *p)
 	for (i = 1; i < XS2S_ARENA_OWNERS; i++)
 		p->tls_link_bytes += c->tls.arena.owner_used[i];
 	p->resolver_busy = xs2s_resolve_busy(&c->res);
+	p->link_bufs = (unsigned)c->bufs.rx.used + c->bufs.tx.used + c->bufs.out.used + c->bufs.stanza.used;
 #ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
 	p->accounts = c->app.acct.accounts_used;
 	p->subscriptions = c->app.acct.subs_used;

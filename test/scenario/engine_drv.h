@@ -72,6 +72,7 @@ struct drv_pools {
 	unsigned subscriptions;  /* subscription table rows in use */
 	unsigned comp_links;     /* component links (any state) */
 	unsigned comp_used;      /* component names bound to a link */
+	unsigned link_bufs;      /* buffers on loan to links, all four pools (link/bufs.h) */
 };
 
 /* XS2S_OK or the engine's error. */

@@ -89,7 +89,7 @@ static const char *const sc_op_names[] = {
 	[SC_APP_RAW] = "APP_RAW", [SC_APP_IQ] = "APP_IQ", [SC_HANDLER] = "HANDLER", [SC_APP_EVENT] = "APP_EVENT",
 	[SC_APP_EVENT_NONE] = "APP_EVENT_NONE",
 	[SC_ACCT_ADD] = "ACCT_ADD", [SC_ACCT_ANSWER] = "ACCT_ANSWER", [SC_ACCT_PRESENCE] = "ACCT_PRESENCE",
-	[SC_ASKED] = "ASKED", [SC_STORE_IS] = "STORE_IS",
+	[SC_ASKED] = "ASKED", [SC_STORE_IS] = "STORE_IS", [SC_BUFS] = "BUFS",
 	[SC_COMP_CONNECT] = "COMP_CONNECT", [SC_HANDSHAKE] = "HANDSHAKE",
 };
 
@@ -831,6 +831,12 @@ static int sc_step(const struct sc_step *st)
 	case SC_CAPACITY:
 		fake_set_capacity((size_t)st->n);
 		return 0;
+	case SC_BUFS: {
+		struct drv_pools b;
+
+		drv_pools(&b);
+		return b.link_bufs == (unsigned)st->n ? 0 : sc_fail("links hold %u buffers on loan, not %d", b.link_bufs, st->n);
+	}
 	case SC_HOLD:
 	case SC_RELEASE:
 		sc_failed_peer = st->peer;
@@ -955,6 +961,8 @@ static int sc_leak_gate(void)
 			       p.tls_link_bytes);
 	if (p.resolver_busy)
 		return sc_fail("leak: %u resolver slot(s) busy", p.resolver_busy);
+	if (p.link_bufs)
+		return sc_fail("leak: %u link buffer(s) still on loan", p.link_bufs);
 	if (p.accounts || p.subscriptions)
 		return sc_fail("leak: %u account(s), %u subscription(s) after fini", p.accounts, p.subscriptions);
 	if (p.comp_links || p.comp_used)

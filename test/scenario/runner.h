@@ -93,6 +93,7 @@ enum sc_op {
 	SC_STORE_IS,       /* the store's last save is exactly a (n > 0: and n saves so far) */
 	SC_COMP_CONNECT,   /* peer: connect to the engine's component listener (SC_COMPONENTS) */
 	SC_HANDSHAKE,      /* a := hex SHA-1(id b + secret c) (XEP-0114 3), upper case when n */
+	SC_BUFS,           /* links hold exactly n buffers on loan, all pools together */
 };
 
 struct sc_step {
@@ -149,6 +150,7 @@ struct sc_step {
 #define HANDLER(jid, kind, ns, claim) { .op = SC_HANDLER, .a = (jid), .b = (kind), .c = (ns), .n = (claim) }
 #define APP_EVENT(line)            { .op = SC_APP_EVENT, .a = (line) }
 #define APP_EVENT_NONE()           { .op = SC_APP_EVENT_NONE }
+#define BUFS(count)                { .op = SC_BUFS, .n = (count) }
 #define END()                      { .op = SC_END }
 
 /* Engine configuration switches of a scenario (default: a.test and

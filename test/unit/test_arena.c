@@ -1,4 +1,4 @@
-/* Unit tests for the bounded first-fit arena (firmware/lib/arena.c). */
+/* Unit tests for the bounded two-level segregated-fit arena (firmware/lib/arena.c). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -10,8 +10,9 @@
 
 #define MEM_SIZE 8192u
 #define ALIGN 16u
-/* A fully free arena keeps a 16-byte control record and one block header. */
-#define OVERHEAD 32u
+/* A fully free arena keeps its control record (the free lists) and one block
+ * header: at most this much. */
+#define OVERHEAD 1024u
 #define TORTURE_SLOTS 64
 #define TORTURE_OPS 200000
 #define TORTURE_MAX_REQ 700u
@@ -23,7 +24,10 @@ static _Alignas(16) uint8_t torture_mem[TORTURE_MEM];
 /* Largest request a completely free arena can satisfy. */
 static size_t max_request(const struct xs2s_arena *a)
 {
-	return a->size - OVERHEAD;
+	size_t n = xs2s_arena_largest_free(a);
+
+	assert_true(n + OVERHEAD >= a->size);
+	return n;
 }
 
 static void assert_empty(struct xs2s_arena *a)
@@ -31,6 +35,7 @@ static void assert_empty(struct xs2s_arena *a)
 	void *p;
 	size_t sum = 0;
 
+	assert_int_equal(xs2s_arena_check(a), 0);
 	assert_int_equal(a->used, 0);
 	assert_int_equal(a->blocks, 0);
 	for (unsigned i = 0; i < XS2S_ARENA_OWNERS; i++)
@@ -117,7 +122,7 @@ static void test_alloc_free_coalesce(void **state)
 	}
 	assert_empty(&a);
 
-	/* First fit reuses a freed hole. */
+	/* A freed hole of the right size is reused. */
 	p[0] = xs2s_arena_alloc(&a, 64);
 	p[1] = xs2s_arena_alloc(&a, 64);
 	p[2] = xs2s_arena_alloc(&a, 64);
@@ -197,7 +202,7 @@ static void test_realloc_contents(void **state)
 	assert_true(a.used < used);
 	/* The freed head (old q) is reused, and grows into the tail it split off. */
 	q = xs2s_arena_alloc(&a, 200);
-	assert_ptr_equal(q, head); /* first fit: the lowest hole */
+	assert_ptr_equal(q, head); /* the smallest class that fits: the hole, not the tail */
 	/* Failure keeps the old block. */
 	uint32_t fails = a.fails;
 	assert_null(xs2s_arena_realloc(&a, p, MEM_SIZE));
@@ -424,6 +429,8 @@ static void test_torture(void **state)
 				fill(t, old);
 		}
 		assert_int_equal(a.blocks, live);
+		if (op % 64 == 0)
+			assert_int_equal(xs2s_arena_check(&a), 0);
 		if (op % 1024 == 0) {
 			size_t sum = 0;
 			memset(owner_bytes, 0, sizeof(owner_bytes));
@@ -453,6 +460,107 @@ static void test_torture(void **state)
 	assert_empty(&a);
 }
 
+/* Good fit: a block is the request, its header and alignment, never more
+ * than a minimum block beyond (the split remainder it could not cut off). */
+static void test_good_fit_bound(void **state)
+{
+	struct xs2s_arena a;
+	(void)state;
+
+	xs2s_arena_init(&a, torture_mem, sizeof(torture_mem), "fit");
+	for (size_t n = 1; n < 6000; n += 37) {
+		size_t before = a.used, block;
+		void *p = xs2s_arena_alloc(&a, n);
+
+		assert_non_null(p);
+		block = a.used - before;
+		assert_true(block >= n + 16);
+		assert_true(block <= ((n + 16 + 15) & ~(size_t)15) + 32);
+		xs2s_arena_free(&a, p);
+		assert_int_equal(xs2s_arena_check(&a), 0);
+	}
+	assert_empty(&a);
+}
+
+/* Many concurrent "handshakes": each session allocates a run of blocks of
+ * the sizes wolfSSL asks for (record buffers, key shares, certificates),
+ * frees most of them when its handshake ends and keeps a few for the
+ * session; sessions end in another order than they began. After every
+ * session ended the arena is one free block again, and meanwhile the
+ * invariants hold and requests keep fitting. */
+static void test_concurrent_handshakes(void **state)
+{
+	static const uint16_t sizes[] = { 1200, 64, 312, 2048, 96, 540, 4200, 32, 160, 760, 24, 1800, 420, 48 };
+	enum { SESS = 24, PER = sizeof sizes / sizeof sizes[0] };
+	static _Alignas(16) uint8_t big[256 * 1024];
+	void *blk[SESS][PER];
+	struct xs2s_arena a;
+	(void)state;
+
+	memset(blk, 0, sizeof blk);
+	rng_state = 0xC0FFEEu;
+	xs2s_arena_init(&a, big, sizeof big, "hs");
+	for (int round = 0; round < 50; round++) {
+		for (int st = 0; st < PER; st++)
+			for (int k = 0; k < SESS; k++) {
+				int i = (k + round) % SESS;
+
+				xs2s_arena_set_owner(&a, (uint8_t)(1 + i % (XS2S_ARENA_OWNERS - 1)));
+				if (!blk[i][st])
+					blk[i][st] = xs2s_arena_alloc(&a, sizes[(st + i) % PER] + (rng() % 64));
+				assert_non_null(blk[i][st]);
+				if (st > 2 && (rng() & 1)) { /* handshake temporaries come and go */
+					xs2s_arena_free(&a, blk[i][st - 1]);
+					blk[i][st - 1] = NULL;
+				}
+			}
+		assert_int_equal(xs2s_arena_check(&a), 0);
+		for (int k = 0; k < SESS; k++) { /* handshakes end: the session's state stays */
+			int i = (int)(rng() % SESS);
+
+			for (int st = 3; st < PER; st++) {
+				xs2s_arena_free(&a, blk[i][st]);
+				blk[i][st] = NULL;
+			}
+		}
+		assert_int_equal(xs2s_arena_check(&a), 0);
+		if (round % 5 == 4) /* some sessions end */
+			for (int i = round % 3; i < SESS; i += 3)
+				for (int st = 0; st < PER; st++) {
+					xs2s_arena_free(&a, blk[i][st]);
+					blk[i][st] = NULL;
+				}
+	}
+	assert_int_equal(a.fails, 0);
+	for (int i = 0; i < SESS; i++)
+		for (int st = 0; st < PER; st++)
+			xs2s_arena_free(&a, blk[i][st]);
+	assert_empty(&a);
+}
+
+/* The invariant check itself notices a broken arena. */
+static void test_check_detects(void **state)
+{
+	struct xs2s_arena a;
+	uint8_t *p, *q;
+	(void)state;
+
+	xs2s_arena_init(&a, mem, MEM_SIZE, "c");
+	p = xs2s_arena_alloc(&a, 100);
+	q = xs2s_arena_alloc(&a, 100);
+	assert_int_equal(xs2s_arena_check(&a), 0);
+	a.used += 16;
+	assert_int_not_equal(xs2s_arena_check(&a), 0);
+	a.used -= 16;
+	((uint32_t *)(void *)(q - 16))[1] += 16; /* q's header: the size of the block before */
+	assert_int_not_equal(xs2s_arena_check(&a), 0);
+	((uint32_t *)(void *)(q - 16))[1] -= 16;
+	assert_int_equal(xs2s_arena_check(&a), 0);
+	xs2s_arena_free(&a, p);
+	xs2s_arena_free(&a, q);
+	assert_empty(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -466,6 +574,9 @@ int main(void)
 		cmocka_unit_test(test_owner_accounting),
 		cmocka_unit_test(test_foreign_pointers),
 		cmocka_unit_test(test_torture),
+		cmocka_unit_test(test_good_fit_bound),
+		cmocka_unit_test(test_concurrent_handshakes),
+		cmocka_unit_test(test_check_detects),
 	};
 
 	return cmocka_run_group_tests_name("arena", tests, NULL, NULL);

@@ -19,6 +19,7 @@ static struct xs2s_env env;
 static struct xs2s_tls tls;   /* only its ready flag is read here */
 static struct xs2s_xml xml;
 static struct xs2s_link link; /* only its stream facts are read here */
+static struct xs2s_link_bufs bufs; /* what it writes borrows from */
 
 /* The exception list as engine.c writes it: one space around every domain. */
 static void set_policy(bool secure, const char *exceptions)
@@ -35,6 +36,9 @@ static int setup(void **state)
 	tls.ready = false;
 	env.tls = &tls;
 	env.xml = &xml;
+	env.bufs = &bufs;
+	xs2s_link_bufs_init(&bufs);
+	link.env = &env;
 	xs2s_xml_init(&xml);
 	set_policy(false, NULL);
 	return 0;
@@ -259,6 +263,7 @@ static void test_sasl_start_component_domain(void **state)
 		bool sent;
 
 		memset(&link, 0, sizeof link);
+		link.env = &env;
 		link.state = XS2S_LS_FEATURES;
 		link.tls.ssl = &link; /* a session, as far as xs2s_link_tls_up() can tell */
 		xs2s_bq_init(&link.out, out, sizeof out);

@@ -35,6 +35,7 @@ static struct xs2s_evq evq;
 static struct xs2s_env env;
 static struct xs2s_tls tls;
 static struct xs2s_link links[NLINKS];
+static struct xs2s_link_bufs bufs; /* the buffers the links borrow, as the engine's */
 static char big[BIG];
 static char out[CONFIG_XS2S_OUT_BUF + 1];
 static char bounced[CONFIG_XS2S_QUEUE_POOL]; /* what the engine bounced, in order, '|'-separated */
@@ -45,6 +46,8 @@ static int setup(void **state)
 	memset(&env, 0, sizeof env);
 	env.evq = &evq;
 	env.tls = &tls;
+	env.bufs = &bufs;
+	xs2s_link_bufs_init(&bufs);
 	xs2s_evq_init(&evq);
 	/* init must not rely on zeroed memory (the pool's bytes are the arena's:
 	 * poisoned for ASan while free). */
