@@ -144,7 +144,19 @@ static bool tls_err_is_date(int err)
 
 static WOLFSSL_CTX *tls_ctx_new(WOLFSSL_METHOD *m, const struct xs2s_config *cfg)
 {
-	static int groups[] = { WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1 };
+	/* The groups this wolfSSL build has (wolfSSL_CTX_set_groups refuses a
+	 * list with one it lacks): X25519 first where built in, else P-256. */
+	static int groups[] = {
+#ifdef HAVE_CURVE25519
+		WOLFSSL_ECC_X25519,
+#endif
+#if !defined(NO_ECC256) && (defined(HAVE_ECC256) || !defined(ECC_USER_CURVES))
+		WOLFSSL_ECC_SECP256R1,
+#endif
+#if !defined(NO_ECC384) && (defined(HAVE_ECC384) || !defined(ECC_USER_CURVES))
+		WOLFSSL_ECC_SECP384R1,
+#endif
+	};
 	WOLFSSL_CTX *ctx = m ? wolfSSL_CTX_new(m) : NULL;
 
 	if (!ctx)
@@ -214,8 +226,8 @@ int xs2s_tls_init(struct xs2s_tls *t, const struct xs2s_config *cfg)
 		return XS2S_OK;
 	rc = tls_ctx_pair(t, cfg, &t->client_ctx, &t->server_ctx);
 	if (rc == XS2S_ENOMEM) {
-		XS2S_LOGE(0, "tls: the TLS arena (CONFIG_XS2S_TLS_ARENA, %zu bytes) has no room for the certificate, key "
-			     "and CA list", t->arena.size);
+		XS2S_LOGE(0, "tls: the TLS arena (CONFIG_XS2S_TLS_ARENA, %lu bytes) has no room for the certificate, key "
+			     "and CA list", (unsigned long)t->arena.size);
 		return rc;
 	}
 	if (rc != XS2S_OK) {
@@ -223,8 +235,8 @@ int xs2s_tls_init(struct xs2s_tls *t, const struct xs2s_config *cfg)
 		return rc;
 	}
 	t->ready = true;
-	XS2S_LOGI(0, "tls: ready, TLS >= 1.2, AEAD+ECDHE suites only, arena %u bytes (%zu used)",
-		  (unsigned)sizeof t->mem, t->arena.used);
+	XS2S_LOGI(0, "tls: ready, TLS >= 1.2, AEAD+ECDHE suites only, arena %u bytes (%lu used)",
+		  (unsigned)sizeof t->mem, (unsigned long)t->arena.used);
 	return XS2S_OK;
 }
 
@@ -255,7 +267,7 @@ int xs2s_tls_reload(struct xs2s_tls *t, const struct xs2s_config *cfg)
 	t->server_ctx = server;
 	t->ready = true;
 	XS2S_LOGI(0, "tls: reloaded certificate, key and CAs: new links use them, open links keep theirs "
-		     "(arena %zu bytes used)", t->arena.used);
+		     "(arena %lu bytes used)", (unsigned long)t->arena.used);
 	return XS2S_OK;
 }
 
