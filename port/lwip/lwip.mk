@@ -53,7 +53,7 @@ LWIP_CPPFLAGS := -I$(LWIP_GEN) -I$(LWIP_SRCDIR)/src/include -I$(LWIP_SRCDIR)/por
 # AddressSanitizer; UBSan stays on for the project's own code only.
 LWIP_CFLAGS = $(filter-out -W% -MMD -MP,$(CFLAGS)) -Werror=implicit-function-declaration $(if $(filter y,$(CONFIG_XS2S_SANITIZE)),-fno-sanitize=undefined)
 
-LWIP_PORT_OBJ := $(O)/port/lwip/port_lwip.o
+LWIP_PORT_OBJ := $(O)/port/lwip/port_lwip.o $(O)/port/lwip/unix_sys.o
 LWIP_HOSTSIM_OBJ := $(O)/port/lwip/hostsim.o $(O)/port/hostwatch.o $(O)/port/hostlog.o
 LWIP_SELFTEST := $(O)/port/lwip/selftest
 XS2SD_PORT_OBJ = $(LWIP_PORT_OBJ) $(LWIP_HOSTSIM_OBJ)
