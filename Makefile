@@ -109,7 +109,12 @@ include mk/router.mk
 
 # On the lwIP port, xs2sd is the host simulation (lwIP over a TAP device);
 # the in-process self-test comes with it.
+# A board configuration (port/mps2) builds its image instead (XS2S_BOARD_IMAGE).
+ifeq ($(XS2S_BOARD_IMAGE),)
 all: $(O)/xs2sd $(O)/xs2sctl $(O)/xs2s-bot $(if $(filter y,$(CONFIG_XS2S_PORT_LWIP)),$(O)/port/lwip/selftest)
+else
+all: $(XS2S_BOARD_IMAGE)
+endif
 
 # ---- configuration ----
 %_defconfig: cfg/%_defconfig
@@ -206,6 +211,7 @@ $(O)/fuzz/%: test/fuzz/%.c test/fuzz/replay.c test/fuzz/fuzz.h $(PORT_OBJ) $(LIB
 # xs2sd as a device carries it (stripped size, static RAM), the engine's code
 # by object, then its RAM by pool (all of it is one struct xs2s_engine in
 # caller memory; nothing else is static but the libraries' process-wide state).
+ifeq ($(XS2S_BOARD_IMAGE),)
 size: size-xs2sd $(LIBXS2S) $(SIZES_H)
 	$(Q)$(SIZE) -t $(FIRMWARE_OBJ)
 	@echo; echo "engine RAM by pool (one struct xs2s_engine of XS2S_ENGINE_SIZE bytes, in caller memory):"
@@ -216,6 +222,7 @@ size: size-xs2sd $(LIBXS2S) $(SIZES_H)
 
 size-xs2sd: $(O)/xs2sd
 	$(Q)mk/size.sh $(O)/xs2sd $(SIZE) $(STRIP) "xs2sd $(or $(XS2S_TRIPLET),$(XS2S_CC_MACHINE))"
+endif
 
 # A feature that is off is not in the image: no dialback, SASL, DNS or
 # component symbol in a build configured without it (firmware/*/objects.mk).

@@ -181,6 +181,21 @@ if on XS2S_WOLFSSL_CHACHA; then
 	echo '#define HAVE_POLY1305'
 	echo '#define HAVE_ONE_TIME_AUTH'
 fi
+# Bare metal (port/mps2): no OS to seed the DRBG from, no sockets, no
+# directories; the seed is the board's entropy (the host's, through
+# semihosting, in QEMU: port/mps2/main.c), time() is newlib's over the board's clock.
+if on XS2S_LWIP_SYS_MPS2_AN386; then
+	echo
+	echo '/* ---- bare metal: MPS2 AN386 (port/mps2) ---- */'
+	echo '#define CUSTOM_RAND_GENERATE_SEED xs2s_mps2_wolfssl_seed'
+	echo '#ifndef __ASSEMBLER__'
+	echo 'int xs2s_mps2_wolfssl_seed(unsigned char *output, unsigned int sz);'
+	echo '#endif'
+	echo '#define NO_DEV_RANDOM'
+	echo '#define WOLFSSL_NO_SOCK'
+	echo '#define NO_WOLFSSL_DIR'
+	echo '#define HAVE_GMTIME_R            /* newlib'"'"'s gmtime() mallocs its result buffer; gmtime_r does not */'
+fi
 if on XS2S_WOLFSSL_SMALL_STACK; then
 	echo '#define WOLFSSL_SMALL_STACK'
 fi
