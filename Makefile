@@ -104,6 +104,7 @@ include mk/install.mk
 include mk/router.mk
 
 .PHONY: all defconfig menuconfig savedefconfig olddefconfig deps demo test unit fuzz interop clean distclean help \
+	deps-mps2 test-mps2 \
 	integration size size-xs2sd bench check-optional
 .DEFAULT_GOAL := all
 
@@ -251,6 +252,25 @@ demo: deps
 	$(Q)test/tools/demo.sh $(O)
 
 TEST_O := build/test
+# The MPS2 AN386 image in QEMU against a host xs2sd (test/mps2/run.py): its
+# build (cfg/mps2_an386_defconfig) with the test identity mps2.test compiled
+# in and a.test mapped to QEMU's guestfwd address; PEER_BUILD holds the POSIX
+# xs2sd and xs2sctl (a.test).
+MPS2_TEST_O := $(TEST_O)-mps2
+MPS2_DEPS := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm netcat-openbsd
+deps-mps2:
+	$(Q)$(MAKE) --no-print-directory deps DEPS_BUILD="$(MPS2_DEPS)" DEPS_TEST=
+
+test-mps2: deps-mps2
+	$(Q)test -x $(PEER_BUILD)/xs2sd || { echo "test-mps2: PEER_BUILD=<a POSIX build> with xs2sd and xs2sctl" >&2; exit 1; }
+	$(Q)bash test/tools/mkcerts.sh $(MPS2_TEST_O)-pki mps2.test a.test
+	$(Q)$(MAKE) --no-print-directory O=$(MPS2_TEST_O) mps2_an386_defconfig
+	$(Q)printf '%s\n' 'CONFIG_XS2S_CERT_FILE="$(MPS2_TEST_O)-pki/mps2.test.chain.pem"' \
+		'CONFIG_XS2S_KEY_FILE="$(MPS2_TEST_O)-pki/mps2.test.key"' 'CONFIG_XS2S_CA_FILE="$(MPS2_TEST_O)-pki/ca.pem"' \
+		'CONFIG_XS2S_HOST_MAP="a.test=10.0.2.100:5269"' >>$(MPS2_TEST_O)/.config
+	$(Q)$(MAKE) --no-print-directory O=$(MPS2_TEST_O) olddefconfig >/dev/null
+	$(Q)$(MAKE) --no-print-directory O=$(MPS2_TEST_O) all size
+	$(Q)$(PYTHON) test/mps2/run.py $(MPS2_TEST_O) $(PEER_BUILD) --pki $(MPS2_TEST_O)-pki
 # Both TLS libraries (the lean build from Debian's wolfSSL source, then Debian's
 # library), both ports (the integration and interop suites again on the lwIP
 # host simulation, after its in-process self-test).
@@ -260,6 +280,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean test_lean_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean all unit integration
 	$(Q)$(MAKE) --no-print-directory test-routers ROUTER_PEER=$(TEST_O)-lean
+	$(Q)$(MAKE) --no-print-directory test-mps2 PEER_BUILD=$(TEST_O)-lean
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip test_lwip_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip all lwip-selftest integration interop PEER_BUILD=$(TEST_O)-lean
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) test_defconfig

@@ -47,3 +47,40 @@ $(MPS2_ELF): $(MPS2_OBJ) $(LWIP_PORT_OBJ) $(LIBXS2S) $(LWIP_LIB) $(filter %.a,$(
 $(MPS2_BIN): $(MPS2_ELF)
 	$(Q)$(OBJCOPY) -O binary $< $@
 	@echo "  IMAGE   $@ ($$(wc -c <$@) bytes)"
+
+# Boot the image in QEMU (Debian's qemu-system-arm): UART0 on this terminal,
+# semihosting on (entropy and time from the host), the LAN9118 on QEMU's
+# user-mode network: the guest is 10.0.2.15, QEMU's gateway 10.0.2.2 and DNS
+# 10.0.2.3. QEMU_HOSTFWD lets host peers reach the image's port 5269;
+# QEMU_GUESTFWD gives the image an address for a host peer, e.g.
+#   QEMU_GUESTFWD='tcp:10.0.2.100:5269-cmd:nc 127.0.0.1 5270'
+# (one nc per connection) with CONFIG_XS2S_HOST_MAP="a.test=10.0.2.100:5269".
+QEMU_SYSTEM_ARM ?= qemu-system-arm
+QEMU_HOSTFWD ?= tcp:127.0.0.1:5269-:5269
+QEMU_GUESTFWD ?=
+QEMU_ARGS ?=
+MPS2_QEMU_CMD = $(QEMU_SYSTEM_ARM) -M mps2-an386 -display none -monitor none -serial stdio \
+	-semihosting-config enable=on,target=native -kernel $(MPS2_ELF) \
+	-nic 'user,model=lan9118,hostfwd=$(QEMU_HOSTFWD)$(if $(QEMU_GUESTFWD),$(comma)guestfwd=$(QEMU_GUESTFWD))' \
+	$(QEMU_ARGS)
+comma := ,
+
+.PHONY: qemu qemu-cmd
+qemu: $(MPS2_ELF)
+	@echo "  QEMU    $(MPS2_QEMU_CMD)" >&2
+	$(Q)exec $(MPS2_QEMU_CMD)
+# The command line alone (for scripts and the README).
+qemu-cmd:
+	@echo "$(MPS2_QEMU_CMD)"
+
+# Footprint (port/mps2/size.py reads the linker map): flash and static RAM
+# per part against the targets, then the engine's objects and pools.
+.PHONY: size
+size: $(MPS2_ELF) $(LIBXS2S) $(SIZES_H)
+	$(Q)$(SIZE) $(MPS2_ELF)
+	$(Q)$(PYTHON) port/mps2/size.py $(O)/xs2s-mps2.map
+	@echo; echo "engine objects (before --gc-sections):"
+	$(Q)$(SIZE) -t $(FIRMWARE_OBJ) | tail -n 1
+	$(Q)sed -n 's/^#define XS2S_ENGINE_SIZE \([0-9]*\)$$/engine RAM: struct xs2s_engine, \1 bytes (in the board'"'"'s bss)/p' $(SIZES_H)
+	$(Q)sed -n 's/^#define XS2S_SIZE_\([A-Z_]*\) \([0-9]*\)$$/\2 \1/p' $(SIZES_H) | sort -rn | \
+	  awk '{printf "  %-16s %9d bytes\n", tolower($$2), $$1}'
