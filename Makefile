@@ -265,6 +265,7 @@ test-mps2: deps-mps2
 	$(Q)test -x $(PEER_BUILD)/xs2sd || { echo "test-mps2: PEER_BUILD=<a POSIX build> with xs2sd and xs2sctl" >&2; exit 1; }
 	$(Q)bash test/tools/mkcerts.sh $(MPS2_TEST_O)-pki mps2.test a.test
 	$(Q)$(MAKE) --no-print-directory O=$(MPS2_TEST_O) mps2_an386_defconfig
+	$(Q)sed -i '/^CONFIG_XS2S_\(CERT_FILE\|KEY_FILE\|CA_FILE\|HOST_MAP\)=/d' $(MPS2_TEST_O)/.config
 	$(Q)printf '%s\n' 'CONFIG_XS2S_CERT_FILE="$(MPS2_TEST_O)-pki/mps2.test.chain.pem"' \
 		'CONFIG_XS2S_KEY_FILE="$(MPS2_TEST_O)-pki/mps2.test.key"' 'CONFIG_XS2S_CA_FILE="$(MPS2_TEST_O)-pki/ca.pem"' \
 		'CONFIG_XS2S_HOST_MAP="a.test=10.0.2.100:5269"' >>$(MPS2_TEST_O)/.config

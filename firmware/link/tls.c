@@ -16,6 +16,16 @@
 	"ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:" \
 	"ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305"
 
+/* The lowest version: 1.2, or 1.3 in a TLS 1.3-only wolfSSL build
+ * (WOLFSSL_NO_TLS12; its SetMinVersion refuses 1.2). */
+#ifdef WOLFSSL_NO_TLS12
+#define TLS_MIN_VERSION WOLFSSL_TLSV1_3
+#define TLS_MIN_NAME "1.3"
+#else
+#define TLS_MIN_VERSION WOLFSSL_TLSV1_2
+#define TLS_MIN_NAME "1.2"
+#endif
+
 #define TLS_LIB_BYTES 4096 /* what wolfSSL_Init allocates for the process, if anything */
 
 /* Process-wide: wolfSSL's allocator hooks are global; they draw from tls_cur,
@@ -161,7 +171,7 @@ static WOLFSSL_CTX *tls_ctx_new(WOLFSSL_METHOD *m, const struct xs2s_config *cfg
 
 	if (!ctx)
 		return NULL;
-	if (wolfSSL_CTX_SetMinVersion(ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS ||
+	if (wolfSSL_CTX_SetMinVersion(ctx, TLS_MIN_VERSION) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_set_cipher_list(ctx, TLS_CIPHERS) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_set_groups(ctx, groups, (int)(sizeof groups / sizeof groups[0])) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_use_certificate_chain_buffer_format(ctx, cfg->cert_pem, (long)cfg->cert_len,
@@ -235,7 +245,7 @@ int xs2s_tls_init(struct xs2s_tls *t, const struct xs2s_config *cfg)
 		return rc;
 	}
 	t->ready = true;
-	XS2S_LOGI(0, "tls: ready, TLS >= 1.2, AEAD+ECDHE suites only, arena %u bytes (%lu used)",
+	XS2S_LOGI(0, "tls: ready, TLS >= " TLS_MIN_NAME ", AEAD+ECDHE suites only, arena %u bytes (%lu used)",
 		  (unsigned)sizeof t->mem, (unsigned long)t->arena.used);
 	return XS2S_OK;
 }

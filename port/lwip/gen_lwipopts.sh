@@ -34,9 +34,11 @@ on XS2S_LWIP_STATS && stats=1
 # The system under lwIP: the unix port (host simulation) or a bare-metal
 # board with a cooperative sys_arch (port/mps2): no loopback interface, no
 # select(), 4-byte alignment, newlib's struct timeval.
-loopif=1 select=1 align=8 timeval_private=1 netif_api=1
+# IPv4 fragments: TCP never sends any (MSS), a DNS answer over UDP fits 512
+# bytes; the board neither reassembles nor fragments.
+loopif=1 select=1 align=8 timeval_private=1 netif_api=1 ip_frag=1
 if on XS2S_LWIP_SYS_MPS2_AN386; then
-	loopif=0 select=0 align=4 timeval_private=0 netif_api=0
+	loopif=0 select=0 align=4 timeval_private=0 netif_api=0 ip_frag=0
 fi
 
 # Checked here with a clear message rather than by lwIP's init.c #errors.
@@ -111,8 +113,8 @@ cat >"$tmp" <<HDR
 #define LWIP_AUTOIP                     0
 #define LWIP_IGMP                       0
 #define LWIP_IPV6_DHCP6                 0
-#define IP_REASSEMBLY                   1
-#define IP_FRAG                         1
+#define IP_REASSEMBLY                   $ip_frag
+#define IP_FRAG                         $ip_frag
 #define TCP_MSS                         $mss
 #define TCP_WND                         $wnd
 #define TCP_SND_BUF                     $snd_buf

@@ -192,7 +192,8 @@ def run_case(name, args, rundir, pki, peer_cert, peer_key, auth, want_dev_in_aut
         print(f'PASS {name}: image out {dev_out[0]["tls"]} {dev_out[0]["cipher"]} auth {dev_out[0]["auth"]} '
               f'({t_out:.1f} s to deliver incl. handshake), image in auth {dev_in[0]["auth"]} '
               f'cert {dev_in[0]["cert"]} ({t_in:.1f} s); a.test in auth {host_in[0]["auth"]}', flush=True)
-        shown = [ln for ln in table.splitlines() if ln.startswith('ID ') or re.match(r'^\d+ +(in|out) ', ln)]
+        shown = [ln for ln in table.splitlines() if ln.startswith('ID ') or re.match(r'^\d+ +(in|out) ', ln)
+                 or re.match(r'^  (link_slots|tls_arena|xml_arena|lwip:heap|lwip:PBUF_POOL|lwip:TCP_PCB) ', ln)]
         print('  the image\'s status table (UART):\n' + '\n'.join('    ' + ln for ln in shown), flush=True)
     finally:
         image.stop()
