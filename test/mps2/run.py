@@ -25,6 +25,12 @@ status table read from the image's UART and xs2sctl status on the host):
                   a dialback round trip (db:verify to a.test through guestfwd),
                   a.test authenticates mps2.test by dialback (with its valid
                   certificate: dialback+cert, XEP-0344, or a round trip)
+  prosody         Prosody (Debian's prosody 0.12, lua-unbound) as prosody.test on
+                  127.0.0.1:5271, its user logged in with a real client (slixmpp):
+                  STARTTLS + SASL EXTERNAL both ways (s2s_secure_auth). Prosody
+                  finds mps2.test through dnsmasq (SRV to 127.0.0.1:5269, the
+                  hostfwd); the image finds prosody.test through its host map
+                  (10.0.2.101:5269, a second guestfwd to 127.0.0.1:5271).
 Exit status 1 if a case failed; logs stay in the run directory (printed)."""
 import argparse
 import os
@@ -45,7 +51,10 @@ from lib.xs2sd import Xs2sd  # noqa: E402
 
 DEVICE, PEER = 'mps2.test', 'a.test'
 HOST_IP, PEER_PORT, DEVICE_FWD_PORT = '127.0.0.1', 5270, 5269
+PROSODY, PROSODY_S2S_PORT, PROSODY_C2S_PORT = 'prosody.test', 5271, 5222
+DNS_PORT = 5300
 GUESTFWD = f'tcp:10.0.2.100:5269-cmd:nc {HOST_IP} {PEER_PORT}'
+GUESTFWD_PROSODY = f'tcp:10.0.2.101:5269-cmd:nc {HOST_IP} {PROSODY_S2S_PORT}'
 HOSTFWD = f'tcp:{HOST_IP}:{DEVICE_FWD_PORT}-:5269'
 BOOT_TIMEOUT = 20
 MSG_TIMEOUT = 40      # TLS handshakes on an emulated Cortex-M4: seconds each
@@ -67,7 +76,7 @@ class Image:
         check(os.path.exists(self.elf), f'{self.elf} not found (build it first)')
         argv = ['qemu-system-arm', '-M', 'mps2-an386', '-display', 'none', '-monitor', 'none',
                 '-serial', 'stdio', '-semihosting-config', 'enable=on,target=native', '-kernel', self.elf,
-                '-nic', f'user,model=lan9118,hostfwd={HOSTFWD},guestfwd={GUESTFWD}']
+                '-nic', f'user,model=lan9118,hostfwd={HOSTFWD},guestfwd={GUESTFWD},guestfwd={GUESTFWD_PROSODY}']
         self.log = open(self.log_path, 'w')
         self.log.write(' '.join(argv) + '\n')
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -200,6 +209,116 @@ def run_case(name, args, rundir, pki, peer_cert, peer_key, auth, want_dev_in_aut
         peer.stop()
 
 
+PROSODY_CFG = '''-- Written by test/mps2/run.py; nothing is read from /etc/prosody.
+pidfile = "{dir}/prosody.pid"
+data_path = "{dir}/data"
+log = {{ {{ levels = {{ min = "debug" }}, to = "file", filename = "{dir}/prosody.log" }} }}
+interfaces = {{ "127.0.0.1" }}
+local_interfaces = {{ "127.0.0.1" }}
+s2s_ports = {{ {s2s_port} }}
+c2s_ports = {{ {c2s_port} }}
+c2s_direct_tls_ports = {{ }}
+s2s_direct_tls_ports = {{ }}
+http_ports = {{ }}
+https_ports = {{ }}
+use_ipv6 = false
+modules_enabled = {{ "tls"; "saslauth"; "dialback"; "disco"; "roster"; "posix"; "admin_shell" }}
+modules_disabled = {{ "offline" }}
+admin_socket = "{dir}/data/prosody.sock"
+authentication = "internal_hashed"
+storage = "internal"
+c2s_require_encryption = true
+s2s_require_encryption = true
+s2s_secure_auth = true
+certificates = "{dir}"
+ssl = {{ certificate = "{cert}"; key = "{key}"; cafile = "{ca}"; capath = false; }}
+unbound = {{ resolvconf = false; hoststxt = false; forward = {{ "127.0.0.1@{dns_port}" }};
+            options = {{ ["local-zone:"] = "test. transparent" }} }}
+VirtualHost "{domain}"
+'''
+
+
+def run_prosody_case(args, rundir, pki):
+    """Prosody <-> the image, STARTTLS + SASL EXTERNAL both ways."""
+    import pwd  # noqa: PLC0415
+    from lib.dnsmasq import Dnsmasq, xmpp_srv  # noqa: PLC0415
+    from lib.proc import Proc  # noqa: PLC0415
+    sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'interop'))
+    import common  # noqa: PLC0415  (the interop suite's slixmpp client)
+    for prog in ('prosody', 'prosodyctl'):
+        check(shutil.which(prog), f'{prog} not found (Debian package prosody; make deps-mps2)')
+    nonce = secrets.token_hex(4)
+    pw = pwd.getpwnam('prosody')
+    pdir = os.path.join(rundir, 'prosody')
+    os.makedirs(os.path.join(pdir, 'data'), exist_ok=True)
+    files = {}
+    for name, src in (('cert', f'{PROSODY}.chain.pem'), ('key', f'{PROSODY}.key'), ('ca', 'ca.pem')):
+        files[name] = os.path.join(pdir, os.path.basename(src))
+        shutil.copyfile(os.path.join(pki, src), files[name])
+    for root in (pdir, os.path.join(pdir, 'data'), *files.values()):
+        os.chown(root, pw.pw_uid, pw.pw_gid)
+    os.chmod(pdir, 0o755)
+    os.chmod(files['key'], 0o600)
+    cfg = os.path.join(pdir, 'prosody.cfg.lua')
+    with open(cfg, 'w') as f:
+        f.write(PROSODY_CFG.format(dir=pdir, s2s_port=PROSODY_S2S_PORT, c2s_port=PROSODY_C2S_PORT,
+                                   dns_port=DNS_PORT, domain=PROSODY, **files))
+    as_prosody = dict(user=pw.pw_uid, group=pw.pw_gid, extra_groups=[], cwd=pdir,
+                      env={'PATH': '/usr/sbin:/usr/bin:/sbin:/bin', 'LANG': 'C.UTF-8', 'HOME': pdir})
+    password = secrets.token_hex(8)
+    r = subprocess.run(['prosodyctl', '--config', cfg, 'register', 'user', PROSODY, password],
+                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20, **as_prosody)
+    check(r.returncode == 0, f'prosodyctl register failed: {(r.stdout + r.stderr).strip()[-300:]}')
+    dns = Dnsmasq(HOST_IP, DNS_PORT, os.path.join(rundir, 'prosody-dnsmasq.log'), hosts={DEVICE: HOST_IP},
+                  srv=[xmpp_srv(DEVICE, DEVICE_FWD_PORT)])
+    prosody = Proc('prosody', ['prosody', '--config', cfg, '-F'], os.path.join(pdir, 'prosody.stdout'),
+                   **as_prosody)
+    image = Image(args.mps2_build, os.path.join(rundir, 'prosody-uart.log'))
+    client = None
+    try:
+        dns.start()
+        prosody.start()
+        wait_until(lambda: not prosody.alive() or (os.path.exists(os.path.join(pdir, 'data', 'prosody.sock'))
+                                                   and listening(PROSODY_S2S_PORT) and listening(PROSODY_C2S_PORT)),
+                   15, 'prosody to listen')
+        check(prosody.alive(), 'prosody exited at start: ' + ' | '.join(prosody.log_tail(5)))
+        client = common.XmppClient(f'user@{PROSODY}', password, (HOST_IP, PROSODY_C2S_PORT), files['ca'],
+                                   os.path.join(rundir, 'prosody-client.log')).start()
+        image.start()
+        body_out = f'board to prosody {nonce}'
+        image.command(f'send --from dev@{DEVICE} --to user@{PROSODY} --body "{body_out}"', r'^(sent|error.*)$')
+        client.wait_body(body_out, f'dev@{DEVICE}', timeout=MSG_TIMEOUT)
+        body_in = f'prosody to board {nonce}'
+        client.send(f'dev@{DEVICE}', body_in)
+        got = []
+        wait_until(lambda: body_in in (got.extend(image.inbox_bodies()) or got), MSG_TIMEOUT,
+                   f'the image to receive {body_in!r} from Prosody')
+        table, rows = image.status_rows()
+        dev = {r['dir']: r for r in rows if r['remote'] == PROSODY and r['state'] == 'open'}
+        check('in' in dev and 'out' in dev, f'the image\'s status shows no open in and out link with {PROSODY}:\n{table}')
+        for r in dev.values():
+            check(r['transport'] == 'starttls' and r['auth'] == 'sasl-external' and r['cert'] == 'valid',
+                  f'the image\'s link with Prosody: {r}')
+        print(f'PASS prosody: image out {dev["out"]["tls"]} {dev["out"]["cipher"]} auth {dev["out"]["auth"]}, '
+              f'image in {dev["in"]["tls"]} auth {dev["in"]["auth"]} cert {dev["in"]["cert"]}; '
+              'messages delivered both ways to and from a Prosody user (slixmpp)', flush=True)
+        shown = [ln for ln in table.splitlines() if ln.startswith('ID ') or re.match(r'^\d+ +(in|out) ', ln)]
+        print('  the image\'s status table (UART):\n' + '\n'.join('    ' + ln for ln in shown), flush=True)
+    finally:
+        image.stop()
+        if client is not None and client.loop is not None:
+            client.loop.call_soon_threadsafe(client.xmpp.disconnect)
+        prosody.stop(grace=5, ok_status=(0,))
+        dns.stop()
+
+
+def listening(port):
+    import socket  # noqa: PLC0415
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((HOST_IP, port)) == 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('mps2_build')
@@ -233,7 +352,12 @@ def main():
         except Fail as e:
             failed += 1
             print(f'FAIL {name}: {e}', flush=True)
-    print(f'{len(cases) - failed} passed, {failed} failed; logs in {rundir}', flush=True)
+    try:
+        run_prosody_case(args, rundir, pki)
+    except Fail as e:
+        failed += 1
+        print(f'FAIL prosody: {e}', flush=True)
+    print(f'{len(cases) + 1 - failed} passed, {failed} failed; logs in {rundir}', flush=True)
     if not failed and not args.keep:
         shutil.rmtree(rundir, ignore_errors=True)
     return 1 if failed else 0
