@@ -13,6 +13,10 @@
 
 /* startup.c: milliseconds since reset (SysTick), wrapping. */
 uint32_t xs2s_mps2_now_ms(void);
+/* SysTick counts (MPS2_SYSCLK_HZ) since reset. */
+uint64_t xs2s_mps2_ticks(void);
+/* tlscost.c: print the CPU time spent handshaking (console `tls`). */
+void xs2s_mps2_tls_cost_print(void);
 /* Stop the machine (QEMU exits through semihosting with the status). */
 void xs2s_mps2_halt(int status) __attribute__((noreturn));
 

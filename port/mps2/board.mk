@@ -21,13 +21,15 @@ CFLAGS += $(MPS2_CPU) -Iport/mps2
 # The one stack (no threads).
 MPS2_STACK := 32768
 MPS2_LDFLAGS := $(MPS2_CPU) -nostartfiles --specs=nano.specs --specs=nosys.specs -T port/mps2/mps2_an386.ld \
-	-Wl,--defsym=XS2S_MPS2_STACK=$(MPS2_STACK) -Wl,--gc-sections -Wl,-Map=$(O)/xs2s-mps2.map
+	-Wl,--defsym=XS2S_MPS2_STACK=$(MPS2_STACK) -Wl,--gc-sections -Wl,-Map=$(O)/xs2s-mps2.map \
+	-Wl,--wrap=wolfSSL_connect -Wl,--wrap=wolfSSL_accept
 
 MPS2_IDENTITY_C := $(O)/port/mps2/identity.c
-MPS2_SRC := startup.c uart.c semihost.c lan9118.c sys_arch.c console.c main.c
+MPS2_SRC := startup.c uart.c semihost.c lan9118.c sys_arch.c console.c main.c tlscost.c
 LWIP_BOARD_OBJ := $(MPS2_SRC:%.c=$(O)/port/mps2/%.o)
 MPS2_OBJ := $(LWIP_BOARD_OBJ) $(MPS2_IDENTITY_C:.c=.o)
 $(LWIP_BOARD_OBJ): CFLAGS += -Iport/lwip
+$(LWIP_BOARD_OBJ): $(WOLFSSL_SETTINGS) | $(WOLFSSL_STAMP) $(MXML_STAMP)
 
 # The PEM files Kconfig names (empty: gen_identity.sh makes a development identity).
 MPS2_PEM := $(foreach f,$(CONFIG_XS2S_CERT_FILE) $(CONFIG_XS2S_KEY_FILE) $(CONFIG_XS2S_CA_FILE),$(patsubst "%",%,$(f)))

@@ -2,6 +2,7 @@
  *   status                                  the status table (xs2sctl status)
  *   send --from JID --to JID --body TEXT    a chat message (TEXT may be "quoted")
  *   inbox                                   print and remove the inbox's messages
+ *   tls                                     CPU time spent in TLS handshakes (tlscost.c)
  *   help
  * Bytes are collected by xs2s_mps2_console_rx(), which every wait of the
  * stack calls (the CMSDK UART holds one byte); a line runs between engine
@@ -150,8 +151,10 @@ void xs2s_mps2_console_poll(struct xs2s_engine *eng)
 		cmd_send(eng, argc, argv);
 	else if (!strcmp(argv[0], "inbox"))
 		cmd_inbox(eng);
+	else if (!strcmp(argv[0], "tls"))
+		xs2s_mps2_tls_cost_print();
 	else
-		xs2s_mps2_uart_puts("commands: status | send --from JID --to JID --body TEXT | inbox\n");
+		xs2s_mps2_uart_puts("commands: status | send --from JID --to JID --body TEXT | inbox | tls\n");
 	xs2s_mps2_uart_puts("xs2s> ");
 	line_len = 0;
 	line_ready = line_overflow = 0;

@@ -23,6 +23,19 @@ uint32_t xs2s_mps2_now_ms(void)
 	return ms_since_reset;
 }
 
+/* SysTick counts since reset (MPS2_SYSCLK_HZ): the millisecond count and
+ * the down-counter, read until the millisecond did not change meanwhile. */
+uint64_t xs2s_mps2_ticks(void)
+{
+	uint32_t ms, val;
+
+	do {
+		ms = ms_since_reset;
+		val = SYSTICK->val;
+	} while (ms != ms_since_reset);
+	return (uint64_t)ms * (MPS2_SYSCLK_HZ / 1000u) + (SYSTICK->load - val);
+}
+
 void SysTick_Handler(void)
 {
 	ms_since_reset++;

@@ -65,8 +65,9 @@ class Image:
     """The image in qemu-system-arm: UART0 on stdin/stdout (a reader thread
     keeps everything it printed), semihosting on."""
 
-    def __init__(self, build, log_path):
+    def __init__(self, build, log_path, icount=False):
         self.elf = os.path.join(build, 'xs2s-mps2.elf')
+        self.icount = icount
         self.log_path = log_path
         self.out = ''
         self.lock = threading.Lock()
@@ -77,6 +78,8 @@ class Image:
         argv = ['qemu-system-arm', '-M', 'mps2-an386', '-display', 'none', '-monitor', 'none',
                 '-serial', 'stdio', '-semihosting-config', 'enable=on,target=native', '-kernel', self.elf,
                 '-nic', f'user,model=lan9118,hostfwd={HOSTFWD},guestfwd={GUESTFWD},guestfwd={GUESTFWD_PROSODY}']
+        if self.icount:
+            argv += ['-icount', 'shift=0']   # 1 ns of virtual time per instruction: `tls` counts instructions
         self.log = open(self.log_path, 'w')
         self.log.write(' '.join(argv) + '\n')
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -167,7 +170,7 @@ def run_case(name, args, rundir, pki, peer_cert, peer_key, auth, want_dev_in_aut
                  ca=os.path.join(pki, 'ca.pem'), admin=os.path.join(rundir, f'{name}.admin'),
                  log_path=os.path.join(rundir, f'{name}-a.test.log'), auth=auth,
                  host_map={DEVICE: (HOST_IP, DEVICE_FWD_PORT)})
-    image = Image(args.mps2_build, os.path.join(rundir, f'{name}-uart.log'))
+    image = Image(args.mps2_build, os.path.join(rundir, f'{name}-uart.log'), args.icount)
     try:
         peer.start()
         image.start()
@@ -203,6 +206,7 @@ def run_case(name, args, rundir, pki, peer_cert, peer_key, auth, want_dev_in_aut
               f'cert {dev_in[0]["cert"]} ({t_in:.1f} s); a.test in auth {host_in[0]["auth"]}', flush=True)
         shown = [ln for ln in table.splitlines() if ln.startswith('ID ') or re.match(r'^\d+ +(in|out) ', ln)
                  or re.match(r'^  (link_slots|tls_arena|xml_arena|lwip:heap|lwip:PBUF_POOL|lwip:TCP_PCB) ', ln)]
+        shown += image.command('tls', r'^tls: .*$', what='the handshake cost').strip().splitlines()[-1:]
         print('  the image\'s status table (UART):\n' + '\n'.join('    ' + ln for ln in shown), flush=True)
     finally:
         image.stop()
@@ -273,7 +277,7 @@ def run_prosody_case(args, rundir, pki):
                   srv=[xmpp_srv(DEVICE, DEVICE_FWD_PORT)])
     prosody = Proc('prosody', ['prosody', '--config', cfg, '-F'], os.path.join(pdir, 'prosody.stdout'),
                    **as_prosody)
-    image = Image(args.mps2_build, os.path.join(rundir, 'prosody-uart.log'))
+    image = Image(args.mps2_build, os.path.join(rundir, 'prosody-uart.log'), args.icount)
     client = None
     try:
         dns.start()
@@ -325,6 +329,8 @@ def main():
     ap.add_argument('host_build')
     ap.add_argument('--pki', required=True)
     ap.add_argument('--keep', action='store_true')
+    ap.add_argument('--icount', action='store_true',
+                    help='QEMU -icount shift=0: the `tls` line counts instructions (1 us = 1000)')
     args = ap.parse_args()
     if os.environ.get(NS_FLAG) != '1':
         # Our own network namespace: 127.0.0.1:5269/5270 are ours alone.
