@@ -108,6 +108,8 @@ if on XS2S_WOLFSSL_ASM && [ "$cpu" = x86_64 ]; then
 	echo '#define WOLFSSL_SP_X86_64        /* inline assembly in sp_int.c */'
 elif on XS2S_WOLFSSL_ASM && [ "$cpu" = aarch64 ]; then
 	echo '#define WOLFSSL_SP_ARM64         /* inline assembly in sp_int.c */'
+elif on XS2S_WOLFSSL_ASM && on XS2S_LWIP_SYS_MPS2_AN386; then
+	echo '#define WOLFSSL_SP_ARM_CORTEX_M_ASM /* Thumb-2 assembly for P-256 (sp_cortexm.c) and sp_int.c */'
 elif on XS2S_WOLFSSL_ASM && [ "$cpu" = mips ]; then
 	echo '#define WOLFSSL_SP_MIPS          /* inline assembly in sp_int.c */'
 else

@@ -28,6 +28,10 @@ WOLFSSL_APT_SOURCES := /etc/apt/sources.list.d/xs2s-src.sources
 WOLFSSL_SSL_SRC := internal.c keys.c ssl.c tls.c tls13.c wolfio.c
 WOLFSSL_CRYPT_SRC := aes.c asn.c coding.c ecc.c error.c hash.c hmac.c kdf.c logging.c memory.c \
 	random.c rsa.c sha.c sha256.c sha512.c signature.c sp_int.c sp_c32.c sp_c64.c wc_encrypt.c wc_port.c wolfmath.c
+# Cortex-M (the MPS2 board) with CONFIG_XS2S_WOLFSSL_ASM: the Thumb-2 SP code.
+ifeq ($(CONFIG_XS2S_WOLFSSL_ASM)$(CONFIG_XS2S_LWIP_SYS_MPS2_AN386),yy)
+WOLFSSL_CRYPT_SRC += sp_cortexm.c
+endif
 ifeq ($(CONFIG_XS2S_WOLFSSL_X25519),y)
 WOLFSSL_CRYPT_SRC += curve25519.c fe_low_mem.c
 endif
