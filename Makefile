@@ -289,12 +289,16 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) all unit fuzz integration interop install-check
 
 # Benchmarks print figures and assert nothing (not part of `make test`):
-# RAM of the lwIP build with 4 link slots, static and per authenticated TLS link.
+# RAM of the lwIP build with 4 link slots, static and per authenticated TLS link;
+# the MPS2 AN386 image's flash and static RAM against its targets (make size).
 BENCH_O := build/bench-lwip
 bench: deps
 	$(Q)$(MAKE) --no-print-directory O=$(BENCH_O) bench_lwip_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(BENCH_O) all
 	$(Q)$(PYTHON) test/bench/lwip_ram.py $(BENCH_O)
+	$(Q)$(MAKE) --no-print-directory deps-mps2
+	$(Q)$(MAKE) --no-print-directory O=$(BENCH_O)-mps2 mps2_an386_defconfig
+	$(Q)$(MAKE) --no-print-directory O=$(BENCH_O)-mps2 all size
 
 # RUN: qemu-user for cross builds (mk/toolchain.mk).
 unit: $(UNIT_BIN)
@@ -336,7 +340,12 @@ help:
 	@echo "  test              install deps; build/test-lean (lean wolfSSL), build/test-lwip (lwIP port) and"
 	@echo "                    build/test (Debian wolfSSL), ASan+UBSan: unit tests, fuzz corpora, integration"
 	@echo "                    tests on both ports, interop with real servers on both ports"
-	@echo "  bench             RAM figures of the lwIP build with 4 link slots (build/bench-lwip; prints, asserts nothing)"
+	@echo "  bench             RAM figures of the lwIP build with 4 link slots (build/bench-lwip) and the MPS2"
+	@echo "                    image's footprint (build/bench-lwip-mps2); prints, asserts nothing"
+	@echo "MPS2 AN386 bare-metal image (cfg/mps2_an386_defconfig, arm-none-eabi-gcc, QEMU):"
+	@echo "  make O=build-mps2 mps2_an386_defconfig all    the ELF and raw .bin; then: qemu, qemu-cmd, size"
+	@echo "  test-mps2         (make test) the image in QEMU federates with xs2sd (PEER_BUILD) and Prosody"
+	@echo "  deps-mps2         install arm-none-eabi-gcc, newlib, qemu-system-arm, nc, Prosody, slixmpp"
 	@echo "  interop           interop with Prosody, ejabberd, jabberd2; writes docs/interop.md (lwIP: docs/interop-lwip.md)"
 	@echo "  size              xs2sd's stripped size and static RAM, then the engine objects"
 	@echo "                    (lwip-size: lwIP's objects, lwIP builds)"
