@@ -38,12 +38,22 @@ void xs2s_mps2_console_rx(void)
 {
 	int c;
 
+	/* Echoed, as a terminal on the other end expects; backspace and DEL erase. */
 	while (!line_ready && (c = xs2s_mps2_uart_getc()) >= 0) {
 		if (c == '\r' || c == '\n') {
+			xs2s_mps2_uart_puts("\n");
 			if (line_len || line_overflow)
 				line_ready = 1;
+			else
+				xs2s_mps2_uart_puts("xs2s> ");
+		} else if (c == '\b' || c == 0x7f) {
+			if (line_len) {
+				line_len--;
+				xs2s_mps2_uart_puts("\b \b");
+			}
 		} else if (line_len + 1 < sizeof line) {
 			line[line_len++] = (char)c;
+			xs2s_mps2_uart_write((const char *)&line[line_len - 1], 1);
 		} else {
 			line_overflow = 1;
 		}
