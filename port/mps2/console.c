@@ -131,8 +131,12 @@ static void cmd_inbox(struct xs2s_engine *eng)
 	unsigned n = 0;
 
 	while (xs2s_inbox_peek(eng, &m) == XS2S_OK) {
-		xs2s_mps2_printf("inbox: from=%s to=%s type=%s%s%s body=%s\n", m.from, m.to, m.type,
-				 m.error ? " error=" : "", m.error ? m.error : "", m.body ? m.body : "");
+		/* The body whole (xs2s_mps2_printf's buffer is short). */
+		xs2s_mps2_printf("inbox: from=%s to=%s type=%s%s%s body=", m.from, m.to, m.type,
+				 m.error ? " error=" : "", m.error ? m.error : "");
+		if (m.body)
+			xs2s_mps2_uart_write(m.body, strlen(m.body));
+		xs2s_mps2_uart_puts("\n");
 		xs2s_inbox_pop(eng);
 		n++;
 	}

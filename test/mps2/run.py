@@ -17,8 +17,9 @@ the image an address for a.test (xs2sd on 127.0.0.1:5270): QEMU runs one nc
 per connection the image opens there.
 
 Cases, each with a fresh xs2sd and a freshly booted image, both directions
-(a message each way, its body checked on the other side's inbox; then the
-status table read from the image's UART and xs2sctl status on the host):
+(a message each way, its body checked on the other side's inbox, then a
+3000-byte one to the image; then the status table read from the image's UART
+and xs2sctl status on the host):
   sasl-external   both certificates valid: STARTTLS + SASL EXTERNAL both ways
   dialback        a.test offers dialback only and its certificate is from a CA
                   the image does not trust: the image authenticates a.test by
@@ -135,7 +136,7 @@ class Image:
         return out, rows
 
     def inbox_bodies(self):
-        out = self.command('inbox', r'^inbox: \d+ messages?$', what='the inbox')
+        out = self.command('inbox', r'^inbox: \d+ messages?$', timeout=20, what='the inbox')
         return re.findall(r'^inbox: from=\S+ to=\S+ type=\S+.* body=(.*)$', out, re.M)
 
     def tail(self, n=30):
@@ -187,6 +188,13 @@ def run_case(name, args, rundir, pki, peer_cert, peer_key, auth, want_dev_in_aut
         wait_until(lambda: body_in in (got.extend(image.inbox_bodies()) or got), MSG_TIMEOUT,
                    f'the image to receive {body_in!r} from a.test')
         t_in = time.monotonic() - t0 - t_out
+        # A body of 3000 bytes: several TCP segments and TLS records in one burst
+        # through the LAN9118's receive FIFO (the image's inbox holds 4 KiB).
+        big = (f'{nonce} ' + 'xs2s-on-cortex-m4 ' * 200)[:3000]
+        peer.send(f'user@{PEER}', f'dev@{DEVICE}', big)
+        got = []
+        wait_until(lambda: big in (got.extend(image.inbox_bodies()) or got), MSG_TIMEOUT,
+                   'the image to receive a 3000-byte body from a.test')
         table, rows = image.status_rows()
         dev_out = [r for r in rows if r['dir'] == 'out' and r['remote'] == PEER and r['state'] == 'open']
         dev_in = [r for r in rows if r['dir'] == 'in' and r['remote'] == PEER and r['state'] == 'open']
