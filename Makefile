@@ -254,7 +254,8 @@ demo: deps
 TEST_O := build/test
 # The MPS2 AN386 image in QEMU against a host xs2sd and Prosody (test/mps2/run.py): its
 # build (cfg/mps2_an386_defconfig) with the test identity mps2.test compiled
-# in, a.test and prosody.test mapped to QEMU's guestfwd addresses; PEER_BUILD holds the POSIX
+# in, a.test mapped to QEMU's guestfwd address, the test's dnsmasq (127.0.0.1:5300,
+# reached as QEMU's 10.0.2.2:5300) as DNS server for prosody.test; PEER_BUILD holds the POSIX
 # xs2sd and xs2sctl (a.test).
 MPS2_TEST_O := $(TEST_O)-mps2
 MPS2_DEPS := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm netcat-openbsd \
@@ -266,10 +267,10 @@ test-mps2: deps-mps2
 	$(Q)test -x $(PEER_BUILD)/xs2sd || { echo "test-mps2: PEER_BUILD=<a POSIX build> with xs2sd and xs2sctl" >&2; exit 1; }
 	$(Q)bash test/tools/mkcerts.sh $(MPS2_TEST_O)-pki mps2.test a.test prosody.test
 	$(Q)$(MAKE) --no-print-directory O=$(MPS2_TEST_O) mps2_an386_defconfig
-	$(Q)sed -i '/^CONFIG_XS2S_\(CERT_FILE\|KEY_FILE\|CA_FILE\|HOST_MAP\)=/d' $(MPS2_TEST_O)/.config
+	$(Q)sed -i '/^CONFIG_XS2S_\(CERT_FILE\|KEY_FILE\|CA_FILE\|HOST_MAP\|DNS_SERVER\)=/d' $(MPS2_TEST_O)/.config
 	$(Q)printf '%s\n' 'CONFIG_XS2S_CERT_FILE="$(MPS2_TEST_O)-pki/mps2.test.chain.pem"' \
 		'CONFIG_XS2S_KEY_FILE="$(MPS2_TEST_O)-pki/mps2.test.key"' 'CONFIG_XS2S_CA_FILE="$(MPS2_TEST_O)-pki/ca.pem"' \
-		'CONFIG_XS2S_HOST_MAP="a.test=10.0.2.100:5269 prosody.test=10.0.2.101:5269"' >>$(MPS2_TEST_O)/.config
+		'CONFIG_XS2S_HOST_MAP="a.test=10.0.2.100:5269"' 'CONFIG_XS2S_DNS_SERVER="10.0.2.2:5300"' >>$(MPS2_TEST_O)/.config
 	$(Q)$(MAKE) --no-print-directory O=$(MPS2_TEST_O) olddefconfig >/dev/null
 	$(Q)$(MAKE) --no-print-directory O=$(MPS2_TEST_O) all size
 	$(Q)$(PYTHON) test/mps2/run.py $(MPS2_TEST_O) $(PEER_BUILD) --pki $(MPS2_TEST_O)-pki

@@ -28,10 +28,12 @@ and xs2sctl status on the host):
                   certificate: dialback+cert, XEP-0344, or a round trip)
   prosody         Prosody (Debian's prosody 0.12, lua-unbound) as prosody.test on
                   127.0.0.1:5271, its user logged in with a real client (slixmpp):
-                  STARTTLS + SASL EXTERNAL both ways (s2s_secure_auth). Prosody
-                  finds mps2.test through dnsmasq (SRV to 127.0.0.1:5269, the
-                  hostfwd); the image finds prosody.test through its host map
-                  (10.0.2.101:5269, a second guestfwd to 127.0.0.1:5271).
+                  STARTTLS + SASL EXTERNAL both ways (s2s_secure_auth). Both find
+                  each other by DNS SRV, from dnsmasq on 127.0.0.1:5300: Prosody
+                  gets mps2.test -> 127.0.0.1:5269 (the hostfwd); the image asks
+                  over lwIP's UDP (its CONFIG_XS2S_DNS_SERVER 10.0.2.2:5300: QEMU
+                  hands the host alias 10.0.2.2 to the host's loopback) and gets
+                  prosody.test -> 10.0.2.2:5271.
 Exit status 1 if a case failed; logs stay in the run directory (printed)."""
 import argparse
 import os
@@ -55,7 +57,7 @@ HOST_IP, PEER_PORT, DEVICE_FWD_PORT = '127.0.0.1', 5270, 5269
 PROSODY, PROSODY_S2S_PORT, PROSODY_C2S_PORT = 'prosody.test', 5271, 5222
 DNS_PORT = 5300
 GUESTFWD = f'tcp:10.0.2.100:5269-cmd:nc {HOST_IP} {PEER_PORT}'
-GUESTFWD_PROSODY = f'tcp:10.0.2.101:5269-cmd:nc {HOST_IP} {PROSODY_S2S_PORT}'
+QEMU_HOST_ALIAS = '10.0.2.2'   # QEMU user networking: the guest's way to the host's loopback
 HOSTFWD = f'tcp:{HOST_IP}:{DEVICE_FWD_PORT}-:5269'
 BOOT_TIMEOUT = 20
 MSG_TIMEOUT = 40      # TLS handshakes on an emulated Cortex-M4: seconds each
@@ -78,7 +80,7 @@ class Image:
         check(os.path.exists(self.elf), f'{self.elf} not found (build it first)')
         argv = ['qemu-system-arm', '-M', 'mps2-an386', '-display', 'none', '-monitor', 'none',
                 '-serial', 'stdio', '-semihosting-config', 'enable=on,target=native', '-kernel', self.elf,
-                '-nic', f'user,model=lan9118,hostfwd={HOSTFWD},guestfwd={GUESTFWD},guestfwd={GUESTFWD_PROSODY}']
+                '-nic', f'user,model=lan9118,hostfwd={HOSTFWD},guestfwd={GUESTFWD}']
         if self.icount:
             argv += ['-icount', 'shift=0']   # 1 ns of virtual time per instruction: `tls` counts instructions
         self.log = open(self.log_path, 'w')
@@ -281,8 +283,9 @@ def run_prosody_case(args, rundir, pki):
     r = subprocess.run(['prosodyctl', '--config', cfg, 'register', 'user', PROSODY, password],
                        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20, **as_prosody)
     check(r.returncode == 0, f'prosodyctl register failed: {(r.stdout + r.stderr).strip()[-300:]}')
-    dns = Dnsmasq(HOST_IP, DNS_PORT, os.path.join(rundir, 'prosody-dnsmasq.log'), hosts={DEVICE: HOST_IP},
-                  srv=[xmpp_srv(DEVICE, DEVICE_FWD_PORT)])
+    dns = Dnsmasq(HOST_IP, DNS_PORT, os.path.join(rundir, 'prosody-dnsmasq.log'),
+                  hosts={DEVICE: HOST_IP, PROSODY: QEMU_HOST_ALIAS},
+                  srv=[xmpp_srv(DEVICE, DEVICE_FWD_PORT), xmpp_srv(PROSODY, PROSODY_S2S_PORT)])
     prosody = Proc('prosody', ['prosody', '--config', cfg, '-F'], os.path.join(pdir, 'prosody.stdout'),
                    **as_prosody)
     image = Image(args.mps2_build, os.path.join(rundir, 'prosody-uart.log'), args.icount)
@@ -300,6 +303,9 @@ def run_prosody_case(args, rundir, pki):
         body_out = f'board to prosody {nonce}'
         image.command(f'send --from dev@{DEVICE} --to user@{PROSODY} --body "{body_out}"', r'^(sent|error.*)$')
         client.wait_body(body_out, f'dev@{DEVICE}', timeout=MSG_TIMEOUT)
+        asked = dns.queries()
+        check(('SRV', f'_xmpp-server._tcp.{PROSODY}') in asked,
+              f'the image reached Prosody without asking dnsmasq for its SRV record: {asked}')
         body_in = f'prosody to board {nonce}'
         client.send(f'dev@{DEVICE}', body_in)
         got = []
@@ -313,7 +319,8 @@ def run_prosody_case(args, rundir, pki):
                   f'the image\'s link with Prosody: {r}')
         print(f'PASS prosody: image out {dev["out"]["tls"]} {dev["out"]["cipher"]} auth {dev["out"]["auth"]}, '
               f'image in {dev["in"]["tls"]} auth {dev["in"]["auth"]} cert {dev["in"]["cert"]}; '
-              'messages delivered both ways to and from a Prosody user (slixmpp)', flush=True)
+              'messages delivered both ways to and from a Prosody user (slixmpp); the image found Prosody by DNS SRV',
+              flush=True)
         shown = [ln for ln in table.splitlines() if ln.startswith('ID ') or re.match(r'^\d+ +(in|out) ', ln)]
         print('  the image\'s status table (UART):\n' + '\n'.join('    ' + ln for ln in shown), flush=True)
     finally:
