@@ -88,6 +88,8 @@ class Image:
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.STDOUT)
         threading.Thread(target=self._read, daemon=True).start()
+        # Entropy from the host is said loudly at every boot (no TRNG in QEMU's mps2).
+        self.wait_for(r'^\*\*\* ENTROPY: QEMU emulates no TRNG', BOOT_TIMEOUT, 'the entropy warning at boot')
         self.wait_for(r'xs2s> ', BOOT_TIMEOUT, 'the console prompt after boot')
         return self
 
