@@ -105,12 +105,18 @@ include mk/install.mk
 include mk/router.mk
 
 .PHONY: all defconfig menuconfig savedefconfig olddefconfig deps demo test unit fuzz interop clean distclean help \
-	integration size size-xs2sd bench bench-table bench-lwip check-optional
+	deps-mps2 test-mps2 \
+	integration size size-xs2sd bench bench-table bench-lwip bench-mps2 check-optional
 .DEFAULT_GOAL := all
 
 # On the lwIP port, xs2sd is the host simulation (lwIP over a TAP device);
 # the in-process self-test comes with it.
+# A board configuration (port/mps2) builds its image instead (XS2S_BOARD_IMAGE).
+ifeq ($(XS2S_BOARD_IMAGE),)
 all: $(O)/xs2sd $(O)/xs2sctl $(O)/xs2s-bot $(if $(filter y,$(CONFIG_XS2S_PORT_LWIP)),$(O)/port/lwip/selftest)
+else
+all: $(XS2S_BOARD_IMAGE)
+endif
 
 # ---- configuration ----
 %_defconfig: cfg/%_defconfig
@@ -207,6 +213,7 @@ $(O)/fuzz/%: test/fuzz/%.c test/fuzz/replay.c test/fuzz/fuzz.h $(PORT_OBJ) $(LIB
 # xs2sd as a device carries it (stripped size, static RAM), the engine's code
 # by object, then its RAM by pool (all of it is one struct xs2s_engine in
 # caller memory; nothing else is static but the libraries' process-wide state).
+ifeq ($(XS2S_BOARD_IMAGE),)
 size: size-xs2sd $(LIBXS2S) $(SIZES_H)
 	$(Q)$(SIZE) -t $(FIRMWARE_OBJ)
 	@echo; echo "engine RAM by pool (one struct xs2s_engine of XS2S_ENGINE_SIZE bytes, in caller memory):"
@@ -217,6 +224,7 @@ size: size-xs2sd $(LIBXS2S) $(SIZES_H)
 
 size-xs2sd: $(O)/xs2sd
 	$(Q)mk/size.sh $(O)/xs2sd $(SIZE) $(STRIP) "xs2sd $(or $(XS2S_TRIPLET),$(XS2S_CC_MACHINE))"
+endif
 
 # A feature that is off is not in the image: no dialback, SASL, DNS or
 # component symbol in a build configured without it (firmware/*/objects.mk).
@@ -245,6 +253,28 @@ demo: deps
 	$(Q)test/tools/demo.sh $(O)
 
 TEST_O := build/test
+# The MPS2 AN386 image in QEMU against a host xs2sd and Prosody (test/mps2/run.py): its
+# build (cfg/mps2_an386_defconfig) with the test identity mps2.test compiled
+# in, a.test mapped to QEMU's guestfwd address, the test's dnsmasq (127.0.0.1:5300,
+# reached as QEMU's 10.0.2.2:5300) as DNS server for prosody.test; PEER_BUILD holds the POSIX
+# xs2sd and xs2sctl (a.test).
+MPS2_TEST_O := $(TEST_O)-mps2
+MPS2_DEPS := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm netcat-openbsd \
+	prosody lua-unbound python3-slixmpp dnsmasq-base
+deps-mps2:
+	$(Q)$(MAKE) --no-print-directory deps DEPS_BUILD="$(MPS2_DEPS)" DEPS_TEST=
+
+test-mps2: deps-mps2
+	$(Q)test -x $(PEER_BUILD)/xs2sd || { echo "test-mps2: PEER_BUILD=<a POSIX build> with xs2sd and xs2sctl" >&2; exit 1; }
+	$(Q)bash test/tools/mkcerts.sh $(MPS2_TEST_O)-pki mps2.test a.test prosody.test
+	$(Q)$(MAKE) --no-print-directory O=$(MPS2_TEST_O) mps2_an386_defconfig
+	$(Q)sed -i '/^CONFIG_XS2S_\(CERT_FILE\|KEY_FILE\|CA_FILE\|HOST_MAP\|DNS_SERVER\)=/d' $(MPS2_TEST_O)/.config
+	$(Q)printf '%s\n' 'CONFIG_XS2S_CERT_FILE="$(MPS2_TEST_O)-pki/mps2.test.chain.pem"' \
+		'CONFIG_XS2S_KEY_FILE="$(MPS2_TEST_O)-pki/mps2.test.key"' 'CONFIG_XS2S_CA_FILE="$(MPS2_TEST_O)-pki/ca.pem"' \
+		'CONFIG_XS2S_HOST_MAP="a.test=10.0.2.100:5269"' 'CONFIG_XS2S_DNS_SERVER="10.0.2.2:5300"' >>$(MPS2_TEST_O)/.config
+	$(Q)$(MAKE) --no-print-directory O=$(MPS2_TEST_O) olddefconfig >/dev/null
+	$(Q)$(MAKE) --no-print-directory O=$(MPS2_TEST_O) all size
+	$(Q)$(PYTHON) test/mps2/run.py $(MPS2_TEST_O) $(PEER_BUILD) --pki $(MPS2_TEST_O)-pki
 # Both TLS libraries (the lean build from Debian's wolfSSL source, then Debian's
 # library), both ports (the integration and interop suites again on the lwIP
 # host simulation, after its in-process self-test).
@@ -254,6 +284,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean test_lean_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lean all unit integration
 	$(Q)$(MAKE) --no-print-directory test-routers ROUTER_PEER=$(TEST_O)-lean
+	$(Q)$(MAKE) --no-print-directory test-mps2 PEER_BUILD=$(TEST_O)-lean
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip test_lwip_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip all lwip-selftest integration interop PEER_BUILD=$(TEST_O)-lean
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) test_defconfig
@@ -264,10 +295,11 @@ test: deps
 # its emulated bound, Prosody->ejabberd when installed, stanzas per CPU-second,
 # RAM per link, binary size, the TLS arena); test/bench/bench.py.
 # bench-lwip: RAM of the lwIP build with 4 link slots, static and per link.
+# bench-mps2: the MPS2 AN386 image's flash and static RAM against its targets.
 BENCH_LEAN_O := build/bench-lean
 BENCH_DEB_O := build/bench-deb
 BENCH_O := build/bench-lwip
-bench: bench-table bench-lwip
+bench: bench-table bench-lwip bench-mps2
 bench-table: deps
 	$(Q)$(MAKE) --no-print-directory O=$(BENCH_LEAN_O) host_lean_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(BENCH_LEAN_O) all bench-bin
@@ -278,6 +310,10 @@ bench-lwip: deps
 	$(Q)$(MAKE) --no-print-directory O=$(BENCH_O) bench_lwip_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(BENCH_O) all
 	$(Q)$(PYTHON) test/bench/lwip_ram.py $(BENCH_O)
+bench-mps2:
+	$(Q)$(MAKE) --no-print-directory deps-mps2
+	$(Q)$(MAKE) --no-print-directory O=$(BENCH_O)-mps2 mps2_an386_defconfig
+	$(Q)$(MAKE) --no-print-directory O=$(BENCH_O)-mps2 all size
 
 # RUN: qemu-user for cross builds (mk/toolchain.mk).
 unit: $(UNIT_BIN)
@@ -318,10 +354,16 @@ help:
 	@echo "  demo              two instances federate on 127.0.0.21/.22 and show their status"
 	@echo "  test              install deps; build/test-lean (lean wolfSSL), build/test-lwip (lwIP port) and"
 	@echo "                    build/test (Debian wolfSSL), ASan+UBSan: unit tests, fuzz corpora, integration"
-	@echo "                    tests on both ports, interop with real servers on both ports"
-	@echo "  bench             bench-table, then bench-lwip (figures only, asserts nothing; not part of make test)"
+	@echo "                    tests on both ports, interop with real servers on both ports, the router builds,"
+	@echo "                    the MPS2 image in QEMU federating (build/test-mps2)"
+	@echo "  bench             bench-table, bench-lwip, bench-mps2 (figures only, asserts nothing; not part of make test)"
 	@echo "  bench-table       lean vs Debian-wolfSSL build: link setup, emulated bound, Prosody->ejabberd, stanzas/CPU-s, RAM per link, size"
 	@echo "  bench-lwip        RAM figures of the lwIP build with 4 link slots (build/bench-lwip)"
+	@echo "  bench-mps2        the MPS2 image's flash and static RAM against its targets (build/bench-lwip-mps2)"
+	@echo "MPS2 AN386 bare-metal image (cfg/mps2_an386_defconfig, arm-none-eabi-gcc, QEMU):"
+	@echo "  make O=build-mps2 mps2_an386_defconfig all    the ELF and raw .bin; then: qemu, qemu-cmd, size"
+	@echo "  test-mps2         (make test) the image in QEMU federates with xs2sd (PEER_BUILD) and Prosody"
+	@echo "  deps-mps2         install arm-none-eabi-gcc, newlib, qemu-system-arm, nc, Prosody, slixmpp"
 	@echo "  interop           interop with Prosody, ejabberd, jabberd2; writes docs/interop.md (lwIP: docs/interop-lwip.md)"
 	@echo "  size              xs2sd's stripped size and static RAM, then the engine objects"
 	@echo "                    (lwip-size: lwIP's objects, lwIP builds)"

@@ -48,6 +48,10 @@ DEPS_TEST += qemu-user
 XS2S_CC_SYSINC := $(filter-out /usr/include /usr/local/include,\
 	$(shell $(CC) -E -Wp,-v -xc /dev/null 2>&1 | sed -n 's,^ \(/[^ ]*\)$$,\1,p'))
 CFLAGS += -nostdinc $(addprefix -isystem ,$(XS2S_CC_SYSINC))
+# Where those directories really are: Debian's arm-none-eabi newlib keeps its
+# headers in /usr/include/newlib behind a symlink (the target's C library,
+# not the build machine's), which gcc -H reports by the resolved path.
+XS2S_CC_SYSINC_REAL := $(filter /usr/include/% /usr/local/include/%,$(realpath $(XS2S_CC_SYSINC)))
 endif
 
 ifeq ($(CONFIG_XS2S_STATIC),y)
@@ -71,12 +75,12 @@ HEADERS_CHECK := $(O)/.headers-checked
 $(HEADERS_CHECK): mk/probe_headers.c $(AUTOCONF) $(TOOLCHAIN_H) $(WOLFSSL_SETTINGS) $(MXML_CONFIG_H) \
 		| $(WOLFSSL_STAMP) $(MXML_STAMP)
 	$(Q)$(CC) $(filter-out -MMD -MP,$(CFLAGS)) -H -fsyntax-only $< 2>$@.tmp || { cat $@.tmp >&2; exit 1; }
-	$(Q)if grep -E '^\.+ /usr/(local/)?include/' $@.tmp >&2; then \
+	$(Q)if grep -E '^\.+ /usr/(local/)?include/' $@.tmp $(foreach d,$(XS2S_CC_SYSINC_REAL),| grep -v '^\.* $(d)/') >&2; then \
 		echo "  ERROR   $(CC) read the build machine's headers above (/usr/include): see mk/target.mk" >&2; \
 		rm -f $@.tmp; exit 1; fi
 	$(Q)mv $@.tmp $@
 	@echo "  CHECK   no header from /usr/include in a $(XS2S_TRIPLET) build"
-$(O)/xs2sd $(O)/xs2s-bot: $(HEADERS_CHECK)
+$(O)/xs2sd $(O)/xs2s-bot $(firstword $(XS2S_BOARD_IMAGE)): $(HEADERS_CHECK)
 endif
 
 .PHONY: toolchain-facts

@@ -114,8 +114,8 @@ void xs2s_app_fini(struct xs2s_app *app, uint32_t now_ms)
 			app->iqs[i].deadline_ms = now_ms;
 	xs2s_app_run(app, now_ms);
 	if (app->lq_used)
-		XS2S_LOGE(0, "engine finished with %zu bytes of local stanzas undelivered (handlers kept answering)",
-			  app->lq_used);
+		XS2S_LOGE(0, "engine finished with %lu bytes of local stanzas undelivered (handlers kept answering)",
+			  (unsigned long)app->lq_used);
 	while (app->lq_used) {
 		const unsigned char *r = (const unsigned char *)app->lq;
 		size_t n = XS2S_APP_LQ_HDR + (((size_t)r[0] << 8) | r[1]) + 1;

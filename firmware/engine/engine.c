@@ -190,12 +190,13 @@ int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 		}
 	}
 	c->magic = XS2S_CORE_MAGIC;
-	XS2S_LOGI(0, "xs2s started: domain %s%s%s, listening on %s port %u, TLS %s, %d link slots of %zu bytes, "
-		     "link buffers %zu bytes, engine %zu bytes",
+	XS2S_LOGI(0, "xs2s started: domain %s%s%s, listening on %s port %u, TLS %s, %d link slots of %lu bytes, "
+		     "link buffers %lu bytes, engine %lu bytes",
 		  c->env.domains[0], c->env.ndomains > 1 ? " +" : "", c->env.ndomains > 1 ? c->env.domains[1] : "",
 		  cfg->listen_addr ? cfg->listen_addr : "-", cfg->listen_port,
 		  cfg->tls_policy == XS2S_TLS_POLICY_REQUIRED ? "required" : "OPTIONAL (insecure fallback allowed)",
-		  CONFIG_XS2S_MAX_LINKS, sizeof(struct xs2s_slot), sizeof c->bufs, sizeof(struct xs2s_core));
+		  CONFIG_XS2S_MAX_LINKS, (unsigned long)sizeof(struct xs2s_slot), (unsigned long)sizeof c->bufs,
+		  (unsigned long)sizeof(struct xs2s_core));
 	xs2s_app_acct_run(&c->app); /* accounts: their presence to their subscribers */
 	xs2s_engine_drain(c);
 	return XS2S_OK;

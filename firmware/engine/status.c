@@ -108,7 +108,8 @@ static void status_pools(const struct xs2s_core *c, xs2s_pool_fn add, void *ctx)
 static void status_pool_text(void *ctx, const char *name, const char *unit, size_t used, size_t high, size_t size,
 			     unsigned fails)
 {
-	xs2s_w_fmt(ctx, "  %-20s %8zu / %8zu %-5s, high %8zu, refused %u\n", name, used, size, unit, high, fails);
+	xs2s_w_fmt(ctx, "  %-20s %8lu / %8lu %-5s, high %8lu, refused %u\n", name, (unsigned long)used,
+		   (unsigned long)size, unit, (unsigned long)high, fails);
 }
 
 struct status_json {
@@ -130,7 +131,8 @@ static void status_pool_json(void *ctx, const char *name, const char *unit, size
 		xs2s_w_fmt(w, ":{\"unit\":\"%s\",", unit);
 	else
 		xs2s_w_raw(w, ":{");
-	xs2s_w_fmt(w, "\"used\":%zu,\"high\":%zu,\"size\":%zu,\"fails\":%u", used, high, size, fails);
+	xs2s_w_fmt(w, "\"used\":%lu,\"high\":%lu,\"size\":%lu,\"fails\":%u", (unsigned long)used,
+		   (unsigned long)high, (unsigned long)size, fails);
 	if (j->c && !strcmp(name, "inbox"))
 		xs2s_w_fmt(w, ",\"messages\":%u", j->c->app.inbox_count);
 	xs2s_w_raw(w, "}");
@@ -157,13 +159,15 @@ int xs2s_status_text(struct xs2s_engine *eng, char *buf, size_t cap)
 
 		if (l->state == XS2S_LS_FREE)
 			continue;
-		xs2s_w_fmt(&w, "%-4u %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %5us %5u %5u %9llu %9llu %7zu\n", l->id,
+		char in[XS2S_U64_DEC], out[XS2S_U64_DEC];
+
+		xs2s_w_fmt(&w, "%-4u %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %5lus %5lu %5lu %9s %9s %7lu\n", l->id,
 			   xs2s_link_dir_name(l), l->local_domain[0] ? l->local_domain : "-",
 			   l->peer_domain[0] ? l->peer_domain : "-", xs2s_link_state_name(l->state),
 			   status_transport(l), l->tls.version[0] ? l->tls.version : "-",
 			   l->tls.cipher[0] ? l->tls.cipher : "-", status_auth(c, l), xs2s_cert_verdict_name(l->cert),
-			   status_age(l), l->stanzas_in, l->stanzas_out, (unsigned long long)l->bytes_in,
-			   (unsigned long long)l->bytes_out, status_ram(c, l));
+			   (unsigned long)status_age(l), (unsigned long)l->stanzas_in, (unsigned long)l->stanzas_out,
+			   xs2s_u64_dec(in, l->bytes_in), xs2s_u64_dec(out, l->bytes_out), (unsigned long)status_ram(c, l));
 	}
 	status_totals(c, &plain, &tls, &unknown);
 	xs2s_w_fmt(&w, "totals: plain %u, starttls %u, unknown %u\n", plain, tls, unknown);
@@ -186,6 +190,7 @@ int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap)
 	xs2s_w_raw(&w, ",\"links\":[");
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
 		const struct xs2s_link *l = &c->slot[i].link;
+		char in[XS2S_U64_DEC], out[XS2S_U64_DEC];
 		unsigned p = 0;
 
 		if (l->state == XS2S_LS_FREE)
@@ -201,10 +206,11 @@ int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap)
 		xs2s_w_json(&w, l->tls.version);
 		xs2s_w_raw(&w, ",\"cipher\":");
 		xs2s_w_json(&w, l->tls.cipher);
-		xs2s_w_fmt(&w, ",\"auth\":\"%s\",\"cert\":\"%s\",\"age_s\":%u,\"stanzas_in\":%u,\"stanzas_out\":%u,"
-			       "\"bytes_in\":%llu,\"bytes_out\":%llu,\"tls_arena_high\":%zu,\"pairs\":[",
-			   status_auth(c, l), xs2s_cert_verdict_name(l->cert), status_age(l), l->stanzas_in, l->stanzas_out,
-			   (unsigned long long)l->bytes_in, (unsigned long long)l->bytes_out, c->tls.arena.owner_high[i + 1]);
+		xs2s_w_fmt(&w, ",\"auth\":\"%s\",\"cert\":\"%s\",\"age_s\":%lu,\"stanzas_in\":%lu,\"stanzas_out\":%lu,"
+			       "\"bytes_in\":%s,\"bytes_out\":%s,\"tls_arena_high\":%lu,\"pairs\":[",
+			   status_auth(c, l), xs2s_cert_verdict_name(l->cert), (unsigned long)status_age(l),
+			   (unsigned long)l->stanzas_in, (unsigned long)l->stanzas_out, xs2s_u64_dec(in, l->bytes_in),
+			   xs2s_u64_dec(out, l->bytes_out), (unsigned long)c->tls.arena.owner_high[i + 1]);
 		for (; xs2s_route_next_on(&c->routes, l->id, XS2S_RT_FREE, &p); p++) {
 			const struct xs2s_route *r = &c->routes.r[p];
 
@@ -215,7 +221,7 @@ int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap)
 			xs2s_w_fmt(&w, ",\"state\":\"%s\",\"auth\":\"%s\"}", xs2s_route_state_name(r),
 				   xs2s_auth_method_name(r->method));
 		}
-		xs2s_w_fmt(&w, "],\"ram_bytes\":%zu}", status_ram(c, l));
+		xs2s_w_fmt(&w, "],\"ram_bytes\":%lu}", (unsigned long)status_ram(c, l));
 	}
 	status_totals(c, &plain, &tls, &unknown);
 	xs2s_w_fmt(&w, "],\"totals\":{\"plain\":%u,\"starttls\":%u,\"unknown\":%u},\"pools\":{", plain, tls, unknown);

@@ -25,3 +25,15 @@ const char *xs2s_auth_method_name(enum xs2s_auth_method m)
 {
 	return (unsigned)m < NAMES_LEN(auth_method_names) ? auth_method_names[m] : "?";
 }
+
+const char *xs2s_u64_dec(char out[XS2S_U64_DEC], uint64_t v)
+{
+	char *p = out + XS2S_U64_DEC - 1;
+
+	*p = '\0';
+	do {
+		*--p = (char)('0' + v % 10u);
+		v /= 10u;
+	} while (v);
+	return p;
+}

@@ -20,6 +20,12 @@ enum xs2s_cert_verdict {
 };
 const char *xs2s_cert_verdict_name(enum xs2s_cert_verdict v);
 
+/* A 64-bit counter in decimal, for "%s": small C libraries (newlib-nano)
+ * print %llu literally, so no format of the engine uses it (nor %zu: size_t
+ * is printed as %lu of an unsigned long, uint32_t as %lu too). Returns out. */
+#define XS2S_U64_DEC 21
+const char *xs2s_u64_dec(char out[XS2S_U64_DEC], uint64_t v);
+
 /* How a domain pair was authenticated (status "auth"). */
 enum xs2s_auth_method {
 	XS2S_AUTH_NONE = 0,

@@ -670,7 +670,8 @@ static void link_begin_tls(struct xs2s_link *l)
 	int rc;
 
 	if (xs2s_bq_len(&l->rx)) {
-		XS2S_LOGW(l->id, "discarding %zu plaintext bytes received after STARTTLS", xs2s_bq_len(&l->rx));
+		XS2S_LOGW(l->id, "discarding %lu plaintext bytes received after STARTTLS",
+			  (unsigned long)xs2s_bq_len(&l->rx));
 		xs2s_bq_clear(&l->rx);
 	}
 	rc = xs2s_tls_start(l->env->tls, &l->tls, l->dir == XS2S_DIR_OUT, l->peer_domain, (uint8_t)(l->slot + 1),
@@ -1126,10 +1127,12 @@ void xs2s_link_release(struct xs2s_link *l, size_t tls_peak)
 	if (l->sock != XS2S_SOCK_NONE)
 		xs2s_port_close(l->sock);
 	l->sock = XS2S_SOCK_NONE;
-	XS2S_LOGI(l->id, "closed %s %s %s after %us: %s; stanzas in %u out %u, bytes in %llu out %llu, TLS arena peak %zu",
+	char in[XS2S_U64_DEC], out[XS2S_U64_DEC];
+
+	XS2S_LOGI(l->id, "closed %s %s %s after %us: %s; stanzas in %lu out %lu, bytes in %s out %s, TLS arena peak %lu",
 		  xs2s_link_dir_name(l), l->local_domain, l->peer_domain[0] ? l->peer_domain : "?",
 		  (unsigned)((xs2s_port_now_ms() - l->created_ms) / XS2S_MS_PER_S), l->reason[0] ? l->reason : "normal close",
-		  l->stanzas_in, l->stanzas_out, (unsigned long long)l->bytes_in, (unsigned long long)l->bytes_out,
-		  tls_peak);
+		  (unsigned long)l->stanzas_in, (unsigned long)l->stanzas_out, xs2s_u64_dec(in, l->bytes_in),
+		  xs2s_u64_dec(out, l->bytes_out), (unsigned long)tls_peak);
 	link_set_state(l, XS2S_LS_FREE);
 }

@@ -32,6 +32,15 @@
 #define TLS_SIGALGS \
 	"ECDSA+SHA256:ECDSA+SHA384:ECDSA+SHA512:RSA-PSS+SHA256:RSA-PSS+SHA384:RSA-PSS+SHA512:" \
 	"RSA+SHA256:RSA+SHA384:RSA+SHA512"
+/* The lowest version: 1.2, or 1.3 in a TLS 1.3-only wolfSSL build
+ * (WOLFSSL_NO_TLS12; its SetMinVersion refuses 1.2). */
+#ifdef WOLFSSL_NO_TLS12
+#define TLS_MIN_VERSION WOLFSSL_TLSV1_3
+#define TLS_MIN_NAME "1.3"
+#else
+#define TLS_MIN_VERSION WOLFSSL_TLSV1_2
+#define TLS_MIN_NAME "1.2"
+#endif
 
 #define TLS_LIB_BYTES 4096 /* what wolfSSL_Init allocates for the process, if anything */
 
@@ -163,14 +172,44 @@ static bool tls_err_is_date(int err)
  * (Debian's build) the others are disabled for TLS 1.2's ECDHE too (without
  * it, wolfSSL picks any curve it has from the client's list); the lean
  * build has no other curve compiled in. */
+#ifndef OPENSSL_EXTRA
+/* Whether this wolfSSL build has group g (wolfSSL_CTX_set_groups refuses a
+ * list with one it lacks: a P-256-only build names only that one). */
+static bool tls_group_built(int g)
+{
+	switch (g) {
+#ifdef HAVE_CURVE25519
+	case WOLFSSL_ECC_X25519:
+		return true;
+#endif
+#if !defined(NO_ECC256) && (defined(HAVE_ECC256) || !defined(ECC_USER_CURVES))
+	case WOLFSSL_ECC_SECP256R1:
+		return true;
+#endif
+#if !defined(NO_ECC384) && (defined(HAVE_ECC384) || !defined(ECC_USER_CURVES))
+	case WOLFSSL_ECC_SECP384R1:
+		return true;
+#endif
+	default:
+		return false;
+	}
+}
+#endif
+
 static int tls_ctx_groups(WOLFSSL_CTX *ctx)
 {
 #ifdef OPENSSL_EXTRA
 	return wolfSSL_CTX_set1_curves_list(ctx, TLS_GROUP_NAMES);
 #else
-	static int groups[] = { TLS_GROUPS };
+	static const int order[] = { TLS_GROUPS };
+	int groups[sizeof order / sizeof order[0]];
+	int n = 0;
+	size_t i;
 
-	return wolfSSL_CTX_set_groups(ctx, groups, (int)(sizeof groups / sizeof groups[0]));
+	for (i = 0; i < sizeof order / sizeof order[0]; i++)
+		if (tls_group_built(order[i]))
+			groups[n++] = order[i];
+	return wolfSSL_CTX_set_groups(ctx, groups, n);
 #endif
 }
 
@@ -201,7 +240,7 @@ static WOLFSSL_CTX *tls_ctx_new(WOLFSSL_METHOD *m, const struct xs2s_config *cfg
 
 	if (!ctx)
 		return NULL;
-	if (wolfSSL_CTX_SetMinVersion(ctx, WOLFSSL_TLSV1_2) != WOLFSSL_SUCCESS ||
+	if (wolfSSL_CTX_SetMinVersion(ctx, TLS_MIN_VERSION) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_set_cipher_list(ctx, TLS_CIPHERS) != WOLFSSL_SUCCESS ||
 	    tls_ctx_groups(ctx) != WOLFSSL_SUCCESS || tls_ctx_policy(ctx) != WOLFSSL_SUCCESS ||
 	    wolfSSL_CTX_use_certificate_chain_buffer_format(ctx, cfg->cert_pem, (long)cfg->cert_len,
@@ -266,8 +305,8 @@ int xs2s_tls_init(struct xs2s_tls *t, const struct xs2s_config *cfg)
 		return XS2S_OK;
 	rc = tls_ctx_pair(t, cfg, &t->client_ctx, &t->server_ctx);
 	if (rc == XS2S_ENOMEM) {
-		XS2S_LOGE(0, "tls: the TLS arena (CONFIG_XS2S_TLS_ARENA, %zu bytes) has no room for the certificate, key "
-			     "and CA list", t->arena.size);
+		XS2S_LOGE(0, "tls: the TLS arena (CONFIG_XS2S_TLS_ARENA, %lu bytes) has no room for the certificate, key "
+			     "and CA list", (unsigned long)t->arena.size);
 		return rc;
 	}
 	if (rc != XS2S_OK) {
@@ -275,8 +314,8 @@ int xs2s_tls_init(struct xs2s_tls *t, const struct xs2s_config *cfg)
 		return rc;
 	}
 	t->ready = true;
-	XS2S_LOGI(0, "tls: ready, TLS >= 1.2, AEAD+ECDHE suites only, arena %u bytes (%zu used)",
-		  (unsigned)sizeof t->mem, t->arena.used);
+	XS2S_LOGI(0, "tls: ready, TLS >= " TLS_MIN_NAME ", AEAD+ECDHE suites only, arena %u bytes (%lu used)",
+		  (unsigned)sizeof t->mem, (unsigned long)t->arena.used);
 	return XS2S_OK;
 }
 
@@ -307,7 +346,7 @@ int xs2s_tls_reload(struct xs2s_tls *t, const struct xs2s_config *cfg)
 	t->server_ctx = server;
 	t->ready = true;
 	XS2S_LOGI(0, "tls: reloaded certificate, key and CAs: new links use them, open links keep theirs "
-		     "(arena %zu bytes used)", t->arena.used);
+		     "(arena %lu bytes used)", (unsigned long)t->arena.used);
 	return XS2S_OK;
 }
 

@@ -31,6 +31,15 @@ ipv6=0
 on XS2S_LWIP_IPV6 && ipv6=1
 stats=0
 on XS2S_LWIP_STATS && stats=1
+# The system under lwIP: the unix port (host simulation) or a bare-metal
+# board with a cooperative sys_arch (port/mps2): no loopback interface, no
+# select(), 4-byte alignment, newlib's struct timeval.
+# IPv4 fragments: TCP never sends any (MSS), a DNS answer over UDP fits 512
+# bytes; the board neither reassembles nor fragments.
+loopif=1 select=1 align=8 timeval_private=1 netif_api=1 ip_frag=1
+if on XS2S_LWIP_SYS_MPS2_AN386; then
+	loopif=0 select=0 align=4 timeval_private=0 netif_api=0 ip_frag=0
+fi
 
 # Checked here with a clear message rather than by lwIP's init.c #errors.
 fail() { echo "gen_lwipopts.sh: $*" >&2; exit 1; }
@@ -50,7 +59,9 @@ cat >"$tmp" <<HDR
 #ifndef XS2S_LWIPOPTS_H
 #define XS2S_LWIPOPTS_H
 
-/* ---- system: an OS (the sockets API blocks threads); unix port's sys_arch (pthreads) on the host ---- */
+/* ---- system: the sockets API over a sys_arch: the unix port's (pthreads, a
+ * tcpip thread) on the host; a board's cooperative one (port/mps2: no threads,
+ * its waits run the stack) on bare metal ---- */
 #define NO_SYS                          0
 #define LWIP_TIMERS                     1
 #define LWIP_TCPIP_CORE_LOCKING         1
@@ -73,7 +84,7 @@ cat >"$tmp" <<HDR
 /* ---- memory: static pools only (MEM_LIBC_MALLOC=0, MEMP_MEM_MALLOC=0) ---- */
 #define MEM_LIBC_MALLOC                 0
 #define MEMP_MEM_MALLOC                 0
-#define MEM_ALIGNMENT                   8
+#define MEM_ALIGNMENT                   $align
 #define MEM_SIZE                        $mem_size
 #define MEMP_NUM_PBUF                   16
 #define MEMP_NUM_RAW_PCB                0
@@ -102,8 +113,8 @@ cat >"$tmp" <<HDR
 #define LWIP_AUTOIP                     0
 #define LWIP_IGMP                       0
 #define LWIP_IPV6_DHCP6                 0
-#define IP_REASSEMBLY                   1
-#define IP_FRAG                         1
+#define IP_REASSEMBLY                   $ip_frag
+#define IP_FRAG                         $ip_frag
 #define TCP_MSS                         $mss
 #define TCP_WND                         $wnd
 #define TCP_SND_BUF                     $snd_buf
@@ -112,8 +123,8 @@ cat >"$tmp" <<HDR
 #define LWIP_TCP_KEEPALIVE              1
 
 /* ---- interfaces: loopback for the in-process mode ---- */
-#define LWIP_NETIF_LOOPBACK             1
-#define LWIP_HAVE_LOOPIF                1
+#define LWIP_NETIF_LOOPBACK             $loopif
+#define LWIP_HAVE_LOOPIF                $loopif
 #define LWIP_LOOPBACK_MAX_PBUFS         32
 #define LWIP_NETIF_STATUS_CALLBACK      1
 #define LWIP_NETIF_LINK_CALLBACK        1
@@ -125,14 +136,15 @@ cat >"$tmp" <<HDR
 #define LWIP_COMPAT_SOCKETS             0
 #define LWIP_POSIX_SOCKETS_IO_NAMES     0
 #define LWIP_SOCKET_OFFSET              0
-#define LWIP_SOCKET_SELECT              1
+#define LWIP_SOCKET_SELECT              $select
 #define LWIP_SOCKET_POLL                1
 #define LWIP_SOCKET_OPEN_COUNT          0   /* Debian's patch: keep sockets in the static table */
 #define LWIP_SO_RCVTIMEO                0
 #define LWIP_SO_SNDTIMEO                0
 #define LWIP_SO_RCVBUF                  0
 #define SO_REUSE                        1
-#define LWIP_NETIF_API                  1
+#define LWIP_NETIF_API                  $netif_api
+#define LWIP_TIMEVAL_PRIVATE            $timeval_private
 /* Debian's "port" patch makes sockets.c use these (its posix/sockets.h, for
  * the Hurd's external headers, defines them); with lwIP's own sockets.h
  * (sin_len, sa_len) they are upstream's code. */

@@ -8,7 +8,7 @@
  * - Host descriptors (xs2sd's admin socket): served between slices of
  *   lwIP's poll, since lwip_poll() cannot wait on kernel descriptors.
  * - The log: the host sink (port/hostlog.c: UTC-stamped stderr or syslog),
- *   as on the POSIX port; it replaces port_lwip.c's weak one.
+ *   as on the POSIX port; it replaces unix_sys.c's weak one.
  *
  * A device build links neither: its firmware brings up its own netif. */
 #include <errno.h>

@@ -39,12 +39,21 @@ LWIP_IPV4_SRC := autoip.c dhcp.c etharp.c icmp.c igmp.c ip4.c ip4_addr.c ip4_fra
 LWIP_IPV6_SRC := dhcp6.c ethip6.c icmp6.c inet6.c ip6.c ip6_addr.c ip6_frag.c mld6.c nd6.c
 LWIP_API_SRC := api_lib.c api_msg.c err.c if_api.c netbuf.c netdb.c netifapi.c sockets.c tcpip.c
 LWIP_SRC := $(LWIP_CORE_SRC:%=src/core/%) $(LWIP_IPV4_SRC:%=src/core/ipv4/%) $(LWIP_IPV6_SRC:%=src/core/ipv6/%) \
-	$(LWIP_API_SRC:%=src/api/%) src/netif/ethernet.c port/sys_arch.c port/netif/tapif.c
+	$(LWIP_API_SRC:%=src/api/%) src/netif/ethernet.c
+# The system under lwIP: the unix port (sys_arch.c on pthreads, tapif.c) for
+# the host simulation, or a board's own arch/ headers and sys_arch
+# (port/mps2/board.mk adds its objects and links the image).
+ifeq ($(CONFIG_XS2S_LWIP_SYS_UNIX),y)
+LWIP_SRC += port/sys_arch.c port/netif/tapif.c
+LWIP_ARCH_INC := $(LWIP_SRCDIR)/port/include
+else
+LWIP_ARCH_INC := port/mps2/include
+endif
 LWIP_OBJ := $(LWIP_SRC:%.c=$(LWIP_OBJDIR)/%.o)
 
 # -I order: the generated lwipopts.h before the unix port's own (port/include
 # has one for the Hurd), then lwIP's headers, then the port's arch/ headers.
-LWIP_CPPFLAGS := -I$(LWIP_GEN) -I$(LWIP_SRCDIR)/src/include -I$(LWIP_SRCDIR)/port/include
+LWIP_CPPFLAGS := -I$(LWIP_GEN) -I$(LWIP_SRCDIR)/src/include -I$(LWIP_ARCH_INC)
 # Third-party code: the project's flags without its warning set (gcc 12's
 # default warnings are silent on lwIP 2.1.3; no -w, which would also hide the
 # next line). An implicit declaration is an error: it means a macro lwIP
@@ -53,7 +62,11 @@ LWIP_CPPFLAGS := -I$(LWIP_GEN) -I$(LWIP_SRCDIR)/src/include -I$(LWIP_SRCDIR)/por
 # AddressSanitizer; UBSan stays on for the project's own code only.
 LWIP_CFLAGS = $(filter-out -W% -MMD -MP,$(CFLAGS)) -Werror=implicit-function-declaration $(if $(filter y,$(CONFIG_XS2S_SANITIZE)),-fno-sanitize=undefined)
 
-LWIP_PORT_OBJ := $(O)/port/lwip/port_lwip.o
+LWIP_PORT_OBJ := $(O)/port/lwip/port_lwip.o $(if $(filter y,$(CONFIG_XS2S_LWIP_SYS_UNIX)),$(O)/port/lwip/unix_sys.o)
+# A board's image (port/mps2/board.mk: its objects, the ELF and raw binary).
+ifeq ($(CONFIG_XS2S_LWIP_SYS_MPS2_AN386),y)
+include port/mps2/board.mk
+endif
 LWIP_HOSTSIM_OBJ := $(O)/port/lwip/hostsim.o $(O)/port/hostwatch.o $(O)/port/hostlog.o
 LWIP_SELFTEST := $(O)/port/lwip/selftest
 XS2SD_PORT_OBJ = $(LWIP_PORT_OBJ) $(LWIP_HOSTSIM_OBJ)
@@ -94,7 +107,7 @@ $(LWIP_LIB): $(LWIP_OBJ)
 	@echo "  AR      $@"
 
 # 4. The port, and the in-process self-test (make test runs it).
-LWIP_USERS := $(LWIP_PORT_OBJ) $(O)/port/lwip/hostsim.o $(O)/port/lwip/selftest.o $(O)/port/posix/xs2sd.o \
+LWIP_USERS := $(LWIP_PORT_OBJ) $(LWIP_BOARD_OBJ) $(O)/port/lwip/hostsim.o $(O)/port/lwip/selftest.o $(O)/port/posix/xs2sd.o \
 	$(O)/port/posix/bot.o
 $(LWIP_USERS): CFLAGS += $(LWIP_CPPFLAGS)
 $(LWIP_USERS): $(LWIP_OPTS) | $(LWIP_STAMP)
@@ -111,9 +124,9 @@ lwip-port: $(LWIP_PORT_OBJ) $(LWIP_LIB)
 lwip-selftest: $(LWIP_SELFTEST)
 	$(Q)$(LWIP_SELFTEST)
 lwip-size: $(LWIP_LIB)
-	$(Q)size -t $(LWIP_OBJ)
+	$(Q)$(SIZE) -t $(LWIP_OBJ)
 
--include $(LWIP_PORT_OBJ:.o=.d) $(O)/port/lwip/hostsim.d $(O)/port/lwip/selftest.d
+-include $(LWIP_PORT_OBJ:.o=.d) $(LWIP_BOARD_OBJ:.o=.d) $(O)/port/lwip/hostsim.d $(O)/port/lwip/selftest.d
 
 else
 

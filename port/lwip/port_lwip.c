@@ -4,14 +4,13 @@
  * log sink. lwIP runs with an OS (NO_SYS=0): its tcpip thread owns the stack,
  * the engine calls the thread-safe sockets API from its own thread.
  *
- * Host simulation: lwIP's unix port (sys_arch.c, pthreads); the in-process
- * mode talks over lwIP's loopback interface (xs2s_lwip_init()). No system
- * socket header is included here: lwip/sockets.h defines the types. */
+ * What depends on the system under lwIP (xs2s_lwip_init(), the entropy
+ * source, the log sink) is elsewhere: unix_sys.c for the host simulation
+ * (lwIP's unix port: sys_arch.c, pthreads, a tcpip thread), the board's
+ * folder for a device (port/mps2: a cooperative sys_arch, no threads).
+ * No system socket header is included here: lwip/sockets.h defines the types. */
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/time.h>
 #include "lwip/opt.h"
 #include "lwip/sockets.h"
 #include "lwip/stats.h"
@@ -355,70 +354,14 @@ uint32_t xs2s_port_now_ms(void)
 	return sys_now(); /* u32_t milliseconds, wraps */
 }
 
-/* Host simulation: the kernel's CSPRNG. A device defines its own (hardware
- * TRNG) and this weak one drops out. */
-__attribute__((weak)) int xs2s_lwip_entropy(void *p, size_t n)
-{
-	uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = getrandom(b, n, 0);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return XS2S_EIO;
-		}
-		b += r;
-		n -= (size_t)r;
-	}
-	return XS2S_OK;
-}
-
 int xs2s_port_random(void *p, size_t n)
 {
 	return xs2s_lwip_entropy(p, n);
 }
 
-/* Host simulation: stderr, stamped with sys_now(). A device defines its own
- * (UART, ring buffer) and this weak one drops out. */
-__attribute__((weak)) void xs2s_lwip_log_sink(int level, const char *line)
-{
-	static const char lv[] = "?EWID";
-	uint32_t now = sys_now();
-
-	fprintf(stderr, "%lu.%03lu %c %s\n", (unsigned long)(now / 1000u), (unsigned long)(now % 1000u),
-		lv[level >= 1 && level <= 4 ? level : 0], line);
-}
-
 void xs2s_port_log(int level, const char *line)
 {
 	xs2s_lwip_log_sink(level, line);
-}
-
-static void lwip_tcpip_ready(void *arg)
-{
-	sys_sem_signal((sys_sem_t *)arg);
-}
-
-int xs2s_lwip_init(void)
-{
-	static int started;
-	sys_sem_t ready;
-	unsigned seed;
-
-	if (started)
-		return XS2S_OK;
-	/* The unix port's LWIP_RAND() is rand(): ephemeral ports, ISNs. */
-	if (xs2s_lwip_entropy(&seed, sizeof seed) != XS2S_OK)
-		return XS2S_EIO;
-	srand(seed);
-	if (sys_sem_new(&ready, 0) != ERR_OK)
-		return XS2S_EIO;
-	tcpip_init(lwip_tcpip_ready, &ready);
-	sys_sem_wait(&ready);
-	sys_sem_free(&ready);
-	started = 1;
-	return XS2S_OK;
 }
 
 /* Closed sockets leave their TCP connections to lwIP until the peer has

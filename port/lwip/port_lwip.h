@@ -6,10 +6,12 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Start lwIP: tcpip_init() (the tcpip thread) and wait until it runs; the
- * loopback interface (127.0.0.1, ::1) comes up with it (LWIP_HAVE_LOOPIF),
- * which is all the in-process mode needs. Seeds LWIP_RAND from the port's
- * entropy. Call once, before xs2s_engine_start(). XS2S_OK or XS2S_EIO. */
+/* Start lwIP. Host simulation (unix_sys.c): tcpip_init() (the tcpip thread)
+ * and wait until it runs; the loopback interface (127.0.0.1, ::1) comes up
+ * with it (LWIP_HAVE_LOOPIF), which is all the in-process mode needs; seeds
+ * LWIP_RAND from the port's entropy. A board without threads: lwip_init()
+ * and its network interface (port/mps2/main.c). Call once, before
+ * xs2s_engine_start(). XS2S_OK or XS2S_EIO. */
 int xs2s_lwip_init(void);
 
 /* Set the DNS server xs2s_port_dns_server() reports ("192.0.2.53",
@@ -23,9 +25,10 @@ int xs2s_lwip_set_dns_server(const char *addr);
  * left half-closed. XS2S_OK, or XS2S_EAGAIN when some close is still going. */
 int xs2s_lwip_quiesce(uint32_t max_ms);
 
-/* What a device port replaces (both are weak definitions here):
- * the entropy source behind xs2s_port_random() (host simulation: getrandom()),
- * and the log sink behind xs2s_port_log() (host simulation: stderr). */
+/* What the system under lwIP supplies with xs2s_lwip_init(): the entropy
+ * source behind xs2s_port_random() and the log sink behind xs2s_port_log()
+ * (host simulation, unix_sys.c: getrandom() and stderr; a board: its TRNG
+ * and UART, port/mps2/main.c). */
 int xs2s_lwip_entropy(void *p, size_t n);
 void xs2s_lwip_log_sink(int level, const char *line);
 

@@ -63,7 +63,6 @@ cat <<'HDR'
 #define HAVE_SERVER_RENEGOTIATION_INFO   /* RFC 5746 indication only; no renegotiation */
 #define WOLFSSL_EXTRA_ALERTS     /* a renegotiation attempt (a second ClientHello) gets a fatal alert */
 #define HAVE_HKDF
-#define WC_RSA_PSS
 #define NO_PSK
 #define NO_DH                    /* ECDHE only: no FFDHE groups */
 #define NO_DSA
@@ -170,15 +169,27 @@ cat <<'HDR'
 #define ECC_TIMING_RESISTANT
 #define ECC_SHAMIR
 #define TFM_TIMING_RESISTANT
-#define WC_RSA_BLINDING
 #define WOLFSSL_SP_MATH_ALL      /* portable SP math; no FP_ECC fixed-point cache */
-#define SP_INT_BITS 4096         /* RSA-4096 certificates verify */
 #define WOLFSSL_HAVE_SP_ECC      /* fixed-size P-256/P-384 code: small points, no 4096-bit ECC temporaries */
 HDR
 if on XS2S_WOLFSSL_SMALL; then
 	echo '#define WOLFSSL_SP_SMALL         /* small: the compact fixed-size code (slower) */'
 fi
 
+if on XS2S_WOLFSSL_RSA; then
+	echo '#define WC_RSA_PSS'
+	echo '#define WC_RSA_BLINDING'
+	echo '#define SP_INT_BITS 4096         /* RSA-4096 certificates verify */'
+elif on XS2S_WOLFSSL_P384; then
+	echo '#define NO_RSA                   /* ECDSA certificates only (CONFIG_XS2S_WOLFSSL_RSA) */'
+	echo '#define SP_INT_BITS 384          /* the largest curve */'
+else
+	echo '#define NO_RSA                   /* ECDSA certificates only (CONFIG_XS2S_WOLFSSL_RSA) */'
+	echo '#define SP_INT_BITS 256          /* the largest curve */'
+fi
+if ! on XS2S_WOLFSSL_TLS12; then
+	echo '#define WOLFSSL_NO_TLS12         /* TLS 1.3 only (CONFIG_XS2S_WOLFSSL_TLS12) */'
+fi
 if on XS2S_WOLFSSL_P256; then
 	echo '#define HAVE_ECC256'
 else
@@ -204,15 +215,25 @@ cat <<'HDR'
 
 /* ---- symmetric: AES-GCM, SHA-2, HMAC ---- */
 #define HAVE_AESGCM
-#define GCM_TABLE_4BIT           /* 512 bytes of table per direction; GCM_SMALL is slower */
 #define WOLFSSL_AES_128
-#define WOLFSSL_AES_256
 #define NO_AES_192
-#define WOLFSSL_SHA384
-#define WOLFSSL_SHA512           /* SHA-384 is computed by the SHA-512 code */
 #define HAVE_HASHDRBG
 HDR
 
+if on XS2S_WOLFSSL_SMALL_TABLES; then
+	echo '#define GCM_SMALL                /* no GCM table (CONFIG_XS2S_WOLFSSL_SMALL_TABLES) */'
+	echo '#define WOLFSSL_AES_SMALL_TABLES'
+else
+	echo '#define GCM_TABLE_4BIT           /* 512 bytes of table per direction; GCM_SMALL is slower */'
+fi
+if ! on XS2S_WOLFSSL_ERROR_STRINGS; then
+	echo '#define NO_ERROR_STRINGS         /* numbers only in the log (CONFIG_XS2S_WOLFSSL_ERROR_STRINGS) */'
+fi
+if on XS2S_WOLFSSL_AES256 || on XS2S_WOLFSSL_P384; then
+	echo '#define WOLFSSL_AES_256'
+	echo '#define WOLFSSL_SHA384'
+	echo '#define WOLFSSL_SHA512           /* SHA-384 is computed by the SHA-512 code */'
+fi
 if on XS2S_WOLFSSL_CHACHA; then
 	echo '#define HAVE_CHACHA'
 	echo '#define HAVE_POLY1305'
@@ -223,6 +244,21 @@ SMALL) echo; echo '#define SMALL_SESSION_CACHE      /* 6 sessions (CONFIG_XS2S_T
 MEDIUM) echo; echo '#define MEDIUM_SESSION_CACHE     /* 1055 sessions (CONFIG_XS2S_TLS_SESSION_CACHE_MEDIUM) */' ;;
 *) echo; echo '#define NO_SESSION_CACHE         /* s2s streams are long-lived: no resumption cache (static RAM) */' ;;
 esac
+# Bare metal (port/mps2): no OS to seed the DRBG from, no sockets, no
+# directories; the seed is the board's entropy (the host's, through
+# semihosting, in QEMU: port/mps2/main.c), time() is newlib's over the board's clock.
+if on XS2S_LWIP_SYS_MPS2_AN386; then
+	echo
+	echo '/* ---- bare metal: MPS2 AN386 (port/mps2) ---- */'
+	echo '#define CUSTOM_RAND_GENERATE_SEED xs2s_mps2_wolfssl_seed'
+	echo '#ifndef __ASSEMBLER__'
+	echo 'int xs2s_mps2_wolfssl_seed(unsigned char *output, unsigned int sz);'
+	echo '#endif'
+	echo '#define NO_DEV_RANDOM'
+	echo '#define WOLFSSL_NO_SOCK'
+	echo '#define NO_WOLFSSL_DIR'
+	echo '#define HAVE_GMTIME_R            /* newlib'"'"'s gmtime() mallocs its result buffer; gmtime_r does not */'
+fi
 if on XS2S_WOLFSSL_SMALL_STACK; then
 	echo '#define WOLFSSL_SMALL_STACK'
 fi
