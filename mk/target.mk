@@ -68,7 +68,7 @@ endif
 # changes, so a new CROSS_COMPILE or compiler version rebuilds what uses it.
 .PHONY: xs2s-force
 $(TOOLCHAIN_H): xs2s-force
-	$(Q)mk/target_facts.sh "$(CC)" $@
+	$(Q)mk/target_facts.sh "$(CC) $(XS2S_CPU_FLAGS)" $@
 
 ifeq ($(XS2S_CROSS),y)
 HEADERS_CHECK := $(O)/.headers-checked

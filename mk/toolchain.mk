@@ -34,6 +34,12 @@ NM := $(CROSS_COMPILE)nm
 STRIP := $(CROSS_COMPILE)strip
 SIZE := $(CROSS_COMPILE)size
 
+# The CPU a board names: on every object, libraries included, and in every
+# question asked of the compiler (toolchain.h, wolfssl.mk's choice of code).
+ifeq ($(CONFIG_XS2S_LWIP_SYS_MPS2_AN386),y)
+XS2S_CPU_FLAGS := -mcpu=cortex-m4 -mthumb -mfloat-abi=soft
+endif
+
 # The compiler's target facts (mk/target.mk makes it).
 TOOLCHAIN_H := $(O)/include/generated/toolchain.h
 

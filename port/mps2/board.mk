@@ -16,7 +16,7 @@ DEPS_TEST += qemu-system-arm netcat-openbsd
 
 # Every object, libraries included: Cortex-M4, Thumb-2, no FPU use (nothing
 # here computes in floating point; soft-float keeps the FPU off).
-MPS2_CPU := -mcpu=cortex-m4 -mthumb -mfloat-abi=soft
+MPS2_CPU := $(XS2S_CPU_FLAGS) # mk/toolchain.mk
 CFLAGS += $(MPS2_CPU) -Iport/mps2
 # The one stack (no threads).
 MPS2_STACK := 32768

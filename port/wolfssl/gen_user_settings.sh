@@ -174,6 +174,10 @@ cat <<'HDR'
 HDR
 if on XS2S_WOLFSSL_SMALL; then
 	echo '#define WOLFSSL_SP_SMALL         /* small: the compact fixed-size code (slower) */'
+elif [ "$cpu" = arm ] && [ "$arm_m" = 1 ]; then
+	# Cortex-M: the Thumb-2 code in its loop form. The unrolled form is
+	# about 33 KB more flash on an MCU, for little gain over the assembly.
+	echo '#define WOLFSSL_SP_SMALL         /* Cortex-M: sp_cortexm.c in its compact form */'
 fi
 
 if on XS2S_WOLFSSL_RSA; then

@@ -34,7 +34,7 @@ endif
 # Fast (CONFIG_XS2S_WOLFSSL_FAST): the assembly of the compiler's CPU, as
 # gen_user_settings.sh chose it from the same compiler (toolchain.h).
 WOLFSSL_MACHINE := $(shell $(CC) -dumpmachine 2>/dev/null)
-WOLFSSL_ARM_M := $(if $(filter arm%,$(WOLFSSL_MACHINE)),$(filter 77,$(shell printf '__ARM_ARCH_PROFILE\n' | $(CC) -E -P -xc - 2>/dev/null)))
+WOLFSSL_ARM_M := $(if $(filter arm%,$(WOLFSSL_MACHINE)),$(filter 77,$(shell printf '__ARM_ARCH_PROFILE\n' | $(CC) $(XS2S_CPU_FLAGS) -E -P -xc - 2>/dev/null)))
 WOLFSSL_FE := fe_low_mem.c
 WOLFSSL_ASM_SRC :=
 ifeq ($(CONFIG_XS2S_WOLFSSL_FAST),y)
