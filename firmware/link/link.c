@@ -320,7 +320,13 @@ static int link_send_header(struct xs2s_link *l)
 		xs2s_random_hex(l->stream_id, 32);
 		xs2s_w_fmt(&w, " id='%s'", l->stream_id);
 	}
-	xs2s_w_raw(&w, " version='1.0'>");
+	/* RFC 6120 4.7.5: ours is 1.0; a response states the lower of the
+	 * peer's and ours, and none to a peer that stated none. */
+	if (l->dir == XS2S_DIR_IN && l->st.version == XS2S_VERSION_OLD)
+		xs2s_w_fmt(&w, " version='%u.%u'", l->st.ver_major, l->st.ver_minor);
+	else if (l->dir == XS2S_DIR_OUT || l->st.version != XS2S_VERSION_NONE)
+		xs2s_w_raw(&w, " version='1.0'");
+	xs2s_w_raw(&w, ">");
 	if (w.overflow || link_put(l, buf, w.len) != XS2S_OK)
 		return XS2S_ENOMEM;
 	l->st.header_sent = true;
@@ -564,6 +570,51 @@ static enum xs2s_link_ev link_on_comp_header(struct xs2s_link *l, const struct x
 }
 #endif
 
+/* RFC 6120 4.7.5: the version the peer's header states. No attribute is
+ * "0.9"; otherwise "major.minor" in decimal, compared as numbers: 1.0 and
+ * above are spoken as 1.0, a lower one is echoed in our response (rule 2). */
+static void link_version_parse(struct xs2s_link *l, const char *v)
+{
+	unsigned major = 0, minor = 0, digits = 0;
+	const char *p = v;
+
+	l->st.ver_major = 0;
+	l->st.ver_minor = 9;
+	if (!v[0]) {
+		l->st.version = XS2S_VERSION_NONE;
+	} else {
+		for (; *p >= '0' && *p <= '9' && digits < 4; p++, digits++)
+			major = major * 10 + (unsigned)(*p - '0');
+		if (digits && *p == '.' && p[1]) {
+			for (p++, digits = 0; *p >= '0' && *p <= '9' && digits < 4; p++, digits++)
+				minor = minor * 10 + (unsigned)(*p - '0');
+		} else {
+			digits = 0;
+		}
+		if (!digits || *p) {
+			l->st.version = XS2S_VERSION_BAD;
+		} else {
+			l->st.version = major >= 1 ? XS2S_VERSION_1 : XS2S_VERSION_OLD;
+			l->st.ver_major = (uint16_t)major;
+			l->st.ver_minor = (uint16_t)minor;
+		}
+	}
+	l->st.version1 = l->st.version == XS2S_VERSION_1;
+}
+
+/* Whether xs2s speaks a pre-1.0 stream with this peer: no features, so
+ * dialback in plaintext only (RFC 6120 4.7.5; XEP-0220 2.1). */
+static bool link_speaks_pre_1_0(const struct xs2s_link *l)
+{
+	return xs2s_link_plain_allowed(l) && l->env->dialback;
+}
+
+static const char *link_pre_1_0_refusal(const struct xs2s_link *l)
+{
+	return !xs2s_link_plain_allowed(l) ? "TLS is required (no STARTTLS before 1.0)"
+					    : "dialback is off (SASL needs stream features)";
+}
+
 static enum xs2s_link_ev link_on_header(struct xs2s_link *l)
 {
 	struct xs2s_stream_hdr h;
@@ -583,7 +634,7 @@ static enum xs2s_link_ev link_on_header(struct xs2s_link *l)
 		return XS2S_LINK_IDLE;
 	}
 	l->ns = h.ns;
-	l->st.version1 = h.version[0] == '1';
+	link_version_parse(l, h.version);
 	l->st.hdr_dialback = h.has_dialback;
 #if CONFIG_XS2S_COMPONENTS
 	if (LINK_COMP(l))
@@ -598,18 +649,25 @@ static enum xs2s_link_ev link_on_header(struct xs2s_link *l)
 		link_set_state(l, XS2S_LS_FEATURES);
 		if (l->st.version1)
 			return XS2S_LINK_IDLE; /* features follow */
-		/* Pre-RFC 6120 peer: no features follow, so no STARTTLS either. */
-		if (!xs2s_link_plain_allowed(l)) {
-			xs2s_link_abort(l, XS2S_WHY_TLS_REQUIRED,
-					"peer speaks pre-1.0 XMPP (no STARTTLS) and TLS is required");
+		if (l->st.version == XS2S_VERSION_BAD) {
+			xs2s_link_abort(l, XS2S_WHY_UNSUPPORTED_VERSION, "peer's stream header version '%s' is not a "
+					"version", h.version);
+			return XS2S_LINK_IDLE;
+		}
+		/* A response below 1.0 (RFC 6120 4.7.5 rules 3, 4): no features
+		 * follow, so neither STARTTLS nor SASL; dialback in plaintext or
+		 * unsupported-version. */
+		if (!link_speaks_pre_1_0(l)) {
+			xs2s_link_abort(l, XS2S_WHY_UNSUPPORTED_VERSION, "peer speaks XMPP %s, and %s",
+					h.version[0] ? h.version : "0.9 (no version)", link_pre_1_0_refusal(l));
 			return XS2S_LINK_IDLE;
 		}
 		XS2S_LOGW(l->id, "INSECURE: peer speaks pre-1.0 XMPP, continuing in plaintext");
 		return XS2S_LINK_FEATURES;
 	}
-	if (!h.to[0])
-		snprintf(h.to, sizeof h.to, "%s", l->env->domains[0]);
-	snprintf(l->local_domain, sizeof l->local_domain, "%s", h.to);
+	/* RFC 6120 4.7.2: an s2s initial header names the domain it is for;
+	 * our response names it back only when it is one. */
+	snprintf(l->local_domain, sizeof l->local_domain, "%s", xs2s_domain_valid(h.to) ? h.to : "");
 	snprintf(l->peer_domain, sizeof l->peer_domain, "%s", h.from);
 	if (xs2s_link_tls_up(l))
 		l->cert = xs2s_tls_verdict(&l->tls, l->peer_domain); /* against what it claims now */
@@ -617,12 +675,30 @@ static enum xs2s_link_ev link_on_header(struct xs2s_link *l)
 		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "no room for header");
 		return XS2S_LINK_IDLE;
 	}
+	if (!h.to[0]) {
+		/* RFC 6120 4.7.2 (MUST include 'to'), 4.9.3.14. */
+		xs2s_link_abort(l, XS2S_WHY_IMPROPER_ADDRESSING, "stream header without 'to'");
+		return XS2S_LINK_IDLE;
+	}
+	if (!l->local_domain[0]) {
+		xs2s_link_abort(l, XS2S_WHY_IMPROPER_ADDRESSING, "stream header 'to' is not a domain");
+		return XS2S_LINK_IDLE;
+	}
 	if (!xs2s_env_served(l->env, h.to)) {
+		/* RFC 6120 4.9.3.6. */
 		xs2s_link_abort(l, XS2S_WHY_HOST_UNKNOWN, "stream to %s, which is not served here", h.to);
 		return XS2S_LINK_IDLE;
 	}
-	if (!l->st.version1 && !xs2s_link_plain_allowed(l)) {
-		xs2s_link_abort(l, XS2S_WHY_POLICY_VIOLATION, "pre-1.0 peer cannot do STARTTLS, TLS is required");
+	if (l->st.version == XS2S_VERSION_BAD) {
+		/* RFC 6120 4.7.5: the comparison is numeric, major then minor. */
+		xs2s_link_abort(l, XS2S_WHY_UNSUPPORTED_VERSION, "stream header version '%s' is not a version",
+				h.version);
+		return XS2S_LINK_IDLE;
+	}
+	if (!l->st.version1 && !link_speaks_pre_1_0(l)) {
+		/* RFC 6120 4.7.5, 4.9.3.25: a version xs2s will not speak. */
+		xs2s_link_abort(l, XS2S_WHY_UNSUPPORTED_VERSION, "peer speaks XMPP %s, and %s",
+				h.version[0] ? h.version : "0.9 (no version)", link_pre_1_0_refusal(l));
 		return XS2S_LINK_IDLE;
 	}
 	link_set_state(l, XS2S_LS_FEATURES);

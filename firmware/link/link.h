@@ -118,6 +118,15 @@ enum xs2s_why {
 	XS2S_WHY__COUNT
 };
 
+/* The version a peer's stream header states (RFC 6120 4.7.5). */
+enum xs2s_version {
+	XS2S_VERSION_UNREAD = 0, /* no header read yet (ours says 1.0) */
+	XS2S_VERSION_NONE,     /* no version attribute: "0.9", answered without one */
+	XS2S_VERSION_OLD,      /* below 1.0: echoed in our response */
+	XS2S_VERSION_1,        /* 1.0 or higher: spoken as 1.0 */
+	XS2S_VERSION_BAD,      /* not "major.minor": unsupported-version */
+};
+
 /* What xs2s_link_pump() hands up. */
 enum xs2s_link_ev {
 	XS2S_LINK_IDLE = 0,   /* nothing more for now (or the link is closing) */
@@ -149,7 +158,9 @@ struct xs2s_link {
 	/* the stream, read-only above */
 	struct {
 		bool header_sent;     /* our header for the current stream */
-		bool version1;        /* the peer's header said version='1.0' */
+		bool version1;        /* the peer's header said version='1.0' or higher */
+		uint8_t version;      /* enum xs2s_version: what the peer's header said */
+		uint16_t ver_major, ver_minor; /* its version (0.9 when it stated none) */
 		bool hdr_dialback;    /* the peer's header declared xmlns:db */
 	} st;
 	char stream_id[XS2S_STREAM_ID_MAX + 1];  /* ours (in) or the peer's (out) */

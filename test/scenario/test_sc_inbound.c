@@ -474,18 +474,63 @@ static const struct sc_step in_inbox_full[] = {
 SC_TEST(in_inbox_full, 0)
 #endif
 
-/* Streams to the alias domain, and without 'to' (the primary domain). */
-static const struct sc_step in_alias_and_default_to[] = {
+/* Streams to the alias domain; one without 'to' is refused (RFC 6120
+ * 4.7.2: the initiating server MUST name the domain; it used to get the
+ * primary domain's stream) and the other is unaffected. */
+static const struct sc_step in_alias_and_missing_to[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("b.test", "alias.test")),
 	EXPECT(PI, HDR_ID("alias.test", "b.test", "${id1}") FEATURES_DB),
 	CONNECT(PI2),
 	SEND(PI2, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' version='1.0'>"),
-	EXPECT(PI2, HDR_ID("a.test", "b.test", "${id2}") FEATURES_DB),
+	EXPECT(PI2, "<?xml version='1.0'?><stream:stream " NS_STREAMS_ATTRS " to='b.test' id='${id2}' version='1.0'>"
+		    STREAM_ERROR("improper-addressing")),
+	EXPECT_CLOSED(PI2),
 	EXPECT_NOTHING(PI),
 	END(),
 };
-SC_TEST(in_alias_and_default_to, 0)
+SC_TEST(in_alias_and_missing_to, 0)
+
+/* RFC 6120 4.7.5: a peer without version is XMPP 0.9 (rule 4): the
+ * response states no version and no features follow; under the optional
+ * TLS policy xs2s speaks it, with dialback only (XEP-0220 2.1). */
+static const struct sc_step in_pre_1_0_dialback[] = {
+	CONNECT(PI),
+	SEND(PI, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='a.test'>"),
+	EXPECT(PI, "<?xml version='1.0'?><stream:stream " NS_STREAMS_ATTRS " from='a.test' to='b.test' id='${in_id}'>"),
+	EXPECT_NOTHING(PI),
+	SEND(PI, "<db:result from='b.test' to='a.test'>" PEERKEY "</db:result>"),
+	ACCEPT(PA, "b.test"),
+	EXPECT(PA, HDR("a.test", "b.test")),
+	SEND(PA, HDR_ID("b.test", "a.test", "out-1") FEATURES_DB),
+	DBKEY("kb", "b.test", "a.test", "out-1"),
+	EXPECT(PA, "<db:result from='a.test' to='b.test'>${kb}</db:result>"
+		   "<db:verify from='a.test' to='b.test' id='${in_id}'>" PEERKEY "</db:verify>"),
+	SEND(PA, "<db:verify from='b.test' to='a.test' id='${in_id}' type='valid'/>"),
+	EXPECT(PI, "<db:result from='a.test' to='b.test' type='valid'/>"),
+	SEND(PI, "<message from='x@b.test' to='u@a.test'><body>old school</body></message>"),
+	INBOX("x@b.test", "u@a.test", "normal", "", "old school"),
+	END(),
+};
+SC_TEST(in_pre_1_0_dialback, 0)
+
+/* Rule 2: the lower of the two versions, compared as numbers: 0.9 is
+ * answered 0.9 (without features); 1.10 and 2.0 are answered 1.0. */
+static const struct sc_step in_versions[] = {
+	CONNECT(PI),
+	SEND(PI, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='a.test' version='0.9'>"),
+	EXPECT(PI, "<?xml version='1.0'?><stream:stream " NS_STREAMS_ATTRS " from='a.test' to='b.test' id='${id1}' "
+		   "version='0.9'>"),
+	EXPECT_NOTHING(PI),
+	CONNECT(PI2),
+	SEND(PI2, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='a.test' version='2.0'>"),
+	EXPECT(PI2, HDR_ID("a.test", "b.test", "${id2}") FEATURES_DB),
+	CONNECT(PX),
+	SEND(PX, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='a.test' version='1.10'>"),
+	EXPECT(PX, HDR_ID("a.test", "b.test", "${id3}") FEATURES_DB),
+	END(),
+};
+SC_TEST(in_versions, 0)
 
 int main(void)
 {
@@ -522,7 +567,9 @@ int main(void)
 #if CONFIG_XS2S_INBOX_BYTES == 16384
 		cmocka_unit_test(test_in_inbox_full),
 #endif
-		cmocka_unit_test(test_in_alias_and_default_to),
+		cmocka_unit_test(test_in_alias_and_missing_to),
+		cmocka_unit_test(test_in_pre_1_0_dialback),
+		cmocka_unit_test(test_in_versions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -48,6 +48,7 @@ static int setup(void **state)
 	memset(&env, 0, sizeof env);
 	snprintf(env.domains[0], sizeof env.domains[0], "a.test");
 	env.ndomains = 1;
+	env.dialback = true;
 	set_policy(XS2S_TLS_POLICY_OPTIONAL_INSECURE);
 	xs2s_config_defaults(&cfg); /* no certificate: no TLS contexts */
 	assert_int_equal(xs2s_tls_init(&tls, &cfg), XS2S_OK);
@@ -377,7 +378,8 @@ static void test_out_header_without_id(void **state)
 }
 
 /* A pre-RFC 6120 peer (no version): no features follow; FEATURES goes up
- * without an element when plaintext is allowed, else policy-violation. */
+ * without an element when plaintext and dialback are allowed, else
+ * unsupported-version (RFC 6120 4.7.5 rule 3). */
 static void test_out_pre_1_0(void **state)
 {
 	struct xs2s_el el;
@@ -388,6 +390,47 @@ static void test_out_pre_1_0(void **state)
 	assert_int_equal(pump(&el), XS2S_LINK_FEATURES);
 	assert_null(el.node);
 	assert_false(link.st.version1);
+	assert_int_equal(link.st.version, XS2S_VERSION_NONE);
+}
+
+/* ... without dialback, nothing can authenticate it: unsupported-version. */
+static void test_out_pre_1_0_no_dialback(void **state)
+{
+	(void)state;
+	env.dialback = false;
+	open_out();
+	peer_says("<?xml version='1.0'?><stream:stream " NS_ATTRS " from='b.test' to='a.test' id='old' "
+		  "version='0.9'>");
+	expect_stream_error("unsupported-version", XS2S_WHY_UNSUPPORTED_VERSION);
+	assert_int_equal(link.st.version, XS2S_VERSION_OLD);
+}
+
+/* RFC 6120 4.7.5: versions compare as numbers; "1.10" and "2.0" are spoken
+ * as 1.0, anything but "major.minor" is unsupported-version. */
+static void test_out_versions(void **state)
+{
+	struct xs2s_el el;
+	static const char *const bad[] = { "1", "1.", ".0", "x.0", "1.0.0", "1.0 " };
+	size_t i;
+
+	(void)state;
+	open_out();
+	peer_says("<?xml version='1.0'?><stream:stream " NS_ATTRS " from='b.test' to='a.test' id='v' version='1.10'>");
+	assert_int_equal(pump(&el), XS2S_LINK_IDLE);
+	assert_true(link.st.version1);
+	assert_int_equal(link.st.ver_minor, 10);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char hdr[256];
+
+		teardown(state);
+		setup(state);
+		open_out();
+		snprintf(hdr, sizeof hdr, "<stream:stream " NS_ATTRS " from='b.test' to='a.test' id='v' version='%s'>",
+			 bad[i]);
+		peer_says(hdr);
+		expect_stream_error("unsupported-version", XS2S_WHY_UNSUPPORTED_VERSION);
+		assert_int_equal(link.st.version, XS2S_VERSION_BAD);
+	}
 }
 
 /* Refused and timed-out setups end without a stream error, and say with
@@ -516,6 +559,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_out_no_starttls_required, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_header_without_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_pre_1_0, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_pre_1_0_no_dialback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_connect_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_reserve, setup, teardown),
