@@ -135,7 +135,7 @@ int xs2s_app_lq_put(struct xs2s_app *app, const char *xml, size_t len, int track
 /* The value spans of the start tag's from, to and id attributes, and the
  * span of the first <body/> child element, in stanza xml (well-formed: the
  * framer and the parser have read it). */
-static void app_spans(const char *xml, size_t len, struct xs2s_stanza_meta *m)
+void xs2s_app_spans(const char *xml, size_t len, struct xs2s_stanza_meta *m)
 {
 	size_t i = 1, depth = 1, body = 0;
 
@@ -219,7 +219,7 @@ int xs2s_app_submit(struct xs2s_app *app, char *xml, size_t len, unsigned flags,
 	enum xs2s_kind kind;
 	int rc;
 
-	if (len > CONFIG_XS2S_MAX_STANZA)
+	if (len > (size_t)CONFIG_XS2S_MAX_STANZA + ((flags & XS2S_SUBMIT_ANSWER) ? XS2S_REPLY_SLACK : 0u))
 		return XS2S_ERANGE;
 	rc = xs2s_xml_parse_local(app->env->xml, xml, len, &root);
 	if (rc != XS2S_OK) {
@@ -230,8 +230,8 @@ int xs2s_app_submit(struct xs2s_app *app, char *xml, size_t len, unsigned flags,
 	from = xs2s_el_attr(&root, "from");
 	to = xs2s_el_attr(&root, "to");
 	rc = XS2S_OK;
-	if (kind == XS2S_ANY_KIND || !xs2s_el_is(&root, XS2S_NS_SERVER, NULL) || !from || !to ||
-	    xs2s_jid_domain(from, fd, sizeof fd) || xs2s_jid_domain(to, td, sizeof td) ||
+	if (kind == XS2S_ANY_KIND || !xs2s_el_is(&root, XS2S_NS_SERVER, NULL) || !xs2s_jid_valid(from) ||
+	    !xs2s_jid_valid(to) || xs2s_jid_domain(from, fd, sizeof fd) || xs2s_jid_domain(to, td, sizeof td) ||
 	    !xs2s_env_local(app->env, (flags & XS2S_SUBMIT_BOUNCE) ? td : fd))
 		rc = XS2S_EINVAL; /* a bounce goes to our own sender only */
 	xs2s_xml_free(app->env->xml, &root);
@@ -241,7 +241,7 @@ int xs2s_app_submit(struct xs2s_app *app, char *xml, size_t len, unsigned flags,
 	meta.kind = (uint8_t)(kind - XS2S_MESSAGE); /* enum xs2s_stanza_kind */
 	meta.bounce = (flags & XS2S_SUBMIT_BOUNCEABLE) != 0;
 	meta.track = (uint16_t)(track > 0 ? track : 0);
-	app_spans(xml, len, &meta);
+	xs2s_app_spans(xml, len, &meta);
 	if (len > app->scratch_high && xml == app->scratch)
 		app->scratch_high = len;
 	if (xs2s_env_local(app->env, td))

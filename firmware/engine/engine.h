@@ -35,6 +35,9 @@
 #include "component/component.h"
 #endif
 
+/* xs2s_config.h: OUT_BUF >= MAX_STANZA + 256 holds the largest answer and a stream's end. */
+_Static_assert(XS2S_REPLY_SLACK + XS2S_LINK_CLOSE_RESERVE <= 256, "xs2s_config.h: the OUT_BUF invariant");
+
 #define XS2S_CORE_MAGIC 0x78733273u /* "xs2s": set by start, cleared by fini */
 #define XS2S_STEP_ELEMENTS 64       /* elements per link per round: fairness */
 

@@ -370,6 +370,22 @@ static void s2s_dialback_in(struct xs2s_core *c, struct xs2s_slot *s, const stru
 	memset(m.key, 0, sizeof m.key);
 }
 
+/* RFC 7622 on a stanza address: its fault, and its domainpart into
+ * dom[XS2S_DOMAIN_MAX + 1] (also when another part is at fault: an error can
+ * still come from that domain). XS2S_OK when the domainpart is valid. */
+static int s2s_jid(const char *jid, enum xs2s_jid_fault *fault, char *dom)
+{
+	const char *d = NULL;
+	size_t n = 0;
+
+	*fault = xs2s_jid_check(jid, &d, &n);
+	if (!d || n == 0 || n > XS2S_DOMAIN_MAX)
+		return XS2S_EINVAL;
+	memcpy(dom, d, n);
+	dom[n] = '\0';
+	return XS2S_OK;
+}
+
 /* A message, presence or iq: only inbound, from a domain authenticated on
  * this stream, to one of ours (RFC 6120 4.9.3.9, 4.9.3.4, 4.9.3.6). */
 static void s2s_stanza(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_el *st)
@@ -377,14 +393,20 @@ static void s2s_stanza(struct xs2s_core *c, struct xs2s_slot *s, const struct xs
 	struct xs2s_link *l = &s->link;
 	const char *name = xs2s_el_name(st), *from = xs2s_el_attr(st, "from"), *to = xs2s_el_attr(st, "to");
 	char fd[XS2S_DOMAIN_MAX + 1], td[XS2S_DOMAIN_MAX + 1];
+	enum xs2s_jid_fault ff = XS2S_JID_OK, tf = XS2S_JID_OK;
 	int r;
 
 	if (l->dir != XS2S_DIR_IN || !xs2s_route_any_valid(&c->routes, l->id)) {
 		xs2s_link_abort(l, XS2S_WHY_NOT_AUTHORIZED, "%s before authentication", name);
 		return;
 	}
-	if (!from || !to || xs2s_jid_domain(from, fd, sizeof fd) || xs2s_jid_domain(to, td, sizeof td)) {
-		xs2s_link_abort(l, XS2S_WHY_IMPROPER_ADDRESSING, "%s without valid from/to", name);
+	/* RFC 6120 4.9.3.14: no 'from' or 'to', one without a value, or one
+	 * that breaks RFC 7622 (only a domain of ours could answer, and only
+	 * for 'to': that is jid-malformed below). */
+	if (s2s_jid(from, &ff, fd) || s2s_jid(to, &tf, td) || ff != XS2S_JID_OK || tf == XS2S_JID_ENCODING) {
+		xs2s_link_abort(l, XS2S_WHY_IMPROPER_ADDRESSING, "%s with %s %s", name,
+				ff != XS2S_JID_OK ? "a malformed 'from':" : "a malformed 'to':",
+				xs2s_jid_fault_name(ff != XS2S_JID_OK ? ff : tf));
 		return;
 	}
 	if (!xs2s_env_served(&c->env, td)) {
@@ -397,6 +419,15 @@ static void s2s_stanza(struct xs2s_core *c, struct xs2s_slot *s, const struct xs
 		return;
 	}
 	xs2s_link_stanza_in(l);
+	if (tf != XS2S_JID_OK) {
+		/* RFC 6120 8.3.3.8: a 'to' whose localpart or resourcepart breaks
+		 * RFC 7622, for a domain of ours: jid-malformed, from that domain. */
+		size_t n;
+		const char *raw = xs2s_link_element_text(l, &n);
+
+		xs2s_app_refuse(&c->app, l->id, st, raw, n, XS2S_STE_JID_MALFORMED, td);
+		return;
+	}
 #if CONFIG_XS2S_COMPONENTS
 	r = xs2s_comps_find(&c->comps, td);
 	if (r != XS2S_COMP_NONE) {
@@ -463,19 +494,24 @@ static int s2s_bounce(struct xs2s_core *c, const char *from, const char *to, con
 
 	if (!xs2s_env_local(&c->env, from)) {
 		if (!meta->bounce) {
+			c->app.counts.not_bounced++; /* RFC 6120 8.3.1 */
 			XS2S_LOGI(0, "undeliverable stanza from %s to %s dropped: %s (errors and replies are not bounced)",
 				  from, to, xs2s_stanza_err_name(cond));
 			return XS2S_OK;
 		}
 		if (xs2s_comps_error(&c->comps, xml, meta, cond, &reply, &rlen, &rmeta) != XS2S_OK) {
-			XS2S_LOGW(0, "undeliverable stanza from %s to %s dropped: %s (its error reply does not fit)", from,
+			c->app.counts.answers_lost++;
+			XS2S_LOGE(0, "undeliverable stanza from %s to %s dropped: %s (its error reply does not fit)", from,
 				  to, xs2s_stanza_err_name(cond));
 			return XS2S_OK;
 		}
 		XS2S_LOGI(0, "bounced stanza from %s to %s: %s", from, to, xs2s_stanza_err_name(cond));
 		rc = xs2s_s2s_send(c, to, from, reply, rlen, &rmeta);
-		if (rc != XS2S_OK)
-			XS2S_LOGW(0, "cannot send the %s error to %s: %s", xs2s_stanza_err_name(cond), from, xs2s_err_name(rc));
+		if (rc != XS2S_OK) {
+			c->app.counts.answers_lost++;
+			XS2S_LOGE(0, "cannot send the %s error to %s: %s", xs2s_stanza_err_name(cond), from,
+				  xs2s_err_name(rc));
+		}
 		return XS2S_OK;
 	}
 #else
@@ -593,18 +629,30 @@ static void s2s_comp_stanza(struct xs2s_core *c, struct xs2s_slot *s, int k, con
 	size_t n;
 	int rc;
 
-	if (!from || xs2s_jid_domain(from, fd, sizeof fd) || strcmp(fd, comp)) {
+	enum xs2s_jid_fault ff = XS2S_JID_OK, tf = XS2S_JID_OK;
+
+	if (s2s_jid(from, &ff, fd) || strcmp(fd, comp)) {
 		xs2s_link_abort(l, XS2S_WHY_INVALID_FROM, "component %s sent a %s from '%s', not from its own domain", comp,
 				name, from ? from : "");
 		return;
 	}
-	if (!to || xs2s_jid_domain(to, td, sizeof td)) {
-		xs2s_link_abort(l, XS2S_WHY_IMPROPER_ADDRESSING, "component %s sent a %s without a valid 'to'", comp,
-				name);
+	if (ff != XS2S_JID_OK || s2s_jid(to, &tf, td) || tf == XS2S_JID_ENCODING) {
+		/* RFC 6120 4.9.3.14 */
+		xs2s_link_abort(l, XS2S_WHY_IMPROPER_ADDRESSING, "component %s sent a %s with a malformed %s", comp,
+				name, ff == XS2S_JID_OK ? "'to'" : "'from'");
 		return;
 	}
 	xs2s_link_stanza_in(l);
 	raw = xs2s_link_element_text(l, &n);
+	if (tf != XS2S_JID_OK) {
+		/* RFC 6120 8.3.3.8: jid-malformed, back to the component. */
+		c->app.counts.jid_malformed++;
+		XS2S_LOGI(l->id, "component %s sent a %s to '%.80s': jid-malformed (%s)", comp, name, to,
+			  xs2s_jid_fault_name(tf));
+		xs2s_comps_stanza_meta(raw, n, &m);
+		s2s_bounce(c, fd, td, raw, n, &m, XS2S_STE_JID_MALFORMED, "");
+		return;
+	}
 	if (xs2s_env_local(&c->env, td)) {
 		xs2s_app_deliver(&c->app, l->id, st, raw, n);
 		return;

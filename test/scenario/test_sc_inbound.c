@@ -417,6 +417,69 @@ static const struct sc_step in_iq_errors[] = {
 };
 SC_TEST(in_iq_errors, 0)
 
+/* RFC 6120 8.2.3: every iq get/set gets an answer, whatever its id's size
+ * within the stanza limit (13.12). A ping with an id that fills the stanza
+ * gets its result, the id as sent; a disco#info whose result would not fit a
+ * stanza gets resource-constraint (8.3.3.18, wait), the id as sent, although
+ * that error is longer than the request (XS2S_REPLY_SLACK). */
+#define LONG_ID (CONFIG_XS2S_MAX_STANZA - 120)
+static const struct sc_step in_iq_long_id[] = {
+	INCLUDE(SC_IN_AUTH_B),
+	SEND_LONG(PI, "<iq type='get' from='x@b.test/r' to='a.test' id='", "i", LONG_ID,
+		  "'><ping xmlns='urn:xmpp:ping'/></iq>"),
+	EXPECT_LONG(PA, "<iq type='result' from='a.test' to='x@b.test/r' id='", "i", LONG_ID, "'/>"),
+	SEND_LONG(PI, "<iq type='get' from='b.test' to='a.test' id='", "d", LONG_ID,
+		  "'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"),
+	EXPECT_LONG(PA, "<iq type='error' from='a.test' to='b.test' id='", "d", LONG_ID,
+		    "'>" DB_ERROR("resource-constraint", "wait") "</iq>"),
+	/* An iq nobody serves, its id quoted with '"': the id as received. */
+	SEND_LONG(PI, "<iq type='set' from='x@b.test/r' to='a.test' id=\"", "s", LONG_ID,
+		  "\"><query xmlns='urn:example:nothing'/></iq>"),
+	EXPECT_LONG(PA, "<iq type='error' from='a.test' to='x@b.test/r' id=\"", "s", LONG_ID,
+		    "\">" DB_ERROR("service-unavailable", "cancel") "</iq>"),
+	STATUS_HAS("answer_errors 1"),
+	JSON_HAS("\"answer_errors\":1"),
+	EXPECT_NOTHING(PI),
+	END(),
+};
+SC_TEST(in_iq_long_id, 0)
+
+/* RFC 7622 on every stanza's 'to' and 'from'. A 'to' of ours whose
+ * resourcepart is empty or whose localpart holds a forbidden character:
+ * jid-malformed (RFC 6120 8.3.3.8, modify), from the domain; the stream
+ * carries on. */
+static const struct sc_step in_jid_malformed_to[] = {
+	INCLUDE(SC_IN_AUTH_B),
+	SEND(PI, "<iq type='get' from='x@b.test/r' to='a.test/' id='j1'><ping xmlns='urn:xmpp:ping'/></iq>"),
+	EXPECT(PA, "<iq type='error' from='a.test' to='x@b.test/r' id='j1'>" DB_ERROR("jid-malformed", "modify")
+		   "</iq>"),
+	SEND(PI, "<message from='x@b.test/r' to='u&lt;v@a.test' id='j2'><body>hi</body></message>"),
+	EXPECT(PA, "<message type='error' from='a.test' to='x@b.test/r' id='j2'>" DB_ERROR("jid-malformed", "modify")
+		   "</message>"),
+	SEND(PI, "<iq type='get' from='x@b.test/r' to='@a.test' id='j3'><ping xmlns='urn:xmpp:ping'/></iq>"),
+	EXPECT(PA, "<iq type='error' from='a.test' to='x@b.test/r' id='j3'>" DB_ERROR("jid-malformed", "modify")
+		   "</iq>"),
+	/* An error is never answered (8.3.1): counted. */
+	SEND(PI, "<message type='error' from='x@b.test/r' to='a.test/' id='j4'/>"),
+	SEND(PI, "<iq type='get' from='x@b.test/r' to='a.test' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>"),
+	EXPECT(PA, "<iq type='result' from='a.test' to='x@b.test/r' id='p1'/>"),
+	INBOX_EMPTY(),
+	STATUS_HAS("jid_malformed 4"),
+	END(),
+};
+SC_TEST(in_jid_malformed_to, 0)
+
+/* RFC 6120 4.9.3.14: between servers, a 'from' that breaks RFC 7622 is the
+ * stream error improper-addressing. */
+static const struct sc_step in_jid_malformed_from[] = {
+	INCLUDE(SC_IN_AUTH_B),
+	SEND(PI, "<iq type='get' from='x@b.test/' to='a.test' id='j1'><ping xmlns='urn:xmpp:ping'/></iq>"),
+	EXPECT(PI, STREAM_ERROR("improper-addressing")),
+	EXPECT_NOTHING(PA),
+	END(),
+};
+SC_TEST(in_jid_malformed_from, 0)
+
 /* Presence: no presence service here, dropped without an answer. */
 static const struct sc_step in_presence_ignored[] = {
 	INCLUDE(SC_IN_AUTH_B),
@@ -562,6 +625,9 @@ int main(void)
 		cmocka_unit_test(test_in_disco_info),
 		cmocka_unit_test(test_in_version),
 		cmocka_unit_test(test_in_iq_errors),
+		cmocka_unit_test(test_in_iq_long_id),
+		cmocka_unit_test(test_in_jid_malformed_to),
+		cmocka_unit_test(test_in_jid_malformed_from),
 		cmocka_unit_test(test_in_presence_ignored),
 		cmocka_unit_test(test_in_messages),
 #if CONFIG_XS2S_INBOX_BYTES == 16384
