@@ -268,7 +268,10 @@ static void engine_step(struct xs2s_core *c, struct xs2s_slot *s, uint8_t got)
 
 	for (n = 0; n < XS2S_STEP_ELEMENTS; n++) {
 		struct xs2s_el el;
-		enum xs2s_link_ev ev = xs2s_link_pump(&s->link, got, &el);
+		enum xs2s_link_ev ev;
+
+		s->link.hold_in = xs2s_s2s_hold_input(c, s);
+		ev = xs2s_link_pump(&s->link, got, &el);
 
 		got = 0;
 		if (ev == XS2S_LINK_IDLE)
@@ -295,6 +298,7 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 
 		if (l->state == XS2S_LS_FREE)
 			continue;
+		c->slot[i].link.hold_in = xs2s_s2s_hold_input(c, &c->slot[i]);
 		if (xs2s_link_has_work(l))
 			timeout_ms = 0;
 		left = XS2S_TIME_REACHED(now, l->deadline_ms) ? 0 : l->deadline_ms - now;

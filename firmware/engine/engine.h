@@ -54,6 +54,7 @@ struct xs2s_core {
 	unsigned next_id;                 /* link ids: never reused */
 	unsigned links_used, links_high;  /* slots in use, high-water */
 	unsigned links_refused;           /* accepts and creates refused for lack of a slot */
+	unsigned inputs_held;             /* times an inbound stream waited for room for its answers */
 	xs2s_sock listener;
 	xs2s_sock comp_listener;          /* XEP-0114 components; XS2S_SOCK_NONE: none */
 	struct xs2s_env env;
@@ -101,5 +102,8 @@ int xs2s_s2s_send(void *core, const char *from, const char *to, const char *xml,
 void xs2s_s2s_bounce_retry(struct xs2s_core *c);
 /* Give links with room in their output their routes' queued stanzas. */
 void xs2s_s2s_kick(struct xs2s_core *c, struct xs2s_slot *s);
+/* Whether slot s's inbound stream must wait (hold_in) before it hands up
+ * another stanza: the route back to one of its senders is full. */
+bool xs2s_s2s_hold_input(struct xs2s_core *c, const struct xs2s_slot *s);
 
 #endif

@@ -105,6 +105,7 @@ static void status_counters(const struct xs2s_core *c, status_counter_fn add, vo
 	add(ctx, "not_bounced", a->not_bounced);
 	add(ctx, "unclaimed", a->unclaimed);
 	add(ctx, "local_lost", a->local_lost);
+	add(ctx, "inputs_held", c->inputs_held);
 }
 
 static void status_counter_text(void *ctx, const char *name, unsigned value)

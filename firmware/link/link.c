@@ -1015,12 +1015,22 @@ static enum xs2s_link_ev link_process(struct xs2s_link *l, struct xs2s_el *el)
 	}
 }
 
+/* The engine holds this open stream's input (hold_in). */
+static bool link_held(const struct xs2s_link *l)
+{
+	return l->hold_in && l->state == XS2S_LS_OPEN;
+}
+
 enum xs2s_link_ev xs2s_link_pump(struct xs2s_link *l, uint8_t got, struct xs2s_el *el)
 {
 	enum xs2s_link_ev ev;
 
 	el->node = NULL;
 	el->ns = &l->ns;
+	if (link_held(l)) {
+		xs2s_link_flush(l); /* what waits in this stream: more later */
+		return XS2S_LINK_IDLE;
+	}
 	l->more = false;
 	if (l->state == XS2S_LS_FREE || xs2s_link_done(l))
 		return XS2S_LINK_IDLE;
@@ -1083,7 +1093,7 @@ bool xs2s_link_has_work(const struct xs2s_link *l)
 		return l->resolve_h < 0 ? xs2s_resolve_can_start(l->res) : xs2s_resolve_done(l->res, l->resolve_h);
 	if (xs2s_link_done(l))
 		return true;
-	return l->more || xs2s_tls_pending(&l->tls) > 0; /* output waits for POLL_OUT */
+	return (l->more && !link_held(l)) || xs2s_tls_pending(&l->tls) > 0; /* output waits for POLL_OUT */
 }
 
 uint8_t xs2s_link_poll_want(const struct xs2s_link *l)
@@ -1094,7 +1104,7 @@ uint8_t xs2s_link_poll_want(const struct xs2s_link *l)
 		return 0;
 	if (l->state == XS2S_LS_CONNECT)
 		return XS2S_POLL_OUT;
-	if (xs2s_bq_room(&l->rx) && !l->eof)
+	if (xs2s_bq_room(&l->rx) && !l->eof && !link_held(l))
 		w |= XS2S_POLL_IN;
 	if (xs2s_bq_len(&l->tx) || xs2s_bq_len(&l->out))
 		w |= XS2S_POLL_OUT;

@@ -149,6 +149,8 @@ struct xs2s_link {
 	bool peer_closed;             /* the peer ended its stream (end tag or close_notify) */
 	bool eof;                     /* the socket reported close or error */
 	bool more;                    /* input may be left after the last element handed up */
+	bool hold_in;                 /* set above: an open stream's input is neither read nor handed up
+				       * (what it asks would find no room to be answered) */
 	const struct xs2s_env *env;
 	struct xs2s_resolver *res;
 	xs2s_sock sock;

@@ -480,6 +480,26 @@ static const struct sc_step in_jid_malformed_from[] = {
 };
 SC_TEST(in_jid_malformed_from, 0)
 
+/* No answer lost for want of room: 400 pipelined pings while our outbound
+ * stream to b.test is not read. Its output and then the route's queue fill
+ * up; the inbound stream is then read no further (TCP pushes back) until
+ * they drain, and every ping gets its result, in order. */
+#define PING "<iq type='get' from='x@b.test/r' to='a.test' id='p'><ping xmlns='urn:xmpp:ping'/></iq>"
+#define PONG "<iq type='result' from='a.test' to='x@b.test/r' id='p'/>"
+static const struct sc_step in_pings_backpressure[] = {
+	CAPACITY(2048),
+	INCLUDE(SC_IN_AUTH_B),
+	HOLD(PA),
+	SEND_LONG(PI, "", PING, 200, ""),
+	SEND_LONG(PI, "", PING, 200, ""),
+	RELEASE(PA),
+	EXPECT_LONG(PA, "", PONG, 400, ""),
+	EXPECT_NOTHING(PA),
+	STATUS_HAS("answers_lost 0"),
+	END(),
+};
+SC_TEST(in_pings_backpressure, 0)
+
 /* Presence: no presence service here, dropped without an answer. */
 static const struct sc_step in_presence_ignored[] = {
 	INCLUDE(SC_IN_AUTH_B),
@@ -628,6 +648,7 @@ int main(void)
 		cmocka_unit_test(test_in_iq_long_id),
 		cmocka_unit_test(test_in_jid_malformed_to),
 		cmocka_unit_test(test_in_jid_malformed_from),
+		cmocka_unit_test(test_in_pings_backpressure),
 		cmocka_unit_test(test_in_presence_ignored),
 		cmocka_unit_test(test_in_messages),
 #if CONFIG_XS2S_INBOX_BYTES == 16384
