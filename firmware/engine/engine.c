@@ -239,9 +239,10 @@ static void engine_accept(struct xs2s_core *c, xs2s_sock listener, bool comp)
 			continue;
 		}
 #endif
-		s = xs2s_slot_alloc(c);
+		s = comp ? xs2s_slot_alloc(c) : xs2s_admit_inbound(c, peer);
 		if (!s) {
-			XS2S_LOGW(0, "refusing %sconnection from %s: no free link slot", comp ? "component " : "", peer);
+			if (comp) /* an s2s refusal is logged by the admission rules */
+				XS2S_LOGW(0, "refusing component connection from %s: no free link slot", peer);
 #if CONFIG_XS2S_COMPONENTS
 			if (comp) {
 				xs2s_comps_link_freed(&c->comps);

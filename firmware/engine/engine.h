@@ -55,6 +55,11 @@ struct xs2s_core {
 	unsigned links_used, links_high;  /* slots in use, high-water */
 	unsigned links_refused;           /* accepts and creates refused for lack of a slot */
 	unsigned inputs_held;             /* times an inbound stream waited for room for its answers */
+	struct {
+		unsigned per_addr;        /* inbound connections refused: too many unauthenticated from that address */
+		unsigned evicted;         /* unauthenticated inbound streams evicted for a newer one or an outbound */
+		unsigned timeouts;        /* inbound streams cut: not authenticated in CONFIG_XS2S_PREAUTH_TIMEOUT_S */
+	} admit;
 	xs2s_sock listener;
 	xs2s_sock comp_listener;          /* XEP-0114 components; XS2S_SOCK_NONE: none */
 	struct xs2s_env env;
@@ -85,6 +90,16 @@ void xs2s_engine_drain(struct xs2s_core *c);
 struct xs2s_slot *xs2s_slot_alloc(struct xs2s_core *c);
 /* Release every link that is done: the one place where links are freed. */
 void xs2s_slots_free_done(struct xs2s_core *c);
+/* Free slot s now (its link is done). */
+void xs2s_slot_free(struct xs2s_core *c, struct xs2s_slot *s);
+/* A slot for an inbound s2s connection from peer ("host:port") under the
+ * admission rules (admit.c), evicting an unauthenticated stream when they
+ * say so; NULL: refuse it (counted). */
+struct xs2s_slot *xs2s_admit_inbound(struct xs2s_core *c, const char *peer);
+/* A slot for an outbound stream to remote: a free one, or one an
+ * unauthenticated inbound stream gives up; NULL when every slot carries
+ * authenticated traffic. */
+struct xs2s_slot *xs2s_admit_outbound(struct xs2s_core *c, const char *remote);
 
 /* s2s.c: the action points */
 /* What a link's pump handed up. */

@@ -157,7 +157,7 @@ static int s2s_out_route(struct xs2s_core *c, const char *local, const char *rem
 			s2s_dialback_out(c, &c->slot[i]);
 		return r;
 	}
-	s = xs2s_slot_alloc(c);
+	s = xs2s_admit_outbound(c, remote);
 	if (!s)
 		return XS2S_ENOMEM;
 	xs2s_link_open_out(&s->link, &c->env, &c->res, (uint8_t)(s - c->slot), ++c->next_id, local, remote);

@@ -106,6 +106,9 @@ static void status_counters(const struct xs2s_core *c, status_counter_fn add, vo
 	add(ctx, "unclaimed", a->unclaimed);
 	add(ctx, "local_lost", a->local_lost);
 	add(ctx, "inputs_held", c->inputs_held);
+	add(ctx, "admit_per_addr", c->admit.per_addr);
+	add(ctx, "admit_evicted", c->admit.evicted);
+	add(ctx, "admit_timeouts", c->admit.timeouts);
 }
 
 static void status_counter_text(void *ctx, const char *name, unsigned value)

@@ -151,7 +151,11 @@ static const char *link_content_ns(const struct xs2s_link *l)
 static void link_set_state(struct xs2s_link *l, enum xs2s_link_state s)
 {
 	uint32_t now = xs2s_port_now_ms();
-	uint32_t setup_end = l->created_ms + CONFIG_XS2S_SETUP_TIMEOUT_S * XS2S_MS_PER_S;
+	/* XEP-0205: an inbound stream has CONFIG_XS2S_PREAUTH_TIMEOUT_S to authenticate. */
+	uint32_t setup_s = l->dir == XS2S_DIR_IN && !LINK_COMP(l) && CONFIG_XS2S_PREAUTH_TIMEOUT_S < CONFIG_XS2S_SETUP_TIMEOUT_S
+				   ? CONFIG_XS2S_PREAUTH_TIMEOUT_S
+				   : CONFIG_XS2S_SETUP_TIMEOUT_S;
+	uint32_t setup_end = l->created_ms + setup_s * XS2S_MS_PER_S;
 
 	if (l->state != s)
 		XS2S_LOGD(l->id, "state %s -> %s", xs2s_link_state_name(l->state), xs2s_link_state_name(s));

@@ -376,7 +376,7 @@ SC_TEST(err_xml_arena_exhausted, 0)
 /* ---- connection-timeout (4.9.3.4): setup not done in time ---- */
 static const struct sc_step err_inbound_setup_timeout[] = {
 	INCLUDE(in_open),
-	ADVANCE(MS(CONFIG_XS2S_SETUP_TIMEOUT_S) - 1),
+	ADVANCE(MS(IN_SETUP_S) - 1),
 	EXPECT_NOTHING(PI),
 	ADVANCE(1),
 	EXPECT(PI, STREAM_ERROR("connection-timeout")),
@@ -390,7 +390,7 @@ static const struct sc_step err_setup_timeout_during_verify[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("hole.test", "a.test")),
 	EXPECT(PI, HDR_ID("a.test", "hole.test", "${in_id}") FEATURES_DB),
-	ADVANCE(MS(CONFIG_XS2S_SETUP_TIMEOUT_S) - MS(1)),
+	ADVANCE(MS(IN_SETUP_S) - MS(1)),
 	SEND(PI, "<db:result from='hole.test' to='a.test'>" PEERKEY "</db:result>"),
 	ADVANCE(MS(1)),
 	EXPECT(PI, STREAM_ERROR("connection-timeout")),
