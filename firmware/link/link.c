@@ -1019,6 +1019,61 @@ static enum xs2s_link_ev link_process(struct xs2s_link *l, struct xs2s_el *el)
 	}
 }
 
+/* ---- the end after a stream error: half-close, drain, close ---- */
+
+/* Everything is written after a stream error: time to shut the write side. */
+static bool link_drain_due(const struct xs2s_link *l)
+{
+	return l->state == XS2S_LS_CLOSING && l->close == XS2S_CLOSE_FLUSH && !l->drain && !l->eof &&
+	       l->sock != XS2S_SOCK_NONE && link_flushed(l);
+}
+
+/* The error and </stream:stream> are out: TLS close_notify (best effort),
+ * FIN after them (RFC 6120 4.4: the stream is closed, the TCP connection
+ * after it), then the peer's input is thrown away (XS2S_LINK_DRAIN_MS,
+ * XS2S_LINK_DRAIN_BYTES). */
+static void link_drain_start(struct xs2s_link *l)
+{
+	uint32_t end = xs2s_port_now_ms() + XS2S_LINK_DRAIN_MS;
+
+	if (xs2s_link_tls_up(l) && l->tls.version[0]) {
+		size_t n;
+		const uint8_t *p;
+
+		xs2s_tls_end(&l->tls, true);
+		p = xs2s_bq_rbuf(&l->tx, &n);
+		if (n)
+			xs2s_port_send(l->sock, p, n);
+	}
+	xs2s_port_shutdown_write(l->sock);
+	l->drain = true;
+	l->drain_bytes = 0;
+	if (!XS2S_TIME_REACHED(end, l->deadline_ms))
+		l->deadline_ms = end; /* the sooner of this and the close timeout */
+}
+
+static void link_drain(struct xs2s_link *l)
+{
+	uint8_t buf[256];
+
+	while (!l->drained) {
+		int n = xs2s_port_recv(l->sock, buf, sizeof buf);
+
+		if (n == XS2S_EWANTREAD)
+			return;
+		if (n < 0) {
+			l->eof = true; /* the peer closed too: done */
+			return;
+		}
+		l->bytes_in += (uint64_t)n;
+		l->drain_bytes += (uint32_t)n;
+		if (l->drain_bytes >= XS2S_LINK_DRAIN_BYTES) {
+			l->drained = true;
+			XS2S_LOGI(l->id, "peer kept sending after our stream error: closing after %u bytes", l->drain_bytes);
+		}
+	}
+}
+
 /* The engine holds this open stream's input (hold_in). */
 static bool link_held(const struct xs2s_link *l)
 {
@@ -1038,6 +1093,10 @@ enum xs2s_link_ev xs2s_link_pump(struct xs2s_link *l, uint8_t got, struct xs2s_e
 	l->more = false;
 	if (l->state == XS2S_LS_FREE || xs2s_link_done(l))
 		return XS2S_LINK_IDLE;
+	if (l->drain) {
+		link_drain(l);
+		return XS2S_LINK_IDLE;
+	}
 	if (l->state == XS2S_LS_RESOLVE) {
 		link_resolve(l);
 		return XS2S_LINK_IDLE;
@@ -1055,6 +1114,8 @@ enum xs2s_link_ev xs2s_link_pump(struct xs2s_link *l, uint8_t got, struct xs2s_e
 	xs2s_link_flush(l);
 	if (l->eof && xs2s_link_live(l))
 		xs2s_link_abort(l, XS2S_WHY_LOST, "connection closed by peer in state %s", xs2s_link_state_name(l->state));
+	if (link_drain_due(l))
+		link_drain_start(l);
 	return XS2S_LINK_IDLE;
 }
 
@@ -1074,7 +1135,10 @@ void xs2s_link_timer(struct xs2s_link *l, uint32_t now)
 		xs2s_link_abort(l, XS2S_WHY_IDLE, "idle timeout");
 		break;
 	case XS2S_LS_CLOSING:
-		l->close = XS2S_CLOSE_NOW;
+		if (l->drain) /* input may be left: bounded all the same */
+			l->drained = true;
+		else
+			l->close = XS2S_CLOSE_NOW;
 		break;
 	case XS2S_LS_RESOLVE:
 	case XS2S_LS_CONNECT:
@@ -1095,7 +1159,7 @@ bool xs2s_link_has_work(const struct xs2s_link *l)
 {
 	if (l->state == XS2S_LS_RESOLVE) /* not while the lookup runs, nor while every slot is busy */
 		return l->resolve_h < 0 ? xs2s_resolve_can_start(l->res) : xs2s_resolve_done(l->res, l->resolve_h);
-	if (xs2s_link_done(l))
+	if (xs2s_link_done(l) || link_drain_due(l))
 		return true;
 	return (l->more && !link_held(l)) || xs2s_tls_pending(&l->tls) > 0; /* output waits for POLL_OUT */
 }
@@ -1108,6 +1172,8 @@ uint8_t xs2s_link_poll_want(const struct xs2s_link *l)
 		return 0;
 	if (l->state == XS2S_LS_CONNECT)
 		return XS2S_POLL_OUT;
+	if (l->drain)
+		return XS2S_POLL_IN; /* only what the peer still sends, thrown away */
 	if (xs2s_bq_room(&l->rx) && !l->eof && !link_held(l))
 		w |= XS2S_POLL_IN;
 	if (xs2s_bq_len(&l->tx) || xs2s_bq_len(&l->out))
@@ -1123,7 +1189,9 @@ bool xs2s_link_done(const struct xs2s_link *l)
 		return true;
 	if (!link_flushed(l))
 		return false;
-	return l->close == XS2S_CLOSE_FLUSH || l->peer_closed;
+	/* After a stream error (ours or the peer's): when the peer's TCP
+	 * closes too (eof, above), or the drain ends. */
+	return l->close == XS2S_CLOSE_FLUSH ? l->drained : l->peer_closed;
 }
 
 void xs2s_link_release(struct xs2s_link *l, size_t tls_peak)
@@ -1133,7 +1201,7 @@ void xs2s_link_release(struct xs2s_link *l, size_t tls_peak)
 		l->resolve_h = -1;
 	}
 	if (xs2s_link_tls_up(l) && l->tls.version[0] && l->sock != XS2S_SOCK_NONE && !l->eof &&
-	    l->close != XS2S_CLOSE_NOW) {
+	    l->close != XS2S_CLOSE_NOW && !l->drain) {
 		size_t n;
 		const uint8_t *p;
 

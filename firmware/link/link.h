@@ -34,6 +34,12 @@
 /* Bytes of out kept free for a stream error and </stream:stream>, so that a
  * stream always ends with them, however full its output. */
 #define XS2S_LINK_CLOSE_RESERVE 128
+/* After a stream error and our end tag the write side is shut and the
+ * peer's input is thrown away until it closes, for at most this long and
+ * this many bytes, before the socket is closed (closing with input unread
+ * resets the connection, which can destroy the error in flight). */
+#define XS2S_LINK_DRAIN_MS 2000
+#define XS2S_LINK_DRAIN_BYTES 65536
 
 /* Link states (status "state"); only link.c's link_set_state() writes one.
  * Outbound: RESOLVE -> CONNECT -> HEADER -> FEATURES -> STARTTLS -> TLS ->
@@ -149,6 +155,8 @@ struct xs2s_link {
 	bool peer_closed;             /* the peer ended its stream (end tag or close_notify) */
 	bool eof;                     /* the socket reported close or error */
 	bool more;                    /* input may be left after the last element handed up */
+	bool drain, drained;          /* closing after an error: write side shut, input thrown away; done */
+	uint32_t drain_bytes;         /* thrown away so far */
 	bool hold_in;                 /* set above: an open stream's input is neither read nor handed up
 				       * (what it asks would find no room to be answered) */
 	const struct xs2s_env *env;
