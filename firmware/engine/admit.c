@@ -21,11 +21,12 @@
 _Static_assert(CONFIG_XS2S_PREAUTH_RESERVE < CONFIG_XS2S_MAX_LINKS,
 	       "Kconfig: XS2S_PREAUTH_RESERVE must leave unauthenticated inbound streams at least one slot");
 
-/* An inbound s2s stream that has not authenticated yet and is not ending. */
-static bool admit_preauth(const struct xs2s_link *l)
+/* An inbound s2s stream that has not authenticated yet and is not ending
+ * (one restarting after SASL success already has a valid pair). */
+static bool admit_preauth(const struct xs2s_core *c, const struct xs2s_link *l)
 {
 	return l->state != XS2S_LS_FREE && l->state < XS2S_LS_OPEN && l->dir == XS2S_DIR_IN &&
-	       l->kind != XS2S_KIND_COMPONENT;
+	       l->kind != XS2S_KIND_COMPONENT && !xs2s_route_any_valid(&c->routes, l->id);
 }
 
 /* The host part of "host:port" (an IPv6 host is bracketed): its length. */
@@ -52,7 +53,7 @@ static struct xs2s_slot *admit_victim(struct xs2s_core *c)
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
 		struct xs2s_slot *s = &c->slot[i];
 
-		if (!admit_preauth(&s->link))
+		if (!admit_preauth(c, &s->link))
 			continue;
 		if (!v || s->link.state < v->link.state || (s->link.state == v->link.state && s->link.id < v->link.id))
 			v = s; /* ids grow with every link: the smaller is the older */
@@ -82,7 +83,7 @@ struct xs2s_slot *xs2s_admit_inbound(struct xs2s_core *c, const char *peer)
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
 		const struct xs2s_link *l = &c->slot[i].link;
 
-		if (!admit_preauth(l))
+		if (!admit_preauth(c, l))
 			continue;
 		preauth++;
 		same += admit_same_host(l->addr, peer);
