@@ -45,7 +45,13 @@ _Static_assert(XS2S_REPLY_SLACK + XS2S_LINK_CLOSE_RESERVE <= 256, "xs2s_config.h
 struct xs2s_slot {
 	struct xs2s_link link;
 	struct xs2s_auth_state auth;
+	bool setup_hold;         /* its input waits for a route back in setup ... */
+	uint32_t setup_hold_ms;  /* ... since then */
 };
+
+/* How long an inbound stream waits for a route back that is being set up
+ * and whose queue is full (s2s.c, xs2s_s2s_hold_input). */
+#define XS2S_SETUP_HOLD_MS 3000
 
 struct xs2s_core {
 	uint32_t magic;
@@ -119,6 +125,6 @@ void xs2s_s2s_bounce_retry(struct xs2s_core *c);
 void xs2s_s2s_kick(struct xs2s_core *c, struct xs2s_slot *s);
 /* Whether slot s's inbound stream must wait (hold_in) before it hands up
  * another stanza: the route back to one of its senders is full. */
-bool xs2s_s2s_hold_input(struct xs2s_core *c, const struct xs2s_slot *s);
+bool xs2s_s2s_hold_input(struct xs2s_core *c, struct xs2s_slot *s);
 
 #endif

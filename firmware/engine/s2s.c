@@ -205,27 +205,36 @@ void xs2s_s2s_kick(struct xs2s_core *c, struct xs2s_slot *s)
 
 /* An inbound stream's stanzas are answered on the outbound routes back to
  * its senders (each pair (L, R) it carries: the route (L, R) out). While
- * one of those flows (VALID) but its queue is full (its link's output backs
- * up), this stream is read no further, so that no answer is lost for want
- * of room (TCP pushes back on the sender). Not while a route back is being
- * set up: its authentication may need this very stream (a db:verify behind
- * the stanzas); what finds no room then is answered or counted
- * (answers_lost). */
-bool xs2s_s2s_hold_input(struct xs2s_core *c, const struct xs2s_slot *s)
+ * one of those has a full queue, this stream is read no further, so that no
+ * answer is lost for want of room (TCP pushes back on the sender): as long
+ * as it takes when the route flows (VALID: its link's output backs up), at
+ * most XS2S_SETUP_HOLD_MS while it is being set up, since its dialback may
+ * need this very stream (a db:verify behind the stanzas). What finds no
+ * room after that is answered or counted (answers_lost). */
+bool xs2s_s2s_hold_input(struct xs2s_core *c, struct xs2s_slot *s)
 {
 	const struct xs2s_link *l = &s->link;
+	uint32_t now = xs2s_port_now_ms();
 	unsigned i;
-	bool hold = false;
+	bool flowing = false, setup = false, hold;
 
 	if (l->dir != XS2S_DIR_IN || l->state != XS2S_LS_OPEN)
 		return false;
-	for (i = 0; !hold && xs2s_route_next_on(&c->routes, l->id, XS2S_RT_VALID, &i); i++) {
+	for (i = 0; xs2s_route_next_on(&c->routes, l->id, XS2S_RT_VALID, &i); i++) {
 		const struct xs2s_route *in = &c->routes.r[i];
 		int r = xs2s_route_find(&c->routes, XS2S_DIR_OUT, in->local, in->remote, 0);
 
-		hold = r != XS2S_ROUTE_NONE && c->routes.r[r].state == XS2S_RT_VALID &&
-		       c->routes.r[r].queued >= CONFIG_XS2S_ROUTE_QUEUE;
+		if (r == XS2S_ROUTE_NONE || c->routes.r[r].queued < CONFIG_XS2S_ROUTE_QUEUE)
+			continue;
+		if (c->routes.r[r].state == XS2S_RT_VALID)
+			flowing = true;
+		else
+			setup = true;
 	}
+	if (setup && !s->setup_hold)
+		s->setup_hold_ms = now;
+	s->setup_hold = setup;
+	hold = flowing || (setup && now - s->setup_hold_ms < XS2S_SETUP_HOLD_MS);
 	if (hold && !l->hold_in)
 		c->inputs_held++;
 	return hold;

@@ -12,6 +12,7 @@
 #include "scenarios.h"
 #include "xs2s_app.h"
 #include "xs2s_err.h"
+#include "engine/engine.h" /* XS2S_SETUP_HOLD_MS */
 
 #define MS(s) ((s) * 1000)
 
@@ -500,6 +501,53 @@ static const struct sc_step in_pings_backpressure[] = {
 };
 SC_TEST(in_pings_backpressure, 0)
 
+/* The route back in setup: 30 pings to alias.test while our db:result for
+ * alias.test -> b.test is still unanswered. 8 results queue on that route,
+ * then the inbound stream waits (at most XS2S_SETUP_HOLD_MS) until the
+ * route is valid: every ping gets its result (8 did before). */
+#define APING "<iq type='get' from='x@b.test/r' to='alias.test' id='q'><ping xmlns='urn:xmpp:ping'/></iq>"
+#define APONG "<iq type='result' from='alias.test' to='x@b.test/r' id='q'/>"
+static const struct sc_step in_pings_route_in_setup[] = {
+	INCLUDE(SC_IN_AUTH_B),
+	SEND(PI, "<db:result from='b.test' to='alias.test'>feedbeef</db:result>"),
+	DBKEY("ka", "b.test", "alias.test", "out-1"),
+	EXPECT(PA, "<db:result from='alias.test' to='b.test'>${ka}</db:result>"
+		   "<db:verify from='alias.test' to='b.test' id='${in_id}'>feedbeef</db:verify>"),
+	SEND(PA, "<db:verify from='b.test' to='alias.test' id='${in_id}' type='valid'/>"),
+	EXPECT(PI, "<db:result from='alias.test' to='b.test' type='valid'/>"),
+	SEND_LONG(PI, "", APING, 30, ""),
+	EXPECT_NOTHING(PA),
+	SEND(PA, "<db:result from='b.test' to='alias.test' type='valid'/>"),
+	EXPECT_LONG(PA, "", APONG, 30, ""),
+	STATUS_HAS("answers_lost 0"),
+	END(),
+};
+SC_TEST(in_pings_route_in_setup, 0)
+
+/* ...and when the route stays in setup, the wait ends after
+ * XS2S_SETUP_HOLD_MS (a db:verify behind the pings must get through): what
+ * then finds no room is answered where possible, or counted. */
+static const struct sc_step in_pings_setup_hold_ends[] = {
+	INCLUDE(SC_IN_AUTH_B),
+	SEND(PI, "<db:result from='b.test' to='alias.test'>feedbeef</db:result>"),
+	DBKEY("ka", "b.test", "alias.test", "out-1"),
+	EXPECT(PA, "<db:result from='alias.test' to='b.test'>${ka}</db:result>"
+		   "<db:verify from='alias.test' to='b.test' id='${in_id}'>feedbeef</db:verify>"),
+	SEND(PA, "<db:verify from='b.test' to='alias.test' id='${in_id}' type='valid'/>"),
+	EXPECT(PI, "<db:result from='alias.test' to='b.test' type='valid'/>"),
+	SEND_LONG(PI, "", APING, 10, ""),
+	SEND(PI, "<message from='x@b.test' to='u@a.test'><body>behind</body></message>"),
+	ADVANCE(XS2S_SETUP_HOLD_MS - 1),
+	INBOX_EMPTY(),
+	ADVANCE(1),
+	INBOX("x@b.test", "u@a.test", "normal", "", "behind"),
+	STATUS_HAS("answers_lost 2"),
+	SEND(PA, "<db:result from='b.test' to='alias.test' type='valid'/>"),
+	EXPECT_LONG(PA, "", APONG, 8, ""),
+	END(),
+};
+SC_TEST(in_pings_setup_hold_ends, 0)
+
 /* Presence: no presence service here, dropped without an answer. */
 static const struct sc_step in_presence_ignored[] = {
 	INCLUDE(SC_IN_AUTH_B),
@@ -649,6 +697,8 @@ int main(void)
 		cmocka_unit_test(test_in_jid_malformed_to),
 		cmocka_unit_test(test_in_jid_malformed_from),
 		cmocka_unit_test(test_in_pings_backpressure),
+		cmocka_unit_test(test_in_pings_route_in_setup),
+		cmocka_unit_test(test_in_pings_setup_hold_ends),
 		cmocka_unit_test(test_in_presence_ignored),
 		cmocka_unit_test(test_in_messages),
 #if CONFIG_XS2S_INBOX_BYTES == 16384
