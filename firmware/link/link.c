@@ -1044,6 +1044,7 @@ static void link_drain_start(struct xs2s_link *l)
 		p = xs2s_bq_rbuf(&l->tx, &n);
 		if (n)
 			xs2s_port_send(l->sock, p, n);
+		xs2s_bq_clear(&l->tx); /* nothing is written after the FIN */
 	}
 	xs2s_port_shutdown_write(l->sock);
 	l->drain = true;
