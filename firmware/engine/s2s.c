@@ -682,7 +682,12 @@ static void s2s_comp_stanza(struct xs2s_core *c, struct xs2s_slot *s, int k, con
 	xs2s_link_stanza_in(l);
 	raw = xs2s_link_element_text(l, &n);
 	if (tf != XS2S_JID_OK) {
-		/* RFC 6120 8.3.3.8: jid-malformed, back to the component. */
+		/* RFC 6120 8.3.3.8: jid-malformed, back to the component (from the
+		 * domain when it is one of ours). */
+		if (xs2s_env_local(&c->env, td)) {
+			xs2s_app_refuse(&c->app, l->id, st, raw, n, XS2S_STE_JID_MALFORMED, td);
+			return;
+		}
 		c->app.counts.jid_malformed++;
 		XS2S_LOGI(l->id, "component %s sent a %s to '%.80s': jid-malformed (%s)", comp, name, to,
 			  xs2s_jid_fault_name(tf));
