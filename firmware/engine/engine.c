@@ -300,10 +300,10 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 		if (l->state == XS2S_LS_FREE)
 			continue;
 		c->slot[i].link.hold_in = xs2s_s2s_hold_input(c, &c->slot[i]);
-		if (l->hold_in && c->slot[i].setup_hold) { /* wake when that wait ends */
-			uint32_t waited = now - c->slot[i].setup_hold_ms;
+		if (l->hold_in) { /* wake when that wait ends */
+			uint32_t waited = now - c->slot[i].wait_ms, limit = xs2s_s2s_hold_limit(&c->slot[i]);
 
-			left = waited < XS2S_SETUP_HOLD_MS ? XS2S_SETUP_HOLD_MS - waited : 0;
+			left = waited < limit ? limit - waited : 0;
 			if (left < timeout_ms)
 				timeout_ms = left;
 		}

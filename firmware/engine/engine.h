@@ -45,13 +45,19 @@ _Static_assert(XS2S_REPLY_SLACK + XS2S_LINK_CLOSE_RESERVE <= 256, "xs2s_config.h
 struct xs2s_slot {
 	struct xs2s_link link;
 	struct xs2s_auth_state auth;
-	bool setup_hold;         /* its input waits for a route back in setup ... */
-	uint32_t setup_hold_ms;  /* ... since then */
+	uint8_t wait;            /* its input waits for room for answers: 0 no, 1 for a route in setup
+				  * (XS2S_SETUP_HOLD_MS at most), 2 for one that flows (XS2S_FLOW_HOLD_MS) ... */
+	uint32_t wait_ms;        /* ... since then */
 };
 
-/* How long an inbound stream waits for a route back that is being set up
- * and whose queue is full (s2s.c, xs2s_s2s_hold_input). */
+/* How long an inbound stream waits for room for its answers (s2s.c,
+ * xs2s_s2s_hold_input): for a route back that is being set up, and for one
+ * that flows (bounded too: two servers flooding each other could otherwise
+ * wait for each other for ever). */
 #define XS2S_SETUP_HOLD_MS 3000
+#define XS2S_FLOW_HOLD_MS 30000
+/* ... and when less than this is left in the queue pool. */
+#define XS2S_HOLD_POOL_ROOM (CONFIG_XS2S_QUEUE_POOL / 4)
 
 struct xs2s_core {
 	uint32_t magic;
@@ -126,5 +132,7 @@ void xs2s_s2s_kick(struct xs2s_core *c, struct xs2s_slot *s);
 /* Whether slot s's inbound stream must wait (hold_in) before it hands up
  * another stanza: the route back to one of its senders is full. */
 bool xs2s_s2s_hold_input(struct xs2s_core *c, struct xs2s_slot *s);
+/* The longest slot s's input may still wait (its wait's bound, in ms). */
+uint32_t xs2s_s2s_hold_limit(const struct xs2s_slot *s);
 
 #endif

@@ -205,12 +205,20 @@ void xs2s_s2s_kick(struct xs2s_core *c, struct xs2s_slot *s)
 
 /* An inbound stream's stanzas are answered on the outbound routes back to
  * its senders (each pair (L, R) it carries: the route (L, R) out). While
- * one of those has a full queue, this stream is read no further, so that no
- * answer is lost for want of room (TCP pushes back on the sender): as long
- * as it takes when the route flows (VALID: its link's output backs up), at
- * most XS2S_SETUP_HOLD_MS while it is being set up, since its dialback may
- * need this very stream (a db:verify behind the stanzas). What finds no
- * room after that is answered or counted (answers_lost). */
+ * one of those has a full queue, or the queue pool is nearly full
+ * (XS2S_HOLD_POOL_ROOM), this stream is read no further, so that no answer
+ * is lost for want of room (TCP pushes back on the sender): up to
+ * XS2S_FLOW_HOLD_MS when the route flows (VALID: its link's output backs
+ * up; bounded, since two servers flooding each other would wait for each
+ * other for ever), up to XS2S_SETUP_HOLD_MS while it is being set up (its
+ * dialback may need a db:verify behind the stanzas on this very stream).
+ * What finds no room after that is answered where possible or counted
+ * (answers_lost). */
+uint32_t xs2s_s2s_hold_limit(const struct xs2s_slot *s)
+{
+	return s->wait == 1 ? XS2S_SETUP_HOLD_MS : XS2S_FLOW_HOLD_MS;
+}
+
 bool xs2s_s2s_hold_input(struct xs2s_core *c, struct xs2s_slot *s)
 {
 	const struct xs2s_link *l = &s->link;
@@ -231,10 +239,28 @@ bool xs2s_s2s_hold_input(struct xs2s_core *c, struct xs2s_slot *s)
 		else
 			setup = true;
 	}
-	if (setup && !s->setup_hold)
-		s->setup_hold_ms = now;
-	s->setup_hold = setup;
-	hold = flowing || (setup && now - s->setup_hold_ms < XS2S_SETUP_HOLD_MS);
+	/* The queue pool nearly full (or no entry left): the longer bound when
+	 * every route with stanzas queued flows, the shorter otherwise (one
+	 * being set up may need this stream to get going). */
+	if (c->routes.queued >= XS2S_QUEUE_ENTRIES || c->routes.pool.size - c->routes.pool.used < XS2S_HOLD_POOL_ROOM) {
+		bool all_flow = true;
+
+		for (i = 0; i < XS2S_ROUTES; i++)
+			if (c->routes.r[i].queued && c->routes.r[i].state != XS2S_RT_VALID)
+				all_flow = false;
+		if (all_flow)
+			flowing = true;
+		else
+			setup = true;
+	}
+	if (!flowing && !setup) {
+		s->wait = 0;
+		return false;
+	}
+	if (!s->wait)
+		s->wait_ms = now;
+	s->wait = setup ? 1 : 2; /* a route in setup: the shorter bound */
+	hold = now - s->wait_ms < xs2s_s2s_hold_limit(s);
 	if (hold && !l->hold_in)
 		c->inputs_held++;
 	return hold;

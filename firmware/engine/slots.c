@@ -16,7 +16,7 @@ struct xs2s_slot *xs2s_slot_alloc(struct xs2s_core *c)
 		if (s->link.state != XS2S_LS_FREE)
 			continue;
 		memset(&s->auth, 0, sizeof s->auth);
-		s->setup_hold = false;
+		s->wait = 0;
 		xs2s_arena_reset_owner_high(&c->tls.arena, (uint8_t)(i + 1));
 		if (++c->links_used > c->links_high)
 			c->links_high = c->links_used;

@@ -501,6 +501,33 @@ static const struct sc_step in_pings_backpressure[] = {
 };
 SC_TEST(in_pings_backpressure, 0)
 
+/* ...and when the route back never drains, the wait ends after
+ * XS2S_FLOW_HOLD_MS (two servers flooding each other must not wait for each
+ * other for ever): the message behind the pings is delivered, what then
+ * finds no room is counted. */
+static const struct sc_step in_pings_flow_hold_ends[] = {
+	CAPACITY(2048),
+	INCLUDE(SC_IN_AUTH_B),
+	HOLD(PA),
+	SEND_LONG(PI, "", PING, 200, ""),
+	SEND_LONG(PI, "", PING, 200, ""),
+	SEND(PI, "<message from='x@b.test' to='u@a.test'><body>behind</body></message>"),
+	ADVANCE(XS2S_FLOW_HOLD_MS - 1),
+	INBOX_EMPTY(),
+	ADVANCE(1),
+	INBOX("x@b.test", "u@a.test", "normal", "", "behind"),
+	LOG_HAS("unanswered: the resource-constraint error cannot be sent"),
+	STATUS_HAS("answers_lost 66"),
+	RELEASE(PA),
+	/* What the stream, its buffers and the route's queue held before the
+	 * wait ended (the default buffer sizes); the other 66 were lost. */
+	EXPECT_LONG(PA, "", PONG, 334, ""),
+	END(),
+};
+#if CONFIG_XS2S_OUT_BUF == 12288 && CONFIG_XS2S_TX_BUF == 4096 && CONFIG_XS2S_ROUTE_QUEUE == 8
+SC_TEST(in_pings_flow_hold_ends, 0)
+#endif
+
 /* The route back in setup: 30 pings to alias.test while our db:result for
  * alias.test -> b.test is still unanswered. 8 results queue on that route,
  * then the inbound stream waits (at most XS2S_SETUP_HOLD_MS) until the
@@ -523,6 +550,31 @@ static const struct sc_step in_pings_route_in_setup[] = {
 	END(),
 };
 SC_TEST(in_pings_route_in_setup, 0)
+
+/* The queue pool runs low before the route's queue is full: pings with
+ * 4100-byte ids (12) while our outbound stream is not read. The inbound stream
+ * waits when less than a quarter of the pool is free (XS2S_HOLD_POOL_ROOM):
+ * every ping gets its result. */
+#define BIG_ID 4100
+#define BIG_PING SEND_LONG(PI, "<iq type='get' from='x@b.test/r' to='a.test' id='", "b", BIG_ID, \
+			   "'><ping xmlns='urn:xmpp:ping'/></iq>")
+#define BIG_PONG EXPECT_LONG(PA, "<iq type='result' from='a.test' to='x@b.test/r' id='", "b", BIG_ID, "'/>")
+static const struct sc_step in_big_answers_pool_low[] = {
+	CAPACITY(2048),
+	INCLUDE(SC_IN_AUTH_B),
+	HOLD(PA),
+	BIG_PING, BIG_PING, BIG_PING, BIG_PING, BIG_PING, BIG_PING,
+	BIG_PING, BIG_PING, BIG_PING, BIG_PING, BIG_PING, BIG_PING,
+	RELEASE(PA),
+	BIG_PONG, BIG_PONG, BIG_PONG, BIG_PONG, BIG_PONG, BIG_PONG,
+	BIG_PONG, BIG_PONG, BIG_PONG, BIG_PONG, BIG_PONG, BIG_PONG,
+	EXPECT_NOTHING(PA),
+	STATUS_HAS("answers_lost 0"),
+	END(),
+};
+#if CONFIG_XS2S_QUEUE_POOL <= 32768 && CONFIG_XS2S_OUT_BUF <= 12288
+SC_TEST(in_big_answers_pool_low, 0)
+#endif
 
 /* ...and when the route stays in setup, the wait ends after
  * XS2S_SETUP_HOLD_MS (a db:verify behind the pings must get through): what
@@ -697,7 +749,13 @@ int main(void)
 		cmocka_unit_test(test_in_jid_malformed_to),
 		cmocka_unit_test(test_in_jid_malformed_from),
 		cmocka_unit_test(test_in_pings_backpressure),
+#if CONFIG_XS2S_OUT_BUF == 12288 && CONFIG_XS2S_TX_BUF == 4096 && CONFIG_XS2S_ROUTE_QUEUE == 8
+		cmocka_unit_test(test_in_pings_flow_hold_ends),
+#endif
 		cmocka_unit_test(test_in_pings_route_in_setup),
+#if CONFIG_XS2S_QUEUE_POOL <= 32768 && CONFIG_XS2S_OUT_BUF <= 12288
+		cmocka_unit_test(test_in_big_answers_pool_low),
+#endif
 		cmocka_unit_test(test_in_pings_setup_hold_ends),
 		cmocka_unit_test(test_in_presence_ignored),
 		cmocka_unit_test(test_in_messages),
