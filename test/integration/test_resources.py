@@ -72,3 +72,32 @@ def test_peer_closes_during_setup_bounces(t):
     check(d.handled, f'd.test never got b.test\'s stream header (errors: {d.errors})')
     check(not b.links(remote='d.test'), f'a link to d.test is left: {b.status().get("links")}')
     other_link_works(t, b, ip_a)
+
+
+def test_pipelined_pings_all_answered(t):
+    """No silent loss under load (RFC 6120 8.2.3: every iq get is answered),
+    end to end over real sockets: 20000 pings pipelined in one write on a
+    dialback-authenticated stream from c.test each get their result on b's
+    stream back to c.test, and nothing is counted lost. (On loopback this
+    peer reads fast enough that b seldom has to wait, inputs_held stays 0 in
+    practice: the waits themselves are tested in the scenarios,
+    test_sc_inbound.c in_pings_*.)"""
+    n = 20000
+    cid = t.ident('c.test', client_cert=False)
+    c = t.fake_server(cid)
+    b, _ = start_b(t, c.addr[0])
+    s = t.open_stream(cid, 'b.test', b.addr)
+    r = s2speer.dialback(s, cid, 'b.test')
+    check(r.is_(s2speer.NS_DB, 'result') and r.attrs.get('type') == 'valid', f'dialback refused: {r.raw}')
+    s.send(''.join(f"<iq type='get' from='x@c.test/r' to='b.test' id='p{i}'><ping xmlns='urn:xmpp:ping'/></iq>"
+                   for i in range(n)))
+
+    def results(srv):
+        return {x.attrs.get('id') for x in srv.stanzas if x.attrs.get('type') == 'result'}
+
+    c.wait_for(lambda srv: len(results(srv)) >= n, 60)
+    got = results(c)
+    counters = b.status()['counters']
+    t.trace(f'pipelined pings: {len(got)} of {n} answered; counters {counters}')
+    check(len(got) == n, f'{n - len(got)} of {n} pipelined pings unanswered (counters {counters})')
+    check(counters['answers_lost'] == 0 and counters['answer_errors'] == 0, f'answers lost: {counters}')
