@@ -74,21 +74,17 @@ def test_peer_closes_during_setup_bounces(t):
     other_link_works(t, b, ip_a)
 
 
-def test_pipelined_pings_all_answered(t):
-    """No silent loss under load (RFC 6120 8.2.3: every iq get is answered),
-    end to end over real sockets: 20000 pings pipelined in one write on a
-    dialback-authenticated stream from c.test each get their result on b's
-    stream back to c.test, and nothing is counted lost. (On loopback this
-    peer reads fast enough that b seldom has to wait, inputs_held stays 0 in
-    practice: the waits themselves are tested in the scenarios,
-    test_sc_inbound.c in_pings_*.)"""
-    n = 20000
+def _pipelined_pings(t, n, stall=0):
+    """n pings pipelined in one write on a dialback-authenticated stream from
+    c.test (a FakeServer, reading slowly when stall): the set of ids
+    answered on b's stream back to c.test, and b's counters."""
     cid = t.ident('c.test', client_cert=False)
-    c = t.fake_server(cid)
+    c = t.fake_server(cid, stall=stall)
     b, _ = start_b(t, c.addr[0])
     s = t.open_stream(cid, 'b.test', b.addr)
     r = s2speer.dialback(s, cid, 'b.test')
     check(r.is_(s2speer.NS_DB, 'result') and r.attrs.get('type') == 'valid', f'dialback refused: {r.raw}')
+    s.sock.settimeout(60)  # b may wait before it reads on (backpressure)
     s.send(''.join(f"<iq type='get' from='x@c.test/r' to='b.test' id='p{i}'><ping xmlns='urn:xmpp:ping'/></iq>"
                    for i in range(n)))
 
@@ -98,6 +94,27 @@ def test_pipelined_pings_all_answered(t):
     c.wait_for(lambda srv: len(results(srv)) >= n, 60)
     got = results(c)
     counters = b.status()['counters']
-    t.trace(f'pipelined pings: {len(got)} of {n} answered; counters {counters}')
+    t.trace(f'pipelined pings (stall {stall}): {len(got)} of {n} answered; counters {counters}')
+    return got, counters
+
+
+def test_pipelined_pings_all_answered(t):
+    """No silent loss under load (RFC 6120 8.2.3: every iq get is answered),
+    end to end over real sockets: 20000 pings pipelined in one write each get
+    their result, nothing is counted lost."""
+    n = 20000
+    got, counters = _pipelined_pings(t, n)
     check(len(got) == n, f'{n - len(got)} of {n} pipelined pings unanswered (counters {counters})')
     check(counters['answers_lost'] == 0 and counters['answer_errors'] == 0, f'answers lost: {counters}')
+
+
+def test_pipelined_pings_slow_reader(t):
+    """A larger burst (50000) to a peer that stops reading for 3 s after the
+    first result, with a 4 KiB receive buffer: b's output and the route's
+    queue fill up, b stops reading the inbound stream (inputs_held) instead
+    of dropping results, and every ping is answered."""
+    n = 50000
+    got, counters = _pipelined_pings(t, n, stall=3)
+    check(len(got) == n, f'{n - len(got)} of {n} pipelined pings unanswered (counters {counters})')
+    check(counters['answers_lost'] == 0 and counters['answer_errors'] == 0, f'answers lost: {counters}')
+    check(counters['inputs_held'] > 0, f'b never had to wait: the test did not exercise backpressure ({counters})')
