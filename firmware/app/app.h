@@ -108,6 +108,17 @@ struct xs2s_app_iq {
 	char to[XS2S_APP_IQ_TO_MAX + 1];
 };
 
+/* Stanzas that got an error instead of what they asked for, or nothing
+ * (status "stanzas"); each is logged too. */
+struct xs2s_app_counts {
+	unsigned answer_errors;      /* an iq result that could not be sent (too large, no room): an error went instead */
+	unsigned answers_lost;       /* not even an error could be sent back (the return path refused it) */
+	unsigned jid_malformed;      /* answered jid-malformed (RFC 6120 8.3.3.8): 'to' breaks RFC 7622 */
+	unsigned not_bounced;        /* undeliverable errors and results: never answered (RFC 6120 8.3.1) */
+	unsigned unclaimed;          /* presence, iq results and errors, error messages nothing takes (RFC 6120 8.4, 10.3) */
+	unsigned local_lost;         /* a local stanza that could not be parsed for delivery (XML arena): bounced */
+};
+
 struct xs2s_app {
 	const struct xs2s_env *env;
 	struct xs2s_engine *eng;             /* what callbacks are handed */
@@ -130,11 +141,12 @@ struct xs2s_app {
 	size_t inbox_used, inbox_high;
 	unsigned inbox_count, inbox_refused;
 	char inbox[CONFIG_XS2S_INBOX_BYTES];
-	/* one outgoing stanza being built */
+	/* one outgoing stanza being built (an answer may use XS2S_REPLY_SLACK more) */
 	size_t scratch_high;
 	size_t result_hdr;                   /* xs2s_app_result_begin: where the payload starts */
-	const struct xs2s_stanza_in *result_req; /* xs2s_app_result_begin's request, until result_end */
-	char scratch[CONFIG_XS2S_MAX_STANZA + 1];
+	const struct xs2s_stanza_in *result_req; /* ... and the request it answers, until end */
+	char scratch[CONFIG_XS2S_MAX_STANZA + XS2S_REPLY_SLACK + 1];
+	struct xs2s_app_counts counts;
 	/* device accounts and their subscriptions (app/account.h) */
 	struct xs2s_app_acct acct;
 };
@@ -146,6 +158,10 @@ void xs2s_app_init(struct xs2s_app *app, const struct xs2s_env *env, struct xs2s
  * engine checked it against the route table); xml is its text. */
 void xs2s_app_deliver(struct xs2s_app *app, unsigned link_id, const struct xs2s_el *st, const char *xml,
 		      size_t len);
+/* Answer that stanza with the error cond from domain `from` instead of
+ * delivering it (an error or a result is counted, not answered). */
+void xs2s_app_refuse(struct xs2s_app *app, unsigned link_id, const struct xs2s_el *st, const char *xml, size_t len,
+		     enum xs2s_stanza_err cond, const char *from);
 /* A stanza of ours that cannot be delivered (cond, text: why): its
  * completion fires BOUNCED, or an error stanza goes back to its sender.
  * XS2S_ENOMEM when the local queue has no room for that error now (call
@@ -183,6 +199,7 @@ void xs2s_app_inbox_pop(struct xs2s_app *app);
 /* Inside the layer (send.c, deliver.c, iq.c, builtin.c, inbox.c). */
 #define XS2S_SUBMIT_BOUNCEABLE 0x1u  /* bounced to its sender when undeliverable */
 #define XS2S_SUBMIT_BOUNCE     0x2u  /* a bounce: from the remote recipient to our sender */
+#define XS2S_SUBMIT_ANSWER     0x4u  /* an error answering a received stanza: up to XS2S_REPLY_SLACK over MAX_STANZA */
 int xs2s_app_submit(struct xs2s_app *app, char *xml, size_t len, unsigned flags, int track);
 /* The same for a stanza this layer wrote itself from checked parts only (no
  * caller payload): kind, from and to are given, so it is not parsed again;
@@ -201,17 +218,29 @@ bool xs2s_app_builtin(struct xs2s_app *app, const struct xs2s_stanza_in *in);
 bool xs2s_app_inbox_put_stanza(struct xs2s_app *app, const struct xs2s_stanza_in *in);
 void xs2s_app_disco_features(const struct xs2s_app *app, struct xs2s_wbuf *w);
 bool xs2s_app_handler_match(const struct xs2s_app_handler *h, const struct xs2s_stanza_in *in);
+/* The error cond (with text, dropped when it does not fit) to stanza in,
+ * from its 'to' (or from `from` when that is not NULL: a domain of ours,
+ * when in's 'to' is malformed), never to an error or a result (RFC 6120
+ * 8.3.1). XS2S_OK, or the submit's error (logged and counted as lost). */
+int xs2s_app_answer_error(struct xs2s_app *app, const struct xs2s_stanza_in *in, enum xs2s_stanza_err cond,
+			  const char *text, const char *from);
 void xs2s_app_error_reply(struct xs2s_app *app, const struct xs2s_stanza_in *in, enum xs2s_stanza_err cond,
 			  const char *text);
+/* Where from, to, id and the first <body/> sit in stanza xml (send.c). */
+void xs2s_app_spans(const char *xml, size_t len, struct xs2s_stanza_meta *m);
 int xs2s_app_lq_put(struct xs2s_app *app, const char *xml, size_t len, int track);
 void xs2s_app_lq_commit(struct xs2s_app *app, size_t len, int track);
 void xs2s_app_pending_done(struct xs2s_app *app, unsigned track, enum xs2s_outcome outcome, enum xs2s_stanza_err cond,
 			   const char *text);
-void xs2s_app_deliver_local(struct xs2s_app *app, const char *xml, size_t len);
+/* XS2S_OK, or the parse's error (counted; the caller bounces its completion). */
+int xs2s_app_deliver_local(struct xs2s_app *app, const char *xml, size_t len);
 int xs2s_app_send_tracked(struct xs2s_app *app, const struct xs2s_stanza *st, xs2s_done_fn done, void *arg, int iq,
 			  struct xs2s_handle *h);
 /* An iq result to req in the scratch buffer: begin (the start tag), the
- * caller's payload, end (close, check, hand out). */
+ * caller's payload, end (close, check, hand out). A result that does not
+ * fit a stanza, or finds no room on its way, is replaced by the error
+ * resource-constraint (RFC 6120 8.3.3.18): end then returns XS2S_ERANGE or
+ * XS2S_ENOMEM although the requester got an answer. */
 void xs2s_app_result_begin(struct xs2s_app *app, const struct xs2s_stanza_in *req, struct xs2s_wbuf *w);
 int xs2s_app_result_end(struct xs2s_app *app, struct xs2s_wbuf *w);
 const char *xs2s_app_kind_name(enum xs2s_kind k);

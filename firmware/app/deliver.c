@@ -9,21 +9,28 @@
 
 /* ---- delivery ---- */
 
+/* The view of stanza st as the layer hands it on. */
+static void app_in_of(struct xs2s_stanza_in *in, const struct xs2s_el *st, const char *xml, size_t len)
+{
+	const char *v;
+
+	memset(in, 0, sizeof *in);
+	in->kind = xs2s_app_kind_of(xs2s_el_name(st));
+	in->from = (v = xs2s_el_attr(st, "from")) ? v : "";
+	in->to = (v = xs2s_el_attr(st, "to")) ? v : "";
+	in->type = (v = xs2s_el_attr(st, "type")) ? v : "";
+	in->id = (v = xs2s_el_attr(st, "id")) ? v : "";
+	xs2s_view_of(&in->top, st);
+	in->xml = xml;
+	in->len = len;
+}
+
 static void app_dispatch(struct xs2s_app *app, unsigned link_id, const struct xs2s_el *st, const char *xml, size_t len)
 {
 	struct xs2s_stanza_in in;
-	const char *v;
 	unsigned i;
 
-	memset(&in, 0, sizeof in);
-	in.kind = xs2s_app_kind_of(xs2s_el_name(st));
-	in.from = (v = xs2s_el_attr(st, "from")) ? v : "";
-	in.to = (v = xs2s_el_attr(st, "to")) ? v : "";
-	in.type = (v = xs2s_el_attr(st, "type")) ? v : "";
-	in.id = (v = xs2s_el_attr(st, "id")) ? v : "";
-	xs2s_view_of(&in.top, st);
-	in.xml = xml;
-	in.len = len;
+	app_in_of(&in, st, xml, len);
 	if (in.kind == XS2S_IQ && (!strcmp(in.type, "result") || !strcmp(in.type, "error")) &&
 	    xs2s_app_iq_response(app, &in))
 		return;
@@ -48,6 +55,8 @@ static void app_dispatch(struct xs2s_app *app, unsigned link_id, const struct xs
 		XS2S_LOGW(link_id, "inbox full: message from %s to %s refused", in.from, in.to);
 		if (strcmp(in.type, "error"))
 			xs2s_app_error_reply(app, &in, XS2S_STE_RESOURCE_CONSTRAINT, NULL);
+		else
+			app->counts.unclaimed++; /* counted in the inbox's refusals too */
 		return;
 	}
 	if (in.kind == XS2S_IQ && (!strcmp(in.type, "get") || !strcmp(in.type, "set"))) {
@@ -59,8 +68,25 @@ static void app_dispatch(struct xs2s_app *app, unsigned link_id, const struct xs
 		xs2s_app_error_reply(app, &in, XS2S_STE_SERVICE_UNAVAILABLE, NULL); /* RFC 6120 8.4 */
 		return;
 	}
+	/* Presence nothing takes, iq results and errors nobody waits for, error
+	 * messages the inbox had no room for: none is answered (RFC 6120 8.3.1,
+	 * 8.4; RFC 6121 8.5.2.2), each is counted. */
+	app->counts.unclaimed++;
 	XS2S_LOGD(link_id, "%s %s from %s to %s dropped: nothing waits for it", xs2s_app_kind_name(in.kind),
 		  in.type[0] ? in.type : "(no type)", in.from, in.to);
+}
+
+void xs2s_app_refuse(struct xs2s_app *app, unsigned link_id, const struct xs2s_el *st, const char *xml, size_t len,
+		     enum xs2s_stanza_err cond, const char *from)
+{
+	struct xs2s_stanza_in in;
+
+	app_in_of(&in, st, xml, len);
+	if (cond == XS2S_STE_JID_MALFORMED)
+		app->counts.jid_malformed++;
+	XS2S_LOGI(link_id, "%s from %s to '%.80s' refused: %s", xs2s_app_kind_name(in.kind), in.from, in.to,
+		  xs2s_stanza_err_name(cond));
+	xs2s_app_answer_error(app, &in, cond, NULL, from);
 }
 
 void xs2s_app_deliver(struct xs2s_app *app, unsigned link_id, const struct xs2s_el *st, const char *xml, size_t len)
@@ -68,15 +94,18 @@ void xs2s_app_deliver(struct xs2s_app *app, unsigned link_id, const struct xs2s_
 	app_dispatch(app, link_id, st, xml, len);
 }
 
-void xs2s_app_deliver_local(struct xs2s_app *app, const char *xml, size_t len)
+int xs2s_app_deliver_local(struct xs2s_app *app, const char *xml, size_t len)
 {
 	struct xs2s_el root;
 	int rc = xs2s_xml_parse(app->env->xml, xml, len, xs2s_xml_server_ns(), &root);
 
-	if (rc == XS2S_OK)
+	if (rc == XS2S_OK) {
 		app_dispatch(app, 0, &root, xml, len);
-	else
+	} else {
+		app->counts.local_lost++;
 		XS2S_LOGE(0, "local stanza not delivered: %s (XML arena: CONFIG_XS2S_XML_ARENA)", xs2s_err_name(rc));
+	}
 	xs2s_xml_free(app->env->xml, &root);
+	return rc;
 }
 

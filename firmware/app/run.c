@@ -79,8 +79,10 @@ static void app_lq_run(struct xs2s_app *app)
 		size_t len = ((size_t)r[0] << 8) | r[1], n = XS2S_APP_LQ_HDR + len + 1;
 		unsigned track = ((unsigned)r[2] << 8) | r[3];
 
-		xs2s_app_deliver_local(app, app->lq + XS2S_APP_LQ_HDR, len);
-		xs2s_app_sent(app, track); /* delivered locally */
+		if (xs2s_app_deliver_local(app, app->lq + XS2S_APP_LQ_HDR, len) == XS2S_OK)
+			xs2s_app_sent(app, track); /* delivered locally */
+		else
+			xs2s_app_done(app, track, XS2S_BOUNCED, XS2S_STE_RESOURCE_CONSTRAINT, "XML arena exhausted");
 		memmove(app->lq, app->lq + n, app->lq_used - n);
 		app->lq_used -= n;
 		end = end > n ? end - n : 0;
@@ -203,6 +205,7 @@ int xs2s_app_bounce(struct xs2s_app *app, const char *xml, size_t len, const str
 		return XS2S_OK;
 	}
 	if (!m->bounce) {
+		app->counts.not_bounced++; /* RFC 6120 8.3.1 */
 		XS2S_LOGW(0, "undeliverable %s to %s discarded: %s (errors and replies are not bounced)", kind, to,
 			  xs2s_stanza_err_name(cond));
 		return XS2S_OK;
@@ -215,6 +218,7 @@ int xs2s_app_bounce(struct xs2s_app *app, const char *xml, size_t len, const str
 	if (n == XS2S_ENOMEM) /* larger than a stanza with its body: without it */
 		n = app_bounce_write(app, kind, xml, m, cond, text, false);
 	if (n < 0) {
+		app->counts.answers_lost++;
 		XS2S_LOGE(0, "bounce of %s from %s to %s (%s) lost: %s", kind, from, to, xs2s_stanza_err_name(cond),
 			  xs2s_err_name(n));
 		return XS2S_OK;

@@ -135,7 +135,7 @@ int xs2s_app_lq_put(struct xs2s_app *app, const char *xml, size_t len, int track
 /* The value spans of the start tag's from, to and id attributes, and the
  * span of the first <body/> child element, in stanza xml (well-formed: the
  * framer and the parser have read it). */
-static void app_spans(const char *xml, size_t len, struct xs2s_stanza_meta *m)
+void xs2s_app_spans(const char *xml, size_t len, struct xs2s_stanza_meta *m)
 {
 	size_t i = 1, depth = 1, body = 0;
 
@@ -206,12 +206,13 @@ static void app_spans(const char *xml, size_t len, struct xs2s_stanza_meta *m)
 }
 
 /* The addresses of a stanza of kind, from and to: their domains into fd and
- * td; XS2S_EINVAL unless the sender is ours (a bounce: the recipient). */
+ * td; XS2S_EINVAL unless both are valid JIDs (RFC 7622) and the sender is
+ * ours (a bounce: the recipient). */
 static int app_addresses(struct xs2s_app *app, enum xs2s_kind kind, const char *from, const char *to, unsigned flags,
 			 char *fd, char *td)
 {
-	if (kind == XS2S_ANY_KIND || !from || !to || xs2s_jid_domain(from, fd, XS2S_DOMAIN_MAX + 1) ||
-	    xs2s_jid_domain(to, td, XS2S_DOMAIN_MAX + 1) ||
+	if (kind == XS2S_ANY_KIND || !xs2s_jid_valid(from) || !xs2s_jid_valid(to) ||
+	    xs2s_jid_domain(from, fd, XS2S_DOMAIN_MAX + 1) || xs2s_jid_domain(to, td, XS2S_DOMAIN_MAX + 1) ||
 	    !xs2s_env_local(app->env, (flags & XS2S_SUBMIT_BOUNCE) ? td : fd))
 		return XS2S_EINVAL; /* a bounce goes to our own sender only */
 	return XS2S_OK;
@@ -228,7 +229,7 @@ static int app_submit_checked(struct xs2s_app *app, char *xml, size_t len, unsig
 	meta.kind = (uint8_t)(kind - XS2S_MESSAGE); /* enum xs2s_stanza_kind */
 	meta.bounce = (flags & XS2S_SUBMIT_BOUNCEABLE) != 0;
 	meta.track = (uint16_t)(track > 0 ? track : 0);
-	app_spans(xml, len, &meta);
+	xs2s_app_spans(xml, len, &meta);
 	if (len > app->scratch_high && xml == app->scratch)
 		app->scratch_high = len;
 	if (xs2s_env_local(app->env, td))
@@ -247,7 +248,7 @@ int xs2s_app_submit(struct xs2s_app *app, char *xml, size_t len, unsigned flags,
 	enum xs2s_kind kind;
 	int rc;
 
-	if (len > CONFIG_XS2S_MAX_STANZA)
+	if (len > (size_t)CONFIG_XS2S_MAX_STANZA + ((flags & XS2S_SUBMIT_ANSWER) ? XS2S_REPLY_SLACK : 0u))
 		return XS2S_ERANGE;
 	rc = xs2s_xml_parse_local(app->env->xml, xml, len, &root);
 	if (rc != XS2S_OK) {

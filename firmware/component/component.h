@@ -47,7 +47,10 @@
 #define XS2S_COMP_NONE (-1)
 #define XS2S_COMP_SECRET_MAX 128   /* longest secret accepted */
 #define XS2S_COMP_DIGEST_MAX 40    /* the handshake's text: hex SHA-1 */
-#define XS2S_COMP_SCRATCH 1024     /* an error reply: three attributes and the condition */
+/* An error reply: the three attributes copied from a stanza of up to
+ * MAX_STANZA bytes and the condition (so that an iq with a long id is
+ * answered too: RFC 6120 8.2.3). */
+#define XS2S_COMP_SCRATCH (CONFIG_XS2S_MAX_STANZA + XS2S_REPLY_SLACK + 1)
 
 struct xs2s_comp {
 	char secret[XS2S_COMP_SECRET_MAX + 1]; /* never logged */
@@ -104,7 +107,7 @@ void xs2s_comps_stanza_meta(const char *xml, size_t len, struct xs2s_stanza_meta
 /* An error reply (RFC 6120 8.3) to the stanza xml (spans m), built in
  * t->scratch: from its 'to', to its 'from', its id, <error type=...><cond/>.
  * XS2S_OK with *reply, *rlen and *rmeta (spans of the reply, never bounced),
- * or XS2S_ERANGE when it does not fit (very long addresses). */
+ * or XS2S_ERANGE when it does not fit (it always does: see XS2S_COMP_SCRATCH). */
 int xs2s_comps_error(struct xs2s_comps *t, const char *xml, const struct xs2s_stanza_meta *m,
 		     enum xs2s_stanza_err cond, const char **reply, size_t *rlen, struct xs2s_stanza_meta *rmeta);
 

@@ -242,9 +242,10 @@ static void engine_accept(struct xs2s_core *c, xs2s_sock listener, bool comp)
 			continue;
 		}
 #endif
-		s = xs2s_slot_alloc(c);
+		s = comp ? xs2s_slot_alloc(c) : xs2s_admit_inbound(c, peer);
 		if (!s) {
-			XS2S_LOGW(0, "refusing %sconnection from %s: no free link slot", comp ? "component " : "", peer);
+			if (comp) /* an s2s refusal is logged by the admission rules */
+				XS2S_LOGW(0, "refusing component connection from %s: no free link slot", peer);
 #if CONFIG_XS2S_COMPONENTS
 			if (comp) {
 				xs2s_comps_link_freed(&c->comps);
@@ -271,7 +272,10 @@ static void engine_step(struct xs2s_core *c, struct xs2s_slot *s, uint8_t got)
 
 	for (n = 0; n < XS2S_STEP_ELEMENTS; n++) {
 		struct xs2s_el el;
-		enum xs2s_link_ev ev = xs2s_link_pump(&s->link, got, &el);
+		enum xs2s_link_ev ev;
+
+		s->link.hold_in = xs2s_s2s_hold_input(c, s);
+		ev = xs2s_link_pump(&s->link, got, &el);
 
 		got = 0;
 		if (ev == XS2S_LINK_IDLE)
@@ -298,6 +302,14 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 
 		if (l->state == XS2S_LS_FREE)
 			continue;
+		c->slot[i].link.hold_in = xs2s_s2s_hold_input(c, &c->slot[i]);
+		if (l->hold_in) { /* wake when that wait ends */
+			uint32_t waited = now - c->slot[i].wait_ms, limit = xs2s_s2s_hold_limit(&c->slot[i]);
+
+			left = waited < limit ? limit - waited : 0;
+			if (left < timeout_ms)
+				timeout_ms = left;
+		}
 		if (xs2s_link_has_work(l))
 			timeout_ms = 0;
 		left = XS2S_TIME_REACHED(now, l->deadline_ms) ? 0 : l->deadline_ms - now;

@@ -35,6 +35,9 @@
 #include "component/component.h"
 #endif
 
+/* xs2s_config.h: OUT_BUF >= MAX_STANZA + 256 holds the largest answer and a stream's end. */
+_Static_assert(XS2S_REPLY_SLACK + XS2S_LINK_CLOSE_RESERVE <= 256, "xs2s_config.h: the OUT_BUF invariant");
+
 #define XS2S_CORE_MAGIC 0x78733273u /* "xs2s": set by start, cleared by fini */
 #define XS2S_STEP_ELEMENTS 64       /* elements per link per round: fairness */
 
@@ -42,7 +45,19 @@
 struct xs2s_slot {
 	struct xs2s_link link;
 	struct xs2s_auth_state auth;
+	uint8_t wait;            /* its input waits for room for answers: 0 no, 1 for a route in setup
+				  * (XS2S_SETUP_HOLD_MS at most), 2 for one that flows (XS2S_FLOW_HOLD_MS) ... */
+	uint32_t wait_ms;        /* ... since then */
 };
+
+/* How long an inbound stream waits for room for its answers (s2s.c,
+ * xs2s_s2s_hold_input): for a route back that is being set up, and for one
+ * that flows (bounded too: two servers flooding each other could otherwise
+ * wait for each other for ever). */
+#define XS2S_SETUP_HOLD_MS 3000
+#define XS2S_FLOW_HOLD_MS 30000
+/* ... and when less than this is left in the queue pool. */
+#define XS2S_HOLD_POOL_ROOM (CONFIG_XS2S_QUEUE_POOL / 4)
 
 struct xs2s_core {
 	uint32_t magic;
@@ -51,6 +66,12 @@ struct xs2s_core {
 	unsigned next_id;                 /* link ids: never reused */
 	unsigned links_used, links_high;  /* slots in use, high-water */
 	unsigned links_refused;           /* accepts and creates refused for lack of a slot */
+	unsigned inputs_held;             /* times an inbound stream waited for room for its answers */
+	struct {
+		unsigned per_addr;        /* inbound connections refused: too many unauthenticated from that address */
+		unsigned evicted;         /* unauthenticated inbound streams evicted for a newer one or an outbound */
+		unsigned timeouts;        /* inbound streams cut: not authenticated in CONFIG_XS2S_PREAUTH_TIMEOUT_S */
+	} admit;
 	xs2s_sock listener;
 	xs2s_sock comp_listener;          /* XEP-0114 components; XS2S_SOCK_NONE: none */
 	struct xs2s_env env;
@@ -82,6 +103,16 @@ void xs2s_engine_drain(struct xs2s_core *c);
 struct xs2s_slot *xs2s_slot_alloc(struct xs2s_core *c);
 /* Release every link that is done: the one place where links are freed. */
 void xs2s_slots_free_done(struct xs2s_core *c);
+/* Free slot s now (its link is done). */
+void xs2s_slot_free(struct xs2s_core *c, struct xs2s_slot *s);
+/* A slot for an inbound s2s connection from peer ("host:port") under the
+ * admission rules (admit.c), evicting an unauthenticated stream when they
+ * say so; NULL: refuse it (counted). */
+struct xs2s_slot *xs2s_admit_inbound(struct xs2s_core *c, const char *peer);
+/* A slot for an outbound stream to remote: a free one, or one an
+ * unauthenticated inbound stream gives up; NULL when every slot carries
+ * authenticated traffic. */
+struct xs2s_slot *xs2s_admit_outbound(struct xs2s_core *c, const char *remote);
 
 /* s2s.c: the action points */
 /* What a link's pump handed up. */
@@ -99,5 +130,10 @@ int xs2s_s2s_send(void *core, const char *from, const char *to, const char *xml,
 void xs2s_s2s_bounce_retry(struct xs2s_core *c);
 /* Give links with room in their output their routes' queued stanzas. */
 void xs2s_s2s_kick(struct xs2s_core *c, struct xs2s_slot *s);
+/* Whether slot s's inbound stream must wait (hold_in) before it hands up
+ * another stanza: the route back to one of its senders is full. */
+bool xs2s_s2s_hold_input(struct xs2s_core *c, struct xs2s_slot *s);
+/* The longest slot s's input may still wait (its wait's bound, in ms). */
+uint32_t xs2s_s2s_hold_limit(const struct xs2s_slot *s);
 
 #endif

@@ -157,7 +157,7 @@ static int s2s_out_route(struct xs2s_core *c, const char *local, const char *rem
 			s2s_dialback_out(c, &c->slot[i]);
 		return r;
 	}
-	s = xs2s_slot_alloc(c);
+	s = xs2s_admit_outbound(c, remote);
 	if (!s)
 		return XS2S_ENOMEM;
 	xs2s_link_open_out(&s->link, &c->env, &c->res, (uint8_t)(s - c->slot), ++c->next_id, local, remote);
@@ -201,6 +201,69 @@ void xs2s_s2s_kick(struct xs2s_core *c, struct xs2s_slot *s)
 	for (i = 0; xs2s_route_next_on(&c->routes, s->link.id, XS2S_RT_VALID, &i); i++)
 		if (c->routes.r[i].queued)
 			xs2s_route_flush(&c->routes, (int)i, &s->link);
+}
+
+/* An inbound stream's stanzas are answered on the outbound routes back to
+ * its senders (each pair (L, R) it carries: the route (L, R) out). While
+ * one of those has a full queue, or the queue pool is nearly full
+ * (XS2S_HOLD_POOL_ROOM), this stream is read no further, so that no answer
+ * is lost for want of room (TCP pushes back on the sender): up to
+ * XS2S_FLOW_HOLD_MS when the route flows (VALID: its link's output backs
+ * up; bounded, since two servers flooding each other would wait for each
+ * other for ever), up to XS2S_SETUP_HOLD_MS while it is being set up (its
+ * dialback may need a db:verify behind the stanzas on this very stream).
+ * What finds no room after that is answered where possible or counted
+ * (answers_lost). */
+uint32_t xs2s_s2s_hold_limit(const struct xs2s_slot *s)
+{
+	return s->wait == 1 ? XS2S_SETUP_HOLD_MS : XS2S_FLOW_HOLD_MS;
+}
+
+bool xs2s_s2s_hold_input(struct xs2s_core *c, struct xs2s_slot *s)
+{
+	const struct xs2s_link *l = &s->link;
+	uint32_t now = xs2s_port_now_ms();
+	unsigned i;
+	bool flowing = false, setup = false, hold;
+
+	if (l->dir != XS2S_DIR_IN || l->state != XS2S_LS_OPEN)
+		return false;
+	for (i = 0; xs2s_route_next_on(&c->routes, l->id, XS2S_RT_VALID, &i); i++) {
+		const struct xs2s_route *in = &c->routes.r[i];
+		int r = xs2s_route_find(&c->routes, XS2S_DIR_OUT, in->local, in->remote, 0);
+
+		if (r == XS2S_ROUTE_NONE || c->routes.r[r].queued < CONFIG_XS2S_ROUTE_QUEUE)
+			continue;
+		if (c->routes.r[r].state == XS2S_RT_VALID)
+			flowing = true;
+		else
+			setup = true;
+	}
+	/* The queue pool nearly full (or no entry left): the longer bound when
+	 * every route with stanzas queued flows, the shorter otherwise (one
+	 * being set up may need this stream to get going). */
+	if (c->routes.queued >= XS2S_QUEUE_ENTRIES || c->routes.pool.size - c->routes.pool.used < XS2S_HOLD_POOL_ROOM) {
+		bool all_flow = true;
+
+		for (i = 0; i < XS2S_ROUTES; i++)
+			if (c->routes.r[i].queued && c->routes.r[i].state != XS2S_RT_VALID)
+				all_flow = false;
+		if (all_flow)
+			flowing = true;
+		else
+			setup = true;
+	}
+	if (!flowing && !setup) {
+		s->wait = 0;
+		return false;
+	}
+	if (!s->wait)
+		s->wait_ms = now;
+	s->wait = setup ? 1 : 2; /* a route in setup: the shorter bound */
+	hold = now - s->wait_ms < xs2s_s2s_hold_limit(s);
+	if (hold && !l->hold_in)
+		c->inputs_held++;
+	return hold;
 }
 
 /* ---- link events ---- */
@@ -370,6 +433,22 @@ static void s2s_dialback_in(struct xs2s_core *c, struct xs2s_slot *s, const stru
 	memset(m.key, 0, sizeof m.key);
 }
 
+/* RFC 7622 on a stanza address: its fault, and its domainpart into
+ * dom[XS2S_DOMAIN_MAX + 1] (also when another part is at fault: an error can
+ * still come from that domain). XS2S_OK when the domainpart is valid. */
+static int s2s_jid(const char *jid, enum xs2s_jid_fault *fault, char *dom)
+{
+	const char *d = NULL;
+	size_t n = 0;
+
+	*fault = xs2s_jid_check(jid, &d, &n);
+	if (!d || n == 0 || n > XS2S_DOMAIN_MAX)
+		return XS2S_EINVAL;
+	memcpy(dom, d, n);
+	dom[n] = '\0';
+	return XS2S_OK;
+}
+
 /* A message, presence or iq: only inbound, from a domain authenticated on
  * this stream, to one of ours (RFC 6120 4.9.3.9, 4.9.3.4, 4.9.3.6). */
 static void s2s_stanza(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_el *st)
@@ -377,14 +456,20 @@ static void s2s_stanza(struct xs2s_core *c, struct xs2s_slot *s, const struct xs
 	struct xs2s_link *l = &s->link;
 	const char *name = xs2s_el_name(st), *from = xs2s_el_attr(st, "from"), *to = xs2s_el_attr(st, "to");
 	char fd[XS2S_DOMAIN_MAX + 1], td[XS2S_DOMAIN_MAX + 1];
+	enum xs2s_jid_fault ff = XS2S_JID_OK, tf = XS2S_JID_OK;
 	int r;
 
 	if (l->dir != XS2S_DIR_IN || !xs2s_route_any_valid(&c->routes, l->id)) {
 		xs2s_link_abort(l, XS2S_WHY_NOT_AUTHORIZED, "%s before authentication", name);
 		return;
 	}
-	if (!from || !to || xs2s_jid_domain(from, fd, sizeof fd) || xs2s_jid_domain(to, td, sizeof td)) {
-		xs2s_link_abort(l, XS2S_WHY_IMPROPER_ADDRESSING, "%s without valid from/to", name);
+	/* RFC 6120 4.9.3.14: no 'from' or 'to', one without a value, or one
+	 * that breaks RFC 7622 (only a domain of ours could answer, and only
+	 * for 'to': that is jid-malformed below). */
+	if (s2s_jid(from, &ff, fd) || s2s_jid(to, &tf, td) || ff != XS2S_JID_OK || tf == XS2S_JID_ENCODING) {
+		xs2s_link_abort(l, XS2S_WHY_IMPROPER_ADDRESSING, "%s with %s %s", name,
+				ff != XS2S_JID_OK ? "a malformed 'from':" : "a malformed 'to':",
+				xs2s_jid_fault_name(ff != XS2S_JID_OK ? ff : tf));
 		return;
 	}
 	if (!xs2s_env_served(&c->env, td)) {
@@ -397,6 +482,15 @@ static void s2s_stanza(struct xs2s_core *c, struct xs2s_slot *s, const struct xs
 		return;
 	}
 	xs2s_link_stanza_in(l);
+	if (tf != XS2S_JID_OK) {
+		/* RFC 6120 8.3.3.8: a 'to' whose localpart or resourcepart breaks
+		 * RFC 7622, for a domain of ours: jid-malformed, from that domain. */
+		size_t n;
+		const char *raw = xs2s_link_element_text(l, &n);
+
+		xs2s_app_refuse(&c->app, l->id, st, raw, n, XS2S_STE_JID_MALFORMED, td);
+		return;
+	}
 #if CONFIG_XS2S_COMPONENTS
 	r = xs2s_comps_find(&c->comps, td);
 	if (r != XS2S_COMP_NONE) {
@@ -463,19 +557,24 @@ static int s2s_bounce(struct xs2s_core *c, const char *from, const char *to, con
 
 	if (!xs2s_env_local(&c->env, from)) {
 		if (!meta->bounce) {
+			c->app.counts.not_bounced++; /* RFC 6120 8.3.1 */
 			XS2S_LOGI(0, "undeliverable stanza from %s to %s dropped: %s (errors and replies are not bounced)",
 				  from, to, xs2s_stanza_err_name(cond));
 			return XS2S_OK;
 		}
 		if (xs2s_comps_error(&c->comps, xml, meta, cond, &reply, &rlen, &rmeta) != XS2S_OK) {
-			XS2S_LOGW(0, "undeliverable stanza from %s to %s dropped: %s (its error reply does not fit)", from,
+			c->app.counts.answers_lost++;
+			XS2S_LOGE(0, "undeliverable stanza from %s to %s dropped: %s (its error reply does not fit)", from,
 				  to, xs2s_stanza_err_name(cond));
 			return XS2S_OK;
 		}
 		XS2S_LOGI(0, "bounced stanza from %s to %s: %s", from, to, xs2s_stanza_err_name(cond));
 		rc = xs2s_s2s_send(c, to, from, reply, rlen, &rmeta);
-		if (rc != XS2S_OK)
-			XS2S_LOGW(0, "cannot send the %s error to %s: %s", xs2s_stanza_err_name(cond), from, xs2s_err_name(rc));
+		if (rc != XS2S_OK) {
+			c->app.counts.answers_lost++;
+			XS2S_LOGE(0, "cannot send the %s error to %s: %s", xs2s_stanza_err_name(cond), from,
+				  xs2s_err_name(rc));
+		}
 		return XS2S_OK;
 	}
 #else
@@ -593,18 +692,35 @@ static void s2s_comp_stanza(struct xs2s_core *c, struct xs2s_slot *s, int k, con
 	size_t n;
 	int rc;
 
-	if (!from || xs2s_jid_domain(from, fd, sizeof fd) || strcmp(fd, comp)) {
+	enum xs2s_jid_fault ff = XS2S_JID_OK, tf = XS2S_JID_OK;
+
+	if (s2s_jid(from, &ff, fd) || strcmp(fd, comp)) {
 		xs2s_link_abort(l, XS2S_WHY_INVALID_FROM, "component %s sent a %s from '%s', not from its own domain", comp,
 				name, from ? from : "");
 		return;
 	}
-	if (!to || xs2s_jid_domain(to, td, sizeof td)) {
-		xs2s_link_abort(l, XS2S_WHY_IMPROPER_ADDRESSING, "component %s sent a %s without a valid 'to'", comp,
-				name);
+	if (ff != XS2S_JID_OK || s2s_jid(to, &tf, td) || tf == XS2S_JID_ENCODING) {
+		/* RFC 6120 4.9.3.14 */
+		xs2s_link_abort(l, XS2S_WHY_IMPROPER_ADDRESSING, "component %s sent a %s with a malformed %s", comp,
+				name, ff == XS2S_JID_OK ? "'to'" : "'from'");
 		return;
 	}
 	xs2s_link_stanza_in(l);
 	raw = xs2s_link_element_text(l, &n);
+	if (tf != XS2S_JID_OK) {
+		/* RFC 6120 8.3.3.8: jid-malformed, back to the component (from the
+		 * domain when it is one of ours). */
+		if (xs2s_env_local(&c->env, td)) {
+			xs2s_app_refuse(&c->app, l->id, st, raw, n, XS2S_STE_JID_MALFORMED, td);
+			return;
+		}
+		c->app.counts.jid_malformed++;
+		XS2S_LOGI(l->id, "component %s sent a %s to '%.80s': jid-malformed (%s)", comp, name, to,
+			  xs2s_jid_fault_name(tf));
+		xs2s_comps_stanza_meta(raw, n, &m);
+		s2s_bounce(c, fd, td, raw, n, &m, XS2S_STE_JID_MALFORMED, "");
+		return;
+	}
 	if (xs2s_env_local(&c->env, td)) {
 		xs2s_app_deliver(&c->app, l->id, st, raw, n);
 		return;

@@ -105,6 +105,40 @@ static void status_pools(const struct xs2s_core *c, xs2s_pool_fn add, void *ctx)
 #endif
 }
 
+/* Every counter of stanzas answered with an error or not at all, and of
+ * connections refused or evicted, through one callback: name, value. */
+typedef void (*status_counter_fn)(void *ctx, const char *name, unsigned value);
+
+static void status_counters(const struct xs2s_core *c, status_counter_fn add, void *ctx)
+{
+	const struct xs2s_app_counts *a = &c->app.counts;
+
+	add(ctx, "answer_errors", a->answer_errors);
+	add(ctx, "answers_lost", a->answers_lost);
+	add(ctx, "jid_malformed", a->jid_malformed);
+	add(ctx, "not_bounced", a->not_bounced);
+	add(ctx, "unclaimed", a->unclaimed);
+	add(ctx, "local_lost", a->local_lost);
+	add(ctx, "inputs_held", c->inputs_held);
+	add(ctx, "admit_per_addr", c->admit.per_addr);
+	add(ctx, "admit_evicted", c->admit.evicted);
+	add(ctx, "admit_timeouts", c->admit.timeouts);
+}
+
+static void status_counter_text(void *ctx, const char *name, unsigned value)
+{
+	xs2s_w_fmt(ctx, "  %s %u\n", name, value);
+}
+
+static void status_counter_json(void *ctx, const char *name, unsigned value)
+{
+	struct xs2s_wbuf *w = ctx;
+
+	xs2s_w_raw(w, w->p[w->len - 1] == '{' ? "" : ",");
+	xs2s_w_json(w, name);
+	xs2s_w_fmt(w, ":%u", value);
+}
+
 static void status_pool_text(void *ctx, const char *name, const char *unit, size_t used, size_t high, size_t size,
 			     unsigned fails)
 {
@@ -174,6 +208,8 @@ int xs2s_status_text(struct xs2s_engine *eng, char *buf, size_t cap)
 	xs2s_w_raw(&w, "pools:\n");
 	status_pools(c, status_pool_text, &w);
 	xs2s_port_pools(status_pool_text, &w);
+	xs2s_w_raw(&w, "counters:\n");
+	status_counters(c, status_counter_text, &w);
 	return status_end(&w);
 }
 
@@ -230,6 +266,8 @@ int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap)
 	xs2s_w_raw(&w, "},\"port_pools\":{");
 	j.c = NULL;
 	xs2s_port_pools(status_pool_json, &j);
+	xs2s_w_raw(&w, "},\"counters\":{");
+	status_counters(c, status_counter_json, &w);
 	xs2s_w_raw(&w, "}}");
 	return status_end(&w);
 }

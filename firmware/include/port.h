@@ -59,6 +59,9 @@ int xs2s_port_send(xs2s_sock s, const void *p, size_t n);
  * there, XS2S_EIO on error or orderly close by the peer. */
 int xs2s_port_recv(xs2s_sock s, void *p, size_t n);
 void xs2s_port_close(xs2s_sock s);
+/* Half-close a TCP connection: what was sent goes out, then the peer sees
+ * the end (FIN); receiving goes on until xs2s_port_close. */
+void xs2s_port_shutdown_write(xs2s_sock s);
 /* Wait at most timeout_ms (0: just look) for readiness of fds. The port may
  * also serve its own descriptors (an admin socket) in the same wait.
  * Returns the number of fds with got != 0, or a negative error. */

@@ -5,8 +5,11 @@
 #include <assert.h>
 
 _Static_assert(CONFIG_XS2S_MAX_STANZA >= 10000, "RFC 6120 13.12: stanzas up to 10000 bytes");
-_Static_assert(CONFIG_XS2S_OUT_BUF >= CONFIG_XS2S_MAX_STANZA + 128,
-	       "Kconfig: XS2S_OUT_BUF must hold the largest stanza and 128 bytes for the stream's last elements");
+/* The largest answer (MAX_STANZA + XS2S_REPLY_SLACK, lib/stanza.h) and the
+ * stream's closing elements (XS2S_LINK_CLOSE_RESERVE, link/link.h). */
+_Static_assert(CONFIG_XS2S_OUT_BUF >= CONFIG_XS2S_MAX_STANZA + 256,
+	       "Kconfig: XS2S_OUT_BUF must hold the largest answer (MAX_STANZA + 128) and 128 bytes for the "
+	       "stream's last elements");
 _Static_assert(CONFIG_XS2S_MAX_LINKS <= 250, "link slots are indexed by uint8_t");
 _Static_assert(CONFIG_XS2S_MAX_PAIRS <= 250, "pairs are indexed by uint8_t");
 _Static_assert(CONFIG_XS2S_MAX_LINKS * CONFIG_XS2S_MAX_PAIRS <= 4096, "routes are indexed by uint16_t");

@@ -7,6 +7,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* An answer to a received stanza (an iq result or error) copies its
+ * addresses and id as received: an error answering a stanza of MAX_STANZA
+ * bytes can be this much longer (its <error/> element), and is sent so
+ * rather than not at all (RFC 6120 8.2.3: every iq get/set gets a reply). */
+#define XS2S_REPLY_SLACK 128
+
 enum xs2s_stanza_kind { XS2S_ST_MESSAGE = 0, XS2S_ST_PRESENCE, XS2S_ST_IQ };
 
 struct xs2s_span {

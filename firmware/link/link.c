@@ -151,7 +151,11 @@ static const char *link_content_ns(const struct xs2s_link *l)
 static void link_set_state(struct xs2s_link *l, enum xs2s_link_state s)
 {
 	uint32_t now = xs2s_port_now_ms();
-	uint32_t setup_end = l->created_ms + CONFIG_XS2S_SETUP_TIMEOUT_S * XS2S_MS_PER_S;
+	/* XEP-0205: an inbound stream has CONFIG_XS2S_PREAUTH_TIMEOUT_S to authenticate. */
+	uint32_t setup_s = l->dir == XS2S_DIR_IN && !LINK_COMP(l) && CONFIG_XS2S_PREAUTH_TIMEOUT_S < CONFIG_XS2S_SETUP_TIMEOUT_S
+				   ? CONFIG_XS2S_PREAUTH_TIMEOUT_S
+				   : CONFIG_XS2S_SETUP_TIMEOUT_S;
+	uint32_t setup_end = l->created_ms + setup_s * XS2S_MS_PER_S;
 
 	if (l->state != s)
 		XS2S_LOGD(l->id, "state %s -> %s", xs2s_link_state_name(l->state), xs2s_link_state_name(s));
@@ -334,7 +338,13 @@ static int link_send_header(struct xs2s_link *l)
 		xs2s_random_hex(l->stream_id, 32);
 		xs2s_w_fmt(&w, " id='%s'", l->stream_id);
 	}
-	xs2s_w_raw(&w, " version='1.0'>");
+	/* RFC 6120 4.7.5: ours is 1.0; a response states the lower of the
+	 * peer's and ours, and none to a peer that stated none. */
+	if (l->dir == XS2S_DIR_IN && l->st.version == XS2S_VERSION_OLD)
+		xs2s_w_fmt(&w, " version='%u.%u'", l->st.ver_major, l->st.ver_minor);
+	else if (l->dir == XS2S_DIR_OUT || l->st.version != XS2S_VERSION_NONE)
+		xs2s_w_raw(&w, " version='1.0'");
+	xs2s_w_raw(&w, ">");
 	if (w.overflow || link_put(l, buf, w.len) != XS2S_OK)
 		return XS2S_ENOMEM;
 	l->st.header_sent = true;
@@ -599,6 +609,51 @@ static enum xs2s_link_ev link_on_comp_header(struct xs2s_link *l, const struct x
 }
 #endif
 
+/* RFC 6120 4.7.5: the version the peer's header states. No attribute is
+ * "0.9"; otherwise "major.minor" in decimal, compared as numbers: 1.0 and
+ * above are spoken as 1.0, a lower one is echoed in our response (rule 2). */
+static void link_version_parse(struct xs2s_link *l, const char *v)
+{
+	unsigned major = 0, minor = 0, digits = 0;
+	const char *p = v;
+
+	l->st.ver_major = 0;
+	l->st.ver_minor = 9;
+	if (!v[0]) {
+		l->st.version = XS2S_VERSION_NONE;
+	} else {
+		for (; *p >= '0' && *p <= '9' && digits < 4; p++, digits++)
+			major = major * 10 + (unsigned)(*p - '0');
+		if (digits && *p == '.' && p[1]) {
+			for (p++, digits = 0; *p >= '0' && *p <= '9' && digits < 4; p++, digits++)
+				minor = minor * 10 + (unsigned)(*p - '0');
+		} else {
+			digits = 0;
+		}
+		if (!digits || *p) {
+			l->st.version = XS2S_VERSION_BAD;
+		} else {
+			l->st.version = major >= 1 ? XS2S_VERSION_1 : XS2S_VERSION_OLD;
+			l->st.ver_major = (uint16_t)major;
+			l->st.ver_minor = (uint16_t)minor;
+		}
+	}
+	l->st.version1 = l->st.version == XS2S_VERSION_1;
+}
+
+/* Whether xs2s speaks a pre-1.0 stream with this peer: no features, so
+ * dialback in plaintext only (RFC 6120 4.7.5; XEP-0220 2.1). */
+static bool link_speaks_pre_1_0(const struct xs2s_link *l)
+{
+	return xs2s_link_plain_allowed(l) && l->env->dialback;
+}
+
+static const char *link_pre_1_0_refusal(const struct xs2s_link *l)
+{
+	return !xs2s_link_plain_allowed(l) ? "TLS is required (no STARTTLS before 1.0)"
+					    : "dialback is off (SASL needs stream features)";
+}
+
 static enum xs2s_link_ev link_on_header(struct xs2s_link *l)
 {
 	struct xs2s_stream_hdr h;
@@ -618,7 +673,7 @@ static enum xs2s_link_ev link_on_header(struct xs2s_link *l)
 		return XS2S_LINK_IDLE;
 	}
 	l->ns = h.ns;
-	l->st.version1 = h.version[0] == '1';
+	link_version_parse(l, h.version);
 	l->st.hdr_dialback = h.has_dialback;
 #if CONFIG_XS2S_COMPONENTS
 	if (LINK_COMP(l))
@@ -633,18 +688,25 @@ static enum xs2s_link_ev link_on_header(struct xs2s_link *l)
 		link_set_state(l, XS2S_LS_FEATURES);
 		if (l->st.version1)
 			return XS2S_LINK_IDLE; /* features follow */
-		/* Pre-RFC 6120 peer: no features follow, so no STARTTLS either. */
-		if (!xs2s_link_plain_allowed(l)) {
-			xs2s_link_abort(l, XS2S_WHY_TLS_REQUIRED,
-					"peer speaks pre-1.0 XMPP (no STARTTLS) and TLS is required");
+		if (l->st.version == XS2S_VERSION_BAD) {
+			xs2s_link_abort(l, XS2S_WHY_UNSUPPORTED_VERSION, "peer's stream header version '%s' is not a "
+					"version", h.version);
+			return XS2S_LINK_IDLE;
+		}
+		/* A response below 1.0 (RFC 6120 4.7.5 rules 3, 4): no features
+		 * follow, so neither STARTTLS nor SASL; dialback in plaintext or
+		 * unsupported-version. */
+		if (!link_speaks_pre_1_0(l)) {
+			xs2s_link_abort(l, XS2S_WHY_UNSUPPORTED_VERSION, "peer speaks XMPP %s, and %s",
+					h.version[0] ? h.version : "0.9 (no version)", link_pre_1_0_refusal(l));
 			return XS2S_LINK_IDLE;
 		}
 		XS2S_LOGW(l->id, "INSECURE: peer speaks pre-1.0 XMPP, continuing in plaintext");
 		return XS2S_LINK_FEATURES;
 	}
-	if (!h.to[0])
-		snprintf(h.to, sizeof h.to, "%s", l->env->domains[0]);
-	snprintf(l->local_domain, sizeof l->local_domain, "%s", h.to);
+	/* RFC 6120 4.7.2: an s2s initial header names the domain it is for;
+	 * our response names it back only when it is one. */
+	snprintf(l->local_domain, sizeof l->local_domain, "%s", xs2s_domain_valid(h.to) ? h.to : "");
 	snprintf(l->peer_domain, sizeof l->peer_domain, "%s", h.from);
 	if (xs2s_link_tls_up(l))
 		l->cert = xs2s_tls_verdict(&l->tls, l->peer_domain); /* against what it claims now */
@@ -652,12 +714,30 @@ static enum xs2s_link_ev link_on_header(struct xs2s_link *l)
 		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "no room for header");
 		return XS2S_LINK_IDLE;
 	}
+	if (!h.to[0]) {
+		/* RFC 6120 4.7.2 (MUST include 'to'), 4.9.3.14. */
+		xs2s_link_abort(l, XS2S_WHY_IMPROPER_ADDRESSING, "stream header without 'to'");
+		return XS2S_LINK_IDLE;
+	}
+	if (!l->local_domain[0]) {
+		xs2s_link_abort(l, XS2S_WHY_IMPROPER_ADDRESSING, "stream header 'to' is not a domain");
+		return XS2S_LINK_IDLE;
+	}
 	if (!xs2s_env_served(l->env, h.to)) {
+		/* RFC 6120 4.9.3.6. */
 		xs2s_link_abort(l, XS2S_WHY_HOST_UNKNOWN, "stream to %s, which is not served here", h.to);
 		return XS2S_LINK_IDLE;
 	}
-	if (!l->st.version1 && !xs2s_link_plain_allowed(l)) {
-		xs2s_link_abort(l, XS2S_WHY_POLICY_VIOLATION, "pre-1.0 peer cannot do STARTTLS, TLS is required");
+	if (l->st.version == XS2S_VERSION_BAD) {
+		/* RFC 6120 4.7.5: the comparison is numeric, major then minor. */
+		xs2s_link_abort(l, XS2S_WHY_UNSUPPORTED_VERSION, "stream header version '%s' is not a version",
+				h.version);
+		return XS2S_LINK_IDLE;
+	}
+	if (!l->st.version1 && !link_speaks_pre_1_0(l)) {
+		/* RFC 6120 4.7.5, 4.9.3.25: a version xs2s will not speak. */
+		xs2s_link_abort(l, XS2S_WHY_UNSUPPORTED_VERSION, "peer speaks XMPP %s, and %s",
+				h.version[0] ? h.version : "0.9 (no version)", link_pre_1_0_refusal(l));
 		return XS2S_LINK_IDLE;
 	}
 	link_set_state(l, XS2S_LS_FEATURES);
@@ -994,15 +1074,85 @@ static enum xs2s_link_ev link_process(struct xs2s_link *l, struct xs2s_el *el)
 	}
 }
 
+/* ---- the end after a stream error: half-close, drain, close ---- */
+
+/* Everything is written after a stream error: time to shut the write side. */
+static bool link_drain_due(const struct xs2s_link *l)
+{
+	return l->state == XS2S_LS_CLOSING && l->close == XS2S_CLOSE_FLUSH && !l->drain && !l->eof &&
+	       l->sock != XS2S_SOCK_NONE && link_flushed(l);
+}
+
+/* The error and </stream:stream> are out: TLS close_notify (best effort),
+ * FIN after them (RFC 6120 4.4: the stream is closed, the TCP connection
+ * after it), then the peer's input is thrown away (XS2S_LINK_DRAIN_MS,
+ * XS2S_LINK_DRAIN_BYTES). */
+static void link_drain_start(struct xs2s_link *l)
+{
+	uint32_t end = xs2s_port_now_ms() + XS2S_LINK_DRAIN_MS;
+
+	if (xs2s_link_tls_up(l) && l->tls.version[0] && xs2s_link_borrow_out(l)) {
+		size_t n;
+		const uint8_t *p;
+
+		xs2s_tls_end(&l->tls, true);
+		p = xs2s_bq_rbuf(&l->tx, &n);
+		if (n)
+			xs2s_port_send(l->sock, p, n);
+		xs2s_bq_clear(&l->tx); /* nothing is written after the FIN */
+	}
+	xs2s_port_shutdown_write(l->sock);
+	l->drain = true;
+	l->drain_bytes = 0;
+	if (!XS2S_TIME_REACHED(end, l->deadline_ms))
+		l->deadline_ms = end; /* the sooner of this and the close timeout */
+}
+
+static void link_drain(struct xs2s_link *l)
+{
+	uint8_t buf[256];
+
+	while (!l->drained) {
+		int n = xs2s_port_recv(l->sock, buf, sizeof buf);
+
+		if (n == XS2S_EWANTREAD)
+			return;
+		if (n < 0) {
+			l->eof = true; /* the peer closed too: done */
+			return;
+		}
+		l->bytes_in += (uint64_t)n;
+		l->drain_bytes += (uint32_t)n;
+		if (l->drain_bytes >= XS2S_LINK_DRAIN_BYTES) {
+			l->drained = true;
+			XS2S_LOGI(l->id, "peer kept sending after our stream error: closing after %u bytes", l->drain_bytes);
+		}
+	}
+}
+
+/* The engine holds this open stream's input (hold_in). */
+static bool link_held(const struct xs2s_link *l)
+{
+	return l->hold_in && l->state == XS2S_LS_OPEN;
+}
+
 enum xs2s_link_ev xs2s_link_pump(struct xs2s_link *l, uint8_t got, struct xs2s_el *el)
 {
 	enum xs2s_link_ev ev;
 
 	el->node = NULL;
 	el->ns = &l->ns;
+	if (link_held(l)) {
+		xs2s_link_flush(l); /* what waits in this stream: more later */
+		return XS2S_LINK_IDLE;
+	}
 	l->more = false;
 	if (l->state == XS2S_LS_FREE || xs2s_link_done(l))
 		return XS2S_LINK_IDLE;
+	if (l->drain) {
+		link_drain(l);
+		return XS2S_LINK_IDLE;
+	}
 	if (l->state == XS2S_LS_RESOLVE) {
 		link_resolve(l);
 		return XS2S_LINK_IDLE;
@@ -1027,6 +1177,8 @@ enum xs2s_link_ev xs2s_link_pump(struct xs2s_link *l, uint8_t got, struct xs2s_e
 	xs2s_link_flush(l);
 	if (l->eof && xs2s_link_live(l))
 		xs2s_link_abort(l, XS2S_WHY_LOST, "connection closed by peer in state %s", xs2s_link_state_name(l->state));
+	if (link_drain_due(l))
+		link_drain_start(l);
 	xs2s_link_bufs_return(l, false);
 	return XS2S_LINK_IDLE;
 }
@@ -1047,7 +1199,10 @@ void xs2s_link_timer(struct xs2s_link *l, uint32_t now)
 		xs2s_link_abort(l, XS2S_WHY_IDLE, "idle timeout");
 		break;
 	case XS2S_LS_CLOSING:
-		l->close = XS2S_CLOSE_NOW;
+		if (l->drain) /* input may be left: bounded all the same */
+			l->drained = true;
+		else
+			l->close = XS2S_CLOSE_NOW;
 		break;
 	case XS2S_LS_RESOLVE:
 	case XS2S_LS_CONNECT:
@@ -1068,8 +1223,10 @@ bool xs2s_link_has_work(const struct xs2s_link *l)
 {
 	if (l->state == XS2S_LS_RESOLVE) /* not while the lookup runs, nor while every slot is busy */
 		return l->resolve_h < 0 ? xs2s_resolve_can_start(l->res) : xs2s_resolve_done(l->res, l->resolve_h);
-	if (xs2s_link_done(l))
+	if (xs2s_link_done(l) || link_drain_due(l))
 		return true;
+	if (l->drain || link_held(l))
+		return false; /* the drain reads on POLL_IN; held input waits for the engine */
 	if (l->close_pending)
 		return xs2s_link_could_borrow(l, false);
 	if (l->state == XS2S_LS_CONNECT)
@@ -1087,8 +1244,10 @@ uint8_t xs2s_link_poll_want(const struct xs2s_link *l)
 		return 0;
 	if (l->state == XS2S_LS_CONNECT)
 		return l->starved ? 0 : XS2S_POLL_OUT;
+	if (l->drain)
+		return XS2S_POLL_IN; /* only what the peer still sends, thrown away */
 	/* Input only when there is a buffer for it (held, or free to borrow). */
-	if (!l->eof && (l->rx.buf ? xs2s_bq_room(&l->rx) > 0 : xs2s_link_could_borrow(l, true)))
+	if (!l->eof && !link_held(l) && (l->rx.buf ? xs2s_bq_room(&l->rx) > 0 : xs2s_link_could_borrow(l, true)))
 		w |= XS2S_POLL_IN;
 	if (xs2s_bq_len(&l->tx) || xs2s_bq_len(&l->out))
 		w |= XS2S_POLL_OUT;
@@ -1103,7 +1262,9 @@ bool xs2s_link_done(const struct xs2s_link *l)
 		return true;
 	if (l->close_pending || !link_flushed(l))
 		return false;
-	return l->close == XS2S_CLOSE_FLUSH || l->peer_closed;
+	/* After a stream error (ours or the peer's): when the peer's TCP
+	 * closes too (eof, above), or the drain ends. */
+	return l->close == XS2S_CLOSE_FLUSH ? l->drained : l->peer_closed;
 }
 
 void xs2s_link_release(struct xs2s_link *l, size_t tls_peak)
@@ -1113,7 +1274,7 @@ void xs2s_link_release(struct xs2s_link *l, size_t tls_peak)
 		l->resolve_h = -1;
 	}
 	if (xs2s_link_tls_up(l) && l->tls.version[0] && l->sock != XS2S_SOCK_NONE && !l->eof &&
-	    l->close != XS2S_CLOSE_NOW && xs2s_link_borrow_out(l)) {
+	    l->close != XS2S_CLOSE_NOW && !l->drain && xs2s_link_borrow_out(l)) {
 		size_t n;
 		const uint8_t *p;
 

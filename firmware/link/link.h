@@ -36,6 +36,12 @@
 /* Bytes of out kept free for a stream error and </stream:stream>, so that a
  * stream always ends with them, however full its output. */
 #define XS2S_LINK_CLOSE_RESERVE 128
+/* After a stream error and our end tag the write side is shut and the
+ * peer's input is thrown away until it closes, for at most this long and
+ * this many bytes, before the socket is closed (closing with input unread
+ * resets the connection, which can destroy the error in flight). */
+#define XS2S_LINK_DRAIN_MS 2000
+#define XS2S_LINK_DRAIN_BYTES 65536
 
 /* Link states (status "state"); only link.c's link_set_state() writes one.
  * Outbound: RESOLVE -> CONNECT -> HEADER -> FEATURES -> STARTTLS -> TLS ->
@@ -120,6 +126,15 @@ enum xs2s_why {
 	XS2S_WHY__COUNT
 };
 
+/* The version a peer's stream header states (RFC 6120 4.7.5). */
+enum xs2s_version {
+	XS2S_VERSION_UNREAD = 0, /* no header read yet (ours says 1.0) */
+	XS2S_VERSION_NONE,     /* no version attribute: "0.9", answered without one */
+	XS2S_VERSION_OLD,      /* below 1.0: echoed in our response */
+	XS2S_VERSION_1,        /* 1.0 or higher: spoken as 1.0 */
+	XS2S_VERSION_BAD,      /* not "major.minor": unsupported-version */
+};
+
 /* What xs2s_link_pump() hands up. */
 enum xs2s_link_ev {
 	XS2S_LINK_IDLE = 0,   /* nothing more for now (or the link is closing) */
@@ -144,6 +159,10 @@ struct xs2s_link {
 	bool more;                    /* input may be left after the last element handed up */
 	bool starved;                 /* it could not borrow buffers to read: it waits for them */
 	bool close_pending;           /* its closing elements wait for an out buffer */
+	bool drain, drained;          /* closing after an error: write side shut, input thrown away; done */
+	uint32_t drain_bytes;         /* thrown away so far */
+	bool hold_in;                 /* set above: an open stream's input is neither read nor handed up
+				       * (what it asks would find no room to be answered) */
 	const struct xs2s_env *env;
 	struct xs2s_resolver *res;
 	xs2s_sock sock;
@@ -153,7 +172,9 @@ struct xs2s_link {
 	/* the stream, read-only above */
 	struct {
 		bool header_sent;     /* our header for the current stream */
-		bool version1;        /* the peer's header said version='1.0' */
+		bool version1;        /* the peer's header said version='1.0' or higher */
+		uint8_t version;      /* enum xs2s_version: what the peer's header said */
+		uint16_t ver_major, ver_minor; /* its version (0.9 when it stated none) */
 		bool hdr_dialback;    /* the peer's header declared xmlns:db */
 	} st;
 	char stream_id[XS2S_STREAM_ID_MAX + 1];  /* ours (in) or the peer's (out) */

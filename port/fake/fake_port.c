@@ -27,6 +27,7 @@ struct fake_sock {
 	bool reset;             /* TCP: reset; every call fails */
 	bool unreachable;       /* UDP: the next recv reports port unreachable */
 	bool rgate, wgate;      /* BYTE, SPLIT: one recv / one send per poll round */
+	bool wshut;             /* TCP, engine's end: xs2s_port_shutdown_write (the far end sees EOF) */
 	uint16_t gen;           /* bumped when the slot is freed */
 	int peer;               /* TCP: index of the other end, -1 when gone */
 	int udp_server;         /* UDP: responder index, -1 for none */
@@ -162,7 +163,7 @@ static int fake_alloc(enum fake_kind kind, enum fake_owner owner)
 		s->kind = (uint8_t)kind;
 		s->owner = (uint8_t)owner;
 		s->state = FT_OPEN;
-		s->eof = s->reset = s->unreachable = s->rgate = s->wgate = false;
+		s->eof = s->reset = s->unreachable = s->rgate = s->wgate = s->wshut = false;
 		s->peer = -1;
 		s->udp_server = -1;
 		s->addr[0] = '\0';
@@ -408,6 +409,10 @@ int xs2s_port_send(xs2s_sock h, const void *p, size_t n)
 		fake_violation("send on a connection that is not established");
 		return XS2S_EIO;
 	}
+	if (s->wshut) {
+		fake_violation("send after shutdown_write");
+		return XS2S_EIO;
+	}
 	if (s->reset || s->peer < 0)
 		return XS2S_EIO; /* EPIPE / ECONNRESET */
 	if (!n)
@@ -440,12 +445,26 @@ int xs2s_port_recv(xs2s_sock h, void *p, size_t n)
 	return s->eof ? XS2S_EIO : XS2S_EWANTREAD;
 }
 
+/* Closing with input unread resets the connection (RFC 1122 4.2.2.13, as
+ * stacks do): what the far end had not read yet is lost. */
 void xs2s_port_close(xs2s_sock h)
 {
 	struct fake_sock *s = fake_get(h, FO_ENGINE, "close");
 
 	if (s)
-		fake_sock_close(s, false);
+		fake_sock_close(s, s->kind == FK_TCP && s->len > 0);
+}
+
+void xs2s_port_shutdown_write(xs2s_sock h)
+{
+	struct fake_sock *s = fake_get(h, FO_ENGINE, "shutdown");
+
+	if (!s || s->kind != FK_TCP)
+		return;
+	s->wshut = true;
+	if (s->peer >= 0)
+		fake_socks[s->peer].eof = true; /* it reads the rest, then EOF */
+	fake_nactivity++;
 }
 
 static uint8_t fake_readiness(struct fake_sock *s)

@@ -214,6 +214,12 @@ void xs2s_port_close(xs2s_sock s)
 		lwip_close(s);
 }
 
+void xs2s_port_shutdown_write(xs2s_sock s)
+{
+	if (s >= 0)
+		lwip_shutdown(s, SHUT_WR);
+}
+
 int xs2s_port_udp_open(const char *server_addr, uint16_t port, xs2s_sock *out)
 {
 	struct sockaddr_storage ss;

@@ -527,6 +527,9 @@ class FakeServer(Listener):
                    its own domain to us): 'accept', 'reject', 'verify' (ask the
                    sender's authoritative server at hosts[domain]) or 'ignore'
     inject_after_proceed  plaintext sent in the same write as <proceed/>
+    stall          seconds to stop reading after the first stanza of a stream
+                   (a slow reader: the daemon's output backs up), with a small
+                   receive buffer (SO_RCVBUF 4096) on its connections
     db:verify requests are answered valid iff the key is the one this
     identity would generate (so it acts as the authoritative server).
 
@@ -535,14 +538,17 @@ class FakeServer(Listener):
     pred(self) holds."""
 
     def __init__(self, ident, ip, port=5269, starttls=True, on_result='accept',
-                 inject_after_proceed='', hosts=None, trace=None):
+                 inject_after_proceed='', hosts=None, trace=None, stall=0):
         self.ident = ident
+        self.stall = stall
         self.starttls, self.on_result = starttls, on_result
         self.inject = inject_after_proceed
         self.hosts = hosts or {}
         self.stanzas, self.verifies, self.results, self.streams, self.errors = [], [], [], [], []
         self.closed = 0
         super().__init__(ident.domain, ip, port, trace)
+        if stall:  # inherited by accepted sockets (before the handshake sets the window)
+            self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 
     def _features(self, encrypted):
         f = "<stream:features>"
@@ -562,6 +568,7 @@ class FakeServer(Listener):
     def _serve(self, conn, label):
         s = Stream(conn, label, self.trace)
         self._note(self.streams, s)
+        got = 0
         try:
             self._answer_header(s)
             while True:
@@ -583,6 +590,9 @@ class FakeServer(Listener):
                 else:
                     it.tls = s.tls
                     self._note(self.stanzas, it)
+                    got += 1
+                    if self.stall and got == 1:
+                        time.sleep(self.stall)
         except StreamClosed:
             pass
         except Exception as e:  # noqa: BLE001 - recorded for the test to judge

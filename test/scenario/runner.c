@@ -682,14 +682,17 @@ static int sc_step(const struct sc_step *st)
 	switch (st->op) {
 	case SC_CONNECT:
 	case SC_COMP_CONNECT: {
-		char addr[64];
+		char addr[64], from[64];
 		xs2s_sock s;
 
 		sc_failed_peer = st->peer;
 		if (p->sock != XS2S_SOCK_NONE)
 			return sc_fail("peer %u is already connected", st->peer);
 		snprintf(addr, sizeof addr, "%s:%u", SC_ENGINE_ADDR, st->op == SC_CONNECT ? SC_ENGINE_PORT : SC_COMP_PORT);
-		if (fake_tcp_connect(addr, NULL, &s) != XS2S_OK)
+		/* Each peer from its own address (peer 0: 198.51.100.2), unless the
+		 * step names one (CONNECT_FROM). */
+		snprintf(from, sizeof from, "198.51.100.%u:50000", 2 + st->peer);
+		if (fake_tcp_connect(addr, st->a ? st->a : from, &s) != XS2S_OK)
 			return sc_fail("cannot connect to the engine at %s", addr);
 		sc_peer_attach(p, s);
 		return 0;

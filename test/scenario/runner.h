@@ -105,6 +105,7 @@ struct sc_step {
 };
 
 #define CONNECT(p)                 { .op = SC_CONNECT, .peer = (p) }
+#define CONNECT_FROM(p, addr)      { .op = SC_CONNECT, .peer = (p), .a = (addr) }
 #define COMP_CONNECT(p)            { .op = SC_COMP_CONNECT, .peer = (p) }
 #define HANDSHAKE(var, id, secret) { .op = SC_HANDSHAKE, .a = (var), .b = (id), .c = (secret) }
 #define HANDSHAKE_UPPER(var, id, secret) { .op = SC_HANDSHAKE, .a = (var), .b = (id), .c = (secret), .n = 1 }

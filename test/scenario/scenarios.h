@@ -15,6 +15,12 @@ enum {
 	PX = 5,  /* any further peer */
 };
 
+/* How long an inbound stream has to authenticate (XEP-0205: the shorter of
+ * PREAUTH_TIMEOUT_S and SETUP_TIMEOUT_S). */
+#define IN_SETUP_S                                                                                                     \
+	(CONFIG_XS2S_PREAUTH_TIMEOUT_S < CONFIG_XS2S_SETUP_TIMEOUT_S ? CONFIG_XS2S_PREAUTH_TIMEOUT_S                    \
+								     : CONFIG_XS2S_SETUP_TIMEOUT_S)
+
 #define NS_STREAMS_ATTRS \
 	"xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback'"
 /* RFC 6120 4.7: the initiating entity's header (ours, and a peer's). */

@@ -311,6 +311,25 @@ static const struct sc_step comp_to_comp[] = {
 };
 SC_TEST(comp_to_comp, SC_COMPONENTS)
 
+/* RFC 7622 on a component's stanzas: a 'to' with an empty resourcepart is
+ * answered jid-malformed (RFC 6120 8.3.3.8), the stream carries on; a
+ * malformed 'from' ends the stream with improper-addressing (4.9.3.14). */
+static const struct sc_step comp_jid_malformed[] = {
+	INCLUDE(comp_up),
+	SEND(PK, "<iq type='get' id='j1' from='bot@" SC_COMP "' to='a.test/'><ping xmlns='urn:xmpp:ping'/></iq>"),
+	EXPECT(PK, "<iq type='error' from='a.test' to='bot@" SC_COMP "' id='j1'>"
+		   STANZA_ERROR("jid-malformed", "modify") "</iq>"),
+	SEND(PK, "<iq type='get' id='p1' from='bot@" SC_COMP "' to='a.test'><ping xmlns='urn:xmpp:ping'/></iq>"),
+	EXPECT(PK, "<iq type='result' from='a.test' to='bot@" SC_COMP "' id='p1'/>"),
+	STATUS_HAS("jid_malformed 1"),
+	SEND(PK, "<message from='bot@" SC_COMP "/' to='u@a.test'><body>x</body></message>"),
+	EXPECT(PK, STREAM_ERROR("improper-addressing")),
+	SEND(PK, STREAM_CLOSE),
+	EXPECT_CLOSED(PK),
+	END(),
+};
+SC_TEST(comp_jid_malformed, SC_COMPONENTS)
+
 /* RFC 6120 8.3.3.19: stanzas for a component that is not connected are
  * bounced with service-unavailable: the application's into the inbox, a
  * remote server's back over our stream to it; an error is not bounced. */
@@ -382,6 +401,7 @@ int main(void)
 		cmocka_unit_test(test_comp_to_remote_dialback),
 		cmocka_unit_test(test_comp_local),
 		cmocka_unit_test(test_comp_to_comp),
+		cmocka_unit_test(test_comp_jid_malformed),
 		cmocka_unit_test(test_comp_disconnected_bounce),
 		cmocka_unit_test(test_comp_foreign_from),
 	};

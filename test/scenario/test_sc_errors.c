@@ -137,14 +137,75 @@ static const struct sc_step err_tls_required_inbound[] = {
 };
 SC_TEST(err_tls_required_inbound, SC_TLS_REQUIRED)
 
+/* ---- unsupported-version (4.9.3.25) ---- */
+/* A header without version is XMPP 0.9 (RFC 6120 4.7.5 rule 4): the
+ * response states none; without features there is no STARTTLS, so under
+ * the required TLS policy xs2s will not speak it: unsupported-version (was
+ * version='1.0' and then policy-violation, which rule 2 forbids). */
+#define HDR_V(from, to, id, ver) \
+	"<?xml version='1.0'?><stream:stream " NS_STREAMS_ATTRS " from='" from "' to='" to "' id='" id "'" ver ">"
 static const struct sc_step err_tls_required_pre_1_0_inbound[] = {
 	CONNECT(PI),
 	SEND(PI, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='a.test'>"),
-	EXPECT(PI, HDR_ID("a.test", "b.test", "${in_id}") STREAM_ERROR("policy-violation")),
+	EXPECT(PI, HDR_V("a.test", "b.test", "${in_id}", "") STREAM_ERROR("unsupported-version")),
 	EXPECT_CLOSED(PI),
+	LOG_HAS("peer speaks XMPP 0.9 (no version), and TLS is required (no STARTTLS before 1.0)"),
 	END(),
 };
 SC_TEST(err_tls_required_pre_1_0_inbound, SC_TLS_REQUIRED)
+
+/* Below 1.0 the response states the peer's version (rule 2); without
+ * dialback nothing could authenticate the stream (SASL needs features). */
+static const struct sc_step err_pre_1_0_without_dialback[] = {
+	CONNECT(PI),
+	SEND(PI, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='a.test' version='0.9'>"),
+	EXPECT(PI, HDR_V("a.test", "b.test", "${in_id}", " version='0.9'") STREAM_ERROR("unsupported-version")),
+	EXPECT_CLOSED(PI),
+	LOG_HAS("dialback is off (SASL needs stream features)"),
+	END(),
+};
+SC_TEST(err_pre_1_0_without_dialback, SC_NO_DIALBACK)
+
+/* A version that is not "major.minor" cannot be compared (rule 2: numeric). */
+static const struct sc_step err_header_bad_version[] = {
+	CONNECT(PI),
+	SEND(PI, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='a.test' version='one'>"),
+	EXPECT(PI, HDR_ID("a.test", "b.test", "${in_id}") STREAM_ERROR("unsupported-version")),
+	EXPECT_CLOSED(PI),
+	END(),
+};
+SC_TEST(err_header_bad_version, 0)
+
+/* ---- improper-addressing (4.9.3.14): RFC 6120 4.7.2, an s2s initial
+ * header MUST carry 'to' (it used to get the primary domain's stream) ---- */
+static const struct sc_step err_header_without_to[] = {
+	CONNECT(PI),
+	SEND(PI, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' version='1.0'>"),
+	EXPECT(PI, "<?xml version='1.0'?><stream:stream " NS_STREAMS_ATTRS " to='b.test' id='${id}' version='1.0'>"
+		   STREAM_ERROR("improper-addressing")),
+	EXPECT_CLOSED(PI),
+	LOG_HAS("stream header without 'to'"),
+	NO_CONNECT("b.test"),
+	END(),
+};
+SC_TEST(err_header_without_to, 0)
+
+/* ... and 'to' is a domainpart: neither empty nor a JID with a localpart
+ * (the response does not name it). */
+static const struct sc_step err_header_to_not_domain[] = {
+	CONNECT(PI),
+	SEND(PI, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='u@a.test' version='1.0'>"),
+	EXPECT(PI, "<?xml version='1.0'?><stream:stream " NS_STREAMS_ATTRS " to='b.test' id='${id}' version='1.0'>"
+		   STREAM_ERROR("improper-addressing")),
+	EXPECT_CLOSED(PI),
+	CONNECT(PI2),
+	SEND(PI2, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='' version='1.0'>"),
+	EXPECT(PI2, "<?xml version='1.0'?><stream:stream " NS_STREAMS_ATTRS " to='b.test' id='${id2}' version='1.0'>"
+		    STREAM_ERROR("improper-addressing")),
+	EXPECT_CLOSED(PI2),
+	END(),
+};
+SC_TEST(err_header_to_not_domain, 0)
 
 /* A header value longer than its field. */
 static const struct sc_step err_header_too_long[] = {
@@ -315,7 +376,7 @@ SC_TEST(err_xml_arena_exhausted, 0)
 /* ---- connection-timeout (4.9.3.4): setup not done in time ---- */
 static const struct sc_step err_inbound_setup_timeout[] = {
 	INCLUDE(in_open),
-	ADVANCE(MS(CONFIG_XS2S_SETUP_TIMEOUT_S) - 1),
+	ADVANCE(MS(IN_SETUP_S) - 1),
 	EXPECT_NOTHING(PI),
 	ADVANCE(1),
 	EXPECT(PI, STREAM_ERROR("connection-timeout")),
@@ -329,7 +390,7 @@ static const struct sc_step err_setup_timeout_during_verify[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("hole.test", "a.test")),
 	EXPECT(PI, HDR_ID("a.test", "hole.test", "${in_id}") FEATURES_DB),
-	ADVANCE(MS(CONFIG_XS2S_SETUP_TIMEOUT_S) - MS(1)),
+	ADVANCE(MS(IN_SETUP_S) - MS(1)),
 	SEND(PI, "<db:result from='hole.test' to='a.test'>" PEERKEY "</db:result>"),
 	ADVANCE(MS(1)),
 	EXPECT(PI, STREAM_ERROR("connection-timeout")),
@@ -361,6 +422,10 @@ int main(void)
 		cmocka_unit_test(test_err_starttls_without_cert),
 		cmocka_unit_test(test_err_tls_required_inbound),
 		cmocka_unit_test(test_err_tls_required_pre_1_0_inbound),
+		cmocka_unit_test(test_err_pre_1_0_without_dialback),
+		cmocka_unit_test(test_err_header_bad_version),
+		cmocka_unit_test(test_err_header_without_to),
+		cmocka_unit_test(test_err_header_to_not_domain),
 		cmocka_unit_test(test_err_header_too_long),
 		cmocka_unit_test(test_err_undeclared_prefix),
 		cmocka_unit_test(test_err_header_prefix),

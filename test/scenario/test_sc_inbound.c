@@ -12,6 +12,7 @@
 #include "scenarios.h"
 #include "xs2s_app.h"
 #include "xs2s_err.h"
+#include "engine/engine.h" /* XS2S_SETUP_HOLD_MS */
 
 #define MS(s) ((s) * 1000)
 
@@ -417,6 +418,188 @@ static const struct sc_step in_iq_errors[] = {
 };
 SC_TEST(in_iq_errors, 0)
 
+/* RFC 6120 8.2.3: every iq get/set gets an answer, whatever its id's size
+ * within the stanza limit (13.12). A ping with an id that fills the stanza
+ * gets its result, the id as sent; a disco#info whose result would not fit a
+ * stanza gets resource-constraint (8.3.3.18, wait), the id as sent, although
+ * that error is longer than the request (XS2S_REPLY_SLACK). */
+#define LONG_ID (CONFIG_XS2S_MAX_STANZA - 120)
+static const struct sc_step in_iq_long_id[] = {
+	INCLUDE(SC_IN_AUTH_B),
+	SEND_LONG(PI, "<iq type='get' from='x@b.test/r' to='a.test' id='", "i", LONG_ID,
+		  "'><ping xmlns='urn:xmpp:ping'/></iq>"),
+	EXPECT_LONG(PA, "<iq type='result' from='a.test' to='x@b.test/r' id='", "i", LONG_ID, "'/>"),
+	SEND_LONG(PI, "<iq type='get' from='b.test' to='a.test' id='", "d", LONG_ID,
+		  "'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>"),
+	EXPECT_LONG(PA, "<iq type='error' from='a.test' to='b.test' id='", "d", LONG_ID,
+		    "'>" DB_ERROR("resource-constraint", "wait") "</iq>"),
+	/* An iq nobody serves, its id quoted with '"': the id as received. */
+	SEND_LONG(PI, "<iq type='set' from='x@b.test/r' to='a.test' id=\"", "s", LONG_ID,
+		  "\"><query xmlns='urn:example:nothing'/></iq>"),
+	EXPECT_LONG(PA, "<iq type='error' from='a.test' to='x@b.test/r' id=\"", "s", LONG_ID,
+		    "\">" DB_ERROR("service-unavailable", "cancel") "</iq>"),
+	STATUS_HAS("answer_errors 1"),
+	JSON_HAS("\"answer_errors\":1"),
+	EXPECT_NOTHING(PI),
+	END(),
+};
+SC_TEST(in_iq_long_id, 0)
+
+/* RFC 7622 on every stanza's 'to' and 'from'. A 'to' of ours whose
+ * resourcepart is empty or whose localpart holds a forbidden character:
+ * jid-malformed (RFC 6120 8.3.3.8, modify), from the domain; the stream
+ * carries on. */
+static const struct sc_step in_jid_malformed_to[] = {
+	INCLUDE(SC_IN_AUTH_B),
+	SEND(PI, "<iq type='get' from='x@b.test/r' to='a.test/' id='j1'><ping xmlns='urn:xmpp:ping'/></iq>"),
+	EXPECT(PA, "<iq type='error' from='a.test' to='x@b.test/r' id='j1'>" DB_ERROR("jid-malformed", "modify")
+		   "</iq>"),
+	SEND(PI, "<message from='x@b.test/r' to='u&lt;v@a.test' id='j2'><body>hi</body></message>"),
+	EXPECT(PA, "<message type='error' from='a.test' to='x@b.test/r' id='j2'>" DB_ERROR("jid-malformed", "modify")
+		   "</message>"),
+	SEND(PI, "<iq type='get' from='x@b.test/r' to='@a.test' id='j3'><ping xmlns='urn:xmpp:ping'/></iq>"),
+	EXPECT(PA, "<iq type='error' from='a.test' to='x@b.test/r' id='j3'>" DB_ERROR("jid-malformed", "modify")
+		   "</iq>"),
+	/* An error is never answered (8.3.1): counted. */
+	SEND(PI, "<message type='error' from='x@b.test/r' to='a.test/' id='j4'/>"),
+	SEND(PI, "<iq type='get' from='x@b.test/r' to='a.test' id='p1'><ping xmlns='urn:xmpp:ping'/></iq>"),
+	EXPECT(PA, "<iq type='result' from='a.test' to='x@b.test/r' id='p1'/>"),
+	INBOX_EMPTY(),
+	STATUS_HAS("jid_malformed 4"),
+	END(),
+};
+SC_TEST(in_jid_malformed_to, 0)
+
+/* RFC 6120 4.9.3.14: between servers, a 'from' that breaks RFC 7622 is the
+ * stream error improper-addressing. */
+static const struct sc_step in_jid_malformed_from[] = {
+	INCLUDE(SC_IN_AUTH_B),
+	SEND(PI, "<iq type='get' from='x@b.test/' to='a.test' id='j1'><ping xmlns='urn:xmpp:ping'/></iq>"),
+	EXPECT(PI, STREAM_ERROR("improper-addressing")),
+	EXPECT_NOTHING(PA),
+	END(),
+};
+SC_TEST(in_jid_malformed_from, 0)
+
+/* No answer lost for want of room: 400 pipelined pings while our outbound
+ * stream to b.test is not read. Its output and then the route's queue fill
+ * up; the inbound stream is then read no further (TCP pushes back) until
+ * they drain, and every ping gets its result, in order. */
+#define PING "<iq type='get' from='x@b.test/r' to='a.test' id='p'><ping xmlns='urn:xmpp:ping'/></iq>"
+#define PONG "<iq type='result' from='a.test' to='x@b.test/r' id='p'/>"
+static const struct sc_step in_pings_backpressure[] = {
+	CAPACITY(2048),
+	INCLUDE(SC_IN_AUTH_B),
+	HOLD(PA),
+	SEND_LONG(PI, "", PING, 200, ""),
+	SEND_LONG(PI, "", PING, 200, ""),
+	RELEASE(PA),
+	EXPECT_LONG(PA, "", PONG, 400, ""),
+	EXPECT_NOTHING(PA),
+	STATUS_HAS("answers_lost 0"),
+	END(),
+};
+SC_TEST(in_pings_backpressure, 0)
+
+/* ...and when the route back never drains, the wait ends after
+ * XS2S_FLOW_HOLD_MS (two servers flooding each other must not wait for each
+ * other for ever): the message behind the pings is delivered, what then
+ * finds no room is counted. */
+static const struct sc_step in_pings_flow_hold_ends[] = {
+	CAPACITY(2048),
+	INCLUDE(SC_IN_AUTH_B),
+	HOLD(PA),
+	SEND_LONG(PI, "", PING, 200, ""),
+	SEND_LONG(PI, "", PING, 200, ""),
+	SEND(PI, "<message from='x@b.test' to='u@a.test'><body>behind</body></message>"),
+	ADVANCE(XS2S_FLOW_HOLD_MS - 1),
+	INBOX_EMPTY(),
+	ADVANCE(1),
+	INBOX("x@b.test", "u@a.test", "normal", "", "behind"),
+	LOG_HAS("unanswered: the resource-constraint error cannot be sent"),
+	STATUS_HAS("answers_lost 66"),
+	RELEASE(PA),
+	/* What the stream, its buffers and the route's queue held before the
+	 * wait ended (the default buffer sizes); the other 66 were lost. */
+	EXPECT_LONG(PA, "", PONG, 334, ""),
+	END(),
+};
+#if CONFIG_XS2S_OUT_BUF == 12288 && CONFIG_XS2S_TX_BUF == 4096 && CONFIG_XS2S_ROUTE_QUEUE == 8
+SC_TEST(in_pings_flow_hold_ends, 0)
+#endif
+
+/* The route back in setup: 30 pings to alias.test while our db:result for
+ * alias.test -> b.test is still unanswered. 8 results queue on that route,
+ * then the inbound stream waits (at most XS2S_SETUP_HOLD_MS) until the
+ * route is valid: every ping gets its result (8 did before). */
+#define APING "<iq type='get' from='x@b.test/r' to='alias.test' id='q'><ping xmlns='urn:xmpp:ping'/></iq>"
+#define APONG "<iq type='result' from='alias.test' to='x@b.test/r' id='q'/>"
+static const struct sc_step in_pings_route_in_setup[] = {
+	INCLUDE(SC_IN_AUTH_B),
+	SEND(PI, "<db:result from='b.test' to='alias.test'>feedbeef</db:result>"),
+	DBKEY("ka", "b.test", "alias.test", "out-1"),
+	EXPECT(PA, "<db:result from='alias.test' to='b.test'>${ka}</db:result>"
+		   "<db:verify from='alias.test' to='b.test' id='${in_id}'>feedbeef</db:verify>"),
+	SEND(PA, "<db:verify from='b.test' to='alias.test' id='${in_id}' type='valid'/>"),
+	EXPECT(PI, "<db:result from='alias.test' to='b.test' type='valid'/>"),
+	SEND_LONG(PI, "", APING, 30, ""),
+	EXPECT_NOTHING(PA),
+	SEND(PA, "<db:result from='b.test' to='alias.test' type='valid'/>"),
+	EXPECT_LONG(PA, "", APONG, 30, ""),
+	STATUS_HAS("answers_lost 0"),
+	END(),
+};
+SC_TEST(in_pings_route_in_setup, 0)
+
+/* The queue pool runs low before the route's queue is full: pings with
+ * 4100-byte ids (12) while our outbound stream is not read. The inbound stream
+ * waits when less than a quarter of the pool is free (XS2S_HOLD_POOL_ROOM):
+ * every ping gets its result. */
+#define BIG_ID 4100
+#define BIG_PING SEND_LONG(PI, "<iq type='get' from='x@b.test/r' to='a.test' id='", "b", BIG_ID, \
+			   "'><ping xmlns='urn:xmpp:ping'/></iq>")
+#define BIG_PONG EXPECT_LONG(PA, "<iq type='result' from='a.test' to='x@b.test/r' id='", "b", BIG_ID, "'/>")
+static const struct sc_step in_big_answers_pool_low[] = {
+	CAPACITY(2048),
+	INCLUDE(SC_IN_AUTH_B),
+	HOLD(PA),
+	BIG_PING, BIG_PING, BIG_PING, BIG_PING, BIG_PING, BIG_PING,
+	BIG_PING, BIG_PING, BIG_PING, BIG_PING, BIG_PING, BIG_PING,
+	RELEASE(PA),
+	BIG_PONG, BIG_PONG, BIG_PONG, BIG_PONG, BIG_PONG, BIG_PONG,
+	BIG_PONG, BIG_PONG, BIG_PONG, BIG_PONG, BIG_PONG, BIG_PONG,
+	EXPECT_NOTHING(PA),
+	STATUS_HAS("answers_lost 0"),
+	END(),
+};
+#if CONFIG_XS2S_QUEUE_POOL <= 32768 && CONFIG_XS2S_OUT_BUF <= 12288
+SC_TEST(in_big_answers_pool_low, 0)
+#endif
+
+/* ...and when the route stays in setup, the wait ends after
+ * XS2S_SETUP_HOLD_MS (a db:verify behind the pings must get through): what
+ * then finds no room is answered where possible, or counted. */
+static const struct sc_step in_pings_setup_hold_ends[] = {
+	INCLUDE(SC_IN_AUTH_B),
+	SEND(PI, "<db:result from='b.test' to='alias.test'>feedbeef</db:result>"),
+	DBKEY("ka", "b.test", "alias.test", "out-1"),
+	EXPECT(PA, "<db:result from='alias.test' to='b.test'>${ka}</db:result>"
+		   "<db:verify from='alias.test' to='b.test' id='${in_id}'>feedbeef</db:verify>"),
+	SEND(PA, "<db:verify from='b.test' to='alias.test' id='${in_id}' type='valid'/>"),
+	EXPECT(PI, "<db:result from='alias.test' to='b.test' type='valid'/>"),
+	SEND_LONG(PI, "", APING, 10, ""),
+	SEND(PI, "<message from='x@b.test' to='u@a.test'><body>behind</body></message>"),
+	ADVANCE(XS2S_SETUP_HOLD_MS - 1),
+	INBOX_EMPTY(),
+	ADVANCE(1),
+	INBOX("x@b.test", "u@a.test", "normal", "", "behind"),
+	STATUS_HAS("answers_lost 2"),
+	SEND(PA, "<db:result from='b.test' to='alias.test' type='valid'/>"),
+	EXPECT_LONG(PA, "", APONG, 8, ""),
+	END(),
+};
+SC_TEST(in_pings_setup_hold_ends, 0)
+
 /* Presence: no presence service here, dropped without an answer. */
 static const struct sc_step in_presence_ignored[] = {
 	INCLUDE(SC_IN_AUTH_B),
@@ -474,18 +657,63 @@ static const struct sc_step in_inbox_full[] = {
 SC_TEST(in_inbox_full, 0)
 #endif
 
-/* Streams to the alias domain, and without 'to' (the primary domain). */
-static const struct sc_step in_alias_and_default_to[] = {
+/* Streams to the alias domain; one without 'to' is refused (RFC 6120
+ * 4.7.2: the initiating server MUST name the domain; it used to get the
+ * primary domain's stream) and the other is unaffected. */
+static const struct sc_step in_alias_and_missing_to[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("b.test", "alias.test")),
 	EXPECT(PI, HDR_ID("alias.test", "b.test", "${id1}") FEATURES_DB),
 	CONNECT(PI2),
 	SEND(PI2, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' version='1.0'>"),
-	EXPECT(PI2, HDR_ID("a.test", "b.test", "${id2}") FEATURES_DB),
+	EXPECT(PI2, "<?xml version='1.0'?><stream:stream " NS_STREAMS_ATTRS " to='b.test' id='${id2}' version='1.0'>"
+		    STREAM_ERROR("improper-addressing")),
+	EXPECT_CLOSED(PI2),
 	EXPECT_NOTHING(PI),
 	END(),
 };
-SC_TEST(in_alias_and_default_to, 0)
+SC_TEST(in_alias_and_missing_to, 0)
+
+/* RFC 6120 4.7.5: a peer without version is XMPP 0.9 (rule 4): the
+ * response states no version and no features follow; under the optional
+ * TLS policy xs2s speaks it, with dialback only (XEP-0220 2.1). */
+static const struct sc_step in_pre_1_0_dialback[] = {
+	CONNECT(PI),
+	SEND(PI, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='a.test'>"),
+	EXPECT(PI, "<?xml version='1.0'?><stream:stream " NS_STREAMS_ATTRS " from='a.test' to='b.test' id='${in_id}'>"),
+	EXPECT_NOTHING(PI),
+	SEND(PI, "<db:result from='b.test' to='a.test'>" PEERKEY "</db:result>"),
+	ACCEPT(PA, "b.test"),
+	EXPECT(PA, HDR("a.test", "b.test")),
+	SEND(PA, HDR_ID("b.test", "a.test", "out-1") FEATURES_DB),
+	DBKEY("kb", "b.test", "a.test", "out-1"),
+	EXPECT(PA, "<db:result from='a.test' to='b.test'>${kb}</db:result>"
+		   "<db:verify from='a.test' to='b.test' id='${in_id}'>" PEERKEY "</db:verify>"),
+	SEND(PA, "<db:verify from='b.test' to='a.test' id='${in_id}' type='valid'/>"),
+	EXPECT(PI, "<db:result from='a.test' to='b.test' type='valid'/>"),
+	SEND(PI, "<message from='x@b.test' to='u@a.test'><body>old school</body></message>"),
+	INBOX("x@b.test", "u@a.test", "normal", "", "old school"),
+	END(),
+};
+SC_TEST(in_pre_1_0_dialback, 0)
+
+/* Rule 2: the lower of the two versions, compared as numbers: 0.9 is
+ * answered 0.9 (without features); 1.10 and 2.0 are answered 1.0. */
+static const struct sc_step in_versions[] = {
+	CONNECT(PI),
+	SEND(PI, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='a.test' version='0.9'>"),
+	EXPECT(PI, "<?xml version='1.0'?><stream:stream " NS_STREAMS_ATTRS " from='a.test' to='b.test' id='${id1}' "
+		   "version='0.9'>"),
+	EXPECT_NOTHING(PI),
+	CONNECT(PI2),
+	SEND(PI2, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='a.test' version='2.0'>"),
+	EXPECT(PI2, HDR_ID("a.test", "b.test", "${id2}") FEATURES_DB),
+	CONNECT(PX),
+	SEND(PX, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='a.test' version='1.10'>"),
+	EXPECT(PX, HDR_ID("a.test", "b.test", "${id3}") FEATURES_DB),
+	END(),
+};
+SC_TEST(in_versions, 0)
 
 int main(void)
 {
@@ -517,12 +745,26 @@ int main(void)
 		cmocka_unit_test(test_in_disco_info),
 		cmocka_unit_test(test_in_version),
 		cmocka_unit_test(test_in_iq_errors),
+		cmocka_unit_test(test_in_iq_long_id),
+		cmocka_unit_test(test_in_jid_malformed_to),
+		cmocka_unit_test(test_in_jid_malformed_from),
+		cmocka_unit_test(test_in_pings_backpressure),
+#if CONFIG_XS2S_OUT_BUF == 12288 && CONFIG_XS2S_TX_BUF == 4096 && CONFIG_XS2S_ROUTE_QUEUE == 8
+		cmocka_unit_test(test_in_pings_flow_hold_ends),
+#endif
+		cmocka_unit_test(test_in_pings_route_in_setup),
+#if CONFIG_XS2S_QUEUE_POOL <= 32768 && CONFIG_XS2S_OUT_BUF <= 12288
+		cmocka_unit_test(test_in_big_answers_pool_low),
+#endif
+		cmocka_unit_test(test_in_pings_setup_hold_ends),
 		cmocka_unit_test(test_in_presence_ignored),
 		cmocka_unit_test(test_in_messages),
 #if CONFIG_XS2S_INBOX_BYTES == 16384
 		cmocka_unit_test(test_in_inbox_full),
 #endif
-		cmocka_unit_test(test_in_alias_and_default_to),
+		cmocka_unit_test(test_in_alias_and_missing_to),
+		cmocka_unit_test(test_in_pre_1_0_dialback),
+		cmocka_unit_test(test_in_versions),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

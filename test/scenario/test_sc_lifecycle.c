@@ -229,26 +229,69 @@ static const struct sc_step stop_bounces_queue[] = {
 };
 SC_TEST(stop_bounces_queue, 0)
 
-/* Every link slot in use (CONFIG_XS2S_MAX_LINKS): one more connection is
- * accepted and closed at once, counted in the pool's figures. */
-static const struct sc_step links_exhausted[] = {
-	CONNECT(0), CONNECT(1), CONNECT(2), CONNECT(3), CONNECT(4), CONNECT(5), CONNECT(6), CONNECT(7),
-	CONNECT(8),
-	EXPECT_CLOSED(8),
-	JSON_HAS("\"links\":{\"used\":8,\"high\":8,\"size\":8,\"fails\":1}"),
-	LOG_HAS("refusing connection from 198.51.100.2:50000: no free link slot"),
-	/* An outbound stream cannot be made either: refused, not lost. */
-	APP_SEND("u@a.test", "x@b.test", "no slot", XS2S_ENOMEM),
-	/* One closes: its slot serves the next connection. */
-	CLOSE(0),
+/* XEP-0205, admission control. Connections that never speak hold at most
+ * MAX_LINKS - PREAUTH_RESERVE slots (6 of 8): the next one evicts the least
+ * advanced and oldest of them (cut); an honest peer still
+ * gets in and authenticates; and when every slot is taken an outbound
+ * stream evicts one of the silent ones. (It used to be: 8 silent
+ * connections refused every peer and every send.) */
+static const struct sc_step preauth_evicted[] = {
+	CONNECT(PI2), CONNECT(PA2), CONNECT(PX), CONNECT(6), CONNECT(7), CONNECT(8),
 	CONNECT(9),
-	SEND(9, HDR("b.test", "a.test")),
-	EXPECT(9, HDR_ID("a.test", "b.test", "${id}") FEATURES_DB),
+	EXPECT_CLOSED(PI2),
+	INCLUDE(SC_IN_AUTH_B), /* its connection evicts PA2 */
+	EXPECT_CLOSED(PA2),
+	CONNECT(PI2), /* 5 silent, PI and PA: the last free slot */
+	JSON_HAS("\"links\":{\"used\":8,\"high\":8,\"size\":8,\"fails\":0}"),
+	APP_SEND("u@a.test", "x@c.test", "a slot for me", XS2S_OK), /* evicts PX */
+	ACCEPT(PC, "c.test"),
+	EXPECT(PC, HDR("a.test", "c.test")),
+	EXPECT_CLOSED(PX),
+	STATUS_HAS("admit_evicted 3"),
+	LOG_HAS("evicted to admit c.test"),
 	END(),
 };
-#if CONFIG_XS2S_MAX_LINKS == 8
-SC_TEST(links_exhausted, 0)
+#if CONFIG_XS2S_MAX_LINKS == 8 && CONFIG_XS2S_PREAUTH_RESERVE == 2
+SC_TEST(preauth_evicted, 0)
 #endif
+
+/* XEP-0205: at most PREAUTH_PER_ADDR unauthenticated connections from one
+ * address; more are closed at accept, and other peers are not affected. */
+static const struct sc_step preauth_per_addr[] = {
+	CONNECT_FROM(PI2, "203.0.113.9:40001"), CONNECT_FROM(PA2, "203.0.113.9:40002"),
+	CONNECT_FROM(PX, "203.0.113.9:40003"), CONNECT_FROM(6, "203.0.113.9:40004"),
+	CONNECT_FROM(7, "203.0.113.9:40005"), CONNECT_FROM(8, "203.0.113.9:40006"),
+	CONNECT_FROM(9, "203.0.113.9:40007"),
+	EXPECT_CLOSED(6), EXPECT_CLOSED(7), EXPECT_CLOSED(8), EXPECT_CLOSED(9),
+	EXPECT_NOTHING(PI2), EXPECT_NOTHING(PA2), EXPECT_NOTHING(PX),
+	LOG_HAS("refusing connection from 203.0.113.9:40004: 3 unauthenticated streams from that address already"),
+	INCLUDE(SC_IN_AUTH_B),
+	APP_SEND("u@a.test", "x@b.test", "hi", XS2S_OK),
+	EXPECT(PA, "<message type='chat' from='u@a.test' to='x@b.test' id='${i}'><body>hi</body></message>"),
+	STATUS_HAS("admit_per_addr 4"),
+	END(),
+};
+#if CONFIG_XS2S_PREAUTH_PER_ADDR == 3
+SC_TEST(preauth_per_addr, 0)
+#endif
+
+/* XEP-0205: an inbound stream that has not authenticated after
+ * PREAUTH_TIMEOUT_S (or SETUP_TIMEOUT_S when shorter: IN_SETUP_S) gets
+ * connection-timeout, whatever it sent. */
+static const struct sc_step preauth_timeout[] = {
+	CONNECT(PI2),
+	SEND(PI2, HDR("b.test", "a.test")),
+	EXPECT(PI2, HDR_ID("a.test", "b.test", "${id}") FEATURES_DB),
+	ADVANCE(IN_SETUP_S * 1000 - 100),
+	EXPECT_NOTHING(PI2),
+	ADVANCE(200),
+	EXPECT(PI2, STREAM_ERROR("connection-timeout")),
+	SEND(PI2, STREAM_CLOSE),
+	EXPECT_CLOSED(PI2),
+	STATUS_HAS("admit_timeouts 1"),
+	END(),
+};
+SC_TEST(preauth_timeout, 0)
 
 /* A configuration the engine refuses: nothing left open. */
 static void test_start_errors(void **state)
@@ -287,9 +330,13 @@ int main(void)
 		cmocka_unit_test(test_stop_close_timeout),
 		cmocka_unit_test(test_stop_bounces_queue),
 		cmocka_unit_test(test_stop_with_full_output),
-#if CONFIG_XS2S_MAX_LINKS == 8
-		cmocka_unit_test(test_links_exhausted),
+#if CONFIG_XS2S_MAX_LINKS == 8 && CONFIG_XS2S_PREAUTH_RESERVE == 2
+		cmocka_unit_test(test_preauth_evicted),
 #endif
+#if CONFIG_XS2S_PREAUTH_PER_ADDR == 3
+		cmocka_unit_test(test_preauth_per_addr),
+#endif
+		cmocka_unit_test(test_preauth_timeout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -337,18 +337,35 @@ static const struct sc_step out_tls_required_no_cert[] = {
 };
 SC_TEST(out_tls_required_no_cert, SC_TLS_REQUIRED)
 
-/* TLS required and a pre-1.0 peer (no STARTTLS possible). */
+/* TLS required and a pre-1.0 peer (no STARTTLS possible): RFC 6120 4.7.5
+ * rule 3, the initiating entity generates unsupported-version (it sent
+ * policy-violation before). */
 static const struct sc_step out_tls_required_pre_1_0[] = {
 	APP_SEND("u@a.test", "x@b.test", "hello", XS2S_OK),
 	ACCEPT(PA, "b.test"),
 	EXPECT(PA, HDR("a.test", "b.test")),
 	SEND(PA, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='a.test' id='old-1'>"),
-	EXPECT(PA, STREAM_ERROR("policy-violation")),
+	EXPECT(PA, STREAM_ERROR("unsupported-version")),
 	EXPECT_CLOSED(PA),
 	INBOX("x@b.test", "u@a.test", "error", "remote-server-not-found", "hello"),
 	END(),
 };
 SC_TEST(out_tls_required_pre_1_0, SC_TLS_REQUIRED)
+
+/* Without dialback a pre-1.0 peer (no features, so no SASL) cannot be
+ * authenticated: unsupported-version too (it was unsupported-feature). */
+static const struct sc_step out_pre_1_0_without_dialback[] = {
+	APP_SEND("u@a.test", "x@b.test", "hello", XS2S_OK),
+	ACCEPT(PA, "b.test"),
+	EXPECT(PA, HDR("a.test", "b.test")),
+	SEND(PA, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='a.test' id='old-1' version='0.9'>"),
+	EXPECT(PA, STREAM_ERROR("unsupported-version")),
+	EXPECT_CLOSED(PA),
+	INBOX("x@b.test", "u@a.test", "error", "remote-server-not-found", "hello"),
+	LOG_HAS("peer speaks XMPP 0.9, and dialback is off"),
+	END(),
+};
+SC_TEST(out_pre_1_0_without_dialback, SC_NO_DIALBACK)
 
 /* Secure auth: a peer without a valid certificate is refused with
  * policy-violation before any dialback (README "Secure auth"). */
@@ -576,6 +593,7 @@ int main(void)
 		cmocka_unit_test(test_out_tls_required_plain_peer),
 		cmocka_unit_test(test_out_tls_required_no_cert),
 		cmocka_unit_test(test_out_tls_required_pre_1_0),
+		cmocka_unit_test(test_out_pre_1_0_without_dialback),
 		cmocka_unit_test(test_out_secure_auth_no_cert),
 		cmocka_unit_test(test_out_secure_auth_exception),
 		cmocka_unit_test(test_out_no_common_method),

@@ -49,6 +49,7 @@ static int setup(void **state)
 	memset(&env, 0, sizeof env);
 	snprintf(env.domains[0], sizeof env.domains[0], "a.test");
 	env.ndomains = 1;
+	env.dialback = true;
 	set_policy(XS2S_TLS_POLICY_OPTIONAL_INSECURE);
 	xs2s_config_defaults(&cfg); /* no certificate: no TLS contexts */
 	assert_int_equal(xs2s_tls_init(&tls, &cfg), XS2S_OK);
@@ -149,7 +150,8 @@ static void open_in_header(struct xs2s_el *el)
 static void close_in(void)
 {
 	xs2s_link_release(&link, 0);
-	fake_tcp_close(peer);
+	if (peer != XS2S_SOCK_NONE)
+		fake_tcp_close(peer);
 	peer = XS2S_SOCK_NONE;
 	xs2s_port_close(listener);
 	listener = XS2S_SOCK_NONE;
@@ -168,7 +170,8 @@ static void expect_down(enum xs2s_stanza_err cond)
 }
 
 /* The link failed with stream error cond: written after what it wrote
- * before, closed after the flush. */
+ * before; then the write side is shut (the test's end reads EOF) and the
+ * link is done when the peer closes too. */
 static void expect_stream_error(const char *cond, enum xs2s_why why)
 {
 	char want[256];
@@ -181,6 +184,12 @@ static void expect_stream_error(const char *cond, enum xs2s_why why)
 	assert_int_equal(link.why, why);
 	assert_int_equal(link.state, XS2S_LS_CLOSING);
 	assert_int_equal(link.close, XS2S_CLOSE_FLUSH);
+	assert_true(link.drain);
+	assert_false(xs2s_link_done(&link));
+	assert_int_equal(fake_tcp_read(peer, out, sizeof out), 0); /* FIN after the error */
+	fake_tcp_close(peer);
+	peer = XS2S_SOCK_NONE;
+	pump_idle();
 	assert_true(xs2s_link_done(&link));
 	expect_down(xs2s_link_bounce_cond(&link));
 }
@@ -320,7 +329,11 @@ static void test_in_peer_stream_error(void **state)
 	assert_string_equal(wrote(), END_TAG); /* and nothing about the message after it */
 	assert_int_equal(link.why, XS2S_WHY_PEER_STREAM_ERROR);
 	assert_string_equal(link.reason, "peer b.test sent stream error: conflict: go away");
-	assert_true(link.peer_closed && xs2s_link_done(&link));
+	assert_true(link.peer_closed && link.drain && !xs2s_link_done(&link)); /* until its TCP closes */
+	fake_tcp_close(peer);
+	peer = XS2S_SOCK_NONE;
+	pump_idle();
+	assert_true(xs2s_link_done(&link));
 	expect_down(XS2S_STE_REMOTE_SERVER_NOT_FOUND);
 }
 
@@ -380,7 +393,8 @@ static void test_out_header_without_id(void **state)
 }
 
 /* A pre-RFC 6120 peer (no version): no features follow; FEATURES goes up
- * without an element when plaintext is allowed, else policy-violation. */
+ * without an element when plaintext and dialback are allowed, else
+ * unsupported-version (RFC 6120 4.7.5 rule 3). */
 static void test_out_pre_1_0(void **state)
 {
 	struct xs2s_el el;
@@ -391,6 +405,47 @@ static void test_out_pre_1_0(void **state)
 	assert_int_equal(pump(&el), XS2S_LINK_FEATURES);
 	assert_null(el.node);
 	assert_false(link.st.version1);
+	assert_int_equal(link.st.version, XS2S_VERSION_NONE);
+}
+
+/* ... without dialback, nothing can authenticate it: unsupported-version. */
+static void test_out_pre_1_0_no_dialback(void **state)
+{
+	(void)state;
+	env.dialback = false;
+	open_out();
+	peer_says("<?xml version='1.0'?><stream:stream " NS_ATTRS " from='b.test' to='a.test' id='old' "
+		  "version='0.9'>");
+	expect_stream_error("unsupported-version", XS2S_WHY_UNSUPPORTED_VERSION);
+	assert_int_equal(link.st.version, XS2S_VERSION_OLD);
+}
+
+/* RFC 6120 4.7.5: versions compare as numbers; "1.10" and "2.0" are spoken
+ * as 1.0, anything but "major.minor" is unsupported-version. */
+static void test_out_versions(void **state)
+{
+	struct xs2s_el el;
+	static const char *const bad[] = { "1", "1.", ".0", "x.0", "1.0.0", "1.0 " };
+	size_t i;
+
+	(void)state;
+	open_out();
+	peer_says("<?xml version='1.0'?><stream:stream " NS_ATTRS " from='b.test' to='a.test' id='v' version='1.10'>");
+	assert_int_equal(pump(&el), XS2S_LINK_IDLE);
+	assert_true(link.st.version1);
+	assert_int_equal(link.st.ver_minor, 10);
+	for (i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char hdr[256];
+
+		teardown(state);
+		setup(state);
+		open_out();
+		snprintf(hdr, sizeof hdr, "<stream:stream " NS_ATTRS " from='b.test' to='a.test' id='v' version='%s'>",
+			 bad[i]);
+		peer_says(hdr);
+		expect_stream_error("unsupported-version", XS2S_WHY_UNSUPPORTED_VERSION);
+		assert_int_equal(link.st.version, XS2S_VERSION_BAD);
+	}
 }
 
 /* Refused and timed-out setups end without a stream error, and say with
@@ -506,6 +561,62 @@ static void test_reasons(void **state)
 	assert_int_equal(xs2s_link_bounce_cond(&link), XS2S_STE_RESOURCE_CONSTRAINT);
 }
 
+/* A peer that keeps sending after our stream error still gets the error
+ * and the end tag: the write side is shut after them (it reads EOF), what
+ * it sends is read and thrown away, and the link ends after
+ * XS2S_LINK_DRAIN_BYTES, or XS2S_LINK_DRAIN_MS, however much it sends.
+ * (Closing at once with its input unread resets the connection: the fake
+ * port, like TCP stacks, then drops what the peer had not read.) */
+static void test_error_arrives(void **state)
+{
+	static char junk[4096];
+	struct xs2s_el el;
+	size_t sent = 0;
+	int n;
+
+	(void)state;
+	memset(junk, ' ', sizeof junk);
+	open_in_header(&el);
+	wrote();
+	peer_says("<message from='x@b.test' to='u@a.test'><body>unread</body></message>");
+	xs2s_link_abort(&link, XS2S_WHY_POLICY_VIOLATION, "test");
+	pump_idle();
+	assert_true(link.drain);
+	while (!xs2s_link_done(&link)) {
+		assert_true(sent <= XS2S_LINK_DRAIN_BYTES);
+		n = fake_tcp_write(peer, junk, sizeof junk);
+		assert_true(n > 0);
+		sent += (size_t)n;
+		pump_idle();
+	}
+	assert_true(sent >= XS2S_LINK_DRAIN_BYTES - sizeof junk);
+	{
+		static const char tail[] = "<stream:error><policy-violation xmlns='urn:ietf:params:xml:ns:xmpp-streams'/>"
+					   "</stream:error>" END_TAG;
+		const char *w = wrote();
+
+		assert_true(strlen(w) >= sizeof tail - 1);
+		assert_string_equal(w + strlen(w) - (sizeof tail - 1), tail); /* our header, the error, the end tag */
+	}
+	assert_int_equal(fake_tcp_read(peer, out, sizeof out), 0); /* then EOF */
+	expect_down(xs2s_link_bounce_cond(&link));
+	close_in();
+
+	/* The time bound: a peer that neither closes nor stops. */
+	open_in_header(&el);
+	wrote();
+	xs2s_link_abort(&link, XS2S_WHY_POLICY_VIOLATION, "test");
+	pump_idle();
+	assert_true(link.drain);
+	fake_advance(XS2S_LINK_DRAIN_MS - 1);
+	xs2s_link_timer(&link, xs2s_port_now_ms());
+	assert_false(xs2s_link_done(&link));
+	fake_advance(1);
+	xs2s_link_timer(&link, xs2s_port_now_ms());
+	assert_true(xs2s_link_done(&link));
+	expect_down(xs2s_link_bounce_cond(&link));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -519,8 +630,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_out_no_starttls_required, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_header_without_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_pre_1_0, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_pre_1_0_no_dialback, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_out_versions, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_out_connect_failures, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_timers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_arrives, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_reserve, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reasons, setup, teardown),
 	};
