@@ -33,6 +33,8 @@ struct drv_config {
 	const char *secure_auth_exceptions;
 	const char *dns_server;           /* "addr:port" for the resolver */
 	const char *host_map[DRV_HOSTMAP];/* "domain=addr:port"; NULL after the last */
+	const void *cert_pem, *key_pem;   /* NULL: no certificate (STARTTLS not offered) */
+	size_t cert_len, key_len;
 };
 
 /* What the application sees in the inbox (copies). */
