@@ -102,8 +102,8 @@ include mk/target.mk
 include mk/install.mk
 # Router builds: deps-router, test-routers, size-routers.
 include mk/router.mk
-# libFuzzer builds and runs: fuzz, fuzz-build, fuzz-run, fuzz-cmin.
-include mk/fuzz.mk
+# libFuzzer builds and runs: fuzz, fuzz-build, fuzz-run, fuzz-cmin; the soak.
+include mk/fuzz.mk mk/soak.mk
 
 .PHONY: all defconfig menuconfig savedefconfig olddefconfig deps demo test unit fuzz-replay interop clean distclean help \
 	integration size size-xs2sd bench check-optional
@@ -302,6 +302,9 @@ help:
 	@echo "  fuzz              libFuzzer (clang, ASan+UBSan) runs every harness FUZZ_TIME=$(FUZZ_TIME) s in build/fuzz"
 	@echo "                    and merges small new inputs that add coverage into test/fuzz/corpus/ (fuzz-cmin:"
 	@echo "                    shrink them); fuzz-replay: the gcc replay of those corpora (part of test)"
+	@echo "  soak              SOAK_MINUTES=$(SOAK_MINUTES) of messages between several xs2sd through a fault-injecting"
+	@echo "                    proxy (cuts, resets, slow readers, stalls, restarts): sent, delivered, bounced,"
+	@echo "                    lost per id, RSS and pool trends (build/soak; not part of test)"
 	@echo "  bench             RAM figures of the lwIP build with 4 link slots (build/bench-lwip; prints, asserts nothing)"
 	@echo "  interop           interop with Prosody, ejabberd, jabberd2; writes docs/interop.md (lwIP: docs/interop-lwip.md)"
 	@echo "  size              xs2sd's stripped size and static RAM, then the engine objects"
