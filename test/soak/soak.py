@@ -398,8 +398,10 @@ class Soak:
         conns = {}
         byid = {}
         faults = {}
+        plans = {}
         for e in ev:
             if e.get('event') == 'open':
+                plans[e['plan']['kind']] = plans.get(e['plan']['kind'], 0) + 1
                 c = {'conn': e['conn'], 'open': e['t'], 'close': None, 'fault': None, 'fault_t': None,
                      'plan': e['plan']['kind']}
                 byid[e['conn']] = c
@@ -470,8 +472,8 @@ class Soak:
         for k, v in sorted(lost_why.items(), key=lambda kv: -len(kv[1])):
             ex = v[0][1] if isinstance(v[0], tuple) else v[0]
             print(f'     {len(v):5d}  {k}   e.g. {v[0][0] if isinstance(v[0], tuple) else v[0]}: {ex}')
-        print(f'   proxy: {len(byid)} connections; faults fired: '
-              + ', '.join(f'{k} {v}' for k, v in sorted(faults.items())))
+        print(f'   proxy: {len(byid)} connections, plans ' + ', '.join(f'{k} {v}' for k, v in sorted(plans.items()))
+              + '; faults fired: ' + ', '.join(f'{k} {v}' for k, v in sorted(faults.items())))
         skipped = sum(n.watch_skipped for n in self.nodes)
         if skipped:
             print(f'   watch lines skipped (slow watcher; the inbox still counts them): {skipped}')
@@ -488,7 +490,7 @@ class Soak:
         summary = {'minutes': a.minutes, 'duration_s': round(dur), 'daemons': a.daemons, 'rate': a.rate,
                    'counts': counts, 'bounced_by_condition': bounce_conds, 'lost_by_cause': {k: len(v) for k, v in lost_why.items()},
                    'restarts': {n.domain: len(n.restarts) for n in self.nodes}, 'faults': faults,
-                   'connections': len(byid), 'trends': self.trends, 'problems': self.problems}
+                   'connections': len(byid), 'plans': plans, 'trends': self.trends, 'problems': self.problems}
         if a.json:
             with open(a.json, 'w') as f:
                 json.dump(summary, f, indent=1)
