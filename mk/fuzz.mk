@@ -12,6 +12,8 @@
 #   fuzz-cmin        shrink the committed corpora to what adds coverage
 #                    (named seeds are always kept)
 #   fuzz-replay      the gcc replay of the committed corpora (make test)
+#   fuzz-cov         source coverage (llvm-cov) of what the committed corpora
+#                    reach in each harness's target files
 #
 # Every run appends one line per harness to $(O)/libfuzzer/stats.tsv (date,
 # harness, seconds, executions, coverage, features, work corpus, merged,
@@ -24,7 +26,7 @@ FUZZ_CC ?= clang
 FUZZ_KEEP_BYTES ?= 2048
 FUZZ_NAMES := $(FUZZ_SRC:test/fuzz/fuzz_%.c=%)
 FUZZ_HARNESSES ?= $(FUZZ_NAMES)
-DEPS_FUZZ := clang libclang-rt-dev
+DEPS_FUZZ := clang libclang-rt-dev llvm
 # Per harness: what libFuzzer is told beyond the time (the engine harnesses
 # are slower and take longer inputs).
 FUZZ_OPTS_engine := -max_len=12000 -timeout=20
@@ -52,7 +54,7 @@ LF_BIN := $(FUZZ_NAMES:%=$(LF)/fuzz_%)
 FUZZ_FAKE_PORT := engine starttls resolve
 FUZZ_TLS_SHIM := starttls
 
-.PHONY: fuzz fuzz-build fuzz-run fuzz-cmin deps-fuzz
+.PHONY: fuzz fuzz-build fuzz-run fuzz-cmin fuzz-cov deps-fuzz
 deps-fuzz:
 	$(Q)$(MAKE) --no-print-directory deps DEPS_BUILD="$(DEPS_FUZZ)" DEPS_TEST=
 
@@ -132,6 +134,51 @@ fuzz-cmin: fuzz-build
 		echo "== $$c: $$before -> $$(ls $$c | wc -l) files, $$(du -sk $$c | cut -f1) KiB"; \
 	done
 
+# Source coverage: the replay main, clang's instrumentation, the committed
+# corpus; llvm-cov reports the lines of each harness's target files.
+LC := $(O)/fuzzcov
+LC_CFLAGS := $(filter-out -fsanitize=% -fno-sanitize-recover=% -DXS2S_FUZZ_LIBFUZZER,$(LF_CFLAGS)) \
+	-fprofile-instr-generate -fcoverage-mapping
+LC_FW_OBJ := $(addprefix $(LC)/firmware/,$(firmware-objs-y))
+LC_SCENARIO_OBJ := $(SCENARIO_LIB_SRC:%.c=$(LC)/%.o) $(LC)/port/fake/fake_port.o
+FUZZ_COV_FILES_framer := firmware/xml/framer.c
+FUZZ_COV_FILES_certid := firmware/link/certid.c
+FUZZ_COV_FILES_dns := firmware/resolve/dns.c
+FUZZ_COV_FILES_resolve := firmware/resolve/resolve.c firmware/resolve/dns.c
+FUZZ_COV_FILES_engine := $(filter-out firmware/link/tls.c,$(firmware-objs-y:%.o=firmware/%.c))
+FUZZ_COV_FILES_starttls := $(FUZZ_COV_FILES_engine)
+
+$(LC)/%.o: %.c $(AUTOCONF) | $(SIZES_H)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  COV-CC  $<")
+	$(Q)$(FUZZ_CC) $(LC_CFLAGS) -c $< -o $@
+
+$(LC)/libxs2s.a: $(LC_FW_OBJ)
+	$(Q)rm -f $@
+	$(Q)$(AR) rcs $@ $^
+
+# As the libFuzzer builds: the parsers take what they need from the library,
+# the harnesses over the fake port link the runner, the STARTTLS one the shim.
+$(LC)/fuzz_%: $(LC)/test/fuzz/fuzz_%.o $(LC)/test/fuzz/replay.o $(LC_SCENARIO_OBJ) $(LC)/test/fuzz/tls_shim.o \
+		$(LC)/libxs2s.a $(MXML_PRIVATE)
+	$(Q)$(FUZZ_CC) -fprofile-instr-generate -o $@ $< $(LC)/test/fuzz/replay.o \
+		$(if $(filter $*,$(FUZZ_FAKE_PORT)),$(LC_SCENARIO_OBJ)) \
+		$(if $(filter $*,$(FUZZ_TLS_SHIM)),$(LC)/test/fuzz/tls_shim.o $(filter-out %/link/tls.o,$(LC_FW_OBJ)),$(LC)/libxs2s.a) \
+		$(LIBS)
+
+fuzz-cov: $(FUZZ_HARNESSES:%=$(LC)/fuzz_%)
+	$(Q)for n in $(FUZZ_HARNESSES); do \
+		rm -f $(LC)/$$n.profraw; \
+		LLVM_PROFILE_FILE=$(LC)/$$n.profraw $(LC)/fuzz_$$n test/fuzz/corpus/$$n/* >/dev/null 2>&1 || \
+			{ echo "fuzz_$$n: the replay failed"; exit 1; }; \
+		llvm-profdata merge -o $(LC)/$$n.profdata $(LC)/$$n.profraw; \
+		echo "== fuzz_$$n: its target files as test/fuzz/corpus/$$n reaches them"; \
+		case $$n in $(foreach h,$(FUZZ_NAMES),$(h)$(rparen) files="$(FUZZ_COV_FILES_$(h))";;) esac; \
+		llvm-cov report $(LC)/fuzz_$$n -instr-profile=$(LC)/$$n.profdata $$files | \
+			awk 'NF == 13 && $$2 ~ /^[0-9]+$$/ { f = $$1; sub(".*/firmware/", "firmware/", f); \
+				printf "   %-28s lines %5d, %5.1f%% covered; branches %5.1f%%\n", f, $$8, $$10, $$13 }'; \
+	done
+
 # gcc replay builds (fuzz-replay) of the new harnesses over the fake port:
 # explicit rules, so the POSIX port's pattern rule does not apply.
 $(O)/test/fuzz/%.o: CFLAGS += $(TEST_CFLAGS) $(SCENARIO_CPPFLAGS)
@@ -149,4 +196,5 @@ $(O)/fuzz/fuzz_starttls: test/fuzz/fuzz_starttls.c test/fuzz/replay.c test/fuzz/
 		$(filter-out $(O)/firmware/link/tls.o,$(FIRMWARE_OBJ)) $(LIBS)
 
 -include $(O)/test/fuzz/tls_shim.d $(LF_FW_OBJ:.o=.d) $(LF_SCENARIO_OBJ:.o=.d) $(FUZZ_NAMES:%=$(LF)/test/fuzz/fuzz_%.d)
-.SECONDARY: $(FUZZ_NAMES:%=$(LF)/test/fuzz/fuzz_%.o) $(LF)/test/fuzz/tls_shim.o
+.SECONDARY: $(FUZZ_NAMES:%=$(LF)/test/fuzz/fuzz_%.o) $(LF)/test/fuzz/tls_shim.o $(FUZZ_NAMES:%=$(LC)/test/fuzz/fuzz_%.o) \
+	$(LC)/test/fuzz/tls_shim.o $(LC)/test/fuzz/replay.o $(LC_SCENARIO_OBJ)
