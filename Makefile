@@ -71,7 +71,7 @@ XS2SD_PORT_OBJ = $(PORT_OBJ)
 XS2SD_LIBS = $(LIBS)
 # The daemon's own objects (either port): its main, and the stanza watch of
 # xs2sctl watch (unit-tested alone: test/unit/test_watch.c).
-XS2SD_OBJ := $(O)/port/posix/xs2sd.o $(O)/port/posix/watch.o
+XS2SD_OBJ := $(O)/port/posix/xs2sd.o $(O)/port/posix/watch.o $(O)/port/posix/xs2sd_accounts.o
 # The example bot (docs/examples.md): the engine, an application, this port.
 BOT_OBJ := $(O)/port/posix/bot.o
 LIBXS2S := $(O)/libxs2s.a
@@ -122,11 +122,20 @@ all: $(O)/xs2sd $(O)/xs2sctl $(O)/xs2s-bot $(if $(filter y,$(CONFIG_XS2S_PORT_LW
 defconfig: host_defconfig
 
 # A defconfig is order-only: touching it never overwrites menuconfig edits.
+# A Kconfig file newer than the .config (a new option) brings it up to date
+# with olddefconfig (the values set stay), so that the object lists read from
+# it and the generated header always agree; make then rereads it.
 # (No recursive make here: $(CONFIG) is also an included makefile.)
-$(CONFIG): | cfg/host_defconfig
+KCONFIG_FILES := $(shell find . -name Kconfig -not -path './build*')
+$(CONFIG): $(KCONFIG_FILES) | cfg/host_defconfig
 	$(Q)mkdir -p $(O)
-	$(Q)$(KENV) $(PYTHON) -m defconfig --kconfig $(KCONFIG) cfg/host_defconfig >/dev/null
-	@echo "  CONFIG  $(CONFIG) from cfg/host_defconfig (default)"
+	$(Q)if [ -f $@ ]; then \
+		$(KENV) $(PYTHON) -m olddefconfig $(KCONFIG) >/dev/null && touch $@ && \
+		echo "  CONFIG  $@ updated to the Kconfig files (olddefconfig)"; \
+	else \
+		$(KENV) $(PYTHON) -m defconfig --kconfig $(KCONFIG) cfg/host_defconfig >/dev/null && \
+		echo "  CONFIG  $@ from cfg/host_defconfig (default)"; \
+	fi
 
 menuconfig: | $(CONFIG)
 	$(Q)$(KENV) MENUCONFIG_STYLE=aquatic $(PYTHON) -m menuconfig $(KCONFIG)
@@ -138,7 +147,7 @@ savedefconfig: | $(CONFIG)
 	$(Q)$(KENV) $(PYTHON) -m savedefconfig --kconfig $(KCONFIG) --out $(O)/defconfig
 	@echo "  SAVED   $(O)/defconfig (copy it to cfg/<name>_defconfig)"
 
-$(AUTOCONF): $(CONFIG) $(shell find . -name Kconfig -not -path './build*')
+$(AUTOCONF): $(CONFIG) $(KCONFIG_FILES)
 	$(Q)mkdir -p $(dir $@)
 	$(Q)$(KENV) $(PYTHON) -m genconfig --header-path $@ $(KCONFIG)
 
@@ -210,10 +219,11 @@ size: size-xs2sd $(LIBXS2S) $(SIZES_H)
 size-xs2sd: $(O)/xs2sd
 	$(Q)mk/size.sh $(O)/xs2sd $(SIZE) $(STRIP) "xs2sd $(or $(XS2S_TRIPLET),$(XS2S_CC_MACHINE))"
 
-# A feature that is off is not in the image: no dialback, SASL or DNS symbol
-# in a build configured without it (firmware/*/objects.mk).
+# A feature that is off is not in the image: no dialback, SASL, DNS or
+# component symbol in a build configured without it (firmware/*/objects.mk).
 OPTIONAL_SYMS := $(if $(CONFIG_XS2S_AUTH_DIALBACK),,xs2s_db_) $(if $(CONFIG_XS2S_AUTH_SASL_EXTERNAL),,xs2s_sasl_) \
-	$(if $(CONFIG_XS2S_DNS),,xs2s_dns_)
+	$(if $(CONFIG_XS2S_DNS),,xs2s_dns_) $(if $(CONFIG_XS2S_ACCOUNTS_PRESENCE),,xs2s_account_ xs2s_app_acct_) \
+	$(if $(CONFIG_XS2S_COMPONENTS),,xs2s_comp xs2s_sha1 xs2s_link_open_comp)
 check-optional: $(O)/xs2sd
 	$(Q)for p in $(OPTIONAL_SYMS); do \
 		if $(NM) $(O)/xs2sd | grep -q " [TtDdBbRr] $$p"; then echo "$(O)/xs2sd: has $$p* although its option is off" >&2; exit 1; fi; \

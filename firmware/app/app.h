@@ -5,9 +5,10 @@
  *   stanza for a local JID (from a link, or from a local sender through the
  *     local queue): an iq result/error answering one of our requests goes to
  *     its callback (RFC 6120 8.2.3: same id, from the JID we asked); then
- *     the handlers in order (the first that claims it); then the built-in
- *     answers (XEP-0199 ping, XEP-0030 disco#info, XEP-0092 version); then
- *     the inbox (messages); an iq get/set nobody claimed is answered with
+ *     the handlers in order (the first that claims it); then presence to a
+ *     device account (app/account.h); then the built-in answers (XEP-0199
+ *     ping, XEP-0030 disco#info, XEP-0092 version); then the inbox
+ *     (messages); an iq get/set nobody claimed is answered with
  *     service-unavailable (RFC 6120 8.4); other presence is dropped (debug).
  *   send: the stanza is written into the scratch buffer, checked as an
  *     inbound one would be (the framer's XML rules, then Mini-XML), and
@@ -15,13 +16,24 @@
  *     (a local JID: delivered from the next drain, never inside the call).
  *   completion: SENT when the route table wrote it to an authenticated
  *     stream (XS2S_EV_SENT) or it was delivered locally; BOUNCED when the
- *     engine could not deliver it; the callback runs from app_fire, called
- *     by the poll round only.
+ *     engine could not deliver it; the callback runs from xs2s_app_step,
+ *     called by the poll round only.
  *   bounce of a stanza nobody waits for: an error stanza to its sender
  *     (RFC 6120 8.3.1), delivered like any local stanza (handlers, inbox);
  *     errors and replies are never bounced.
  *   iq request: a tracked send plus a table entry; the answer, a bounce or
- *     its deadline (xs2s_app_timer) ends it, exactly once.
+ *     its deadline (xs2s_app_run) ends it, exactly once.
+ *
+ * Files, top to bottom (calls go down inside the layer too):
+ *   run.c       the layer's turn in the poll round: completions, the local
+ *               queue, iq deadlines, fini; bounces
+ *   deliver.c   a stanza for a local JID, in the order above
+ *   account.c   device accounts (CONFIG_XS2S_ACCOUNTS_PRESENCE)
+ *   iq.c        iq requests     builtin.c  ping, disco#info, version
+ *   handlers.c  the handler table and what a match means
+ *   reply.c     results and errors to a received stanza
+ *   send.c      writing, checking and handing out a stanza; completions
+ *   inbox.c     the inbox records
  *
  * Who calls: the engine (deliver, bounce, events, timer, fire) and the
  * public API wrappers in engine/api.c. Calls down: the XML glue (parse,
@@ -41,11 +53,13 @@
 #include "lib/jid.h"
 #include "lib/stanza.h"
 #include "xml/xml.h"
+#include "app/account.h"
 
 #define XS2S_APP_TEXT_MAX 95        /* a bounce's explanation kept for its completion */
 #define XS2S_APP_IQ_TO_MAX 383      /* longest JID an iq request may go to */
 #define XS2S_APP_TYPE_MAX 15        /* longest type in a handler's match */
 #define XS2S_APP_FINI_ROUNDS 4      /* local delivery rounds at xs2s_engine_fini */
+#define XS2S_APP_LQ_HDR 4           /* a local queue record: 2-byte length, 2-byte track, the stanza, a NUL */
 
 /* The engine's output: route xml (a stanza from local domain `from_domain`
  * to remote domain `to_domain`). XS2S_OK, or XS2S_ENOMEM/XS2S_EINVAL with
@@ -120,6 +134,8 @@ struct xs2s_app {
 	size_t scratch_high;
 	size_t result_hdr;                   /* xs2s_app_result_begin: where the payload starts */
 	char scratch[CONFIG_XS2S_MAX_STANZA + 1];
+	/* device accounts and their subscriptions (app/account.h) */
+	struct xs2s_app_acct acct;
 };
 
 void xs2s_app_init(struct xs2s_app *app, const struct xs2s_env *env, struct xs2s_engine *eng, xs2s_app_out_fn out,
@@ -178,6 +194,13 @@ void xs2s_app_iq_fire_timeouts(struct xs2s_app *app, uint32_t now_ms);
 bool xs2s_app_builtin(struct xs2s_app *app, const struct xs2s_stanza_in *in);
 bool xs2s_app_inbox_put_stanza(struct xs2s_app *app, const struct xs2s_stanza_in *in);
 void xs2s_app_disco_features(const struct xs2s_app *app, struct xs2s_wbuf *w);
+bool xs2s_app_handler_match(const struct xs2s_app_handler *h, const struct xs2s_stanza_in *in);
+void xs2s_app_error_reply(struct xs2s_app *app, const struct xs2s_stanza_in *in, enum xs2s_stanza_err cond,
+			  const char *text);
+int xs2s_app_lq_put(struct xs2s_app *app, const char *xml, size_t len, int track);
+void xs2s_app_lq_commit(struct xs2s_app *app, size_t len, int track);
+void xs2s_app_pending_done(struct xs2s_app *app, unsigned track, enum xs2s_outcome outcome, enum xs2s_stanza_err cond,
+			   const char *text);
 void xs2s_app_deliver_local(struct xs2s_app *app, const char *xml, size_t len);
 int xs2s_app_send_tracked(struct xs2s_app *app, const struct xs2s_stanza *st, xs2s_done_fn done, void *arg, int iq,
 			  struct xs2s_handle *h);

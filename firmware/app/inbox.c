@@ -28,7 +28,8 @@ bool xs2s_app_inbox_put_stanza(struct xs2s_app *app, const struct xs2s_stanza_in
 {
 	const char *f[INBOX_FIELDS - 1];
 	struct xs2s_view body;
-	bool has_body = xs2s_view_child(&in->top, "body", XS2S_NS_SERVER, &body);
+	/* The body in the stanza's own namespace (jabber:server, or a component's jabber:component:accept). */
+	bool has_body = xs2s_view_child(&in->top, "body", xs2s_view_ns(&in->top), &body);
 	size_t need = INBOX_LEN_BYTES, i, room;
 	struct xs2s_wbuf w;
 	int n;

@@ -1,5 +1,6 @@
-/* Sending: the application's stanzas written, checked and handed out, and
- * the completions that report what became of them (app.h). */
+/* Sending: the application's stanzas written, checked and handed out (to
+ * the engine, or to the local queue), and the table of completions that
+ * will report what became of them (app.h; run.c fires them). */
 #include <stdio.h>
 #include <string.h>
 #include "xs2s_log.h"
@@ -9,7 +10,6 @@
 
 #define APP_ID_PREFIX "xs2s-"
 #define APP_ID_HEX 16
-#define APP_LQ_HDR 4            /* a local queue record: 2-byte length, 2-byte track, then the stanza and a NUL */
 
 static const char *const app_kinds[] = {
 	[XS2S_MESSAGE] = "message", [XS2S_PRESENCE] = "presence", [XS2S_IQ] = "iq",
@@ -83,8 +83,10 @@ void xs2s_app_untrack(struct xs2s_app *app, int track)
 	}
 }
 
-void xs2s_app_done(struct xs2s_app *app, unsigned track, enum xs2s_outcome outcome, enum xs2s_stanza_err cond,
-		   const char *text)
+/* Mark completion track with its outcome (the first one counts: exactly
+ * once); run.c fires it. */
+void xs2s_app_pending_done(struct xs2s_app *app, unsigned track, enum xs2s_outcome outcome, enum xs2s_stanza_err cond,
+			   const char *text)
 {
 	struct xs2s_app_pending *p;
 
@@ -92,149 +94,40 @@ void xs2s_app_done(struct xs2s_app *app, unsigned track, enum xs2s_outcome outco
 		return;
 	p = &app->pending[track - 1];
 	if (p->state != XS2S_PEND_WAIT)
-		return; /* exactly once: the first outcome counts */
+		return;
 	p->state = XS2S_PEND_DONE;
 	p->outcome = (uint8_t)outcome;
 	p->cond = (uint8_t)cond;
 	snprintf(p->text, sizeof p->text, "%s", text ? text : "");
 }
 
-void xs2s_app_sent(struct xs2s_app *app, unsigned track)
-{
-	xs2s_app_done(app, track, XS2S_SENT, XS2S_STE_NONE, NULL);
-}
-
-/* Run the callbacks of completions that are due. A callback may send (and
- * so take a completion): each entry is copied and freed before its call. */
-static void app_fire(struct xs2s_app *app)
-{
-	unsigned i;
-
-	for (i = 0; i < CONFIG_XS2S_APP_PENDING; i++) {
-		struct xs2s_app_pending p = app->pending[i];
-		struct xs2s_done d;
-
-		if (p.state != XS2S_PEND_DONE)
-			continue;
-		app->pending[i].state = XS2S_PEND_FREE;
-		app->pending_used--;
-		if (p.iq >= 0) {
-			xs2s_app_iq_pending_done(app, p.iq, &p);
-			continue;
-		}
-		if (!p.fn)
-			continue;
-		d.handle = p.handle;
-		d.id = p.id;
-		d.outcome = (enum xs2s_outcome)p.outcome;
-		d.condition = p.outcome == XS2S_BOUNCED ? xs2s_stanza_err_name((enum xs2s_stanza_err)p.cond) : "";
-		d.text = p.text;
-		p.fn(app->eng, p.arg, &d);
-	}
-}
-
 /* ---- the local queue ---- */
 
-static int app_lq_put(struct xs2s_app *app, const char *xml, size_t len, int track)
+/* Close the record whose stanza (len bytes, NUL-ended) was written in
+ * place after the queue's last one. */
+void xs2s_app_lq_commit(struct xs2s_app *app, size_t len, int track)
 {
-	size_t need = APP_LQ_HDR + len + 1;
-	char *r;
+	char *r = app->lq + app->lq_used;
 
-	if (need > sizeof app->lq - app->lq_used) {
-		app->lq_refused++;
-		return XS2S_ENOMEM;
-	}
-	r = app->lq + app->lq_used;
 	r[0] = (char)(len >> 8);
 	r[1] = (char)(len & 0xff);
 	r[2] = (char)((unsigned)track >> 8);
 	r[3] = (char)((unsigned)track & 0xff);
-	memcpy(r + APP_LQ_HDR, xml, len);
-	r[APP_LQ_HDR + len] = '\0';
-	app->lq_used += need;
+	r[XS2S_APP_LQ_HDR + len] = '\0';
+	app->lq_used += XS2S_APP_LQ_HDR + len + 1;
 	if (app->lq_used > app->lq_high)
 		app->lq_high = app->lq_used;
+}
+
+int xs2s_app_lq_put(struct xs2s_app *app, const char *xml, size_t len, int track)
+{
+	if (XS2S_APP_LQ_HDR + len + 1 > sizeof app->lq - app->lq_used) {
+		app->lq_refused++;
+		return XS2S_ENOMEM;
+	}
+	memcpy(app->lq + app->lq_used + XS2S_APP_LQ_HDR, xml, len);
+	xs2s_app_lq_commit(app, len, track);
 	return XS2S_OK;
-}
-
-bool xs2s_app_busy(const struct xs2s_app *app)
-{
-	unsigned i;
-
-	if (app->lq_used)
-		return true;
-	for (i = 0; i < CONFIG_XS2S_APP_PENDING; i++)
-		if (app->pending[i].state == XS2S_PEND_DONE)
-			return true;
-	return false;
-}
-
-/* Deliver the records that were queued when the run began (one a handler
- * queues meanwhile waits for the next run: no ping-pong within a round).
- * Records are read in place and only appended to while one is delivered. */
-static void app_lq_run(struct xs2s_app *app)
-{
-	size_t end = app->lq_used;
-
-	while (end && app->lq_used) {
-		const unsigned char *r = (const unsigned char *)app->lq;
-		size_t len = ((size_t)r[0] << 8) | r[1], n = APP_LQ_HDR + len + 1;
-		unsigned track = ((unsigned)r[2] << 8) | r[3];
-
-		xs2s_app_deliver_local(app, app->lq + APP_LQ_HDR, len);
-		xs2s_app_sent(app, track); /* delivered locally */
-		memmove(app->lq, app->lq + n, app->lq_used - n);
-		app->lq_used -= n;
-		end = end > n ? end - n : 0;
-	}
-}
-
-void xs2s_app_step(struct xs2s_app *app)
-{
-	app_lq_run(app);
-	app_fire(app);
-}
-
-void xs2s_app_run(struct xs2s_app *app, uint32_t now_ms)
-{
-	xs2s_app_iq_fire_timeouts(app, now_ms);
-	xs2s_app_step(app);
-}
-
-/* The engine ends (its links are gone): what waits locally is delivered
- * (a few rounds: handlers may answer each other), iq requests without an
- * answer end as timeouts, every completion fires. What is left after that
- * is logged and dropped with its completion fired as bounced. */
-void xs2s_app_fini(struct xs2s_app *app, uint32_t now_ms)
-{
-	unsigned round, i;
-
-	for (round = 0; round < XS2S_APP_FINI_ROUNDS && xs2s_app_busy(app); round++)
-		xs2s_app_run(app, now_ms);
-	for (i = 0; i < CONFIG_XS2S_APP_IQ_PENDING; i++)
-		if (app->iqs[i].handle)
-			app->iqs[i].deadline_ms = now_ms;
-	xs2s_app_run(app, now_ms);
-	if (app->lq_used)
-		XS2S_LOGE(0, "engine finished with %zu bytes of local stanzas undelivered (handlers kept answering)",
-			  app->lq_used);
-	while (app->lq_used) {
-		const unsigned char *r = (const unsigned char *)app->lq;
-		size_t n = APP_LQ_HDR + (((size_t)r[0] << 8) | r[1]) + 1;
-
-		xs2s_app_done(app, ((unsigned)r[2] << 8) | r[3], XS2S_BOUNCED, XS2S_STE_RECIPIENT_UNAVAILABLE,
-			      "engine finished");
-		memmove(app->lq, app->lq + n, app->lq_used - n);
-		app->lq_used -= n;
-	}
-	app_fire(app);
-	for (i = 0; i < CONFIG_XS2S_APP_IQ_PENDING; i++)
-		if (app->iqs[i].handle) {
-			app->iqs[i].handle = 0;
-			app->iqs_used--;
-		}
-	for (i = 0; i < CONFIG_XS2S_APP_PENDING; i++)
-		xs2s_app_untrack(app, (int)i + 1);
 }
 
 /* ---- writing and checking a stanza ---- */
@@ -352,7 +245,7 @@ int xs2s_app_submit(struct xs2s_app *app, char *xml, size_t len, unsigned flags,
 	if (len > app->scratch_high && xml == app->scratch)
 		app->scratch_high = len;
 	if (xs2s_env_local(app->env, td))
-		return app_lq_put(app, xml, len, track > 0 ? track : 0);
+		return xs2s_app_lq_put(app, xml, len, track > 0 ? track : 0);
 	return app->out_fn(app->out_ctx, fd, td, xml, len, &meta);
 }
 
@@ -511,5 +404,5 @@ int xs2s_app_send_raw(struct xs2s_app *app, const char *xml, xs2s_done_fn done, 
 }
 
 /* A bounce of the largest stanza must fit (or wait for) the local queue. */
-_Static_assert(CONFIG_XS2S_APP_LOCAL_QUEUE >= CONFIG_XS2S_MAX_STANZA + APP_LQ_HDR + 1,
+_Static_assert(CONFIG_XS2S_APP_LOCAL_QUEUE >= CONFIG_XS2S_MAX_STANZA + XS2S_APP_LQ_HDR + 1,
 	       "CONFIG_XS2S_APP_LOCAL_QUEUE must hold one stanza of CONFIG_XS2S_MAX_STANZA bytes");

@@ -64,7 +64,8 @@ void xs2s_auth_note_features(struct xs2s_auth_state *a, const struct xs2s_link *
  *   <failure/> (invalid-authzid, not-authorized, ...); dialback may follow
  *   when allowed.
  * Initiating (outbound, after TLS): EXTERNAL offered and enabled -> <auth>
- *   with our domain as authzid; <success/> -> restart, the pair is valid
+ *   with our domain as authzid (not for a component's domain that our
+ *   certificate does not name: dialback then); <success/> -> restart, the pair is valid
  *   with the next features; <failure/> -> dialback when enabled and offered,
  *   else the link fails. */
 enum xs2s_sasl_result {

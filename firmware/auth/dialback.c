@@ -102,7 +102,7 @@ static enum xs2s_db_kind db_unsolicited(struct xs2s_link *l, const char *what)
 static enum xs2s_db_kind db_request(const struct xs2s_env *env, struct xs2s_link *l, const struct xs2s_el *el,
 				    struct xs2s_db_msg *m)
 {
-	if (!xs2s_env_local(env, m->local)) {
+	if (!xs2s_env_served(env, m->local)) {
 		db_send(l, "result", m->local, m->remote, NULL, "error", NULL, XS2S_STE_ITEM_NOT_FOUND);
 		return XS2S_DB_NONE;
 	}
@@ -128,7 +128,7 @@ static enum xs2s_db_kind db_verify_request(const struct xs2s_env *env, struct xs
 	char want[XS2S_DB_KEY_LEN + 1];
 	bool ok;
 
-	if (!xs2s_env_local(env, m->local)) {
+	if (!xs2s_env_served(env, m->local)) {
 		db_send(l, "verify", m->local, m->remote, m->id, "error", NULL, XS2S_STE_ITEM_NOT_FOUND);
 		return XS2S_DB_NONE;
 	}

@@ -144,6 +144,13 @@ bool xs2s_sasl_start(const struct xs2s_env *env, struct xs2s_link *l, struct xs2
 		while (!found && xs2s_el_next(&m));
 	if (!found)
 		return false;
+	if (!xs2s_env_cert_names(env, l->local_domain)) {
+		/* A component's domain our certificate does not name: the peer
+		 * would refuse EXTERNAL; dialback proves it instead. */
+		XS2S_LOGI(l->id, "SASL EXTERNAL offered, but our certificate does not name %s: dialback for it",
+			  l->local_domain);
+		return false;
+	}
 	xs2s_base64_encode(l->local_domain, strlen(l->local_domain), b64, sizeof b64);
 	n = snprintf(buf, sizeof buf, "<auth xmlns='" XS2S_NS_SASL "' mechanism='EXTERNAL'>%s</auth>", b64);
 	if (n < 0 || (size_t)n >= sizeof buf || xs2s_link_write(l, buf, (size_t)n) != XS2S_OK)

@@ -11,10 +11,13 @@ _Static_assert(sizeof(struct xs2s_engine) >= sizeof(struct xs2s_core), "XS2S_ENG
 _Static_assert(_Alignof(struct xs2s_engine) >= _Alignof(struct xs2s_core), "XS2S_ENGINE_ALIGN is stale");
 
 #define ENGINE_POLLFDS XS2S_POLL_MAX
-_Static_assert(CONFIG_XS2S_MAX_LINKS + 1 + XS2S_RESOLVE_POLLFDS <= XS2S_POLL_MAX, "port.h: XS2S_POLL_MAX");
+_Static_assert(CONFIG_XS2S_MAX_LINKS + XS2S_POLL_LISTENERS + XS2S_RESOLVE_POLLFDS <= XS2S_POLL_MAX,
+	       "port.h: XS2S_POLL_MAX");
 #define ENGINE_FD_LISTENER 0xffu
 #define ENGINE_FD_RESOLVER 0xfeu
 #define XS2S_FINI_ROUNDS 64         /* local queue turns at fini for bounces that wait */
+#define ENGINE_FD_COMP_LISTENER 0xfdu
+#define ENGINE_COMP_PORT 5347 /* XEP-0114's customary port, when the address names none */
 
 void xs2s_config_defaults(struct xs2s_config *cfg)
 {
@@ -28,6 +31,14 @@ void xs2s_config_defaults(struct xs2s_config *cfg)
 	cfg->auth_dialback = IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK);
 	cfg->secure_auth = IS_ENABLED_XS2S(CONFIG_XS2S_SECURE_AUTH);
 	cfg->secure_auth_exceptions = CONFIG_XS2S_SECURE_AUTH_EXCEPTIONS;
+#ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
+	cfg->accounts = CONFIG_XS2S_ACCOUNTS;
+	cfg->sub_policy = XS2S_DEFAULT_SUB_POLICY;
+	cfg->sub_allow = CONFIG_XS2S_SUB_ALLOW;
+#endif
+#if CONFIG_XS2S_COMPONENTS
+	cfg->component_listen = CONFIG_XS2S_COMPONENT_LISTEN;
+#endif
 }
 
 /* The configuration the lower layers read (lib/env.h). */
@@ -71,6 +82,60 @@ static int engine_env(struct xs2s_core *c, const struct xs2s_config *cfg)
 	return XS2S_OK;
 }
 
+#if CONFIG_XS2S_COMPONENTS
+/* Whether our certificate names each component's domain: SASL EXTERNAL
+ * for it, else dialback (start and reload). */
+static void engine_comps_cert(struct xs2s_core *c, const struct xs2s_config *cfg)
+{
+	unsigned i;
+
+	for (i = 0; i < c->comps.names.n; i++) {
+		bool named = c->tls.ready && xs2s_tls_cert_names(&c->tls, cfg, c->comps.names.name[i]);
+
+		xs2s_comps_set_cert(&c->comps, (int)i, named);
+		XS2S_LOGI(0, "component %s: %s: it authenticates to peers by %s", c->comps.names.name[i],
+			  named ? "our certificate names it" : c->tls.ready ? "our certificate does not name it"
+									   : "no certificate",
+			  named ? "SASL EXTERNAL or dialback" : "dialback");
+	}
+}
+
+/* XEP-0114 components: the table (lower layers see its names through
+ * env->hosted), our certificate's names, the listener. */
+static int engine_comps_start(struct xs2s_core *c, const struct xs2s_config *cfg)
+{
+	char addr[XS2S_ADDR_MAX], names[160];
+	uint16_t port;
+	unsigned i;
+	int rc = xs2s_comps_init(&c->comps, &c->env, cfg->components);
+
+	if (rc != XS2S_OK)
+		return rc;
+	c->env.hosted = &c->comps.names;
+	engine_comps_cert(c, cfg);
+	if (!c->comps.names.n)
+		return XS2S_OK;
+	if (!cfg->component_listen || !cfg->component_listen[0]) {
+		XS2S_LOGW(0, "%u component(s) configured, but no component listener: none can connect", c->comps.names.n);
+		return XS2S_OK;
+	}
+	if (xs2s_addr_port_parse(cfg->component_listen, ENGINE_COMP_PORT, addr, &port) != XS2S_OK) {
+		XS2S_LOGE(0, "invalid component listen address '%s' (want ADDR:PORT)", cfg->component_listen);
+		return XS2S_EINVAL;
+	}
+	if (xs2s_port_listen(addr, port, &c->comp_listener) != XS2S_OK) {
+		XS2S_LOGE(0, "cannot listen for components on %s port %u", addr, port);
+		c->comp_listener = XS2S_SOCK_NONE;
+		return XS2S_EIO;
+	}
+	names[0] = '\0';
+	for (i = 0; i < c->comps.names.n; i++)
+		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? " " : "", c->comps.names.name[i]);
+	XS2S_LOGI(0, "components (XEP-0114): %s; listening on %s port %u (plaintext: keep it local)", names, addr, port);
+	return XS2S_OK;
+}
+#endif
+
 int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 {
 	struct xs2s_core *c = xs2s_core_of(eng);
@@ -78,14 +143,23 @@ int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 
 	xs2s_arena_forget(c, sizeof *c); /* a restart, or a start after a failed one */
 	memset(c, 0, sizeof *c);
-	c->listener = XS2S_SOCK_NONE;
+	c->listener = c->comp_listener = XS2S_SOCK_NONE;
 	xs2s_evq_init(&c->evq);
 	rc = engine_env(c, cfg);
 	if (rc != XS2S_OK)
 		return rc;
+#if !CONFIG_XS2S_COMPONENTS
+	if (cfg->components && cfg->components[strspn(cfg->components, " ")]) {
+		XS2S_LOGE(0, "components configured, but this build has none (CONFIG_XS2S_COMPONENTS is off)");
+		return XS2S_EINVAL;
+	}
+#endif
 	xs2s_xml_init(&c->xml);
 	xs2s_routes_init(&c->routes, &c->evq);
 	xs2s_app_init(&c->app, &c->env, eng, xs2s_s2s_send, c);
+	rc = xs2s_app_acct_start(&c->app, cfg);
+	if (rc != XS2S_OK)
+		return rc;
 	rc = xs2s_resolve_init(&c->res, cfg->host_map, cfg->dns_server);
 	if (rc != XS2S_OK)
 		return rc;
@@ -95,12 +169,21 @@ int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 	if (!c->tls.ready)
 		XS2S_LOGW(0, "no certificate: STARTTLS is neither offered nor used%s",
 			  cfg->tls_policy == XS2S_TLS_POLICY_REQUIRED ? ", so every link will fail (TLS required)" : "");
+#if CONFIG_XS2S_COMPONENTS
+	rc = engine_comps_start(c, cfg);
+	if (rc != XS2S_OK) {
+		xs2s_tls_fini(&c->tls);
+		return rc;
+	}
+#endif
 	if (cfg->listen_addr) {
 		rc = xs2s_port_listen(cfg->listen_addr, cfg->listen_port, &c->listener);
 		if (rc != XS2S_OK) {
 			XS2S_LOGE(0, "cannot listen on %s port %u", cfg->listen_addr, cfg->listen_port);
 			xs2s_tls_fini(&c->tls);
-			c->listener = XS2S_SOCK_NONE;
+			if (c->comp_listener != XS2S_SOCK_NONE)
+				xs2s_port_close(c->comp_listener);
+			c->listener = c->comp_listener = XS2S_SOCK_NONE;
 			return XS2S_EIO;
 		}
 	}
@@ -111,6 +194,8 @@ int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 		  cfg->listen_addr ? cfg->listen_addr : "-", cfg->listen_port,
 		  cfg->tls_policy == XS2S_TLS_POLICY_REQUIRED ? "required" : "OPTIONAL (insecure fallback allowed)",
 		  CONFIG_XS2S_MAX_LINKS, sizeof(struct xs2s_slot), sizeof(struct xs2s_core));
+	xs2s_app_acct_run(&c->app); /* accounts: their presence to their subscribers */
+	xs2s_engine_drain(c);
 	return XS2S_OK;
 }
 
@@ -136,21 +221,42 @@ static void engine_settle(struct xs2s_core *c)
 	}
 }
 
-static void engine_accept(struct xs2s_core *c)
+/* New connections on the s2s listener, or (comp) on the component one. */
+static void engine_accept(struct xs2s_core *c, xs2s_sock listener, bool comp)
 {
 	for (;;) {
 		xs2s_sock sock;
 		char peer[XS2S_ADDR_MAX];
 		struct xs2s_slot *s;
 
-		if (xs2s_port_accept(c->listener, &sock, peer) != XS2S_OK)
+		if (xs2s_port_accept(listener, &sock, peer) != XS2S_OK)
 			return;
-		s = xs2s_slot_alloc(c);
-		if (!s) {
-			XS2S_LOGW(0, "refusing connection from %s: no free link slot", peer);
+#if CONFIG_XS2S_COMPONENTS
+		if (comp && !xs2s_comps_link_open(&c->comps)) {
+			XS2S_LOGW(0, "refusing component connection from %s: %d component connections already "
+				     "(CONFIG_XS2S_MAX_COMPONENTS)", peer, CONFIG_XS2S_MAX_COMPONENTS);
 			xs2s_port_close(sock);
 			continue;
 		}
+#endif
+		s = xs2s_slot_alloc(c);
+		if (!s) {
+			XS2S_LOGW(0, "refusing %sconnection from %s: no free link slot", comp ? "component " : "", peer);
+#if CONFIG_XS2S_COMPONENTS
+			if (comp) {
+				xs2s_comps_link_freed(&c->comps);
+				xs2s_comps_refuse(&c->comps);
+			}
+#endif
+			xs2s_port_close(sock);
+			continue;
+		}
+#if CONFIG_XS2S_COMPONENTS
+		if (comp) {
+			xs2s_link_open_comp(&s->link, &c->env, (uint8_t)(s - c->slot), ++c->next_id, sock, peer);
+			continue;
+		}
+#endif
 		xs2s_link_open_in(&s->link, &c->env, (uint8_t)(s - c->slot), ++c->next_id, sock, peer);
 	}
 }
@@ -206,6 +312,12 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 		fds[n].got = 0;
 		slot_of[n++] = ENGINE_FD_LISTENER;
 	}
+	if (c->comp_listener != XS2S_SOCK_NONE && !c->stopping) {
+		fds[n].sock = c->comp_listener;
+		fds[n].want = XS2S_POLL_IN;
+		fds[n].got = 0;
+		slot_of[n++] = ENGINE_FD_COMP_LISTENER;
+	}
 	k = xs2s_resolve_pollfds(&c->res, fds + n, XS2S_RESOLVE_POLLFDS);
 	memset(slot_of + n, ENGINE_FD_RESOLVER, k);
 	n += k;
@@ -221,7 +333,9 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 		if (slot_of[i] == ENGINE_FD_RESOLVER || !fds[i].got)
 			continue; /* the resolver read its own in xs2s_resolve_step */
 		if (slot_of[i] == ENGINE_FD_LISTENER)
-			engine_accept(c);
+			engine_accept(c, c->listener, false);
+		else if (slot_of[i] == ENGINE_FD_COMP_LISTENER)
+			engine_accept(c, c->comp_listener, true);
 		else
 			engine_step(c, &c->slot[slot_of[i]], fds[i].got);
 	}
@@ -252,6 +366,8 @@ void xs2s_engine_stop(struct xs2s_engine *eng)
 
 	if (c->magic != XS2S_CORE_MAGIC)
 		return;
+	if (!c->stopping)
+		xs2s_app_acct_stop(&c->app); /* accounts: unavailable, before the streams close */
 	c->stopping = true;
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++)
 		if (xs2s_link_live(&c->slot[i].link))
@@ -286,6 +402,7 @@ void xs2s_engine_fini(struct xs2s_engine *eng)
 		xs2s_engine_drain(c);
 	}
 	xs2s_app_fini(&c->app, xs2s_port_now_ms());
+	xs2s_app_acct_fini(&c->app);
 	xs2s_engine_drain(c);
 	if (c->bounce_wait) {
 		XS2S_LOGE(0, "engine finished with %u stanza(s) not bounced: handlers kept the local queue full",
@@ -299,7 +416,9 @@ void xs2s_engine_fini(struct xs2s_engine *eng)
 	}
 	if (c->listener != XS2S_SOCK_NONE)
 		xs2s_port_close(c->listener);
-	c->listener = XS2S_SOCK_NONE;
+	if (c->comp_listener != XS2S_SOCK_NONE)
+		xs2s_port_close(c->comp_listener);
+	c->listener = c->comp_listener = XS2S_SOCK_NONE;
 	xs2s_tls_fini(&c->tls);
 	c->magic = 0;
 }
@@ -324,11 +443,25 @@ bool xs2s_dns_server_valid(const char *addr_port)
 }
 #endif
 
+#ifdef CONFIG_XS2S_COMPONENTS
+bool xs2s_component_entry_valid(const char *entry)
+{
+	return entry && xs2s_comps_entry_valid(entry, strlen(entry));
+}
+#endif
+
 int xs2s_engine_reload_credentials(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 {
 	struct xs2s_core *c = xs2s_core_of(eng);
 
+	int rc;
+
 	if (c->magic != XS2S_CORE_MAGIC)
 		return XS2S_EINVAL;
-	return xs2s_tls_reload(&c->tls, cfg);
+	rc = xs2s_tls_reload(&c->tls, cfg);
+#if CONFIG_XS2S_COMPONENTS
+	if (rc == XS2S_OK)
+		engine_comps_cert(c, cfg);
+#endif
+	return rc;
 }

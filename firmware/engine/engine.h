@@ -4,7 +4,8 @@
  *             event drain
  *   slots.c   link slots: taking one, and the one place where links are freed
  *   s2s.c     the action points: what each link event, element and route
- *             event does, calling down into local, route, auth and link
+ *             event does, calling down into local, route, auth and link;
+ *             XEP-0114 components (the component table, component/) too
  *   status.c  the operator's view
  *
  * Layers, top to bottom; calls go down only, events come up (lib/evq.h):
@@ -30,6 +31,9 @@
 #include "resolve/resolve.h"
 #include "route/route.h"
 #include "xml/xml.h"
+#if CONFIG_XS2S_COMPONENTS
+#include "component/component.h"
+#endif
 
 #define XS2S_CORE_MAGIC 0x78733273u /* "xs2s": set by start, cleared by fini */
 #define XS2S_STEP_ELEMENTS 64       /* elements per link per round: fairness */
@@ -48,6 +52,7 @@ struct xs2s_core {
 	unsigned links_used, links_high;  /* slots in use, high-water */
 	unsigned links_refused;           /* accepts and creates refused for lack of a slot */
 	xs2s_sock listener;
+	xs2s_sock comp_listener;          /* XEP-0114 components; XS2S_SOCK_NONE: none */
 	struct xs2s_env env;
 	struct xs2s_evq evq;
 	struct xs2s_routes routes;
@@ -55,6 +60,9 @@ struct xs2s_core {
 	struct xs2s_resolver res;
 	struct xs2s_xml xml;
 	struct xs2s_tls tls;
+#if CONFIG_XS2S_COMPONENTS
+	struct xs2s_comps comps;
+#endif
 	struct xs2s_slot slot[CONFIG_XS2S_MAX_LINKS];
 };
 
@@ -79,8 +87,11 @@ void xs2s_slots_free_done(struct xs2s_core *c);
 void xs2s_s2s_link_event(struct xs2s_core *c, struct xs2s_slot *s, enum xs2s_link_ev ev, const struct xs2s_el *el);
 /* One event from the queue. */
 void xs2s_s2s_event(struct xs2s_core *c, const struct xs2s_ev *e);
-/* Route a stanza from local domain `from` to remote domain `to` (the
- * application layer's output, app/app.h). */
+/* Route a stanza from a domain served here to domain `to` (the application
+ * layer's output, app/app.h): a component's over its stream, any other
+ * through the route table. XS2S_ENOTFOUND when the component is not
+ * connected, XS2S_ENOMEM when it (or the route) has no room: the sender
+ * decides (nothing was sent). */
 int xs2s_s2s_send(void *core, const char *from, const char *to, const char *xml, size_t len,
 		  const struct xs2s_stanza_meta *meta);
 /* Bounce what failed routes still hold, now that the local queue has room. */

@@ -16,9 +16,41 @@
  * Sending (L, R)      the outbound route (L, R), else a piggyback onto a live
  *                     outbound link to R that can do dialback, else a new
  *                     link; the route table writes or queues.
+ * Components (XEP-0114; a component's link is kind COMPONENT)
+ *   HEADER            the name it asks for must be configured, else
+ *                     host-unknown (XEP-0114 3).
+ *   <handshake>       hex SHA-1(stream id + secret), else not-authorized
+ *                     (XEP-0114 3); right while another link serves the
+ *                     name: conflict, and the NEW link is refused (XEP-0114 3:
+ *                     a server that will not service a name returns e.g.
+ *                     <conflict/>; checked after the handshake, as Prosody's
+ *                     default kick_new does, so that only a holder of the
+ *                     secret learns that the name is busy; a working
+ *                     component is never displaced, and two instances cannot
+ *                     take the name from each other in turn); right:
+ *                     <handshake/>, the name is bound to the link, OPEN.
+ *   stanza            from its own domain only (XEP-0114 3; else
+ *                     invalid-from, RFC 6120 4.9.3.9), with a valid 'to'
+ *                     (else improper-addressing, RFC 6120 4.9.3.14):
+ *                     to a local domain: local delivery; to a component (this
+ *                     one too): its stream; to any other domain: the route
+ *                     table, with the component's domain as the local side.
+ *   a stanza for it   (from a remote peer, a local application or reply,
+ *                     another component) goes to its stream as it came;
+ *                     not connected: bounced with service-unavailable (RFC
+ *                     6120 8.3.3.19); its output full: resource-constraint.
+ *   its domain        federates like a local domain (env->hosted): remote
+ *                     streams to it, dialback for it (our secret, we are its
+ *                     authoritative server), SASL EXTERNAL for it on our
+ *                     outbound links only when our certificate names it
+ *                     (auth: xs2s_env_cert_names).
+ *   bounces           an error goes back to the sender (RFC 6120 8.3.1): a
+ *                     local sender's inbox, or an error stanza from the
+ *                     recipient to a component or a remote sender.
  * Events
  *   LINK_DOWN         the route table fails the link's outbound routes and
- *                     the verifications it carried.
+ *                     the verifications it carried; a component's name is
+ *                     free again.
  *   ROUTE_READY (out) the link is open; its queue goes out.
  *   ROUTE_FAILED      its queue is bounced in order (with the failed link's
  *                     reason); then it is released.
@@ -31,6 +63,15 @@
 #include "engine/engine.h"
 
 #define S2S_STANZA(n) (!strcmp((n), "message") || !strcmp((n), "presence") || !strcmp((n), "iq"))
+
+static int s2s_bounce(struct xs2s_core *c, const char *from, const char *to, const char *xml, size_t len,
+		      const struct xs2s_stanza_meta *meta, enum xs2s_stanza_err cond, const char *why);
+#if CONFIG_XS2S_COMPONENTS
+static void s2s_comp_deliver(struct xs2s_core *c, int k, const char *from, const char *xml, size_t len,
+			     const struct xs2s_stanza_meta *meta);
+static int s2s_comp_take(struct xs2s_core *c, int k, const char *from, const char *xml, size_t len,
+			 const struct xs2s_stanza_meta *meta);
+#endif
 
 static struct xs2s_slot *s2s_slot_of(struct xs2s_core *c, const struct xs2s_route *r)
 {
@@ -134,6 +175,11 @@ int xs2s_s2s_send(void *core, const char *from, const char *to, const char *xml,
 
 	if (c->stopping)
 		return XS2S_EIO; /* stopping: no new stanza for a peer (the queued ones are bounced) */
+#if CONFIG_XS2S_COMPONENTS
+	r = xs2s_comps_find(&c->comps, to);
+	if (r != XS2S_COMP_NONE)
+		return s2s_comp_take(c, r, from, xml, len, meta);
+#endif
 	r = s2s_out_route(c, from, to);
 
 	if (r < 0)
@@ -341,7 +387,7 @@ static void s2s_stanza(struct xs2s_core *c, struct xs2s_slot *s, const struct xs
 		xs2s_link_abort(l, XS2S_WHY_IMPROPER_ADDRESSING, "%s without valid from/to", name);
 		return;
 	}
-	if (!xs2s_env_local(&c->env, td)) {
+	if (!xs2s_env_served(&c->env, td)) {
 		xs2s_link_abort(l, XS2S_WHY_HOST_UNKNOWN, "%s to %s, which is not served here", name, td);
 		return;
 	}
@@ -351,7 +397,24 @@ static void s2s_stanza(struct xs2s_core *c, struct xs2s_slot *s, const struct xs
 		return;
 	}
 	xs2s_link_stanza_in(l);
-	xs2s_app_deliver(&c->app, l->id, st, l->stanza, l->fr.len);
+#if CONFIG_XS2S_COMPONENTS
+	r = xs2s_comps_find(&c->comps, td);
+	if (r != XS2S_COMP_NONE) {
+		struct xs2s_stanza_meta m;
+		size_t n;
+		const char *raw = xs2s_link_element_text(l, &n);
+
+		xs2s_comps_stanza_meta(raw, n, &m);
+		s2s_comp_deliver(c, r, fd, raw, n, &m);
+		return;
+	}
+#endif
+	{
+		size_t n;
+		const char *raw = xs2s_link_element_text(l, &n);
+
+		xs2s_app_deliver(&c->app, l->id, st, raw, n);
+	}
 }
 
 static void s2s_element(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_el *el)
@@ -380,8 +443,241 @@ static void s2s_element(struct xs2s_core *c, struct xs2s_slot *s, const struct x
 	}
 }
 
+/* ---- bounces ---- */
+
+/* A stanza from domain `from` to domain `to` cannot be delivered (cond,
+ * why): the error goes back to its sender (RFC 6120 8.3.1): through the
+ * application layer for a local sender (its completion, or an error stanza
+ * to handlers and the inbox), as an error stanza from the recipient to a
+ * component or a remote server. Errors and replies are never bounced.
+ * XS2S_ENOMEM when the local queue has no room for a local sender's error
+ * now (the caller keeps the stanza and bounces it again later). */
+static int s2s_bounce(struct xs2s_core *c, const char *from, const char *to, const char *xml, size_t len,
+		      const struct xs2s_stanza_meta *meta, enum xs2s_stanza_err cond, const char *why)
+{
+#if CONFIG_XS2S_COMPONENTS
+	struct xs2s_stanza_meta rmeta;
+	const char *reply;
+	size_t rlen;
+	int rc;
+
+	if (!xs2s_env_local(&c->env, from)) {
+		if (!meta->bounce) {
+			XS2S_LOGI(0, "undeliverable stanza from %s to %s dropped: %s (errors and replies are not bounced)",
+				  from, to, xs2s_stanza_err_name(cond));
+			return XS2S_OK;
+		}
+		if (xs2s_comps_error(&c->comps, xml, meta, cond, &reply, &rlen, &rmeta) != XS2S_OK) {
+			XS2S_LOGW(0, "undeliverable stanza from %s to %s dropped: %s (its error reply does not fit)", from,
+				  to, xs2s_stanza_err_name(cond));
+			return XS2S_OK;
+		}
+		XS2S_LOGI(0, "bounced stanza from %s to %s: %s", from, to, xs2s_stanza_err_name(cond));
+		rc = xs2s_s2s_send(c, to, from, reply, rlen, &rmeta);
+		if (rc != XS2S_OK)
+			XS2S_LOGW(0, "cannot send the %s error to %s: %s", xs2s_stanza_err_name(cond), from, xs2s_err_name(rc));
+		return XS2S_OK;
+	}
+#else
+	(void)from, (void)to;
+#endif
+	return xs2s_app_bounce(&c->app, xml, len, meta, cond, why);
+}
+
+#if CONFIG_XS2S_COMPONENTS
+/* ---- components (XEP-0114) ---- */
+
+/* The live link serving component k, or NULL. */
+static struct xs2s_slot *s2s_comp_slot(struct xs2s_core *c, int k)
+{
+	const struct xs2s_comp *comp = &c->comps.c[k];
+	struct xs2s_slot *s = &c->slot[comp->slot];
+
+	return comp->link && s->link.id == comp->link && xs2s_link_live(&s->link) ? s : NULL;
+}
+
+/* A stanza from domain `from` for component k goes to its stream as it came. */
+static void s2s_comp_deliver(struct xs2s_core *c, int k, const char *from, const char *xml, size_t len,
+			     const struct xs2s_stanza_meta *meta)
+{
+	const char *name = c->comps.names.name[k];
+	struct xs2s_slot *s = s2s_comp_slot(c, k);
+
+	if (!s) {
+		XS2S_LOGI(0, "component %s is not connected: stanza from %s bounced (service-unavailable)", name, from);
+		s2s_bounce(c, from, name, xml, len, meta, XS2S_STE_SERVICE_UNAVAILABLE, "component not connected");
+		return;
+	}
+	if (!xs2s_link_can_write(&s->link, len))
+		xs2s_link_flush(&s->link); /* room, if the component reads */
+	if (xs2s_link_write_stanza(&s->link, xml, len) != XS2S_OK) {
+		XS2S_LOGW(s->link.id, "component %s reads too slowly: stanza from %s bounced (resource-constraint)", name,
+			  from);
+		s2s_bounce(c, from, name, xml, len, meta, XS2S_STE_RESOURCE_CONSTRAINT, "component reads too slowly");
+	}
+}
+
+/* The application layer's stanza for component k, from local domain from
+ * (xml is its scratch buffer: the bounce is written elsewhere, into the
+ * local queue): onto the component's stream, or bounced to its sender
+ * (service-unavailable when it is not connected). XS2S_ENOMEM, nothing sent,
+ * when the component reads too slowly or the bounce finds no room. */
+static int s2s_comp_take(struct xs2s_core *c, int k, const char *from, const char *xml, size_t len,
+			 const struct xs2s_stanza_meta *meta)
+{
+	const char *name = c->comps.names.name[k];
+	struct xs2s_slot *s = s2s_comp_slot(c, k);
+
+	if (!s) {
+		XS2S_LOGI(0, "component %s is not connected: stanza from %s bounced (service-unavailable)", name, from);
+		return s2s_bounce(c, from, name, xml, len, meta, XS2S_STE_SERVICE_UNAVAILABLE, "component not connected");
+	}
+	if (!xs2s_link_can_write(&s->link, len))
+		xs2s_link_flush(&s->link);
+	if (xs2s_link_write_stanza(&s->link, xml, len) != XS2S_OK) {
+		XS2S_LOGW(s->link.id, "component %s reads too slowly: stanza from %s refused", name, from);
+		return XS2S_ENOMEM;
+	}
+	if (meta->track)
+		xs2s_evq_post(&c->evq, XS2S_EV_SENT, meta->track, 0, 0, 0); /* on the component's stream */
+	return XS2S_OK;
+}
+
+/* XEP-0114 3: the handshake proves the secret for the name the header asked for. */
+static void s2s_comp_handshake(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_el *el)
+{
+	static const char done[] = "<handshake/>";
+	struct xs2s_link *l = &s->link;
+	int k = xs2s_comps_find(&c->comps, l->peer_domain);
+	char digest[XS2S_COMP_DIGEST_MAX + 1];
+	struct xs2s_el child;
+
+	if (xs2s_comps_of_link(&c->comps, l->id) != XS2S_COMP_NONE || k == XS2S_COMP_NONE) {
+		xs2s_link_abort(l, XS2S_WHY_POLICY_VIOLATION, "component %s: unexpected handshake", l->peer_domain);
+		return;
+	}
+	if (xs2s_el_child(el, NULL, NULL, &child) || xs2s_el_text(el, digest, sizeof digest) < 0 ||
+	    !xs2s_comps_handshake_ok(&c->comps, k, l->stream_id, digest)) {
+		xs2s_comps_refuse(&c->comps);
+		xs2s_link_abort(l, XS2S_WHY_NOT_AUTHORIZED, "component %s: wrong secret (handshake does not match)",
+				l->peer_domain);
+		return;
+	}
+	if (c->comps.c[k].link) {
+		/* XEP-0114 3: a name the server will not service gets a stream
+		 * error such as <conflict/>: the new link; the connected component
+		 * keeps its name (Prosody's default, component_conflict_resolve =
+		 * kick_new; see the action points). */
+		xs2s_comps_refuse(&c->comps);
+		xs2s_link_abort(l, XS2S_WHY_CONFLICT, "component %s is already connected (link %u): this connection is "
+				"refused", l->peer_domain, c->comps.c[k].link);
+		return;
+	}
+	if (xs2s_link_write(l, done, sizeof done - 1) != XS2S_OK) {
+		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "no room for <handshake/>");
+		return;
+	}
+	xs2s_comps_bind(&c->comps, k, l->slot, l->id);
+	xs2s_link_authenticated(l);
+	XS2S_LOGI(l->id, "component %s connected (XEP-0114 handshake from %s)", l->peer_domain, l->addr);
+}
+
+/* A stanza of component k: from its own domain, to any domain. */
+static void s2s_comp_stanza(struct xs2s_core *c, struct xs2s_slot *s, int k, const struct xs2s_el *st)
+{
+	struct xs2s_link *l = &s->link;
+	const char *name = xs2s_el_name(st), *from = xs2s_el_attr(st, "from"), *to = xs2s_el_attr(st, "to");
+	const char *comp = c->comps.names.name[k], *raw;
+	char fd[XS2S_DOMAIN_MAX + 1], td[XS2S_DOMAIN_MAX + 1];
+	struct xs2s_stanza_meta m;
+	size_t n;
+	int rc;
+
+	if (!from || xs2s_jid_domain(from, fd, sizeof fd) || strcmp(fd, comp)) {
+		xs2s_link_abort(l, XS2S_WHY_INVALID_FROM, "component %s sent a %s from '%s', not from its own domain", comp,
+				name, from ? from : "");
+		return;
+	}
+	if (!to || xs2s_jid_domain(to, td, sizeof td)) {
+		xs2s_link_abort(l, XS2S_WHY_IMPROPER_ADDRESSING, "component %s sent a %s without a valid 'to'", comp,
+				name);
+		return;
+	}
+	xs2s_link_stanza_in(l);
+	raw = xs2s_link_element_text(l, &n);
+	if (xs2s_env_local(&c->env, td)) {
+		xs2s_app_deliver(&c->app, l->id, st, raw, n);
+		return;
+	}
+	xs2s_comps_stanza_meta(raw, n, &m);
+	rc = xs2s_s2s_send(c, fd, td, raw, n, &m);
+	if (rc != XS2S_OK) {
+		XS2S_LOGW(l->id, "cannot route %s from %s to %s: %s", name, comp, td, xs2s_err_name(rc));
+		s2s_bounce(c, fd, td, raw, n, &m,
+			   rc == XS2S_ENOMEM ? XS2S_STE_RESOURCE_CONSTRAINT : XS2S_STE_REMOTE_SERVER_NOT_FOUND, "");
+	}
+}
+
+/* What a component's link hands up. */
+static void s2s_comp_event(struct xs2s_core *c, struct xs2s_slot *s, enum xs2s_link_ev ev, const struct xs2s_el *el)
+{
+	struct xs2s_link *l = &s->link;
+	const char *ns, *name;
+	int k;
+
+	if (ev == XS2S_LINK_HEADER) {
+		if (xs2s_comps_find(&c->comps, l->peer_domain) == XS2S_COMP_NONE) {
+			xs2s_comps_refuse(&c->comps);
+			xs2s_link_abort(l, XS2S_WHY_HOST_UNKNOWN, "component %s is not configured here", l->peer_domain);
+			return;
+		}
+		XS2S_LOGI(l->id, "component %s: stream opened, waiting for its handshake", l->peer_domain);
+		return;
+	}
+	if (ev != XS2S_LINK_ELEMENT)
+		return;
+	ns = xs2s_el_nsuri(el);
+	name = xs2s_el_name(el);
+	if (!xs2s_link_live(l)) {
+		XS2S_LOGD(l->id, "<%s/> ignored: the component's link is closing", name);
+	} else if (strcmp(ns, XS2S_NS_COMPONENT)) {
+		xs2s_link_abort(l, XS2S_WHY_UNSUPPORTED_STANZA_TYPE, "component %s sent <%s xmlns='%s'/>", l->peer_domain,
+				name, ns);
+	} else if (!strcmp(name, "handshake")) {
+		s2s_comp_handshake(c, s, el);
+	} else if (!S2S_STANZA(name)) {
+		xs2s_link_abort(l, XS2S_WHY_UNSUPPORTED_STANZA_TYPE, "component %s sent <%s/>", l->peer_domain, name);
+	} else if ((k = xs2s_comps_of_link(&c->comps, l->id)) == XS2S_COMP_NONE) {
+		xs2s_link_abort(l, XS2S_WHY_NOT_AUTHORIZED, "component %s sent a %s before its handshake", l->peer_domain,
+				name);
+	} else {
+		s2s_comp_stanza(c, s, k, el);
+	}
+}
+
+/* A link went down: a component's name is free again; a component link
+ * that timed out before its handshake counts as refused. */
+static void s2s_comp_down(struct xs2s_core *c, const struct xs2s_ev *e)
+{
+	const struct xs2s_link *l = &c->slot[e->idx].link;
+	int k = xs2s_comps_link_down(&c->comps, e->id);
+
+	if (k != XS2S_COMP_NONE)
+		XS2S_LOGI(e->id, "component %s disconnected: stanzas for it are bounced (service-unavailable) until it "
+				 "connects again", c->comps.names.name[k]);
+	else if (l->id == e->id && l->kind == XS2S_KIND_COMPONENT && l->why == XS2S_WHY_SETUP_TIMEOUT)
+		xs2s_comps_refuse(&c->comps);
+}
+#endif
+
 void xs2s_s2s_link_event(struct xs2s_core *c, struct xs2s_slot *s, enum xs2s_link_ev ev, const struct xs2s_el *el)
 {
+#if CONFIG_XS2S_COMPONENTS
+	if (s->link.kind == XS2S_KIND_COMPONENT) {
+		s2s_comp_event(c, s, ev, el);
+		return;
+	}
+#endif
 	switch (ev) {
 	case XS2S_LINK_HEADER:
 		s2s_in_header(c, s);
@@ -411,8 +707,8 @@ static void s2s_bounce_queue(struct xs2s_core *c, int idx)
 	const struct xs2s_qent *q;
 
 	while ((q = xs2s_route_head(&c->routes, idx)) != NULL) {
-		if (xs2s_app_bounce(&c->app, q->data, q->len, &q->meta, (enum xs2s_stanza_err)r->fail_cond, why) ==
-		    XS2S_ENOMEM) {
+		if (s2s_bounce(c, r->local, r->remote, q->data, q->len, &q->meta, (enum xs2s_stanza_err)r->fail_cond,
+			       why) == XS2S_ENOMEM) {
 			c->bounce_wait = true;
 			return;
 		}
@@ -447,12 +743,17 @@ void xs2s_s2s_event(struct xs2s_core *c, const struct xs2s_ev *e)
 	switch (e->type) {
 	case XS2S_EV_LINK_DOWN:
 		xs2s_route_link_down(&c->routes, e->id, (enum xs2s_stanza_err)e->cond);
+#if CONFIG_XS2S_COMPONENTS
+		s2s_comp_down(c, e);
+#endif
 		break;
 	case XS2S_EV_ROUTE_READY:
 		if (!(r = s2s_route_of(c, e)) || r->dir != XS2S_DIR_OUT || !(s = s2s_slot_of(c, r)))
 			break;
 		xs2s_link_authenticated(&s->link);
 		xs2s_route_flush(&c->routes, e->idx, &s->link);
+		/* After the queue: accounts send their presence to subscribers there (app/account.h). */
+		xs2s_app_acct_route_ready(&c->app, r->local, r->remote);
 		break;
 	case XS2S_EV_ROUTE_FAILED:
 		if (!(r = s2s_route_of(c, e)))

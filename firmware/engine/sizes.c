@@ -29,10 +29,21 @@ void xs2s_sizes(void)
 	XS2S_SIZE(XS2S_SIZE_SCRATCH, sizeof c->app.scratch);
 	XS2S_SIZE(XS2S_SIZE_APP_TABLES, sizeof c->app.handlers + sizeof c->app.pending + sizeof c->app.iqs);
 	XS2S_SIZE(XS2S_SIZE_LOCAL_QUEUE, sizeof c->app.lq);
+#ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
+	XS2S_SIZE(XS2S_SIZE_ACCOUNTS, sizeof c->app.acct.accounts + sizeof c->app.acct.allow);
+	XS2S_SIZE(XS2S_SIZE_SUBSCRIPTIONS, sizeof c->app.acct.subs);
+	XS2S_SIZE(XS2S_ACCOUNT_SIZE, sizeof c->app.acct.accounts[0]);
+	XS2S_SIZE(XS2S_SUBSCRIPTION_SIZE, sizeof c->app.acct.subs[0]);
+#endif
 	XS2S_SIZE(XS2S_SIZE_EVENTS, sizeof c->evq);
 	XS2S_SIZE(XS2S_SIZE_RESOLVER, sizeof c->res);
 	XS2S_SIZE(XS2S_SIZE_XML_ARENA, sizeof c->xml.mem);
 	XS2S_SIZE(XS2S_SIZE_TLS_ARENA, sizeof c->tls.mem);
 	XS2S_SIZE(XS2S_SIZE_TLS_CERTIDS, sizeof c->tls.ids);
 	XS2S_SIZE(XS2S_SIZE_ENV, sizeof c->env);
+#if CONFIG_XS2S_COMPONENTS
+	XS2S_SIZE(XS2S_SIZE_COMPONENTS, sizeof c->comps);
+	XS2S_SIZE(XS2S_COMPONENT_SIZE, sizeof c->comps.c[0] + sizeof c->comps.names.name[0] +
+					    sizeof c->comps.names.cert[0]);
+#endif
 }

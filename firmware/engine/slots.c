@@ -37,6 +37,10 @@ void xs2s_slots_free_done(struct xs2s_core *c)
 
 		if (l->state == XS2S_LS_FREE || !xs2s_link_done(l))
 			continue;
+#if CONFIG_XS2S_COMPONENTS
+		if (l->kind == XS2S_KIND_COMPONENT)
+			xs2s_comps_link_freed(&c->comps);
+#endif
 		xs2s_link_release(l, c->tls.arena.owner_high[i + 1]);
 		xs2s_route_link_freed(&c->routes, id);
 		c->links_used--;

@@ -14,11 +14,16 @@ static const char *status_transport(const struct xs2s_link *l)
 	return "unknown"; /* not yet negotiated */
 }
 
-/* How the stream's first authenticated pair was authenticated. */
+/* How the stream's first authenticated pair was authenticated; a
+ * component's stream: by its handshake (XEP-0114). */
 static const char *status_auth(const struct xs2s_core *c, const struct xs2s_link *l)
 {
 	unsigned i = 0;
 
+#if CONFIG_XS2S_COMPONENTS
+	if (l->kind == XS2S_KIND_COMPONENT)
+		return xs2s_comps_of_link(&c->comps, l->id) != XS2S_COMP_NONE ? "handshake" : "none";
+#endif
 	if (xs2s_route_next_on(&c->routes, l->id, XS2S_RT_VALID, &i))
 		return xs2s_auth_method_name(c->routes.r[i].method);
 	return "none";
@@ -69,12 +74,21 @@ static void status_pools(const struct xs2s_core *c, xs2s_pool_fn add, void *ctx)
 	add(ctx, "iq_requests", "items", c->app.iqs_used, c->app.iqs_high, CONFIG_XS2S_APP_IQ_PENDING,
 	    c->app.iqs_refused);
 	add(ctx, "local_queue", "bytes", c->app.lq_used, c->app.lq_high, sizeof c->app.lq, c->app.lq_refused);
+#ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
+	add(ctx, "accounts", "items", c->app.acct.accounts_used, c->app.acct.accounts_high, CONFIG_XS2S_APP_ACCOUNTS,
+	    c->app.acct.accounts_refused);
+	add(ctx, "subscriptions", "items", c->app.acct.subs_used, c->app.acct.subs_high, CONFIG_XS2S_APP_SUBSCRIPTIONS,
+	    c->app.acct.subs_refused);
+#endif
 	add(ctx, "events", "items", c->evq.n, c->evq.high, XS2S_EVQ_LEN, c->evq.lost);
 	add(ctx, "dns_lookups", "items", xs2s_resolve_busy(&c->res), 0, XS2S_RESOLVE_SLOTS, 0);
 	add(ctx, "xml_arena", "bytes", c->xml.arena.used, c->xml.arena.high, c->xml.arena.size, c->xml.arena.fails);
 	xs2s_xml_lib_usage(&lib_used, &lib_size);
 	add(ctx, "xml_lib", "bytes", lib_used, lib_used, lib_size, 0);
 	add(ctx, "tls_arena", "bytes", c->tls.arena.used, c->tls.arena.high, c->tls.arena.size, c->tls.arena.fails);
+#if CONFIG_XS2S_COMPONENTS
+	add(ctx, "components", "items", c->comps.used, c->comps.high, CONFIG_XS2S_MAX_COMPONENTS, c->comps.refused);
+#endif
 }
 
 static void status_pool_text(void *ctx, const char *name, const char *unit, size_t used, size_t high, size_t size,
@@ -130,7 +144,7 @@ int xs2s_status_text(struct xs2s_engine *eng, char *buf, size_t cap)
 		if (l->state == XS2S_LS_FREE)
 			continue;
 		xs2s_w_fmt(&w, "%-4u %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %5us %5u %5u %9llu %9llu\n", l->id,
-			   l->dir == XS2S_DIR_IN ? "in" : "out", l->local_domain[0] ? l->local_domain : "-",
+			   xs2s_link_dir_name(l), l->local_domain[0] ? l->local_domain : "-",
 			   l->peer_domain[0] ? l->peer_domain : "-", xs2s_link_state_name(l->state),
 			   status_transport(l), l->tls.version[0] ? l->tls.version : "-",
 			   l->tls.cipher[0] ? l->tls.cipher : "-", status_auth(c, l), xs2s_cert_verdict_name(l->cert),
@@ -163,7 +177,7 @@ int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap)
 		if (l->state == XS2S_LS_FREE)
 			continue;
 		xs2s_w_fmt(&w, "%s{\"id\":%u,\"direction\":\"%s\",\"local\":", first ? "" : ",", l->id,
-			   l->dir == XS2S_DIR_IN ? "in" : "out");
+			   xs2s_link_dir_name(l));
 		first = 0;
 		xs2s_w_json(&w, l->local_domain);
 		xs2s_w_raw(&w, ",\"remote\":");

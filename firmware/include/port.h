@@ -23,11 +23,17 @@ typedef int xs2s_sock;
 #define XS2S_POLL_ERR 0x4u /* error or hang-up: the step function finds out which */
 
 /* The most entries one xs2s_port_poll call of an engine carries: every
- * link, the listener, and a socket per DNS lookup. */
-#if CONFIG_XS2S_DNS
-#define XS2S_POLL_MAX (CONFIG_XS2S_MAX_LINKS + 1 + CONFIG_XS2S_DNS_QUERIES)
+ * link, the listeners (s2s, and XEP-0114 components when built in), and a
+ * socket per DNS lookup. */
+#if CONFIG_XS2S_COMPONENTS
+#define XS2S_POLL_LISTENERS 2
 #else
-#define XS2S_POLL_MAX (CONFIG_XS2S_MAX_LINKS + 1)
+#define XS2S_POLL_LISTENERS 1
+#endif
+#if CONFIG_XS2S_DNS
+#define XS2S_POLL_MAX (CONFIG_XS2S_MAX_LINKS + XS2S_POLL_LISTENERS + CONFIG_XS2S_DNS_QUERIES)
+#else
+#define XS2S_POLL_MAX (CONFIG_XS2S_MAX_LINKS + XS2S_POLL_LISTENERS)
 #endif
 
 struct xs2s_pollfd {

@@ -14,7 +14,9 @@
  * After start nothing is allocated: the engine lives entirely inside `eng`.
  * Several engines may run in one process (each with its own domains); every
  * call takes the engine it acts on. The engine keeps no pointer into the
- * caller's config or buffers after a call returns.
+ * caller's config or buffers after a call returns, but for the
+ * configuration's store (struct xs2s_store) and callback argument, which
+ * must live as long as the engine.
  *
  * This header is self-contained: it names no internal type. The layout of
  * struct xs2s_engine is private (XS2S_ENGINE_SIZE comes from the build's
@@ -55,6 +57,18 @@ struct xs2s_config {
 	const char *secure_auth_exceptions; /* space-separated domains exempt from it */
 	const char *host_map;          /* space-separated "domain=addr:port" entries, after CONFIG_XS2S_HOST_MAP */
 	const char *dns_server;        /* "ADDR[:PORT]"; NULL: CONFIG_XS2S_DNS_SERVER, then the port's */
+	/* Device accounts (xs2s_app.h; CONFIG_XS2S_ACCOUNTS_PRESENCE, else accounts must be NULL or "") */
+	const char *accounts;          /* space-separated bare JIDs declared at start (CONFIG_XS2S_ACCOUNTS) */
+	enum xs2s_sub_policy sub_policy; /* how they answer subscription requests */
+	const char *sub_allow;         /* space-separated allow-list JIDs and domains (CONFIG_XS2S_SUB_ALLOW) */
+	xs2s_sub_fn sub_ask;           /* XS2S_SUB_ASK: called per request; NULL: requests just wait */
+	void *sub_ask_arg;
+	const struct xs2s_store *store; /* loads and saves the subscription table; NULL: RAM only */
+	/* XEP-0114 components (CONFIG_XS2S_COMPONENTS builds; elsewhere they
+	 * must stay NULL or ""): */
+	const char *components;        /* space-separated "name=secret"; NULL or "": none; never logged */
+	const char *component_listen;  /* "ADDR:PORT" of their listener, opened when there are components;
+					* NULL or "": none (default CONFIG_XS2S_COMPONENT_LISTEN) */
 };
 /* The engine copies what it keeps; the PEM buffers may be freed after start. */
 
@@ -69,10 +83,11 @@ struct xs2s_engine;
 /* Fill cfg with the Kconfig defaults (no certificate buffers). */
 void xs2s_config_defaults(struct xs2s_config *cfg);
 
-/* Initialise eng from cfg and open the listener. XS2S_EINVAL for a bad
- * domain, host-map entry or DNS server (logged), XS2S_ETLS when the
- * certificate or key cannot be used, XS2S_EIO when the listener cannot be
- * opened. On failure eng holds nothing that needs xs2s_engine_fini. */
+/* Initialise eng from cfg and open the listeners. XS2S_EINVAL for a bad
+ * domain, host-map entry, DNS server, component entry or component listen
+ * address (logged; secrets never), XS2S_ETLS when the certificate or key
+ * cannot be used, XS2S_EIO when a listener cannot be opened. On failure eng
+ * holds nothing that needs xs2s_engine_fini. */
 int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg);
 /* Run one round: wait at most timeout_ms for the engine's sockets, step
  * ready links, fire timers, close finished links. Returns XS2S_OK. */
@@ -89,12 +104,17 @@ void xs2s_engine_fini(struct xs2s_engine *eng);
  * a malformed entry or a full map. */
 int xs2s_hostmap_add(struct xs2s_engine *eng, const char *entry);
 /* Checks for the configuration's strings, before any engine exists: a host
- * map entry "domain=addr:port" ([v6]:port; the port defaults to 5269) and a
- * DNS server "ADDR[:PORT]" (CONFIG_XS2S_DNS builds only) as
- * xs2s_engine_start would take them. */
+ * map entry "domain=addr:port" ([v6]:port; the port defaults to 5269), a
+ * DNS server "ADDR[:PORT]" (CONFIG_XS2S_DNS builds only) and a component
+ * (CONFIG_XS2S_COMPONENTS builds only) as xs2s_engine_start would take them. */
 bool xs2s_hostmap_entry_valid(const char *entry);
 #ifdef CONFIG_XS2S_DNS
 bool xs2s_dns_server_valid(const char *addr_port);
+#endif
+#ifdef CONFIG_XS2S_COMPONENTS
+/* One component entry "NAME=SECRET" as xs2s_engine_start takes it: NAME a
+ * domain, SECRET 1..128 printable characters without spaces. */
+bool xs2s_component_entry_valid(const char *entry);
 #endif
 
 /* New certificate, key and CAs from cfg's PEM buffers (the rest of cfg is

@@ -106,7 +106,7 @@ int xs2s_build_end(struct xs2s_builder *b);
 struct xs2s_stanza {
 	enum xs2s_kind kind;
 	const char *from;       /* a local JID (bare or full) of one of the engine's domains */
-	const char *to;         /* any JID; NULL for presence to the sender's subscribers (accounts) */
+	const char *to;         /* any JID (an account's presence to all its subscribers: xs2s_account_presence) */
 	const char *type;       /* "chat", "get", "unavailable", ...; NULL: none */
 	const char *id;         /* NULL: generated (returned in the handle) */
 	const char *body;       /* message text, escaped here; NULL: none */
@@ -209,31 +209,104 @@ int xs2s_iq_error(struct xs2s_engine *eng, const struct xs2s_stanza_in *req, con
 		  const char *text);
 
 /* ---- Device accounts (RFC 6121 subset) ----
- * A local bare JID that has presence: it answers subscription requests by
- * its policy, sends its presence to its subscribers when their link comes
- * up (and on probes), and keeps its subscriptions in a bounded table
- * (CONFIG_XS2S_APP_SUBSCRIPTIONS, shared by all accounts) that the
- * configuration's store hook may persist. */
+ * A local bare JID that has presence (CONFIG_XS2S_ACCOUNTS_PRESENCE). It
+ * answers subscription requests by the engine's policy (RFC 6121 3.1.3: a
+ * server approves on an account's behalf only when configured to), answers
+ * presence probes (4.3.2), sends its presence to its subscribers at start,
+ * when it changes (xs2s_account_presence) and when the route to a
+ * subscriber's domain becomes valid again, handles unsubscribe (3.3.3), and
+ * sends unavailable presence when the engine stops (4.5). Its presence goes
+ * out from its bare JID (the device is its only resource).
+ *
+ * Dispatch: a presence stanza to an account (bare or full JID) goes to the
+ * handlers first; what none claims is the account's: subscribe, unsubscribe
+ * and probe are processed, subscribed and unsubscribed are ignored (an
+ * account subscribes to nobody), available, unavailable and error presence
+ * are ignored (logged at debug). Presence to a local JID that is no account
+ * is ignored as before (RFC 6121 8.5.1).
+ *
+ * Subscriptions live in a bounded table (CONFIG_XS2S_APP_SUBSCRIPTIONS,
+ * shared by all accounts): subscribers, and requests that wait for the
+ * application's answer (policy ask). A request that finds the table full is
+ * answered with the stanza error resource-constraint (RFC 6120 8.3.3.18,
+ * type wait: the requester's server keeps it pending and asks again; an
+ * "unsubscribed" would be a refusal nobody made). The configuration's store
+ * hook (struct xs2s_store) loads the table at start and saves it after
+ * every change. */
 enum xs2s_sub_policy {
 	XS2S_SUB_ALLOW_LIST = 0,   /* accept JIDs and domains of the allow list, refuse the rest (default) */
 	XS2S_SUB_ACCEPT_ALL,
-	XS2S_SUB_ASK,              /* ask the application (subscription callback) */
+	XS2S_SUB_ASK,              /* ask the application (subscription callback); requests wait */
+};
+
+enum xs2s_sub_state {
+	XS2S_SUB_PENDING = 1,      /* a request waits for the application's answer */
+	XS2S_SUB_SUBSCRIBED,       /* contact receives the account's presence */
+};
+
+#define XS2S_ACCOUNT_JID_MAX 127   /* longest account or contact bare JID kept */
+#define XS2S_ACCOUNT_STATUS_MAX 127 /* longest status text kept */
+
+/* One row of the subscription table (strings valid during the call). */
+struct xs2s_sub_record {
+	const char *account;       /* the account's bare JID */
+	const char *contact;       /* the subscriber's (or requester's) bare JID */
+	enum xs2s_sub_state state;
+};
+
+/* Called once per record: XS2S_OK to go on; anything else stops (and is
+ * returned by the caller of the iteration). */
+typedef int (*xs2s_sub_record_fn)(void *arg, const struct xs2s_sub_record *r);
+/* The next record into *r; false after the last. */
+typedef bool (*xs2s_sub_next_fn)(void *it, struct xs2s_sub_record *r);
+
+/* Where the subscription table is kept across restarts (caller memory, read
+ * through the pointer in xs2s_config for the life of the engine).
+ *   load  at xs2s_engine_start: call add(add_arg, record) for every saved
+ *         record (add returns XS2S_EINVAL for a bad record, XS2S_ENOMEM
+ *         when the table is full: pass it on). XS2S_OK (nothing saved yet
+ *         included), or an error: the start fails with it.
+ *   save  after every change: replace what is saved by the records next()
+ *         gives (all of them; a write of a new copy renamed over the old one
+ *         keeps it whole). XS2S_OK, or an error: logged, counted, and the
+ *         table in RAM stays as it is (the next change saves it again). */
+struct xs2s_store {
+	int (*load)(void *ctx, xs2s_sub_record_fn add, void *add_arg);
+	int (*save)(void *ctx, xs2s_sub_next_fn next, void *it);
+	void *ctx;
 };
 
 /* ASK: a subscription request from contact (a bare JID) to account. Answer
- * now or later with xs2s_account_answer; unanswered requests wait in the
- * subscription table. */
+ * now or later with xs2s_account_answer; the request waits in the table
+ * (also across restarts, when the store keeps it: then the callback is
+ * called again once the account is declared, RFC 6121 3.1.3). */
 typedef void (*xs2s_sub_fn)(struct xs2s_engine *eng, void *arg, const char *account, const char *contact);
 
-/* Declare account (a bare JID of a local domain). XS2S_EINVAL, XS2S_ENOMEM
- * (CONFIG_XS2S_APP_ACCOUNTS). */
+#ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
+/* Declare account (a bare JID of a local domain), available with an empty
+ * status; its saved subscriptions (if the store held them) come alive and
+ * it sends its presence to them. XS2S_OK (also when already declared),
+ * XS2S_EINVAL (not a bare JID of ours, or longer than XS2S_ACCOUNT_JID_MAX),
+ * XS2S_ENOMEM (CONFIG_XS2S_APP_ACCOUNTS). */
 int xs2s_account_add(struct xs2s_engine *eng, const char *account);
-/* Allow-list entry: a bare JID or a domain (every JID there). */
+/* Add an allow-list entry: a bare JID or a domain (every JID there).
+ * XS2S_EINVAL, XS2S_ENOMEM (CONFIG_XS2S_APP_ALLOW_BYTES). */
 int xs2s_account_allow(struct xs2s_engine *eng, const char *jid_or_domain);
+/* Answer contact's waiting request to account: accept (the contact gets
+ * "subscribed" and the presence, RFC 6121 3.1.5) or refuse ("unsubscribed").
+ * Refusing an existing subscriber cancels its subscription (3.2.2:
+ * unavailable presence, then "unsubscribed"). XS2S_ENOTFOUND when contact
+ * neither waits nor is subscribed; XS2S_EINVAL for a bad JID. */
 int xs2s_account_answer(struct xs2s_engine *eng, const char *account, const char *contact, bool accept);
-/* The account's presence: available (show "", "away", "dnd", ...; status
- * text may be NULL) or not; sent to every subscriber. */
+/* The account's presence: available (show NULL or "": none; "away", "chat",
+ * "dnd", "xa") or not; status text may be NULL. Sent to every subscriber.
+ * XS2S_ENOTFOUND (no such account), XS2S_EINVAL (bad show, status longer
+ * than XS2S_ACCOUNT_STATUS_MAX). */
 int xs2s_account_presence(struct xs2s_engine *eng, const char *account, bool available, const char *show,
 			  const char *status);
+/* Every row of the subscription table, in table order, to fn: XS2S_OK, or
+ * what fn returned when it stopped. */
+int xs2s_account_subscriptions(struct xs2s_engine *eng, xs2s_sub_record_fn fn, void *arg);
+#endif
 
 #endif

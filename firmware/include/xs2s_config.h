@@ -25,4 +25,19 @@ _Static_assert(CONFIG_XS2S_MAX_LINKS * CONFIG_XS2S_MAX_PAIRS <= 4096, "routes ar
 #define XS2S_DEFAULT_TLS_POLICY XS2S_TLS_POLICY_OPTIONAL_INSECURE
 #endif
 
+#ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
+#if defined(CONFIG_XS2S_SUB_POLICY_ACCEPT_ALL)
+#define XS2S_DEFAULT_SUB_POLICY XS2S_SUB_ACCEPT_ALL
+#elif defined(CONFIG_XS2S_SUB_POLICY_ASK)
+#define XS2S_DEFAULT_SUB_POLICY XS2S_SUB_ASK
+#else
+#define XS2S_DEFAULT_SUB_POLICY XS2S_SUB_ALLOW_LIST
+#endif
+/* Subscriptions are tracked with meta.track values from 0x8000 up (app/account.h),
+ * accounts by a uint8_t index. */
+_Static_assert(CONFIG_XS2S_APP_SUBSCRIPTIONS < 0x8000 && CONFIG_XS2S_APP_PENDING < 0x8000,
+	       "Kconfig: completions and subscriptions share the 16-bit stanza track");
+_Static_assert(CONFIG_XS2S_APP_ACCOUNTS <= 250, "accounts are indexed by uint8_t");
+#endif
+
 #endif

@@ -3,12 +3,39 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/hmac.h>
 #include <wolfssl/wolfcrypt/sha256.h>
+#if CONFIG_XS2S_COMPONENTS
+#include <wolfssl/wolfcrypt/sha.h>
+#endif
 #include "port.h"
 #include "lib/crypto.h"
 
 _Static_assert(XS2S_SHA256_LEN == WC_SHA256_DIGEST_SIZE, "SHA-256 digest length");
 
 static const char crypto_hexdigits[] = "0123456789abcdef";
+
+#if CONFIG_XS2S_COMPONENTS
+/* The lean build (port/wolfssl/gen_user_settings.sh) keeps SHA-1: X.509
+ * needs it too. */
+#ifdef NO_SHA
+#error "wolfSSL built without SHA-1 (NO_SHA): XEP-0114 components need it"
+#endif
+_Static_assert(XS2S_SHA1_LEN == WC_SHA_DIGEST_SIZE, "SHA-1 digest length");
+
+void xs2s_sha1(const char *const parts[], unsigned nparts, uint8_t out[XS2S_SHA1_LEN])
+{
+	wc_Sha h;
+	unsigned i;
+	int rc = wc_InitSha(&h);
+
+	for (i = 0; rc == 0 && i < nparts; i++)
+		rc = wc_ShaUpdate(&h, (const byte *)parts[i], (word32)strlen(parts[i]));
+	if (rc == 0)
+		rc = wc_ShaFinal(&h, out);
+	if (rc != 0)
+		memset(out, 0, XS2S_SHA1_LEN);
+	wc_ShaFree(&h);
+}
+#endif
 
 void xs2s_sha256(const void *p, size_t n, uint8_t out[XS2S_SHA256_LEN])
 {

@@ -2,7 +2,7 @@
  * TLS glue. crypto.c and link/tls.c are the only files that include wolfSSL.
  *
  * Who calls: dialback (XEP-0185 keys), the engine (the dialback secret), the
- * link (stream ids). Owns nothing; every call is pure but for the random
+ * link (stream ids), the component table (XEP-0114 handshakes). Owns nothing; every call is pure but for the random
  * ones, which draw from the port's entropy (xs2s_port_random).
  */
 #ifndef XS2S_CRYPTO_H
@@ -13,9 +13,15 @@
 #include <stdint.h>
 
 #define XS2S_SHA256_LEN 32
+#define XS2S_SHA1_LEN 20
 
 /* SHA-256 of n bytes at p. */
 void xs2s_sha256(const void *p, size_t n, uint8_t out[XS2S_SHA256_LEN]);
+#if CONFIG_XS2S_COMPONENTS
+/* SHA-1 of the concatenation of nparts strings: only for the XEP-0114
+ * handshake, which defines it (never for anything new). */
+void xs2s_sha1(const char *const parts[], unsigned nparts, uint8_t out[XS2S_SHA1_LEN]);
+#endif
 /* HMAC-SHA-256 with key over the concatenation of nparts strings. */
 void xs2s_hmac_sha256(const void *key, size_t klen, const char *const parts[], unsigned nparts,
 		      uint8_t out[XS2S_SHA256_LEN]);

@@ -17,6 +17,17 @@ struct xs2s_tls;
 struct xs2s_xml;
 struct xs2s_evq;
 
+#if CONFIG_XS2S_COMPONENTS
+/* The component domains (XEP-0114) this engine serves besides its local
+ * domains. Part of the component table (component/component.h), which owns
+ * and writes it; the layers below the engine read it through env->hosted. */
+struct xs2s_hosted {
+	unsigned n;
+	char name[CONFIG_XS2S_MAX_COMPONENTS][XS2S_DOMAIN_MAX + 1];
+	bool cert[CONFIG_XS2S_MAX_COMPONENTS]; /* our certificate names name[i] */
+};
+#endif
+
 struct xs2s_env {
 	char domains[CONFIG_XS2S_MAX_DOMAINS][XS2S_DOMAIN_MAX + 1]; /* [0] primary */
 	unsigned ndomains;
@@ -29,6 +40,9 @@ struct xs2s_env {
 	struct xs2s_tls *tls;            /* the engine's TLS contexts and arena */
 	struct xs2s_xml *xml;            /* the engine's XML arena */
 	struct xs2s_evq *evq;            /* where lower layers post events */
+#if CONFIG_XS2S_COMPONENTS
+	const struct xs2s_hosted *hosted; /* component domains; NULL: none */
+#endif
 };
 
 static inline bool xs2s_env_local(const struct xs2s_env *env, const char *domain)
@@ -39,6 +53,45 @@ static inline bool xs2s_env_local(const struct xs2s_env *env, const char *domain
 		if (xs2s_domain_eq(env->domains[i], domain))
 			return true;
 	return false;
+}
+
+/* A component's domain (XEP-0114), served here through its component. */
+static inline bool xs2s_env_component(const struct xs2s_env *env, const char *domain)
+{
+#if CONFIG_XS2S_COMPONENTS
+	unsigned i;
+
+	for (i = 0; env->hosted && i < env->hosted->n; i++)
+		if (!strcmp(env->hosted->name[i], domain))
+			return true;
+#else
+	(void)env, (void)domain;
+#endif
+	return false;
+}
+
+/* Can our certificate prove domain (SASL EXTERNAL, our side)? A component's
+ * domain only when the certificate names it; a local domain is assumed
+ * to be in it (the peer judges). */
+static inline bool xs2s_env_cert_names(const struct xs2s_env *env, const char *domain)
+{
+#if CONFIG_XS2S_COMPONENTS
+	unsigned i;
+
+	for (i = 0; env->hosted && i < env->hosted->n; i++)
+		if (!strcmp(env->hosted->name[i], domain))
+			return env->hosted->cert[i];
+#else
+	(void)env, (void)domain;
+#endif
+	return true;
+}
+
+/* Served here: a local domain or a component's. Remote servers may open
+ * streams to it, and we are its authoritative server for dialback. */
+static inline bool xs2s_env_served(const struct xs2s_env *env, const char *domain)
+{
+	return xs2s_env_local(env, domain) || xs2s_env_component(env, domain);
 }
 
 #endif

@@ -22,8 +22,14 @@
 #include "lib/types.h"
 
 #define XS2S_ROUTES (CONFIG_XS2S_MAX_LINKS * CONFIG_XS2S_MAX_PAIRS)
-/* + one SENT per completion the application waits for (each posts at most one). */
-#define XS2S_EVQ_LEN (CONFIG_XS2S_MAX_LINKS + 2 * XS2S_ROUTES + CONFIG_XS2S_APP_PENDING + 8)
+/* + one SENT per completion the application waits for (each posts at most one),
+ * and per subscription of the device accounts (at most one tracked presence each). */
+#ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
+#define XS2S_EVQ_ACCOUNTS CONFIG_XS2S_APP_SUBSCRIPTIONS
+#else
+#define XS2S_EVQ_ACCOUNTS 0
+#endif
+#define XS2S_EVQ_LEN (CONFIG_XS2S_MAX_LINKS + 2 * XS2S_ROUTES + CONFIG_XS2S_APP_PENDING + XS2S_EVQ_ACCOUNTS + 8)
 
 enum xs2s_ev_type {
 	XS2S_EV_LINK_DOWN = 1, /* link (slot, id) stopped carrying traffic; cond: bounce condition */

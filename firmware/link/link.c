@@ -22,6 +22,14 @@
  *   setup     setup deadline: connection-timeout             CLOSING
  *   CLOSING   flushed, and for a graceful close the peer's end tag; or the close deadline: done
  *
+ * A component's stream (XEP-0114, kind COMPONENT, accepted on the component
+ * listener): HEADER: its header (default namespace jabber:component:accept,
+ * 'to' = the name it asks for); our header goes out (from = that name, a
+ * fresh id; no version, no features), HEADER is handed up (the engine
+ * checks the name) -> AUTH; the <handshake/> goes up as an element and the
+ * engine reports the stream valid -> OPEN. No STARTTLS; an open component
+ * stream never idles out (the component ends it).
+ *
  * The pump order is: flush what is pending, read, decrypt and frame, hand one
  * element up; flush again when nothing is left. After <proceed/> (either
  * side) the rest of the plaintext input is discarded and every byte goes
@@ -40,6 +48,12 @@
 #define LINK_END_TAG "</stream:stream>"
 #define LINK_END_TAG_LEN (sizeof LINK_END_TAG - 1)
 #define LINK_FLUSH_ROUNDS 4
+/* A component's stream (XEP-0114); never in a build without them. */
+#if CONFIG_XS2S_COMPONENTS
+#define LINK_COMP(l) ((l)->kind == XS2S_KIND_COMPONENT)
+#else
+#define LINK_COMP(l) ((void)(l), 0)
+#endif
 /* The longest closing elements fit in the reserve every link keeps. */
 _Static_assert(sizeof "<stream:error><unsupported-stanza-type xmlns='" XS2S_NS_STREAM_ERR
 	       "'/></stream:error>" LINK_END_TAG <= XS2S_LINK_CLOSE_RESERVE, "XS2S_LINK_CLOSE_RESERVE");
@@ -89,6 +103,7 @@ static const struct link_why {
 	[XS2S_WHY_RESOURCE] = { XS2S_SE_RESOURCE_CONSTRAINT, XS2S_STE_RESOURCE_CONSTRAINT, XS2S_CLOSE_FLUSH, true },
 	[XS2S_WHY_BAD_FORMAT] = PEER_FAULT(XS2S_SE_BAD_FORMAT),
 	[XS2S_WHY_BAD_NS_PREFIX] = PEER_FAULT(XS2S_SE_BAD_NAMESPACE_PREFIX),
+	[XS2S_WHY_CONFLICT] = PEER_FAULT(XS2S_SE_CONFLICT),
 	[XS2S_WHY_HOST_UNKNOWN] = PEER_FAULT(XS2S_SE_HOST_UNKNOWN),
 	[XS2S_WHY_IMPROPER_ADDRESSING] = PEER_FAULT(XS2S_SE_IMPROPER_ADDRESSING),
 	[XS2S_WHY_INVALID_FROM] = PEER_FAULT(XS2S_SE_INVALID_FROM),
@@ -120,12 +135,18 @@ static enum xs2s_why link_why_of_se(enum xs2s_stream_err se)
 	return XS2S_WHY_UNDEFINED_CONDITION;
 }
 
-static const char *link_dir_name(const struct xs2s_link *l)
+const char *xs2s_link_dir_name(const struct xs2s_link *l)
 {
+	if (LINK_COMP(l))
+		return "comp";
 	return l->dir == XS2S_DIR_IN ? "in" : "out";
 }
 
-
+/* The namespace of the stream's stanzas (RFC 6120 4.8.3, XEP-0114). */
+static const char *link_content_ns(const struct xs2s_link *l)
+{
+	return LINK_COMP(l) ? XS2S_NS_COMPONENT : XS2S_NS_SERVER;
+}
 
 static void link_set_state(struct xs2s_link *l, enum xs2s_link_state s)
 {
@@ -165,7 +186,8 @@ enum xs2s_stanza_err xs2s_link_bounce_cond(const struct xs2s_link *l)
 
 bool xs2s_link_plain_allowed(const struct xs2s_link *l)
 {
-	return xs2s_link_tls_up(l) || l->env->tls_policy == XS2S_TLS_POLICY_OPTIONAL_INSECURE;
+	return xs2s_link_tls_up(l) || l->env->tls_policy == XS2S_TLS_POLICY_OPTIONAL_INSECURE ||
+	       LINK_COMP(l);
 }
 
 bool xs2s_link_can_write(const struct xs2s_link *l, size_t len)
@@ -206,12 +228,81 @@ void xs2s_link_stanza_in(struct xs2s_link *l)
 	l->stanzas_in++;
 }
 
+/* The attribute at p (name, '=', quoted value): *end just after its closing
+ * quote, and whether it declares the stream's content namespace as the
+ * default one. False with *end NULL when p holds no attribute. */
+static bool link_attr_is_content_ns(const struct xs2s_link *l, const char *p, const char **end)
+{
+	static const char blanks[] = " \t\r\n";
+	const char *ns = link_content_ns(l), *v;
+	size_t nlen = strcspn(p, " \t\r\n=/>");
+	char q;
+
+	*end = NULL;
+	v = p + nlen + strspn(p + nlen, blanks);
+	if (!nlen || *v != '=')
+		return false;
+	v += 1 + strspn(v + 1, blanks);
+	q = *v++;
+	if (q != '\'' && q != '"')
+		return false;
+	*end = strchr(v, q);
+	if (!*end)
+		return false;
+	(*end)++;
+	return nlen == 5 && !strncmp(p, "xmlns", 5) && (size_t)(*end - 1 - v) == strlen(ns) &&
+	       !strncmp(v, ns, strlen(ns));
+}
+
+const char *xs2s_link_element_text(struct xs2s_link *l, size_t *len)
+{
+	char *p = l->fr.buf + 1 + strcspn(l->fr.buf + 1, " \t\r\n/>");
+
+	/* The framer and the parser accepted this element: its start tag is
+	 * well-formed, so its attributes can be walked by their quotes. */
+	while (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n') {
+		const char *end;
+		bool hit = link_attr_is_content_ns(l, p + strspn(p, " \t\r\n"), &end);
+
+		if (!end)
+			break; /* '/' or '>': the start tag is over */
+		if (hit) {
+			memmove(p, end, l->fr.len - (size_t)(end - l->fr.buf) + 1); /* with the NUL */
+			l->fr.len -= (size_t)(end - p);
+			break;
+		}
+		p = l->fr.buf + (end - l->fr.buf);
+	}
+	*len = l->fr.len;
+	return l->fr.buf;
+}
+
 static int link_send_header(struct xs2s_link *l)
 {
 	char buf[XS2S_DOMAIN_MAX * 2 + 400];
 	struct xs2s_wbuf w;
 
 	xs2s_w_init(&w, buf, sizeof buf);
+#if CONFIG_XS2S_COMPONENTS
+	if (LINK_COMP(l)) {
+		/* XEP-0114 3: from = the name the component asked for, a fresh
+		 * unpredictable id (the handshake hashes it); no version: no
+		 * features follow. */
+		xs2s_w_raw(&w, "<?xml version='1.0'?><stream:stream xmlns='" XS2S_NS_COMPONENT
+			       "' xmlns:stream='" XS2S_NS_STREAMS "'");
+		if (l->peer_domain[0]) {
+			xs2s_w_raw(&w, " from='");
+			xs2s_w_esc(&w, l->peer_domain);
+			xs2s_w_raw(&w, "'");
+		}
+		xs2s_random_hex(l->stream_id, 32);
+		xs2s_w_fmt(&w, " id='%s'>", l->stream_id);
+		if (w.overflow || link_put(l, buf, w.len) != XS2S_OK)
+			return XS2S_ENOMEM;
+		l->st.header_sent = true;
+		return XS2S_OK;
+	}
+#endif
 	xs2s_w_raw(&w, "<?xml version='1.0'?><stream:stream xmlns='" XS2S_NS_SERVER
 		       "' xmlns:stream='" XS2S_NS_STREAMS "' xmlns:db='" XS2S_NS_DIALBACK "'");
 	if (l->local_domain[0]) {
@@ -259,12 +350,12 @@ void xs2s_link_abort(struct xs2s_link *l, enum xs2s_why why, const char *fmt, ..
 	}
 	l->why = why;
 	if (w->se != XS2S_SE_NONE)
-		XS2S_LOGW(l->id, "%s %s %s: %s; stream error: %s", link_dir_name(l), l->local_domain,
+		XS2S_LOGW(l->id, "%s %s %s: %s; stream error: %s", xs2s_link_dir_name(l), l->local_domain,
 			  l->peer_domain[0] ? l->peer_domain : "?", text, xs2s_stream_err_name(w->se));
 	else if (w->mode == XS2S_CLOSE_GRACEFUL)
 		XS2S_LOGI(l->id, "closing: %s", text);
 	else
-		XS2S_LOGW(l->id, "%s %s %s: %s", link_dir_name(l), l->local_domain,
+		XS2S_LOGW(l->id, "%s %s %s: %s", xs2s_link_dir_name(l), l->local_domain,
 			  l->peer_domain[0] ? l->peer_domain : "?", text);
 	/* Nothing can be written before the stream begins or mid-handshake. */
 	can_write = l->sock != XS2S_SOCK_NONE && l->state >= XS2S_LS_HEADER && l->state != XS2S_LS_TLS;
@@ -386,6 +477,19 @@ void xs2s_link_open_in(struct xs2s_link *l, const struct xs2s_env *env, uint8_t 
 	link_set_state(l, XS2S_LS_HEADER);
 }
 
+#if CONFIG_XS2S_COMPONENTS
+void xs2s_link_open_comp(struct xs2s_link *l, const struct xs2s_env *env, uint8_t slot, unsigned id, xs2s_sock sock,
+			 const char *addr)
+{
+	link_init(l, env, slot, id, XS2S_DIR_IN);
+	l->kind = XS2S_KIND_COMPONENT;
+	l->sock = sock;
+	snprintf(l->addr, sizeof l->addr, "%s", addr);
+	XS2S_LOGI(l->id, "comp: component connection from %s", l->addr);
+	link_set_state(l, XS2S_LS_HEADER);
+}
+#endif
+
 /* Outbound, CONNECT and the socket is ready: true once our header is out. */
 static bool link_connected(struct xs2s_link *l)
 {
@@ -440,11 +544,31 @@ void xs2s_link_restart(struct xs2s_link *l)
 	link_set_state(l, XS2S_LS_HEADER);
 }
 
+#if CONFIG_XS2S_COMPONENTS
+/* A component's header (XEP-0114 3): 'to' is the name it wants to serve;
+ * whether it is configured is the engine's to judge (host-unknown). */
+static enum xs2s_link_ev link_on_comp_header(struct xs2s_link *l, const struct xs2s_stream_hdr *h)
+{
+	snprintf(l->local_domain, sizeof l->local_domain, "%s", l->env->domains[0]);
+	snprintf(l->peer_domain, sizeof l->peer_domain, "%s", h->to);
+	if (link_send_header(l) != XS2S_OK) {
+		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "no room for header");
+		return XS2S_LINK_IDLE;
+	}
+	if (!h->to[0]) {
+		xs2s_link_abort(l, XS2S_WHY_IMPROPER_ADDRESSING, "component stream header without 'to' (its name)");
+		return XS2S_LINK_IDLE;
+	}
+	link_set_state(l, XS2S_LS_AUTH); /* the handshake comes next */
+	return XS2S_LINK_HEADER;
+}
+#endif
+
 static enum xs2s_link_ev link_on_header(struct xs2s_link *l)
 {
 	struct xs2s_stream_hdr h;
 	enum xs2s_stream_err se = XS2S_SE_NOT_WELL_FORMED;
-	int rc = xs2s_xml_parse_header(l->env->xml, l->fr.buf, l->fr.len, &h, &se);
+	int rc = xs2s_xml_parse_header_ns(l->env->xml, l->fr.buf, l->fr.len, link_content_ns(l), &h, &se);
 
 	if (rc == XS2S_ENOMEM) {
 		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "XML arena exhausted");
@@ -461,6 +585,10 @@ static enum xs2s_link_ev link_on_header(struct xs2s_link *l)
 	l->ns = h.ns;
 	l->st.version1 = h.version[0] == '1';
 	l->st.hdr_dialback = h.has_dialback;
+#if CONFIG_XS2S_COMPONENTS
+	if (LINK_COMP(l))
+		return link_on_comp_header(l, &h);
+#endif
 	if (l->dir == XS2S_DIR_OUT) {
 		if (!h.id[0]) {
 			xs2s_link_abort(l, XS2S_WHY_INVALID_XML, "peer's stream header has no id");
@@ -489,7 +617,7 @@ static enum xs2s_link_ev link_on_header(struct xs2s_link *l)
 		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "no room for header");
 		return XS2S_LINK_IDLE;
 	}
-	if (!xs2s_env_local(l->env, h.to)) {
+	if (!xs2s_env_served(l->env, h.to)) {
 		xs2s_link_abort(l, XS2S_WHY_HOST_UNKNOWN, "stream to %s, which is not served here", h.to);
 		return XS2S_LINK_IDLE;
 	}
@@ -619,7 +747,7 @@ static bool link_on_element(struct xs2s_link *l, struct xs2s_el *el)
 	name = xs2s_el_name(el);
 	if (l->state == XS2S_LS_CLOSING) {
 		/* Graceful close: what the peer still sends goes up (RFC 6120 4.4). */
-		if (ns && !strcmp(ns, XS2S_NS_SERVER))
+		if (ns && !strcmp(ns, link_content_ns(l)))
 			return true;
 	} else if (!ns) {
 		xs2s_link_abort(l, XS2S_WHY_BAD_NS_PREFIX, "undeclared namespace prefix");
@@ -651,7 +779,7 @@ static bool link_flushed(const struct xs2s_link *l)
 	return !xs2s_bq_len(&l->out) && !xs2s_bq_len(&l->tx) && !l->tls.wpending;
 }
 
-static void link_flush(struct xs2s_link *l)
+void xs2s_link_flush(struct xs2s_link *l)
 {
 	int round;
 
@@ -828,7 +956,7 @@ enum xs2s_link_ev xs2s_link_pump(struct xs2s_link *l, uint8_t got, struct xs2s_e
 	}
 	if (l->state == XS2S_LS_CONNECT && (!got || !link_connected(l)))
 		return XS2S_LINK_IDLE;
-	link_flush(l);
+	xs2s_link_flush(l);
 	if (!l->eof && l->close != XS2S_CLOSE_NOW)
 		link_read(l);
 	ev = link_process(l, el);
@@ -836,7 +964,7 @@ enum xs2s_link_ev xs2s_link_pump(struct xs2s_link *l, uint8_t got, struct xs2s_e
 		l->more = true; /* input may remain: the engine pumps again */
 		return ev;
 	}
-	link_flush(l);
+	xs2s_link_flush(l);
 	if (l->eof && xs2s_link_live(l))
 		xs2s_link_abort(l, XS2S_WHY_LOST, "connection closed by peer in state %s", xs2s_link_state_name(l->state));
 	return XS2S_LINK_IDLE;
@@ -850,6 +978,11 @@ void xs2s_link_timer(struct xs2s_link *l, uint32_t now)
 		return;
 	switch (l->state) {
 	case XS2S_LS_OPEN:
+		if (LINK_COMP(l)) {
+			/* XEP-0114 has no idle rule: the component's process decides. */
+			l->deadline_ms = now + CONFIG_XS2S_IDLE_TIMEOUT_S * XS2S_MS_PER_S;
+			break;
+		}
 		xs2s_link_abort(l, XS2S_WHY_IDLE, "idle timeout");
 		break;
 	case XS2S_LS_CLOSING:
@@ -860,8 +993,12 @@ void xs2s_link_timer(struct xs2s_link *l, uint32_t now)
 		xs2s_link_abort(l, XS2S_WHY_CONNECT_TIMEOUT, "connect timed out");
 		break;
 	default:
-		xs2s_link_abort(l, XS2S_WHY_SETUP_TIMEOUT, "stream setup timed out in state %s",
-				xs2s_link_state_name(l->state));
+		if (LINK_COMP(l))
+			xs2s_link_abort(l, XS2S_WHY_SETUP_TIMEOUT, "component %s: no handshake within %d s",
+					l->peer_domain[0] ? l->peer_domain : "(no header yet)", CONFIG_XS2S_SETUP_TIMEOUT_S);
+		else
+			xs2s_link_abort(l, XS2S_WHY_SETUP_TIMEOUT, "stream setup timed out in state %s",
+					xs2s_link_state_name(l->state));
 		break;
 	}
 }
@@ -922,7 +1059,7 @@ void xs2s_link_release(struct xs2s_link *l, size_t tls_peak)
 		xs2s_port_close(l->sock);
 	l->sock = XS2S_SOCK_NONE;
 	XS2S_LOGI(l->id, "closed %s %s %s after %us: %s; stanzas in %u out %u, bytes in %llu out %llu, TLS arena peak %zu",
-		  link_dir_name(l), l->local_domain, l->peer_domain[0] ? l->peer_domain : "?",
+		  xs2s_link_dir_name(l), l->local_domain, l->peer_domain[0] ? l->peer_domain : "?",
 		  (unsigned)((xs2s_port_now_ms() - l->created_ms) / XS2S_MS_PER_S), l->reason[0] ? l->reason : "normal close",
 		  l->stanzas_in, l->stanzas_out, (unsigned long long)l->bytes_in, (unsigned long long)l->bytes_out,
 		  tls_peak);

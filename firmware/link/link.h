@@ -1,6 +1,9 @@
 /* The transport layer: one s2s connection — its socket, TLS session, framer
  * and stream negotiation — up to the point where the stream is ready for
- * authentication, and while it carries authenticated traffic.
+ * authentication, and while it carries authenticated traffic. The same
+ * transport carries an XEP-0114 component's stream (kind COMPONENT): its
+ * own header (jabber:component:accept), no STARTTLS, no features; the
+ * <handshake/> goes up like any element.
  *
  * Who calls: the engine only (and route.c, to write stanzas on a link it was
  * handed). Owns: its socket, the rx/tx/out byte queues, the TLS session, the
@@ -37,7 +40,9 @@
  * HEADER -> FEATURES -> AUTH -> OPEN (with SASL EXTERNAL: AUTH -> HEADER ->
  * FEATURES -> OPEN), and CLOSING from anywhere.
  * Inbound: HEADER -> FEATURES -> TLS -> HEADER -> FEATURES -> (AUTH) ->
- * OPEN (after SASL: HEADER -> OPEN), and CLOSING from anywhere. */
+ * OPEN (after SASL: HEADER -> OPEN), and CLOSING from anywhere.
+ * Component (XEP-0114): HEADER -> AUTH (waiting for the handshake) -> OPEN,
+ * and CLOSING from anywhere. */
 enum xs2s_link_state {
 	XS2S_LS_FREE = 0,
 	XS2S_LS_RESOLVE,
@@ -52,6 +57,12 @@ enum xs2s_link_state {
 	XS2S_LS__COUNT
 };
 const char *xs2s_link_state_name(enum xs2s_link_state s);
+
+/* What a link's stream is (status "direction" comp for a component). */
+enum xs2s_link_kind {
+	XS2S_KIND_S2S = 0,        /* a server-to-server stream, inbound or outbound */
+	XS2S_KIND_COMPONENT,      /* an XEP-0114 component's stream (accepted, dir IN) */
+};
 
 /* How a closing link ends. */
 enum xs2s_close_mode {
@@ -89,6 +100,7 @@ enum xs2s_why {
 	XS2S_WHY_RESOURCE,            /* resource-constraint: a buffer, pool or arena is full */
 	XS2S_WHY_BAD_FORMAT,          /* bad-format */
 	XS2S_WHY_BAD_NS_PREFIX,       /* bad-namespace-prefix */
+	XS2S_WHY_CONFLICT,            /* conflict */
 	XS2S_WHY_HOST_UNKNOWN,        /* host-unknown */
 	XS2S_WHY_IMPROPER_ADDRESSING, /* improper-addressing */
 	XS2S_WHY_INVALID_FROM,        /* invalid-from */
@@ -119,6 +131,7 @@ enum xs2s_link_ev {
 struct xs2s_link {
 	enum xs2s_link_state state;   /* read-only above */
 	enum xs2s_dir dir;            /* read-only above */
+	enum xs2s_link_kind kind;     /* read-only above */
 	enum xs2s_close_mode close;   /* read-only above */
 	enum xs2s_why why;            /* first reason the link ends, read-only above */
 	unsigned id;                  /* shown in logs and status, never reused; read-only above */
@@ -140,8 +153,8 @@ struct xs2s_link {
 		bool hdr_dialback;    /* the peer's header declared xmlns:db */
 	} st;
 	char stream_id[XS2S_STREAM_ID_MAX + 1];  /* ours (in) or the peer's (out) */
-	char peer_domain[XS2S_DOMAIN_MAX + 1];   /* out: target; in: header 'from' */
-	char local_domain[XS2S_DOMAIN_MAX + 1];  /* out: first local; in: header 'to' */
+	char peer_domain[XS2S_DOMAIN_MAX + 1];   /* out: target; in: header 'from'; component: header 'to' */
+	char local_domain[XS2S_DOMAIN_MAX + 1];  /* out: first local; in: header 'to'; component: primary */
 	char addr[XS2S_ADDR_MAX];                /* peer address, read-only above */
 	uint16_t port;
 	struct xs2s_ns_ctx ns;                   /* namespaces from the peer's header */
@@ -169,6 +182,14 @@ void xs2s_link_open_out(struct xs2s_link *l, const struct xs2s_env *env, struct 
 void xs2s_link_open_in(struct xs2s_link *l, const struct xs2s_env *env, uint8_t slot, unsigned id, xs2s_sock sock,
 		       const char *addr);
 
+/* Inbound XEP-0114 component stream on an accepted socket (the component
+ * listener): HEADER hands up the name it asks for (peer_domain); our header
+ * (from = that name, a fresh id) is already out. */
+#if CONFIG_XS2S_COMPONENTS
+void xs2s_link_open_comp(struct xs2s_link *l, const struct xs2s_env *env, uint8_t slot, unsigned id, xs2s_sock sock,
+			 const char *addr);
+#endif
+
 /* Make progress: flush, read, decrypt, frame. Returns the next thing for the
  * layers above (see enum xs2s_link_ev), with *el set for FEATURES (may be
  * empty) and ELEMENT. The caller MUST free *el with xs2s_xml_free before it
@@ -181,6 +202,16 @@ enum xs2s_link_ev xs2s_link_pump(struct xs2s_link *l, uint8_t got, struct xs2s_e
 int xs2s_link_write(struct xs2s_link *l, const char *xml, size_t len);
 /* The same for a stanza (counted in stanzas_out). */
 int xs2s_link_write_stanza(struct xs2s_link *l, const char *xml, size_t len);
+/* The text of the element the last pump handed up, to pass it on as it
+ * came: valid until the next pump. An explicit default namespace on its
+ * top-level start tag equal to the stream's content namespace
+ * (jabber:server, jabber:component:accept) is removed (in place), so that
+ * the stanza takes the content namespace of the stream it is written to. */
+const char *xs2s_link_element_text(struct xs2s_link *l, size_t *len);
+/* Send what is waiting now (no reading): room in out for what comes next. */
+void xs2s_link_flush(struct xs2s_link *l);
+/* "in", "out" or "comp" (logs, status). */
+const char *xs2s_link_dir_name(const struct xs2s_link *l);
 /* Count a stanza received on the link (the engine accepted it). */
 void xs2s_link_stanza_in(struct xs2s_link *l);
 /* Room for len more bytes of output. */
@@ -195,7 +226,8 @@ void xs2s_link_restart(struct xs2s_link *l);
 /* Authentication started (FEATURES -> AUTH) / a pair is valid (-> OPEN). */
 void xs2s_link_authenticating(struct xs2s_link *l);
 void xs2s_link_authenticated(struct xs2s_link *l);
-/* TLS may be skipped only under the optional policy, and never silently. */
+/* TLS may be skipped only under the optional policy, and never silently;
+ * a component's stream (XEP-0114) has no TLS at all. */
 bool xs2s_link_plain_allowed(const struct xs2s_link *l);
 static inline bool xs2s_link_tls_up(const struct xs2s_link *l) { return l->tls.ssl != NULL; }
 /* Carrying traffic: not free and not closing. */

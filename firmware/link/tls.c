@@ -6,6 +6,7 @@
 #include <wolfssl/error-ssl.h>
 #include <wolfssl/wolfcrypt/error-crypt.h>
 #include <wolfssl/wolfcrypt/ecc.h>
+#include <wolfssl/wolfcrypt/asn_public.h>
 #include "xs2s_log.h"
 #include "link/tls.h"
 
@@ -270,6 +271,29 @@ void xs2s_tls_fini(struct xs2s_tls *t)
 	tls_last = NULL;
 	tls_leave(t, prev);
 }
+
+#if CONFIG_XS2S_COMPONENTS
+bool xs2s_tls_cert_names(struct xs2s_tls *t, const struct xs2s_config *cfg, const char *domain)
+{
+	struct tls_call prev;
+	uint8_t *der;
+	int len;
+	bool named = false;
+
+	if (!cfg->cert_pem || !cfg->cert_len || cfg->cert_len > INT32_MAX)
+		return false;
+	prev = tls_enter(t, 0);
+	der = xs2s_arena_alloc(&t->arena, cfg->cert_len); /* DER is shorter than its PEM */
+	if (der) {
+		len = wc_CertPemToDer(cfg->cert_pem, (int)cfg->cert_len, der, (int)cfg->cert_len, CERT_TYPE);
+		named = len > 0 && xs2s_certid_parse(der, (size_t)len, &t->ids) == XS2S_OK &&
+			xs2s_certid_match(&t->ids, domain, NULL);
+		xs2s_arena_free(&t->arena, der);
+	}
+	tls_leave(t, prev);
+	return named;
+}
+#endif
 
 static void tls_errtext(struct xs2s_tls_sess *s, const char *what, int err)
 {

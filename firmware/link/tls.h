@@ -71,6 +71,13 @@ void xs2s_tls_fini(struct xs2s_tls *t);
  * error nothing changes. */
 int xs2s_tls_reload(struct xs2s_tls *t, const struct xs2s_config *cfg);
 
+#if CONFIG_XS2S_COMPONENTS
+/* Does our certificate (the first one of cfg's PEM chain) name domain
+ * (RFC 6125, as certid.h matches)? Then SASL EXTERNAL can authenticate it
+ * (a component's domain: engine start and reload). False without one. */
+bool xs2s_tls_cert_names(struct xs2s_tls *t, const struct xs2s_config *cfg, const char *domain);
+#endif
+
 /* Create the session of a link: client (SNI = sni) or server. */
 int xs2s_tls_start(struct xs2s_tls *t, struct xs2s_tls_sess *s, bool client, const char *sni, uint8_t owner,
 		   struct xs2s_bq *rx, struct xs2s_bq *tx);

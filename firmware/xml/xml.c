@@ -358,7 +358,7 @@ static const char *xml_local(mxml_node_t *el)
 }
 
 /* Fill h from the parsed start tag and validate its namespaces. */
-static enum xs2s_stream_err xml_check_header(mxml_node_t *root, struct xs2s_stream_hdr *h)
+static enum xs2s_stream_err xml_check_header(mxml_node_t *root, const char *content_ns, struct xs2s_stream_hdr *h)
 {
 	const char *name = mxmlGetElement(root);
 	const char *colon = strchr(name, ':');
@@ -381,7 +381,7 @@ static enum xs2s_stream_err xml_check_header(mxml_node_t *root, struct xs2s_stre
 	if (!uri || strcmp(uri, XS2S_NS_STREAMS) || strcmp(xml_local(root), XML_STREAM_LOCAL))
 		return XS2S_SE_INVALID_NAMESPACE;
 	def = mxmlElementGetAttr(root, XML_XMLNS);
-	if (!def || strcmp(def, XS2S_NS_SERVER))
+	if (!def || strcmp(def, content_ns))
 		return XS2S_SE_INVALID_NAMESPACE;
 	if (xml_copy(h->ns.default_ns, sizeof(h->ns.default_ns), def))
 		return XS2S_SE_POLICY_VIOLATION;
@@ -394,6 +394,12 @@ static enum xs2s_stream_err xml_check_header(mxml_node_t *root, struct xs2s_stre
 int xs2s_xml_parse_header(struct xs2s_xml *x, char *hdr, size_t len, struct xs2s_stream_hdr *h,
 			  enum xs2s_stream_err *se)
 {
+	return xs2s_xml_parse_header_ns(x, hdr, len, XS2S_NS_SERVER, h, se);
+}
+
+int xs2s_xml_parse_header_ns(struct xs2s_xml *x, char *hdr, size_t len, const char *content_ns,
+			     struct xs2s_stream_hdr *h, enum xs2s_stream_err *se)
+{
 	enum xs2s_stream_err ignored;
 	struct xs2s_arena *prev;
 	mxml_node_t *root;
@@ -403,7 +409,7 @@ int xs2s_xml_parse_header(struct xs2s_xml *x, char *hdr, size_t len, struct xs2s
 	if (!se)
 		se = &ignored;
 	*se = XS2S_SE_NONE;
-	if (!x || !hdr || !h || !xml_top)
+	if (!x || !hdr || !h || !content_ns || !xml_top)
 		return XS2S_EINVAL;
 	memset(h, 0, sizeof(*h));
 	if (len < 2 || hdr[len - 1] != '>' || memchr(hdr, '\0', len)) {
@@ -432,7 +438,7 @@ int xs2s_xml_parse_header(struct xs2s_xml *x, char *hdr, size_t len, struct xs2s
 		*se = rc == XS2S_ENOMEM ? XS2S_SE_RESOURCE_CONSTRAINT : XS2S_SE_NOT_WELL_FORMED;
 		return rc;
 	}
-	*se = xml_check_header(root, h);
+	*se = xml_check_header(root, content_ns, h);
 	mxmlDelete(root);
 	xml_leave(prev);
 	return *se == XS2S_SE_NONE ? XS2S_OK : XS2S_EPROTO;

@@ -23,6 +23,7 @@
 
 #define XS2S_NS_STREAMS  "http://etherx.jabber.org/streams"
 #define XS2S_NS_SERVER   "jabber:server"
+#define XS2S_NS_COMPONENT "jabber:component:accept" /* XEP-0114 */
 #define XS2S_NS_DIALBACK "jabber:server:dialback"
 #define XS2S_NS_TLS      "urn:ietf:params:xml:ns:xmpp-tls"
 #define XS2S_NS_SASL     "urn:ietf:params:xml:ns:xmpp-sasl"
@@ -82,6 +83,10 @@ void xs2s_xml_lib_usage(size_t *used, size_t *size);
  * or XS2S_SE_POLICY_VIOLATION (a value longer than its field). */
 int xs2s_xml_parse_header(struct xs2s_xml *x, char *hdr, size_t len, struct xs2s_stream_hdr *h,
 			  enum xs2s_stream_err *se);
+/* The same for a stream whose default namespace must be content_ns
+ * (XS2S_NS_SERVER, or XS2S_NS_COMPONENT for an XEP-0114 component). */
+int xs2s_xml_parse_header_ns(struct xs2s_xml *x, char *hdr, size_t len, const char *content_ns,
+			     struct xs2s_stream_hdr *h, enum xs2s_stream_err *se);
 
 /* Parse one complete stanza (NUL-terminated at stanza[len]) into a tree.
  * Returns XS2S_OK and *root (the top-level element, with ns as its stream

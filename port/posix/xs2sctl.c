@@ -6,6 +6,8 @@
  *   xs2sctl [--admin PATH] send --raw STANZA [--wait]
  *   xs2sctl [--admin PATH] inbox [--json]
  *   xs2sctl [--admin PATH] watch
+ *   xs2sctl [--admin PATH] subscriptions [--json]
+ *   xs2sctl [--admin PATH] subscription accept|refuse ACCOUNT CONTACT
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,6 +36,10 @@ static void usage(FILE *f)
 		"                       well-formed, or from another domain, is refused (status 1) and\n"
 		"                       nothing is sent\n"
 		"  inbox [--json]       print and drain received messages and bounces\n"
+		"  subscriptions [--json]\n"
+		"                       device accounts' subscriptions and waiting requests\n"
+		"  subscription accept|refuse ACCOUNT CONTACT\n"
+		"                       answer a waiting subscription request (policy ask)\n"
 		"  watch                print every stanza that reaches a local JID as it arrives, one JSON\n"
 		"                       object per line (from, to, kind, type, id, xml), until interrupted;\n"
 		"                       a watcher too slow for the traffic loses lines, never slows xs2sd:\n"
@@ -141,6 +147,8 @@ int main(int argc, char **argv)
 	const char *admin = CONFIG_XS2S_POSIX_ADMIN_PATH, *from = NULL, *to = NULL, *body = NULL, *cmd = NULL;
 	const char *raw = NULL, *type = NULL, *id = NULL;
 	int json = 0, wait = 0, i, fd, rc;
+	const char *args[3] = { NULL, NULL, NULL }; /* subscription VERB ACCOUNT CONTACT */
+	int nargs = 0;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -166,6 +174,8 @@ int main(int argc, char **argv)
 			raw = argv[++i];
 		} else if (!cmd && argv[i][0] != '-') {
 			cmd = argv[i];
+		} else if (cmd && !strcmp(cmd, "subscription") && nargs < 3 && argv[i][0] != '-') {
+			args[nargs++] = argv[i];
 		} else {
 			usage(stderr);
 			return 2;
@@ -175,7 +185,7 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!strcmp(cmd, "status") || !strcmp(cmd, "inbox")) {
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "inbox") || !strcmp(cmd, "subscriptions")) {
 		snprintf(req, sizeof req, "%s%s\n", cmd, json ? "-json" : "");
 	} else if (!strcmp(cmd, "watch")) {
 		snprintf(req, sizeof req, "watch\n");
@@ -211,6 +221,13 @@ int main(int argc, char **argv)
 			snprintf(req + strlen(req), sizeof req - strlen(req), "\t%s\t%s\t%s", type ? type : "",
 				 id ? id : "", wait ? "wait" : "");
 		strcat(req, "\n");
+	} else if (!strcmp(cmd, "subscription")) {
+		if (nargs != 3 || (strcmp(args[0], "accept") && strcmp(args[0], "refuse")) || json ||
+		    strpbrk(args[1], "\t\n") || strpbrk(args[2], "\t\n")) {
+			usage(stderr);
+			return 2;
+		}
+		snprintf(req, sizeof req, "subscription\t%s\t%s\t%s\n", args[0], args[1], args[2]);
 	} else {
 		usage(stderr);
 		return 2;

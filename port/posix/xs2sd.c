@@ -1,14 +1,16 @@
 /* xs2sd: the host daemon. Kconfig gives the defaults, then the
  * configuration file (--config FILE), then the command line, which wins; an
- * admin unix socket serves xs2sctl (status, send, inbox, watch). Everything
- * is read and reserved before the engine starts.
+ * admin unix socket serves xs2sctl (status, send, inbox, watch, subscriptions;
+ * device accounts: xs2sd_accounts.c). Everything is read and reserved before
+ * the engine starts.
  *
  * Configuration file: one `key = value` per line, keys are the long options
  * (`host-map = b.test=192.0.2.7:5269`); blank lines and lines starting with
  * '#' are skipped; the value is the rest of the line, trimmed, taken as is
  * (no quotes, no trailing comments). Options without an argument take
  * yes/no (true/false, on/off, 1/0). A key repeated in the file adds to a
- * repeatable option (domain, host-map, insecure-domain) and replaces any
+ * repeatable option (domain, host-map, insecure-domain, account,
+ * allow-subscriber, component) and replaces any
  * other; a repeatable option given on the command line replaces the file's
  * list. An unknown key, a malformed line or a bad value stops xs2sd before
  * it starts, naming the file and line.
@@ -46,6 +48,7 @@
 #include "hostwatch.h"
 #include "hostlog.h"
 #include "watch.h"
+#include "xs2sd_accounts.h"
 #ifdef CONFIG_XS2S_PORT_LWIP
 #include "lwip/port_lwip.h"
 #endif
@@ -59,6 +62,7 @@
 #define POLL_MS 1000u
 #define CONF_MAX_BYTES (64 * 1024) /* a configuration file is small */
 #define WHERE_MAX 300              /* "FILE:LINE" or "--option" */
+#define COMPONENTS_TEXT 4096       /* --component entries, space-separated */
 
 struct admin_client {
 	int fd;                       /* -1: free */
@@ -102,12 +106,23 @@ static void usage(FILE *f)
 #endif
 		"  --admin PATH            admin socket for xs2sctl                            [%s]\n"
 		"  --dialback-secret S     XEP-0185 secret (default: random at start)\n"
+#ifdef CONFIG_XS2S_COMPONENTS
+		"  --component NAME=SECRET XEP-0114 component serving domain NAME (repeatable; never logged)\n"
+		"  --component-listen ADDR:PORT  component listener (plaintext: keep it local) [%s]\n"
+#endif
 		"  --tls-policy P          required | optional (INSECURE plaintext fallback)   [%s]\n"
 		"  --auth LIST             methods: sasl-external,dialback (either or both)    [%s%s%s]\n"
 		"  --secure-auth           refuse peers without a valid certificate            [%s]\n"
 		"  --insecure-domain D     exempt D from --secure-auth (repeatable)\n"
 		"  --log-level L           error | warn | info | debug (or 1-4)                [%d]\n"
 		"  --syslog                log to syslog (facility daemon) instead of stderr\n"
+#ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
+		"device accounts (presence subscriptions, RFC 6121):\n"
+		"  --account JID           a local bare JID with presence (repeatable)\n"
+		"  --subscription-policy P accept-all | allow-list | ask                       [%s]\n"
+		"  --allow-subscriber E    a JID or domain the allow list accepts (repeatable)\n"
+		"  --subscriptions-file F  kept there across restarts (rewritten atomically)   [%s]\n"
+#endif
 #ifdef CONFIG_XS2S_PORT_LWIP
 		"lwIP host simulation (the TAP device must exist and be up on the kernel side):\n"
 		"  --tap IFNAME            TAP device lwIP attaches to                         [%s]\n"
@@ -117,11 +132,20 @@ static void usage(FILE *f)
 #endif
 		,
 		CONFIG_XS2S_DOMAIN, CONFIG_XS2S_LISTEN, CONFIG_XS2S_CERT_FILE, CONFIG_XS2S_KEY_FILE,
-		CONFIG_XS2S_CA_FILE, CONFIG_XS2S_POSIX_ADMIN_PATH, CONFIG_XS2S_TLS_REQUIRED ? "required" : "optional",
+		CONFIG_XS2S_CA_FILE, CONFIG_XS2S_POSIX_ADMIN_PATH,
+#ifdef CONFIG_XS2S_COMPONENTS
+		CONFIG_XS2S_COMPONENT_LISTEN,
+#endif
+		CONFIG_XS2S_TLS_REQUIRED ? "required" : "optional",
 		IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_SASL_EXTERNAL) ? "sasl-external" : "",
 		IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_SASL_EXTERNAL) && IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK) ? "," : "",
 		IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK) ? "dialback" : "",
 		IS_ENABLED_XS2S(CONFIG_XS2S_SECURE_AUTH) ? "on" : "off", CONFIG_XS2S_LOG_LEVEL
+#ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
+		, IS_ENABLED_XS2S(CONFIG_XS2S_SUB_POLICY_ACCEPT_ALL) ? "accept-all"
+		  : IS_ENABLED_XS2S(CONFIG_XS2S_SUB_POLICY_ASK) ? "ask" : "allow-list",
+		CONFIG_XS2S_POSIX_SUBSCRIPTIONS_FILE[0] ? CONFIG_XS2S_POSIX_SUBSCRIPTIONS_FILE : "none: in memory"
+#endif
 #ifdef CONFIG_XS2S_PORT_LWIP
 		, CONFIG_XS2S_LWIP_HOST_TAP, CONFIG_XS2S_LWIP_HOST_IPV4, CONFIG_XS2S_LWIP_HOST_GW, CONFIG_XS2S_LWIP_HOST_IPV6
 #endif
@@ -478,6 +502,8 @@ static void admin_handle(struct admin_client *c)
 		admin_send(c, &w, req + 9, true);
 	} else if (!strcmp(req, "watch")) {
 		admin_watch_start(c, &w);
+	} else if (xs2sd_acct_admin(&eng, req, &w)) {
+		/* subscriptions, subscription accept|refuse (xs2sd_accounts.c) */
 	} else {
 		xs2s_w_raw(&w, "error: unknown command\n");
 	}
@@ -627,7 +653,8 @@ static int admin_open(const char *path)
 
 enum { OPT_DOMAIN = 256, OPT_LISTEN, OPT_CERT, OPT_KEY, OPT_CA, OPT_HOSTMAP, OPT_ADMIN, OPT_SECRET, OPT_POLICY,
        OPT_LOGLEVEL, OPT_AUTH, OPT_SECURE, OPT_INSECURE_DOMAIN, OPT_HELP, OPT_DNS, OPT_TAP, OPT_TAP_IP, OPT_TAP_GW,
-       OPT_TAP_IP6, OPT_CONFIG, OPT_SYSLOG };
+       OPT_TAP_IP6, OPT_CONFIG, OPT_SYSLOG, OPT_ACCOUNT, OPT_SUB_POLICY, OPT_ALLOW_SUB, OPT_SUBS_FILE,
+       OPT_COMPONENT, OPT_COMPONENT_LISTEN, OPT__END };
 
 static const struct option opts[] = {
 	{ "domain", required_argument, NULL, OPT_DOMAIN },     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -638,6 +665,11 @@ static const struct option opts[] = {
 	{ "auth", required_argument, NULL, OPT_AUTH },         { "secure-auth", no_argument, NULL, OPT_SECURE },
 	{ "insecure-domain", required_argument, NULL, OPT_INSECURE_DOMAIN },
 	{ "dns-server", required_argument, NULL, OPT_DNS },    { "syslog", no_argument, NULL, OPT_SYSLOG },
+	{ "account", required_argument, NULL, OPT_ACCOUNT },   { "subscription-policy", required_argument, NULL, OPT_SUB_POLICY },
+	{ "allow-subscriber", required_argument, NULL, OPT_ALLOW_SUB },
+	{ "subscriptions-file", required_argument, NULL, OPT_SUBS_FILE },
+	{ "component", required_argument, NULL, OPT_COMPONENT },
+	{ "component-listen", required_argument, NULL, OPT_COMPONENT_LISTEN },
 #ifdef CONFIG_XS2S_PORT_LWIP
 	{ "tap", required_argument, NULL, OPT_TAP },           { "tap-ip", required_argument, NULL, OPT_TAP_IP },
 	{ "tap-gw", required_argument, NULL, OPT_TAP_GW },     { "tap-ip6", required_argument, NULL, OPT_TAP_IP6 },
@@ -653,6 +685,7 @@ struct settings {
 	char listen[80];
 	char exceptions[512];         /* secure-auth exceptions, space-separated */
 	char host_map[4096];          /* --host-map entries, space-separated */
+	char components[COMPONENTS_TEXT]; /* --component entries, space-separated; never logged */
 	const char *cert, *key, *ca, *admin;
 	bool syslog;
 #ifdef CONFIG_XS2S_PORT_LWIP
@@ -705,6 +738,7 @@ static void settings_defaults(struct settings *s)
 	s->key = CONFIG_XS2S_KEY_FILE;
 	s->ca = CONFIG_XS2S_CA_FILE;
 	s->admin = CONFIG_XS2S_POSIX_ADMIN_PATH;
+	xs2sd_acct_defaults(&s->cfg);
 #ifdef CONFIG_XS2S_PORT_LWIP
 	s->tap = CONFIG_XS2S_LWIP_HOST_TAP;
 	s->tap_ip = CONFIG_XS2S_LWIP_HOST_IPV4;
@@ -770,6 +804,49 @@ static int set_option(struct settings *s, int id, const char *val, const char *w
 			"peers come from the host map only\n", where, val);
 		return -1;
 #endif
+	case OPT_COMPONENT:
+	case OPT_COMPONENT_LISTEN:
+#ifdef CONFIG_XS2S_COMPONENTS
+		if (id == OPT_COMPONENT_LISTEN) {
+			char tmp[80];
+			const char *addr;
+			uint16_t port;
+
+			if (strlen(val) >= sizeof tmp ||
+			    (snprintf(tmp, sizeof tmp, "%s", val), split_listen(tmp, &addr, &port) < 0)) {
+				fprintf(stderr, "xs2sd: %s: bad component listen address '%s' (want ADDR:PORT, [V6]:PORT)\n",
+					where, val);
+				return -1;
+			}
+			s->cfg.component_listen = val;
+			return 0;
+		}
+		{
+			size_t n = strlen(s->components);
+			const char *eq = strchr(val, '=');
+
+			/* The secret is never printed: only the name (nothing when there
+			 * is no '=': the value may be a secret alone). */
+			if (!xs2s_component_entry_valid(val)) {
+				fprintf(stderr, "xs2sd: %s: bad component %s%.*s%s (want NAME=SECRET: NAME a domain, "
+					"SECRET 1-128 characters without spaces)\n", where, eq ? "'" : "(no '=')",
+					eq ? (int)(eq - val) : 0, val, eq ? "=...'" : "");
+				return -1;
+			}
+			if (n + strlen(val) + 2 > sizeof s->components) {
+				fprintf(stderr, "xs2sd: %s: too many components (%zu bytes at most)\n", where,
+					sizeof s->components - 1);
+				return -1;
+			}
+			snprintf(s->components + n, sizeof s->components - n, "%s%s", n ? " " : "", val);
+			s->cfg.components = s->components;
+			return 0;
+		}
+#else
+		fprintf(stderr, "xs2sd: %s: this build has no XEP-0114 components (CONFIG_XS2S_COMPONENTS is off)\n",
+			where);
+		return -1;
+#endif
 	case OPT_POLICY:
 		if (!strcmp(val, "required"))
 			s->cfg.tls_policy = XS2S_TLS_POLICY_REQUIRED;
@@ -826,6 +903,10 @@ static int set_option(struct settings *s, int id, const char *val, const char *w
 	case OPT_TAP_GW: s->tap_gw = val; return 0;
 	case OPT_TAP_IP6: s->tap_ip6 = val; return 0;
 #endif
+	case OPT_ACCOUNT: return xs2sd_acct_option(&s->cfg, XS2SD_ACCT_ACCOUNT, val, where);
+	case OPT_SUB_POLICY: return xs2sd_acct_option(&s->cfg, XS2SD_ACCT_POLICY, val, where);
+	case OPT_ALLOW_SUB: return xs2sd_acct_option(&s->cfg, XS2SD_ACCT_ALLOW, val, where);
+	case OPT_SUBS_FILE: return xs2sd_acct_option(&s->cfg, XS2SD_ACCT_FILE, val, where);
 	default:
 		fprintf(stderr, "xs2sd: %s: not allowed here\n", where);
 		return -1;
@@ -844,7 +925,8 @@ static const struct option *option_by_id(int id)
 
 static bool repeatable(int id)
 {
-	return id == OPT_DOMAIN || id == OPT_HOSTMAP || id == OPT_INSECURE_DOMAIN;
+	return id == OPT_DOMAIN || id == OPT_HOSTMAP || id == OPT_INSECURE_DOMAIN || id == OPT_ACCOUNT ||
+	       id == OPT_ALLOW_SUB || id == OPT_COMPONENT;
 }
 
 /* Read and apply the configuration file. cli_has[id - OPT_DOMAIN]: the
@@ -917,7 +999,7 @@ static int load_config(struct settings *s, const char *path, const bool *cli_has
  * exit 0 (--help), -1 to exit 2. */
 static int parse_settings(struct settings *s, int argc, char **argv)
 {
-	bool cli_has[OPT_SYSLOG - OPT_DOMAIN + 1] = { false };
+	bool cli_has[OPT__END - OPT_DOMAIN] = { false };
 	const char *config = NULL;
 	int o;
 
@@ -929,7 +1011,7 @@ static int parse_settings(struct settings *s, int argc, char **argv)
 			usage(stdout);
 			return 1;
 		}
-		if (o < OPT_DOMAIN || o > OPT_SYSLOG) {
+		if (o < OPT_DOMAIN || o >= OPT__END) {
 			usage(stderr);
 			return -1;
 		}
@@ -1045,6 +1127,7 @@ int main(int argc, char **argv)
 		return 2; /* checked by set_option; the Kconfig default is not */
 	if (s.syslog)
 		xs2s_host_log_syslog("xs2sd");
+	xs2sd_acct_finish(&s.cfg);
 	/* Without them the engine neither offers nor uses STARTTLS (and says so). */
 	if (read_credentials(&s, &s.cfg, "") < 0 && s.cfg.tls_policy == XS2S_TLS_POLICY_REQUIRED) {
 		XS2S_LOGE(0, "TLS is required and the certificate or key cannot be read: not starting");

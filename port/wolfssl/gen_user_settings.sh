@@ -161,6 +161,8 @@ if on XS2S_WOLFSSL_X25519; then
 	echo '#define CURVE25519_SMALL'
 fi
 
+# SHA-1 stays in (no NO_SHA): X.509 needs it, and so does the XEP-0114
+# component handshake (lib/crypto.c xs2s_sha1 refuses to build without it).
 cat <<'HDR'
 
 /* ---- symmetric: AES-GCM, SHA-2, HMAC ---- */

@@ -68,7 +68,7 @@ struct fz_watch {
 static struct fz_watch fz_w[SC_PEERS];
 static char fz_el[FZ_MAX_INPUT + 4096];
 
-static const struct sc_scenario fz_sc = { "fuzz_engine", NULL, 0, NULL };
+static const struct sc_scenario fz_sc = { "fuzz_engine", NULL, 0, NULL, NULL };
 
 /* The application's side is in play too: a handler that reads every
  * stanza through the views without claiming it, one that claims the bot's

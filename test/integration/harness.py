@@ -107,13 +107,14 @@ class Daemon(Xs2sd):
 
     def __init__(self, t, domain, ip, aliases=(), host_map=None, tls_policy='required',
                  secret=None, log_level='debug', extra_args=(), port=PORT,
-                 certdir=None, cert=None, chain=False, build=None):
+                 certdir=None, cert=None, chain=False, build=None, components=None, component_listen=None):
         """host_map values: an address (port PORT), 'ADDR:PORT' / '[V6]:PORT'
         as given, or an (address, port) tuple. certdir (default the run's
         certificates) holds ca.pem (--ca) and CERT.pem + CERT.key (--cert,
         --key; CERT defaults to the domain; chain=True gives CERT.chain.pem).
         build: another build's xs2sd (default the run's); its .config says
-        its port (self.stack: 'posix' or 'lwip')."""
+        its port (self.stack: 'posix' or 'lwip'). components {name: secret}
+        and component_listen: XEP-0114 components (lib.xs2sd.Xs2sd)."""
         self.t = t
         name = domain
         n = sum(1 for d in t.daemons if d.domain == domain)
@@ -128,7 +129,7 @@ class Daemon(Xs2sd):
                          tls_policy=tls_policy, log_level=log_level, dns_server='127.0.0.1:9',
                          extra=extra_args, admin=os.path.join(t.sockdir, f'{name}.sock'),
                          log_path=os.path.join(t.dir, f'{name}.log'), net=t.run.net,
-                         xs2sctl=t.run.xs2sctl)
+                         xs2sctl=t.run.xs2sctl, components=components, component_listen=component_listen)
 
 
 class Bot(Xs2sBot):

@@ -357,6 +357,89 @@ APPS = [
 ]
 
 
+class Feature(Failure):
+    """A feature cell: the link set up as a method would (trust, secure_auth,
+    xs2s_auth), xs2sd with options of its own (xs2s_args(workdir)), and a
+    body that checks what the peer's user sees, both ways ('both'). Only
+    servers listing `key` in PeerServer.features get it. Shown as the
+    failure rows are (what each side saw), with its note."""
+
+    def __init__(self, key, title, trust, secure_auth, xs2s_auth, xs2s_args, body, note):
+        super().__init__(key, title, trust, secure_auth, True, xs2s_auth, ('both',), body, note)
+        self.xs2s_args = xs2s_args
+
+
+SENSOR = f'sensor@{common.XS2S_DOMAIN}'
+
+
+def feature_account_presence(ctx):
+    """A device account seen from a real server's user: the user adds
+    sensor@xs2s.test to the roster and subscribes (RFC 6121 3.1.1); xs2s
+    accepts (allow list: the user's JID), the user's server gets
+    `subscribed` (roster: to) and the presence (available); the user chats
+    with the account both ways; xs2sd stops (the user sees unavailable,
+    4.5.2) and starts again with its subscriptions file (available again)."""
+    peer, xs, client, cell = ctx.peer, ctx.xs, ctx.client, ctx.cell
+    user = peer.user_jid
+
+    def subs():
+        return [r for r in xs.ctl_json('subscriptions').get('subscriptions', []) if r.get('contact') == user]
+
+    client.subscribe(SENSOR)
+    check(poll(lambda: subs() and subs()[0].get('state') == 'subscribed', 15, 0.1),
+          f'xs2sd: {user} not subscribed to {SENSOR}: {xs.ctl("subscriptions")!r}')
+    check(poll(lambda: client.presence_seen(SENSOR, 'subscribed'), 15, 0.1),
+          f'{ctx.srv.title}: the user got no subscribed from {SENSOR}: {client.presences}')
+    check(poll(lambda: client.presence_seen(SENSOR, 'available'), 15, 0.1),
+          f'{ctx.srv.title}: the user does not see {SENSOR} available: {client.presences}')
+    check(poll(lambda: client.roster_subscription(SENSOR) == 'to', 10, 0.1),
+          f'{ctx.srv.title}: roster subscription to {SENSOR} is {client.roster_subscription(SENSOR)!r}, want to')
+    link = wait_link(xs, 'out', peer.domain)
+    cell.tls_version, cell.cipher = link.get('tls_version'), common.iana_cipher(link.get('cipher'))
+
+    body = f'{cell.name} to the sensor {ctx.run.nonce}'
+    client.send(SENSOR, body)
+    msg = xs.wait_body(body, frm=user, abort=lambda: client.errors() and f'{ctx.srv.title} bounced it: '
+                       f'{client.errors()}')
+    check(msg.get('to', '').split('/')[0] == SENSOR, f'xs2sd: the message went to {msg.get("to")!r}: {msg}')
+    reply = f'{cell.name} from the sensor {ctx.run.nonce}'
+    xs.send(SENSOR, user, reply)
+    client.wait_body(reply, SENSOR, abort=lambda: xs.bounces() and f'xs2sd bounced it: {xs.bounces()}')
+
+    n = len(client.presences)
+    problems = xs.stop()
+    check(not problems, f'xs2sd: {problems}')
+    check(poll(lambda: client.presence_seen(SENSOR, 'unavailable', n), 10, 0.1),
+          f'{ctx.srv.title}: the user does not see {SENSOR} unavailable after xs2sd stopped: '
+          f'{client.presences[n:]}')
+    n = len(client.presences)
+    xs.start()
+    check(poll(lambda: client.presence_seen(SENSOR, 'available', n), 20, 0.1),
+          f'{ctx.srv.title}: {SENSOR} not available again after xs2sd restarted: {client.presences[n:]}')
+    check(subs() and subs()[0].get('state') == 'subscribed',
+          f'xs2sd: the subscription did not survive the restart: {xs.ctl("subscriptions")!r}')
+    cell.xs2s_view = (f'{user} subscribed (allow list), presence sent; chat both ways; '
+                      'kept across a restart (subscriptions file)')
+    cell.peer_view = (f'roster: {SENSOR} subscription=to; available, unavailable at the stop, '
+                      'available after the restart')
+
+
+FEATURES = [
+    Feature('account-presence', 'device account: roster subscription, presence, chat', 'test', True,
+            'sasl-external',
+            lambda workdir: ['--account', SENSOR, '--subscription-policy', 'allow-list',
+                             '--allow-subscriber', '{user}', '--subscriptions-file',
+                             os.path.join(workdir, 'subscriptions')],
+            feature_account_presence,
+            'xs2sd declares `sensor@xs2s.test` (`--account`, `--subscription-policy allow-list`, '
+            '`--allow-subscriber` the peer\'s user, `--subscriptions-file`); STARTTLS + SASL EXTERNAL. '
+            'The peer\'s user (slixmpp) adds it to the roster and subscribes: xs2s answers `subscribed` '
+            'and its presence (RFC 6121 3.1.5), the user\'s roster says `to` and shows it available; a '
+            'message each way; xs2sd stops (unavailable to the subscriber, 4.5.2) and starts again '
+            '(available again, from the subscriptions file).'),
+]
+
+
 class CellCtx:
     """What a cell's body works with; run_cell stops whatever is in it."""
 
@@ -390,8 +473,10 @@ class CellCtx:
         self.peer.start()
         self.peer_pid0 = getattr(getattr(self.peer, 'proc', None), 'pid', None)
         cert = run.pki.special(*how.xs2s_cert) if cell.failure and how.xs2s_cert else common.XS2S_DOMAIN
+        extra = [a.format(user=self.peer.user_jid) for a in how.xs2s_args(self.workdir)] \
+            if isinstance(how, Feature) else []
         self.xs = common.Xs2s(run.build, self.workdir, run.pki, run.pki.ca if cell.failure else trust,
-                              how.xs2s_auth, cert=cert, net=run.net)
+                              how.xs2s_auth, cert=cert, net=run.net, extra=extra)
         self.xs.start()
         self.new_client('client.log')
 
@@ -432,6 +517,8 @@ class Cell:
         self.logs = []                  # (name, path, skip regex) shown on failure
 
     def direction_title(self):
+        if self.direction == 'both':
+            return f'{self.server.title} ↔ xs2s'
         if self.direction == 'to-xs2s':
             return f'{self.server.title} → xs2s'
         return f'xs2s → {self.server.title}'

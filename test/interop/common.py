@@ -10,6 +10,7 @@ runs with --no-resolv and no upstream, xs2sd gets --dns-server pointing at
 it, and the slixmpp client is given its server's address (its DNS lookup is
 replaced)."""
 import asyncio
+import concurrent.futures
 import logging
 import os
 import subprocess
@@ -132,16 +133,19 @@ class Xs2s(Xs2sd):
     """The xs2sd under test (lib.xs2sd.Xs2sd), serving XS2S_DOMAIN on
     XS2S_IP:5269, finding peers through dnsmasq, named 'xs2sd' in messages.
     build: a copy of the programs only (no .config): the port is the run's.
+    components, component_listen: XEP-0114 components (lib.xs2sd.Xs2sd).
     cert: the name of its certificate in pki (default XS2S_DOMAIN's;
     Pki.special for others). net: the run's netsim.TapNet on the lwIP port
     (None on POSIX); stop() then also waits until the peers' sockets towards
     XS2S_IP have finished closing (the next cell's peer needs its port)."""
 
-    def __init__(self, build, workdir, pki, ca, auth, cert=XS2S_DOMAIN, net=None):
+    def __init__(self, build, workdir, pki, ca, auth, cert=XS2S_DOMAIN, net=None, extra=(), components=None,
+                 component_listen=None):
         super().__init__(build, XS2S_DOMAIN, XS2S_IP, name='xs2sd', cert=pki.cert(cert), key=pki.key(cert),
                          ca=ca, admin=os.path.join(workdir, 'xs2s.sock'),
                          log_path=os.path.join(workdir, 'xs2sd.log'), dns_server=f'{DNS_IP}:{DNS_PORT}',
-                         auth=auth, net=net, stack=PORT, settle=True)
+                         auth=auth, net=net, stack=PORT, settle=True, extra=extra, components=components,
+                         component_listen=component_listen)
 
     def start(self, timeout=10):
         require_free(self.ip, self.port, self.name)
@@ -176,6 +180,7 @@ class XmppClient:
         self.jid, self.password, self.addr, self.ca = jid, password, addr, ca
         self.log_path = log_path
         self.received = []              # (from bare JID, type, body)
+        self.presences = []             # (from bare JID, kind): every presence received, in order
         self.events = []                # connection events, for failure reports
         self._lock = threading.Lock()
         self._ready = threading.Event()
@@ -249,6 +254,15 @@ class XmppClient:
             with self._lock:
                 self.received.append((msg['from'].bare, msg['type'], body))
 
+        def presence(kind):
+            def f(p):
+                with self._lock:
+                    self.presences.append((p['from'].bare, kind))
+            return f
+        for kind in ('available', 'unavailable', 'subscribe', 'subscribed', 'unsubscribe', 'unsubscribed',
+                     'error'):
+            x.add_event_handler(f'presence_{kind}', presence(kind))
+
         x.add_event_handler('session_start', session_start)
         x.add_event_handler('failed_all_auth', failed)
         x.add_event_handler('disconnected', disconnected)
@@ -271,6 +285,40 @@ class XmppClient:
     def send(self, to, body):
         check(self.loop is not None, 'XMPP client not running')
         self.loop.call_soon_threadsafe(lambda: self.xmpp.send_message(mto=to, mbody=body, mtype='chat'))
+
+    def _on_loop(self, fn, timeout=5):
+        """fn() run on the client's own loop (slixmpp is not thread-safe); its result."""
+        check(self.loop is not None, 'XMPP client not running')
+        done = concurrent.futures.Future()
+
+        def run():
+            try:
+                done.set_result(fn())
+            except Exception as e:  # noqa: BLE001 - handed to the caller
+                done.set_exception(e)
+        self.loop.call_soon_threadsafe(run)
+        return done.result(timeout)
+
+    def subscribe(self, jid):
+        """Add jid to the roster (a roster set) and ask for its presence
+        (RFC 6121 3.1.1: presence of type subscribe), as a user's client does."""
+        async def go():
+            # A roster get first: the session becomes an "interested resource"
+            # (RFC 6121 2.2), which is what gets roster pushes and the contact's
+            # "subscribed" (Prosody sends them to interested resources only).
+            await self.xmpp.get_roster()
+            await self.xmpp.update_roster(jid, name=jid.split('@')[0])
+            self.xmpp.send_presence_subscription(pto=jid)
+        asyncio.run_coroutine_threadsafe(go(), self.loop).result(10)
+
+    def roster_subscription(self, jid):
+        """The roster's subscription state of jid ('none', 'to', ...) as the server pushed it."""
+        return self._on_loop(lambda: self.xmpp.client_roster[jid]['subscription'])
+
+    def presence_seen(self, jid, kind, since=0):
+        """Presences of this kind from bare jid, after the first `since` ones received."""
+        with self._lock:
+            return [p for p in self.presences[since:] if p == (jid, kind)]
 
     def errors(self):
         with self._lock:

@@ -33,7 +33,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import common  # noqa: E402  (puts test/ on sys.path for lib)
-from cells import APPS, DIRECTIONS, FAILURES, METHODS, Cell, run_cell, judge_unsupported  # noqa: E402
+from cells import APPS, DIRECTIONS, FAILURES, FEATURES, METHODS, Cell, run_cell, judge_unsupported  # noqa: E402
+import component  # noqa: E402
 from lib import netsim, runner  # noqa: E402
 from lib.dnsmasq import Dnsmasq, xmpp_srv  # noqa: E402
 from lib.pki import Pki  # noqa: E402
@@ -89,6 +90,8 @@ def run_one(run, index, cell, setup_error):
     """One cell (unless its server could not be set up), judged and printed."""
     if cell.server.key in setup_error:
         cell.reason = f'setup failed: {setup_error[cell.server.key]}'
+    elif isinstance(cell, component.ComponentCell):
+        component.run_component_cell(run, cell, index)
     else:
         run_cell(run, cell, index)
         judge_unsupported(cell)
@@ -135,6 +138,9 @@ def main():
               if f.key in getattr(s, 'failure_modes', ())]
     cells += [Cell(s, a, d) for s in servers for a in APPS for d in a.directions
               if a.key in getattr(s, 'app_checks', ())]
+    cells += [Cell(s, f, d) for s in servers for f in FEATURES for d in f.directions
+              if f.key in getattr(s, 'features', ())]
+    cells += [component.ComponentCell(s) for s in servers if s.key in component.COMPONENT_SERVERS]
     cells = [c for c in cells if not args.k or any(k in c.name for k in args.k)]
     if not cells:
         print('no cell matches', file=sys.stderr)
@@ -164,8 +170,9 @@ def main():
         try:
             run.pki = Pki(os.path.join(rundir, 'pki'), domains, os.path.join(rundir, 'foreign-pki'))
             run.dns = Dnsmasq(common.DNS_IP, common.DNS_PORT, os.path.join(rundir, 'dnsmasq.log'),
-                              hosts={common.XS2S_DOMAIN: common.XS2S_IP, **{s.domain: s.ip for s in servers}},
-                              srv=[xmpp_srv(d, common.S2S_PORT) for d in domains],
+                              hosts={common.XS2S_DOMAIN: common.XS2S_IP, **{s.domain: s.ip for s in servers},
+                                     **component.dns_names()},
+                              srv=[xmpp_srv(d, common.S2S_PORT) for d in domains + list(component.dns_names())],
                               probe=(common.XS2S_DOMAIN, 'A'))
             run.dns.start()
         except Fail as e:

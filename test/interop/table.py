@@ -8,7 +8,8 @@ import platform
 import subprocess
 
 import common
-from cells import APPS, FAILURES
+from cells import APPS, FAILURES, FEATURES
+import component
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
 PORT_TITLE = {'posix': 'POSIX port', 'lwip': 'lwIP port'}
@@ -59,6 +60,8 @@ def write_table(path, cells, versions, run):
     def cell_text(t):
         return (t or '–').replace('|', '/').replace('<', '&lt;')
     for c in cells:
+        if isinstance(c, component.ComponentCell):
+            continue
         if c.failure or c.app:
             out.append(f'| {c.server.title} | {versions.get(c.server.key, "?")} | {c.method.title} | '
                        f'{c.direction_title()} | {"pass" if c.passed else "**FAIL**"} | '
@@ -80,6 +83,10 @@ def write_table(path, cells, versions, run):
         out += ['', 'Application rows (result *pass*: the conversation happened as expected; "xs2s sees" / '
                 '"server sees": what each side got):', '']
         out += [f'- **{a.title}**: {a.note}' for a in apps]
+    feats = [f for f in FEATURES if any(c.method is f for c in cells)]
+    if feats:
+        out += ['', 'Feature rows (what xs2s and the peer\'s user saw):', '']
+        out += [f'- **{f.title}**: {f.note}' for f in feats]
     out += ['', 'How each method is forced:', '',
             '- **STARTTLS + Dialback**: `xs2sd --auth dialback`; each side trusts only a CA that '
             'signed neither certificate (both certificates `untrusted`), the peer does not require '
@@ -95,6 +102,7 @@ def write_table(path, cells, versions, run):
             '`TLS13-AES128-GCM-SHA256`); both sides reported the same version and suite.',
             f'- Names resolve through dnsmasq at {common.DNS_IP} (SRV `_xmpp-server._tcp` and A records of '
             'the `.test` zone only); see test/interop/README.md.']
+    out += component.table_section(cells, versions)
     unsup = {(c.server.title, c.method.title): c.unsupported for c in cells if c.unsupported}
     if unsup:
         out += ['', 'Not supported by the peer (the cell ran; the row shows what was said):', '']
@@ -102,7 +110,7 @@ def write_table(path, cells, versions, run):
     failed = [c for c in cells if not c.passed and not c.unsupported]
     if failed:
         out += ['', 'Failures:', '']
-        out += [f'- {c.server.title}, {c.method.title}, {c.direction_title()}: '
+        out += [f'- {c.server.title}, {c.method.title if c.method else "component"}, {c.direction_title()}: '
                 f'{c.reason.replace("|", "/")[:400]}' for c in failed]
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, 'w') as f:

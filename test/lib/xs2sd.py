@@ -77,6 +77,9 @@ class Xs2sd(Proc):
                        'ADDR:PORT' / '[V6]:PORT' is given as is, an
                        (address, port) tuple is written as ADDR:PORT
     secret             --dialback-secret (hidden in the log's first line)
+    components         {name: secret}: --component NAME=SECRET each (the
+                       secrets hidden in the log's first line as well)
+    component_listen   --component-listen ADDR:PORT (None: the build's default)
     tls_policy, auth, dns_server, log_level   the options of the same name
                        (left out when None)
     extra              further arguments, last (they win over the above)
@@ -92,7 +95,7 @@ class Xs2sd(Proc):
     def __init__(self, build, domain, ip, *, cert, key, ca, admin, log_path, name=None,
                  port=S2S_PORT, aliases=(), host_map=None, secret=None, tls_policy=None, auth=None,
                  dns_server=None, log_level='debug', extra=(), net=None, stack=None, xs2sctl=None,
-                 settle=False):
+                 settle=False, components=None, component_listen=None):
         self.build, self.domain, self.ip, self.port = build, domain, ip, port
         self.addr = (ip, port)
         self.exe = os.path.join(build, 'xs2sd')
@@ -106,10 +109,11 @@ class Xs2sd(Proc):
         self.secret, self.tls_policy, self.auth = secret, tls_policy, auth
         self.dns_server, self.log_level, self.extra = dns_server, log_level, list(extra)
         self.net, self.settle = net, settle
+        self.components, self.component_listen = dict(components or {}), component_listen
         self.tap_args = []          # lwIP: --tap options for the address claimed at start
         self.messages = []          # every message drained from the inbox so far
         self.states_at_start = set()
-        super().__init__(name or domain, [], log_path, hide=[secret])
+        super().__init__(name or domain, [], log_path, hide=[secret] + list(self.components.values()))
 
     def options(self):
         """The command line without the TAP options."""
@@ -126,9 +130,11 @@ class Xs2sd(Proc):
         a += ['--admin', self.admin]
         for opt, v in (('--dialback-secret', self.secret), ('--tls-policy', self.tls_policy),
                        ('--auth', self.auth), ('--log-level', self.log_level),
-                       ('--dns-server', self.dns_server)):
+                       ('--dns-server', self.dns_server), ('--component-listen', self.component_listen)):
             if v is not None:
                 a += [opt, v]
+        for name, secret in self.components.items():
+            a += ['--component', f'{name}={secret}']
         return a
 
     def start(self, timeout=10):

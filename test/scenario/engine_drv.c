@@ -106,6 +106,94 @@ int drv_handler(const char *jid, const char *kind, const char *ns, bool claim)
 	return xs2s_handler_add(&drv_eng, &m, drv_on_stanza, slot);
 }
 
+/* ---- device accounts: the ask callback and a store in memory ---- */
+
+static struct {
+	char account[DRV_FIELD], contact[DRV_FIELD];
+} drv_asks[DRV_ASKS];
+static unsigned drv_nasks;
+static char drv_store_saved[DRV_STORE];
+static char drv_store_loaded[DRV_STORE];
+static unsigned drv_saves;
+
+static void drv_on_ask(struct xs2s_engine *eng, void *arg, const char *account, const char *contact)
+{
+	(void)eng;
+	(void)arg;
+	if (drv_nasks == DRV_ASKS)
+		return; /* the script did not take them: the strict end of the script says so */
+	snprintf(drv_asks[drv_nasks].account, DRV_FIELD, "%s", account);
+	snprintf(drv_asks[drv_nasks].contact, DRV_FIELD, "%s", contact);
+	drv_nasks++;
+}
+
+bool drv_ask_take(char account[DRV_FIELD], char contact[DRV_FIELD])
+{
+	if (!drv_nasks)
+		return false;
+	memcpy(account, drv_asks[0].account, DRV_FIELD);
+	memcpy(contact, drv_asks[0].contact, DRV_FIELD);
+	memmove(drv_asks, drv_asks + 1, (--drv_nasks) * sizeof drv_asks[0]);
+	return true;
+}
+
+/* "ACCOUNT CONTACT STATE" lines, as xs2sd's file holds them. */
+static int drv_store_load(void *ctx, xs2s_sub_record_fn add, void *add_arg)
+{
+	char *line = drv_store_loaded, *next;
+
+	(void)ctx;
+	for (; line && *line; line = next) {
+		char *sp1, *sp2;
+		struct xs2s_sub_record r;
+		int rc;
+
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		sp1 = strchr(line, ' ');
+		sp2 = sp1 ? strchr(sp1 + 1, ' ') : NULL;
+		if (!sp2)
+			return XS2S_EINVAL;
+		*sp1 = *sp2 = '\0';
+		r.account = line;
+		r.contact = sp1 + 1;
+		r.state = !strcmp(sp2 + 1, "pending") ? XS2S_SUB_PENDING : !strcmp(sp2 + 1, "subscribed") ?
+			XS2S_SUB_SUBSCRIBED : (enum xs2s_sub_state)0;
+		rc = add(add_arg, &r);
+		if (rc != XS2S_OK)
+			return rc;
+	}
+	return XS2S_OK;
+}
+
+static int drv_store_save(void *ctx, xs2s_sub_next_fn next, void *it)
+{
+	struct xs2s_sub_record r;
+	size_t n = 0;
+
+	(void)ctx;
+	drv_store_saved[0] = '\0';
+	while (next(it, &r))
+		n += (size_t)snprintf(drv_store_saved + n, n < sizeof drv_store_saved ? sizeof drv_store_saved - n : 0,
+				      "%s %s %s\n", r.account, r.contact,
+				      r.state == XS2S_SUB_PENDING ? "pending" : "subscribed");
+	drv_saves++;
+	return n < sizeof drv_store_saved ? XS2S_OK : XS2S_ERANGE;
+}
+
+static const struct xs2s_store drv_store = { drv_store_load, drv_store_save, NULL };
+
+const char *drv_store_text(void)
+{
+	return drv_store_saved;
+}
+
+unsigned drv_store_saves(void)
+{
+	return drv_saves;
+}
+
 int drv_start(const struct drv_config *c)
 {
 	struct xs2s_config cfg;
@@ -135,6 +223,18 @@ int drv_start(const struct drv_config *c)
 	cfg.key_pem = c->key_pem;
 	cfg.key_len = c->key_len;
 	drv_ev_head = drv_ev_n = 0;
+	drv_nasks = 0;
+	drv_saves = 0;
+	drv_store_saved[0] = '\0';
+	snprintf(drv_store_loaded, sizeof drv_store_loaded, "%s", c->store_initial ? c->store_initial : "");
+	cfg.accounts = c->accounts;
+	cfg.sub_policy = (enum xs2s_sub_policy)c->sub_policy;
+	cfg.sub_allow = c->sub_allow;
+	cfg.sub_ask = c->ask ? drv_on_ask : NULL;
+	cfg.store = c->store ? &drv_store : NULL;
+	cfg.components = c->components;
+	if (c->component_listen)
+		cfg.component_listen = c->component_listen;
 	return xs2s_engine_start(&drv_eng, &cfg);
 }
 
@@ -209,7 +309,55 @@ void drv_pools(struct drv_pools *p)
 	for (i = 1; i < XS2S_ARENA_OWNERS; i++)
 		p->tls_link_bytes += c->tls.arena.owner_used[i];
 	p->resolver_busy = xs2s_resolve_busy(&c->res);
+#ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
+	p->accounts = c->app.acct.accounts_used;
+	p->subscriptions = c->app.acct.subs_used;
+#endif
+#if CONFIG_XS2S_COMPONENTS
+	p->comp_links = c->comps.links;
+	p->comp_used = c->comps.used;
+#endif
 }
+
+#ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
+int drv_account_add(const char *account)
+{
+	return xs2s_account_add(&drv_eng, account);
+}
+
+int drv_account_answer(const char *account, const char *contact, bool accept)
+{
+	return xs2s_account_answer(&drv_eng, account, contact, accept);
+}
+
+int drv_account_presence(const char *account, bool available, const char *show, const char *status)
+{
+	return xs2s_account_presence(&drv_eng, account, available, show, status);
+}
+#else
+int drv_account_add(const char *account)
+{
+	(void)account;
+	return XS2S_EINVAL;
+}
+
+int drv_account_answer(const char *account, const char *contact, bool accept)
+{
+	(void)account;
+	(void)contact;
+	(void)accept;
+	return XS2S_EINVAL;
+}
+
+int drv_account_presence(const char *account, bool available, const char *show, const char *status)
+{
+	(void)account;
+	(void)available;
+	(void)show;
+	(void)status;
+	return XS2S_EINVAL;
+}
+#endif
 
 void drv_log_level(int level)
 {

@@ -20,6 +20,8 @@
 #define DRV_HOSTMAP 8      /* static host map entries per configuration */
 #define DRV_FIELD 256      /* inbox field copies (longer values are cut) */
 #define DRV_BODY 12288     /* inbox body copy */
+#define DRV_ASKS 8         /* subscription requests the ask callback recorded, not yet taken */
+#define DRV_STORE 8192     /* the saved subscription table, as text */
 
 struct drv_config {
 	const char *domains[DRV_DOMAINS]; /* primary first; NULL after the last */
@@ -35,6 +37,15 @@ struct drv_config {
 	const char *host_map[DRV_HOSTMAP];/* "domain=addr:port"; NULL after the last */
 	const void *cert_pem, *key_pem;   /* NULL: no certificate (STARTTLS not offered) */
 	size_t cert_len, key_len;
+	/* device accounts (CONFIG_XS2S_ACCOUNTS_PRESENCE) */
+	const char *accounts;             /* space-separated bare JIDs; NULL: none */
+	int sub_policy;                   /* enum xs2s_sub_policy */
+	const char *sub_allow;            /* space-separated allow list */
+	bool ask;                         /* the ask callback records requests (drv_ask_take) */
+	bool store;                       /* a store: loads store_initial, keeps what is saved (drv_store_text) */
+	const char *store_initial;        /* "ACCOUNT CONTACT pending|subscribed\n" lines; "bad" fails the load */
+	const char *components;           /* XEP-0114 "name=secret ..."; NULL: none */
+	const char *component_listen;     /* "addr:port" of their listener */
 };
 
 /* What the application sees in the inbox (copies). */
@@ -59,6 +70,10 @@ struct drv_pools {
 	unsigned completions;    /* application completions not yet fired */
 	unsigned iq_requests;    /* iq requests waiting */
 	size_t local_queue;      /* local queue bytes */
+	unsigned accounts;       /* account table rows in use */
+	unsigned subscriptions;  /* subscription table rows in use */
+	unsigned comp_links;     /* component links (any state) */
+	unsigned comp_used;      /* component names bound to a link */
 };
 
 /* XS2S_OK or the engine's error. */
@@ -98,6 +113,16 @@ bool drv_inbox_take(struct drv_msg *m);
 void drv_status_text(char *buf, size_t cap);
 void drv_status_json(char *buf, size_t cap);
 void drv_pools(struct drv_pools *p);
+/* Device accounts: XS2S_OK or the engine's error (XS2S_EINVAL without
+ * CONFIG_XS2S_ACCOUNTS_PRESENCE). */
+int drv_account_add(const char *account);
+int drv_account_answer(const char *account, const char *contact, bool accept);
+int drv_account_presence(const char *account, bool available, const char *show, const char *status);
+/* The oldest request the ask callback recorded: true and account, contact. */
+bool drv_ask_take(char account[DRV_FIELD], char contact[DRV_FIELD]);
+/* What the store saved last ("" when nothing yet), and how many saves. */
+const char *drv_store_text(void);
+unsigned drv_store_saves(void);
 /* Run-time log level (1..4). */
 void drv_log_level(int level);
 /* The name of an XS2S_E* code ("ENOMEM"). */

@@ -6,6 +6,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/hmac.h>
 #include <wolfssl/wolfcrypt/sha256.h>
+#include <wolfssl/wolfcrypt/sha.h>
 #include "runner.h"
 #include "engine_drv.h"
 #include "dns_zone.h"
@@ -99,6 +100,9 @@ static const char *const sc_op_names[] = {
 	[SC_STATUS_HAS] = "STATUS_HAS", [SC_CAPACITY] = "CAPACITY", [SC_HOLD] = "HOLD", [SC_RELEASE] = "RELEASE",
 	[SC_APP_RAW] = "APP_RAW", [SC_APP_IQ] = "APP_IQ", [SC_HANDLER] = "HANDLER", [SC_APP_EVENT] = "APP_EVENT",
 	[SC_APP_EVENT_NONE] = "APP_EVENT_NONE",
+	[SC_ACCT_ADD] = "ACCT_ADD", [SC_ACCT_ANSWER] = "ACCT_ANSWER", [SC_ACCT_PRESENCE] = "ACCT_PRESENCE",
+	[SC_ASKED] = "ASKED", [SC_STORE_IS] = "STORE_IS",
+	[SC_COMP_CONNECT] = "COMP_CONNECT", [SC_HANDSHAKE] = "HANDSHAKE",
 };
 
 static int sc_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -184,6 +188,24 @@ void sc_dbkey(const char *secret, const char *recv, const char *orig, const char
 		out[2 * i + 1] = hex[mac[i] & 15];
 	}
 	out[64] = '\0';
+}
+
+/* XEP-0114 3, independent of the engine's code. */
+void sc_handshake(const char *id, const char *secret, bool upper, char out[41])
+{
+	const char *hex = upper ? "0123456789ABCDEF" : "0123456789abcdef";
+	uint8_t digest[WC_SHA_DIGEST_SIZE];
+	char buf[2 * SC_VAR_VALUE];
+	unsigned i;
+
+	snprintf(buf, sizeof buf, "%s%s", id, secret);
+	memset(digest, 0, sizeof digest);
+	wc_ShaHash((const byte *)buf, (word32)strlen(buf), digest);
+	for (i = 0; i < sizeof digest; i++) {
+		out[2 * i] = hex[digest[i] >> 4];
+		out[2 * i + 1] = hex[digest[i] & 15];
+	}
+	out[40] = '\0';
 }
 
 /* ---- variables and text ---- */
@@ -621,6 +643,15 @@ static int sc_app_send(const char *from, const char *to, const char *body, int w
 	return 0;
 }
 
+/* The result of an account call: hashed (part of the app outcome), checked. */
+static int sc_acct_rc(const char *what, const char *a, int rc, int want)
+{
+	sc_h_app = sc_hash(sc_h_app, &rc, sizeof rc);
+	if (rc != want)
+		return sc_fail("%s %s returned %s, expected %s", what, a, drv_err_name(rc), drv_err_name(want));
+	return 0;
+}
+
 static int sc_step(const struct sc_step *st);
 
 static int sc_steps(const struct sc_step *steps, unsigned depth)
@@ -661,14 +692,15 @@ static int sc_step(const struct sc_step *st)
 	if (sc_settle())
 		return -1;
 	switch (st->op) {
-	case SC_CONNECT: {
+	case SC_CONNECT:
+	case SC_COMP_CONNECT: {
 		char addr[64];
 		xs2s_sock s;
 
 		sc_failed_peer = st->peer;
 		if (p->sock != XS2S_SOCK_NONE)
 			return sc_fail("peer %u is already connected", st->peer);
-		snprintf(addr, sizeof addr, "%s:%u", SC_ENGINE_ADDR, SC_ENGINE_PORT);
+		snprintf(addr, sizeof addr, "%s:%u", SC_ENGINE_ADDR, st->op == SC_CONNECT ? SC_ENGINE_PORT : SC_COMP_PORT);
 		if (fake_tcp_connect(addr, NULL, &s) != XS2S_OK)
 			return sc_fail("cannot connect to the engine at %s", addr);
 		sc_peer_attach(p, s);
@@ -730,6 +762,14 @@ static int sc_step(const struct sc_step *st)
 			return -1;
 		sc_dbkey(SC_SECRET, recv, orig, id, key);
 		return sc_var_set(st->a, strlen(st->a), key, strlen(key));
+	}
+	case SC_HANDSHAKE: {
+		char id[SC_VAR_VALUE], secret[SC_VAR_VALUE], hs[41];
+
+		if (sc_expand(id, sizeof id, st->b) || sc_expand(secret, sizeof secret, st->c))
+			return -1;
+		sc_handshake(id, secret, st->n != 0, hs);
+		return sc_var_set(st->a, strlen(st->a), hs, strlen(hs));
 	}
 	case SC_APP_SEND:
 		if (sc_compose(sc_pat, sizeof sc_pat, st->n ? NULL : st->c, st->n ? st->c : NULL, st->n, NULL) ||
@@ -808,6 +848,32 @@ static int sc_step(const struct sc_step *st)
 		sc_failed_peer = st->peer;
 		p->hold = st->op == SC_HOLD;
 		return 0;
+	case SC_ACCT_ADD:
+		return sc_acct_rc("account add", st->a, drv_account_add(st->a), st->m);
+	case SC_ACCT_ANSWER:
+		return sc_acct_rc("account answer", st->b, drv_account_answer(st->a, st->b, st->n != 0), st->m);
+	case SC_ACCT_PRESENCE:
+		return sc_acct_rc("account presence", st->a, drv_account_presence(st->a, st->n != 0, st->b, st->c), st->m);
+	case SC_ASKED: {
+		char acct[DRV_FIELD], contact[DRV_FIELD];
+
+		if (!drv_ask_take(acct, contact))
+			return sc_fail("the ask callback was not called");
+		sc_h_app = sc_hash_str(sc_h_app, acct);
+		sc_h_app = sc_hash_str(sc_h_app, contact);
+		if (strcmp(acct, st->a) || strcmp(contact, st->b))
+			return sc_fail("the ask callback was called for %s from %s, expected %s from %s", acct, contact,
+				       st->a, st->b);
+		return 0;
+	}
+	case SC_STORE_IS:
+		sc_h_app = sc_hash_str(sc_h_app, drv_store_text());
+		if (strcmp(drv_store_text(), st->a))
+			return sc_fail("the store holds:\n%s(%u saves), expected:\n%s", drv_store_text(), drv_store_saves(),
+				       st->a);
+		if (st->n && drv_store_saves() != (unsigned)st->n)
+			return sc_fail("the store was saved %u times, expected %d", drv_store_saves(), st->n);
+		return 0;
 	default:
 		return sc_fail("unknown step op %u", st->op);
 	}
@@ -854,12 +920,24 @@ int sc_begin(const struct sc_scenario *s, enum fake_delivery mode, uint64_t spli
 	c.secure_auth = (s->flags & SC_SECURE_AUTH) != 0;
 	c.secure_auth_exceptions = s->secure_auth_exceptions;
 	c.dns_server = SC_DNS_SERVER;
+	if (s->flags & SC_COMPONENTS) {
+		c.components = SC_COMP "=" SC_COMP_SECRET " " SC_COMP2 "=" SC_COMP2_SECRET;
+		c.component_listen = SC_ENGINE_ADDR ":5347";
+	}
 	for (i = 0; sc_host_map[i]; i++)
 		c.host_map[i] = sc_host_map[i];
 	c.cert_pem = sc_cred.cert;
 	c.cert_len = sc_cred.cert_len;
 	c.key_pem = sc_cred.key;
 	c.key_len = sc_cred.key_len;
+	if (s->accounts) {
+		c.accounts = s->accounts->accounts;
+		c.sub_policy = s->accounts->policy;
+		c.sub_allow = s->accounts->allow;
+		c.ask = s->accounts->ask;
+		c.store = s->accounts->store;
+		c.store_initial = s->accounts->store_initial;
+	}
 	rc = drv_start(&c);
 	if (rc != XS2S_OK)
 		return sc_fail("the engine did not start: %s", drv_err_name(rc));
@@ -893,6 +971,10 @@ static int sc_leak_gate(void)
 			       p.tls_link_bytes);
 	if (p.resolver_busy)
 		return sc_fail("leak: %u resolver slot(s) busy", p.resolver_busy);
+	if (p.accounts || p.subscriptions)
+		return sc_fail("leak: %u account(s), %u subscription(s) after fini", p.accounts, p.subscriptions);
+	if (p.comp_links || p.comp_used)
+		return sc_fail("leak: %u component link(s), %u component name(s) bound", p.comp_links, p.comp_used);
 	if (fake_open_engine())
 		return sc_fail("leak: the engine left %u fake socket(s) open", fake_open_engine());
 	if (fake_violations(&first))
@@ -925,10 +1007,13 @@ int sc_finish(bool strict, struct sc_outcome *o)
 			ok = !sc_fail("end of script: unexpected inbox entry from='%s' to='%s' type='%s' error='%s' "
 				      "body='%.60s'", sc_msg.from, sc_msg.to, sc_msg.type, sc_msg.error, sc_msg.body);
 		if (ok) {
-			char line[DRV_EVENT];
+			char line[DRV_EVENT], acct[DRV_FIELD], contact[DRV_FIELD];
 
 			if (drv_event_take(line, sizeof line))
 				ok = !sc_fail("end of script: the application saw '%s' and no step expected it", line);
+			else if (drv_ask_take(acct, contact))
+				ok = !sc_fail("end of script: the ask callback was called for %s from %s and no step "
+					      "took it (ASKED)", acct, contact);
 		}
 	}
 	if (o) {
@@ -987,7 +1072,7 @@ void sc_report(FILE *f)
 	fprintf(f, "\n=== scenario '%s' failed (%s delivery, split seed %llu)\n", sc_cur ? sc_cur->name : "?",
 		fake_delivery_name(sc_mode), (unsigned long long)sc_split_seed);
 	if (st) {
-		bool peer_op = st->op == SC_CONNECT || st->op == SC_ACCEPT || st->op == SC_SEND || st->op == SC_EXPECT ||
+		bool peer_op = st->op == SC_CONNECT || st->op == SC_COMP_CONNECT || st->op == SC_ACCEPT || st->op == SC_SEND || st->op == SC_EXPECT ||
 			       st->op == SC_EXPECT_NOTHING || st->op == SC_EXPECT_CLOSED || st->op == SC_CLOSE ||
 			       st->op == SC_ABORT;
 

@@ -43,6 +43,13 @@
 #define SC_ENGINE_ADDR "192.0.2.1"
 #define SC_ENGINE_PORT 5269
 #define SC_SECRET "scenario secret"
+/* With SC_COMPONENTS the engine also serves two XEP-0114 components on
+ * SC_ENGINE_ADDR:SC_COMP_PORT: comp.a.test and comp2.a.test. */
+#define SC_COMP_PORT 5347
+#define SC_COMP "comp.a.test"
+#define SC_COMP_SECRET "component-secret"
+#define SC_COMP2 "comp2.a.test"
+#define SC_COMP2_SECRET "second-secret"
 #define SC_DNS_SERVER "192.0.2.53:53"
 
 #define SC_PEERS 10
@@ -79,6 +86,13 @@ enum sc_op {
 	SC_HANDLER,        /* app: handler for JID a (NULL: any), kind b, namespace c, claiming when n */
 	SC_APP_EVENT,      /* app: the next thing the application saw is line a (engine_drv.h) */
 	SC_APP_EVENT_NONE, /* app: nothing more seen */
+	SC_ACCT_ADD,       /* app: declare account a; result m */
+	SC_ACCT_ANSWER,    /* app: answer the request of contact b to account a (n: accept); result m */
+	SC_ACCT_PRESENCE,  /* app: account a's presence: available n, show b, status c; result m */
+	SC_ASKED,          /* app: the ask callback was called next for account a, contact b */
+	SC_STORE_IS,       /* the store's last save is exactly a (n > 0: and n saves so far) */
+	SC_COMP_CONNECT,   /* peer: connect to the engine's component listener (SC_COMPONENTS) */
+	SC_HANDSHAKE,      /* a := hex SHA-1(id b + secret c) (XEP-0114 3), upper case when n */
 };
 
 struct sc_step {
@@ -90,6 +104,9 @@ struct sc_step {
 };
 
 #define CONNECT(p)                 { .op = SC_CONNECT, .peer = (p) }
+#define COMP_CONNECT(p)            { .op = SC_COMP_CONNECT, .peer = (p) }
+#define HANDSHAKE(var, id, secret) { .op = SC_HANDSHAKE, .a = (var), .b = (id), .c = (secret) }
+#define HANDSHAKE_UPPER(var, id, secret) { .op = SC_HANDSHAKE, .a = (var), .b = (id), .c = (secret), .n = 1 }
 #define ACCEPT(p, dom)             { .op = SC_ACCEPT, .peer = (p), .a = (dom) }
 #define NO_CONNECT(dom)            { .op = SC_NO_CONNECT, .a = (dom) }
 #define SEND(p, text)              { .op = SC_SEND, .peer = (p), .a = (text) }
@@ -117,6 +134,13 @@ struct sc_step {
 #define CAPACITY(bytes)            { .op = SC_CAPACITY, .n = (bytes) }
 #define HOLD(p)                    { .op = SC_HOLD, .peer = (p) }
 #define RELEASE(p)                 { .op = SC_RELEASE, .peer = (p) }
+#define ACCT_ADD(acct, rc)         { .op = SC_ACCT_ADD, .a = (acct), .m = (rc) }
+#define ACCT_ANSWER(acct, contact, accept, rc) { .op = SC_ACCT_ANSWER, .a = (acct), .b = (contact), .n = (accept), .m = (rc) }
+#define ACCT_PRESENCE(acct, avail, show, status, rc) \
+	{ .op = SC_ACCT_PRESENCE, .a = (acct), .n = (avail), .b = (show), .c = (status), .m = (rc) }
+#define ASKED(acct, contact)       { .op = SC_ASKED, .a = (acct), .b = (contact) }
+#define STORE_IS(text)             { .op = SC_STORE_IS, .a = (text) }
+#define STORE_IS_N(text, saves)    { .op = SC_STORE_IS, .a = (text), .n = (saves) }
 #define INCLUDE(steps)             { .op = SC_INCLUDE, .sub = (steps) }
 #define APP_RAW(xml, rc)           { .op = SC_APP_RAW, .a = (xml), .m = (rc) }
 #define APP_RAW_TRACKED(xml, rc)   { .op = SC_APP_RAW, .a = (xml), .n = 1, .m = (rc) }
@@ -135,12 +159,26 @@ struct sc_step {
 #define SC_ONE_DOMAIN   0x8u
 #define SC_NO_LISTEN    0x10u
 #define SC_DNS          0x20u  /* SC_DNS_SERVER answers (zone in dns_zone.c) */
+#define SC_COMPONENTS   0x40u  /* XEP-0114 components SC_COMP and SC_COMP2 on SC_COMP_PORT */
+
+/* Device accounts of a scenario (CONFIG_XS2S_ACCOUNTS_PRESENCE): the
+ * engine's configuration (xs2s_config), and a store in the driver's memory
+ * that starts with store_initial (engine_drv.h). */
+struct sc_accounts {
+	const char *accounts;          /* space-separated bare JIDs */
+	int policy;                    /* enum xs2s_sub_policy */
+	const char *allow;             /* allow list */
+	bool ask;                      /* record the ask callback's calls (ASKED steps take them) */
+	bool store;                    /* with a store */
+	const char *store_initial;     /* what the store holds at start */
+};
 
 struct sc_scenario {
 	const char *name;
 	const struct sc_step *steps;
 	unsigned flags;
 	const char *secure_auth_exceptions;
+	const struct sc_accounts *accounts; /* NULL: none */
 };
 
 /* What must be identical in every delivery mode. */
@@ -189,5 +227,7 @@ void sc_report(FILE *f);
 
 /* XEP-0185: hex HMAC-SHA256(hex(SHA-256(secret)), "recv orig id"). */
 void sc_dbkey(const char *secret, const char *recv, const char *orig, const char *id, char out[65]);
+/* XEP-0114 3: hex SHA-1(id + secret), lower case (upper when upper). */
+void sc_handshake(const char *id, const char *secret, bool upper, char out[41]);
 
 #endif

@@ -20,7 +20,8 @@ SCENARIO_PKI := $(O)/test/pki
 SCENARIO_CPPFLAGS += -DXS2S_SC_PKI='"$(abspath $(SCENARIO_PKI))"'
 unit scenario: scenario-pki
 scenario-pki:
-	$(Q)test/tools/mkcerts.sh $(SCENARIO_PKI) a.test,alias.test b.test
+	$(Q)test/tools/mkcerts.sh $(SCENARIO_PKI) a.test,alias.test b.test \
+		a-comp:san=dns:a.test+dns:alias.test+dns:comp.a.test
 .PHONY: scenario-pki
 
 $(SCENARIO_LIB_OBJ) $(FAKE_PORT_OBJ): CFLAGS += $(SCENARIO_CPPFLAGS)

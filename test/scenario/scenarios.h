@@ -55,12 +55,20 @@ extern const struct sc_step SC_IN_AUTH_B[];
 /* A cmocka test that runs the steps ID (engine switches flags, secure
  * auth exceptions exc) in every delivery mode. */
 #define SC_TEST_EX(id, flags_, exc)                                                  \
-	static const struct sc_scenario id##_sc = { #id, id, flags_, exc };          \
+	static const struct sc_scenario id##_sc = { #id, id, flags_, exc, NULL };          \
 	static void test_##id(void **state)                                          \
 	{                                                                            \
 		(void)state;                                                         \
 		assert_int_equal(sc_run_all(&id##_sc), 0);                           \
 	}
 #define SC_TEST(id, flags_) SC_TEST_EX(id, flags_, NULL)
+/* ... with device accounts (struct sc_accounts, runner.h). */
+#define SC_TEST_ACCT(id, flags_, acct)                                               \
+	static const struct sc_scenario id##_sc = { #id, id, flags_, NULL, acct };   \
+	static void test_##id(void **state)                                          \
+	{                                                                            \
+		(void)state;                                                         \
+		assert_int_equal(sc_run_all(&id##_sc), 0);                           \
+	}
 
 #endif

@@ -138,11 +138,12 @@ static const struct sc_step app_local[] = {
 	APP_EVENT("handled message u@a.test -> bot@a.test help"),
 	APP_EVENT("done l2 sent"),
 	INBOX("u@a.test", "bot@alias.test", "normal", "", "not the bot"),
-	/* A local iq nobody serves: service-unavailable back to the local sender. */
+	/* A local iq nobody serves: service-unavailable back to the local
+	 * sender (here a handler of its iqs sees the error). */
+	HANDLER("u@a.test", "iq", NULL, 1),
 	APP_RAW("<iq type='get' from='u@a.test' to='dev@a.test' id='l3'><x xmlns='urn:example:none'/></iq>", XS2S_OK),
-	APP_EVENT_NONE(),
+	APP_EVENT("handled iq dev@a.test -> u@a.test {jabber:server}error"),
 	INBOX_EMPTY(),
-	LOG_HAS("iq get from u@a.test to dev@a.test: nothing serves it"),
 	/* Refused at once: a spoofed sender, not well-formed. */
 	APP_RAW("<message from='u@b.test' to='bot@a.test'/>", XS2S_EINVAL),
 	APP_RAW("<message from='u@a.test' to='bot@a.test'><body>&nbsp;</body></message>", XS2S_EINVAL),

@@ -9,7 +9,8 @@
  * The certificates come from test/tools/mkcerts.sh (XS2S_SC_PKI, made by the
  * build): a.test's covers a.test and alias.test, b.test's b.test; both are
  * signed by the same throw-away CA, which both engines trust unless a
- * scenario says otherwise. */
+ * scenario says otherwise; a-comp's covers a.test, alias.test and the
+ * component domain comp.a.test (XEP-0114). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 #include "xs2s.h"
 #include "xs2s_log.h"
 #include "engine/engine.h"
+#include "runner.h"
 
 #ifndef XS2S_SC_PKI
 #error "XS2S_SC_PKI: the directory of the test certificates (test/scenario/scenario.mk)"
@@ -42,6 +44,7 @@ struct side {
 	bool trust;               /* load the CA */
 	bool secure_auth;
 	const char *host_map;
+	const char *components;   /* XEP-0114 "name=secret ..." on ADDR:5347 (NULL: none) */
 };
 
 struct fed_scenario {
@@ -104,6 +107,13 @@ static void start(struct xs2s_engine *e, const struct side *s, const char *addr)
 	cfg.secure_auth_exceptions = "";
 	cfg.host_map = s->host_map;
 	cfg.dns_server = NULL;
+	cfg.components = s->components;
+	if (s->components) {
+		static char listen[64];
+
+		snprintf(listen, sizeof listen, "%s:%u", addr, SC_COMP_PORT);
+		cfg.component_listen = listen;
+	}
 	if (s->cert) {
 		snprintf(name, sizeof name, "%s.chain.pem", s->cert);
 		cert = pki_read(name, &cfg.cert_len);
@@ -368,6 +378,153 @@ static void test_secure_auth_refuses_untrusted(void **state)
 	run_all(&s, NULL, "a<bob@b.test>alice@a.test|error|remote-server-not-found|hello bob <&>;");
 }
 
+#if CONFIG_XS2S_COMPONENTS
+/* ---- XEP-0114 components federating over real TLS ---- */
+
+#define COMP_HDR(name) "<?xml version='1.0'?><stream:stream xmlns='jabber:component:accept' " \
+		       "xmlns:stream='http://etherx.jabber.org/streams' to='" name "'>"
+
+static void sock_write(xs2s_sock k, const char *t)
+{
+	assert_int_equal(fake_tcp_write(k, t, strlen(t)), (int)strlen(t));
+}
+
+/* What the engine sent to test socket k since the last call, NUL-terminated. */
+static const char *sock_read(xs2s_sock k)
+{
+	static char buf[4096];
+	size_t n = 0;
+	int r;
+
+	while (n < sizeof buf - 1 && (r = fake_tcp_read(k, buf + n, sizeof buf - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	return buf;
+}
+
+/* A component process connects to a.test's engine as name with secret and
+ * completes the handshake (XEP-0114 3). */
+static xs2s_sock comp_connect(const char *name, const char *secret)
+{
+	char addr[64], hdr[256], id[80], hs[41], msg[128];
+	const char *got, *p;
+	xs2s_sock k;
+
+	snprintf(addr, sizeof addr, "%s:%u", ADDR_A, SC_COMP_PORT);
+	assert_int_equal(fake_tcp_connect(addr, NULL, &k), XS2S_OK);
+	snprintf(hdr, sizeof hdr, COMP_HDR("%s"), name);
+	sock_write(k, hdr);
+	settle();
+	got = sock_read(k);
+	p = strstr(got, " id='");
+	assert_non_null(p);
+	snprintf(id, sizeof id, "%.*s", (int)strcspn(p + 5, "'"), p + 5);
+	sc_handshake(id, secret, false, hs);
+	snprintf(msg, sizeof msg, "<handshake>%s</handshake>", hs);
+	sock_write(k, msg);
+	settle();
+	assert_string_equal(sock_read(k), "<handshake/>");
+	return k;
+}
+
+/* The "auth" of the pair (local, remote) in e's status, into out. */
+static void pair_auth(struct xs2s_engine *e, const char *local, const char *remote, char *out, size_t cap)
+{
+	char needle[160];
+	const char *p, *a;
+
+	snprintf(needle, sizeof needle, "{\"local\":\"%s\",\"remote\":\"%s\",\"state\":\"valid\",\"auth\":\"", local,
+		 remote);
+	p = strstr(status(e), needle);
+	out[0] = '\0';
+	if (p) {
+		a = p + strlen(needle);
+		snprintf(out, cap, "%.*s", (int)strcspn(a, "\""), a);
+	}
+}
+
+static void comp_run(enum fake_delivery mode, char *out, size_t cap)
+{
+	static const struct side a = { { "a.test" }, "a-comp", true, true, true, false, MAP_A,
+				       "comp.a.test=s3cret-one comp2.a.test=s3cret-two" };
+	static const struct side b = { { "b.test" }, "b.test", true, true, true, false,
+				       MAP_B " comp.a.test=" ADDR_A ":5269 comp2.a.test=" ADDR_A ":5269", NULL };
+	char line[512], auth[32];
+	size_t n = 0;
+	xs2s_sock k1, k2;
+	const char *first;
+
+	fake_reset(7, mode, 11);
+	start(&ea, &a, ADDR_A);
+	start(&eb, &b, ADDR_B);
+	k1 = comp_connect("comp.a.test", "s3cret-one");
+	k2 = comp_connect("comp2.a.test", "s3cret-two");
+	sock_write(k1, "<message from='bot@comp.a.test' to='bob@b.test' type='chat'><body>from the bot</body></message>");
+	settle();
+	sock_write(k2, "<message from='bot@comp2.a.test/x' to='bob@b.test'><body>from the other</body></message>");
+	settle();
+	assert_int_equal(xs2s_send_message(&eb, "bob@b.test", "bot@comp.a.test", "hi bot"), XS2S_OK);
+	settle();
+	n += (size_t)snprintf(out + n, cap - n, "k1<%s;", sock_read(k1));
+	n += (size_t)snprintf(out + n, cap - n, "k2<%s;", sock_read(k2));
+	/* comp.a.test is in a.test's certificate: SASL EXTERNAL; comp2.a.test
+	 * is not: dialback with the verify round trip to a.test. */
+	pair_auth(&eb, "b.test", "comp.a.test", auth, sizeof auth);
+	n += (size_t)snprintf(out + n, cap - n, "b.in(comp)=%s;", auth);
+	assert_string_equal(auth, "sasl-external");
+	pair_auth(&eb, "b.test", "comp2.a.test", auth, sizeof auth);
+	n += (size_t)snprintf(out + n, cap - n, "b.in(comp2)=%s;", auth);
+	assert_string_equal(auth, "dialback");
+	pair_auth(&ea, "comp.a.test", "b.test", auth, sizeof auth);
+	n += (size_t)snprintf(out + n, cap - n, "a.in(comp)=%s;", auth);
+	while (take(&eb, line, sizeof line))
+		n += (size_t)snprintf(out + n, cap - n, "b<%s;", line);
+	xs2s_engine_stop(&ea);
+	xs2s_engine_stop(&eb);
+	settle();
+	fake_tcp_close(k1);
+	fake_tcp_close(k2);
+	run_timers();
+	assert_true(xs2s_engine_idle(&ea));
+	assert_true(xs2s_engine_idle(&eb));
+	while (take(&ea, line, sizeof line) || take(&eb, line, sizeof line))
+		;
+	xs2s_engine_fini(&ea);
+	xs2s_engine_fini(&eb);
+	assert_empty(&ea);
+	assert_empty(&eb);
+	assert_int_equal(xs2s_core_of(&ea)->comps.links, 0);
+	assert_int_equal(xs2s_core_of(&ea)->comps.used, 0);
+	fake_close_test_sockets();
+	assert_int_equal(fake_open_engine(), 0);
+	if (fake_violations(&first))
+		fail_msg("port contract: %s", first);
+}
+
+/* Components' domains federate like local ones over STARTTLS: the one our
+ * certificate names by SASL EXTERNAL, the other by dialback (we are its
+ * authoritative server); stanzas both ways; every delivery mode alike. */
+static void test_components_federate(void **state)
+{
+	static char outcome[FAKE_DELIVERY__COUNT][4096];
+	unsigned m;
+
+	(void)state;
+	for (m = 0; m < FAKE_DELIVERY__COUNT; m++) {
+		comp_run((enum fake_delivery)m, outcome[m], sizeof outcome[m]);
+		if (m && strcmp(outcome[m], outcome[0]))
+			fail_msg("components: %s delivery gave\n  %s\nwhole delivery gave\n  %s",
+				 fake_delivery_name((enum fake_delivery)m), outcome[m], outcome[0]);
+	}
+	if (!strstr(outcome[0], "b<bot@comp.a.test>bob@b.test|chat||from the bot;") ||
+	    !strstr(outcome[0], "b<bot@comp2.a.test/x>bob@b.test|normal||from the other;") ||
+	    !strstr(outcome[0], "k1<<message type='chat' from='bob@b.test' to='bot@comp.a.test' id='"))
+		fail_msg("components: %s", outcome[0]);
+	if (getenv("XS2S_SCENARIO_LOG"))
+		fprintf(stderr, "components: %s\n", outcome[0]);
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -376,6 +533,9 @@ int main(void)
 		cmocka_unit_test(test_dialback_verify_untrusted),
 		cmocka_unit_test(test_piggyback_alias_after_sasl),
 		cmocka_unit_test(test_secure_auth_refuses_untrusted),
+#if CONFIG_XS2S_COMPONENTS
+		cmocka_unit_test(test_components_federate),
+#endif
 	};
 
 	xs2s_log_level = getenv("XS2S_FAKE_LOG") ? XS2S_LOG_DEBUG : XS2S_LOG_ERROR;

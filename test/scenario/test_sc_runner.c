@@ -11,7 +11,7 @@
 
 static int must_fail(const struct sc_step *steps, const char *why)
 {
-	struct sc_scenario s = { "must-fail", steps, 0, NULL };
+	struct sc_scenario s = { "must-fail", steps, 0, NULL, NULL };
 	int rc;
 
 	sc_set_quiet(true);

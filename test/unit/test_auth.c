@@ -232,6 +232,51 @@ static void test_note_features(void **state)
 	assert_true(a.peer_dialback);
 }
 
+#if CONFIG_XS2S_AUTH_SASL_EXTERNAL && CONFIG_XS2S_COMPONENTS
+/* Initiating SASL EXTERNAL for a stream's local domain: a component's
+ * domain (XEP-0114) only when our certificate names it, else dialback
+ * (the peer would refuse EXTERNAL); a local domain as before. */
+static void test_sasl_start_component_domain(void **state)
+{
+	static const struct xs2s_ns_ctx ns = {
+		.default_ns = XS2S_NS_SERVER, .n = 1, .decl = { { "stream", XS2S_NS_STREAMS } },
+	};
+	static const char features[] = "<stream:features><mechanisms xmlns='urn:ietf:params:xml:ns:xmpp-sasl'>"
+				       "<mechanism>EXTERNAL</mechanism></mechanisms></stream:features>";
+	static struct xs2s_hosted hosted = { .n = 1, .name = { "comp.a.test" }, .cert = { false } };
+	static uint8_t out[1024];
+	const char *domains[] = { "comp.a.test", "comp.a.test", "a.test" };
+	const bool cert[] = { false, true, false };
+	unsigned i;
+
+	(void)state;
+	env.sasl = true;
+	tls.ready = true;
+	env.hosted = &hosted;
+	for (i = 0; i < 3; i++) {
+		struct xs2s_auth_state a = { 0 };
+		struct xs2s_el el;
+		bool sent;
+
+		memset(&link, 0, sizeof link);
+		link.state = XS2S_LS_FEATURES;
+		link.tls.ssl = &link; /* a session, as far as xs2s_link_tls_up() can tell */
+		xs2s_bq_init(&link.out, out, sizeof out);
+		snprintf(link.local_domain, sizeof link.local_domain, "%s", domains[i]);
+		snprintf(link.peer_domain, sizeof link.peer_domain, "b.test");
+		hosted.cert[0] = cert[i];
+		assert_int_equal(xs2s_xml_parse(&xml, features, strlen(features), &ns, &el), XS2S_OK);
+		sent = xs2s_sasl_start(&env, &link, &a, &el);
+		xs2s_xml_free(&xml, &el);
+		assert_int_equal(sent, i != 0);
+		assert_int_equal(xs2s_bq_len(&link.out) > 0, i != 0);
+		assert_int_equal(a.sasl, i ? XS2S_SASL_SENT : XS2S_SASL_NONE);
+	}
+	memset(&link, 0, sizeof link);
+	env.hosted = NULL;
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -242,6 +287,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_methods_enabled, setup, leak_gate),
 		cmocka_unit_test_setup_teardown(test_offers, setup, leak_gate),
 		cmocka_unit_test_setup_teardown(test_note_features, setup, leak_gate),
+#if CONFIG_XS2S_AUTH_SASL_EXTERNAL && CONFIG_XS2S_COMPONENTS
+		cmocka_unit_test_setup_teardown(test_sasl_start_component_domain, setup, leak_gate),
+#endif
 	};
 	return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
 }

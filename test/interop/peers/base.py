@@ -79,6 +79,9 @@ class PeerServer:
     # The server needs only what the method cells need (configure, start, a
     # user, s2s_view).
     app_checks = ()
+    # Feature cells (cells.py FEATURES) this server runs, by key:
+    #   'account-presence'        its user subscribes to an xs2s device account and chats with it
+    features = ()
     # Methods the server cannot do at all: method key -> why (its source or
     # docs). Such cells still run; a failure is reported as "unsupported by
     # peer" with what both sides said, a pass as an error (update the list).
