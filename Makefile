@@ -1,6 +1,6 @@
 # xs2s — plain Makefile with Kconfig (kconfiglib), in the OpenSBI/Zephyr manner.
 #   make [O=build] <name>_defconfig | defconfig | menuconfig | savedefconfig | olddefconfig
-#   make [O=build] all | demo | test | fuzz | clean | distclean | help   (V=1 to see commands)
+#   make [O=build] all | demo | test | fuzz | fuzz-replay | clean | distclean | help   (V=1 to see commands)
 
 O ?= build
 override O := $(patsubst %/,%,$(O))
@@ -103,8 +103,10 @@ include mk/target.mk
 include mk/install.mk
 # Router builds: deps-router, test-routers, size-routers.
 include mk/router.mk
+# libFuzzer builds and runs: fuzz, fuzz-build, fuzz-run, fuzz-cmin; the soak.
+include mk/fuzz.mk mk/soak.mk
 
-.PHONY: all defconfig menuconfig savedefconfig olddefconfig deps demo test unit fuzz interop clean distclean help \
+.PHONY: all defconfig menuconfig savedefconfig olddefconfig deps demo test unit fuzz-replay interop clean distclean help \
 	deps-mps2 test-mps2 \
 	integration size size-xs2sd bench bench-table bench-lwip bench-mps2 check-optional
 .DEFAULT_GOAL := all
@@ -288,7 +290,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip test_lwip_defconfig
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O)-lwip all lwip-selftest integration interop PEER_BUILD=$(TEST_O)-lean
 	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) test_defconfig
-	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) all unit fuzz integration interop install-check
+	$(Q)$(MAKE) --no-print-directory O=$(TEST_O) all unit fuzz-replay integration interop install-check
 
 # Benchmarks print figures and assert nothing (not part of `make test`).
 # bench-table: the lean and the Debian-wolfSSL build side by side (link setup,
@@ -319,8 +321,9 @@ bench-mps2:
 unit: $(UNIT_BIN)
 	$(Q)set -e; for t in $(UNIT_BIN); do echo "== $$t"; $(RUN) $$t; done
 
-# The fuzz harnesses replay their committed corpora (gcc build, sanitizers on).
-fuzz: $(FUZZ_BIN)
+# The fuzz harnesses replay their committed corpora (gcc build, sanitizers on);
+# `make fuzz` runs them under libFuzzer (mk/fuzz.mk).
+fuzz-replay: $(FUZZ_BIN)
 	$(Q)set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); n=$${n#fuzz_}; \
 		echo "== $$f (corpus test/fuzz/corpus/$$n)"; $(RUN) $$f test/fuzz/corpus/$$n/*; done
 
@@ -335,7 +338,7 @@ interop: all
 	$(Q)$(PYTHON) test/interop/run.py $(O) --table $(INTEROP_TABLE)
 
 clean:
-	$(Q)rm -rf $(O)/firmware $(O)/port $(O)/test $(O)/fuzz $(O)/lib $(O)/xs2sd $(O)/xs2sctl $(O)/xs2s-bot $(LIBXS2S)
+	$(Q)rm -rf $(O)/firmware $(O)/port $(O)/test $(O)/fuzz $(O)/lib $(O)/xs2sd $(O)/xs2sctl $(O)/xs2s-bot $(LIBXS2S) $(O)/libfuzzer
 
 distclean:
 	$(Q)rm -rf $(O) build build-*
@@ -356,6 +359,12 @@ help:
 	@echo "                    build/test (Debian wolfSSL), ASan+UBSan: unit tests, fuzz corpora, integration"
 	@echo "                    tests on both ports, interop with real servers on both ports, the router builds,"
 	@echo "                    the MPS2 image in QEMU federating (build/test-mps2)"
+	@echo "  fuzz              libFuzzer (clang, ASan+UBSan) runs every harness FUZZ_TIME=$(FUZZ_TIME) s in build/fuzz"
+	@echo "                    and merges small new inputs that add coverage into test/fuzz/corpus/ (fuzz-cmin:"
+	@echo "                    shrink them); fuzz-replay: the gcc replay of those corpora (part of test)"
+	@echo "  soak              SOAK_MINUTES=$(SOAK_MINUTES) of messages between several xs2sd through a fault-injecting"
+	@echo "                    proxy (cuts, resets, slow readers, stalls, restarts): sent, delivered, bounced,"
+	@echo "                    lost per id, RSS and pool trends (build/soak; not part of test)"
 	@echo "  bench             bench-table, bench-lwip, bench-mps2 (figures only, asserts nothing; not part of make test)"
 	@echo "  bench-table       lean vs Debian-wolfSSL build: link setup, emulated bound, Prosody->ejabberd, stanzas/CPU-s, RAM per link, size"
 	@echo "  bench-lwip        RAM figures of the lwIP build with 4 link slots (build/bench-lwip)"

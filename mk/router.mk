@@ -36,7 +36,7 @@ test-routers: deps-router
 		$(MAKE) --no-print-directory O=$$o router_$${r}_defconfig all; t1=$$(date +%s); \
 		case " $(ROUTER_UNIT) " in *" $$r "*) \
 			echo "== router $$r: unit tests and fuzz corpora under qemu-user"; \
-			$(MAKE) --no-print-directory O=$$o unit fuzz;; esac; t2=$$(date +%s); \
+			$(MAKE) --no-print-directory O=$$o unit fuzz-replay;; esac; t2=$$(date +%s); \
 		echo "== router $$r: federation with a native xs2sd ($(ROUTER_PEER))"; \
 		$(PYTHON) test/integration/run.py $(ROUTER_PEER) --peer-build $$o -k router; t3=$$(date +%s); \
 		echo "== router $$r: build $$((t1 - t0)) s, unit tests and fuzz $$((t2 - t1)) s, federation $$((t3 - t2)) s"; \

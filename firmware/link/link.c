@@ -744,11 +744,29 @@ static enum xs2s_link_ev link_on_header(struct xs2s_link *l)
 	return XS2S_LINK_HEADER;
 }
 
-/* After <starttls/> or <proceed/>: nothing read in plaintext survives. */
+/* Plaintext output waiting in out moves to tx (before TLS output follows it). */
+static void link_out_to_tx(struct xs2s_link *l)
+{
+	while (xs2s_bq_len(&l->out) && xs2s_bq_room(&l->tx)) {
+		size_t n;
+		const uint8_t *p = xs2s_bq_rbuf(&l->out, &n);
+
+		xs2s_bq_rack(&l->out, xs2s_bq_put_some(&l->tx, p, n));
+	}
+}
+
+/* After <starttls/> or <proceed/>: what we wrote in plaintext goes out
+ * before TLS (our <proceed/>; our <starttls/> when the peer's <proceed/>
+ * came in the same read), and nothing read in plaintext survives. */
 static void link_begin_tls(struct xs2s_link *l)
 {
 	int rc;
 
+	link_out_to_tx(l);
+	if (xs2s_bq_len(&l->out)) {
+		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "transmit buffer full at STARTTLS");
+		return;
+	}
 	if (xs2s_bq_len(&l->rx)) {
 		XS2S_LOGW(l->id, "discarding %lu plaintext bytes received after STARTTLS",
 			  (unsigned long)xs2s_bq_len(&l->rx));
@@ -765,17 +783,6 @@ static void link_begin_tls(struct xs2s_link *l)
 	link_set_state(l, XS2S_LS_TLS);
 }
 
-/* Plaintext output waiting in out moves to tx (before TLS output follows it). */
-static void link_out_to_tx(struct xs2s_link *l)
-{
-	while (xs2s_bq_len(&l->out) && xs2s_bq_room(&l->tx)) {
-		size_t n;
-		const uint8_t *p = xs2s_bq_rbuf(&l->out, &n);
-
-		xs2s_bq_rack(&l->out, xs2s_bq_put_some(&l->tx, p, n));
-	}
-}
-
 /* Inbound <starttls/>: <proceed/> goes out in plaintext, then TLS. */
 static void link_on_starttls(struct xs2s_link *l)
 {
@@ -786,11 +793,6 @@ static void link_on_starttls(struct xs2s_link *l)
 		return;
 	}
 	xs2s_link_write(l, proceed, sizeof proceed - 1);
-	link_out_to_tx(l);
-	if (xs2s_bq_len(&l->out)) {
-		xs2s_link_abort(l, XS2S_WHY_RESOURCE, "transmit buffer full at STARTTLS");
-		return;
-	}
 	link_begin_tls(l);
 }
 

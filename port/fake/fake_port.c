@@ -550,6 +550,22 @@ int xs2s_port_udp_open(const char *server_addr, uint16_t port, xs2s_sock *out)
 	return XS2S_OK;
 }
 
+static xs2s_sock fake_udp_from = XS2S_SOCK_NONE; /* the requester during a responder's call */
+
+/* Append a datagram to UDP socket s's queue: XS2S_OK or XS2S_ENOMEM. */
+static int fake_udp_queue(struct fake_sock *s, const void *p, size_t n)
+{
+	if (n > FAKE_UDP_DGRAM_MAX || s->len + 2 + n > sizeof s->rx)
+		return XS2S_ENOMEM;
+	s->rx[s->len] = (uint8_t)(n >> 8);
+	s->rx[s->len + 1] = (uint8_t)n;
+	if (n)
+		memcpy(s->rx + s->len + 2, p, n);
+	s->len += 2 + n;
+	fake_nactivity++;
+	return XS2S_OK;
+}
+
 int xs2s_port_udp_send(xs2s_sock h, const void *p, size_t n)
 {
 	static uint8_t resp[FAKE_UDP_DGRAM_MAX];
@@ -563,18 +579,34 @@ int xs2s_port_udp_send(xs2s_sock h, const void *p, size_t n)
 		s->unreachable = true; /* ICMP port unreachable, reported on the next recv */
 		return XS2S_OK;
 	}
+	fake_udp_from = h;
 	r = fake_udp[s->udp_server].fn(fake_udp[s->udp_server].arg, p, n, resp, sizeof resp);
+	fake_udp_from = XS2S_SOCK_NONE;
 	if (r < 0)
 		return XS2S_OK; /* lost */
-	if ((size_t)r > sizeof resp || s->len + 2 + (size_t)r > sizeof s->rx) {
+	if ((size_t)r > sizeof resp || fake_udp_queue(s, resp, (size_t)r) != XS2S_OK)
 		fake_violation("UDP responder answer too large or queue full");
-		return XS2S_OK;
-	}
-	s->rx[s->len] = (uint8_t)(r >> 8);
-	s->rx[s->len + 1] = (uint8_t)r;
-	memcpy(s->rx + s->len + 2, resp, (size_t)r);
-	s->len += 2 + (size_t)r;
 	return XS2S_OK;
+}
+
+xs2s_sock fake_udp_requester(void)
+{
+	return fake_udp_from;
+}
+
+int fake_udp_inject(xs2s_sock h, const void *p, size_t n)
+{
+	unsigned v, i;
+	struct fake_sock *s;
+
+	if (h < FAKE_HANDLE_BASE)
+		return XS2S_EINVAL;
+	v = (unsigned)(h - FAKE_HANDLE_BASE);
+	i = v % FAKE_SOCKS;
+	s = &fake_socks[i];
+	if (s->kind != FK_UDP || s->owner != FO_ENGINE || (s->gen & FAKE_GEN_MASK) != v / FAKE_SOCKS)
+		return XS2S_EINVAL;
+	return fake_udp_queue(s, p, n);
 }
 
 int xs2s_port_udp_recv(xs2s_sock h, void *p, size_t n)

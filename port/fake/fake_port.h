@@ -121,6 +121,14 @@ size_t fake_tcp_unread(xs2s_sock s);
  * answer's length (<= cap), or -1 for no answer. */
 typedef int (*fake_udp_fn)(void *arg, const uint8_t *req, size_t n, uint8_t *resp, size_t cap);
 int fake_udp_serve(const char *addr_port, fake_udp_fn fn, void *arg);
+/* During a responder's call: the engine's UDP socket that sent the request,
+ * so that an answer can come later (fake_udp_inject). */
+xs2s_sock fake_udp_requester(void);
+/* Queue datagram p (n <= FAKE_UDP_DGRAM_MAX) on the engine's UDP socket s as
+ * if its server had sent it now: XS2S_OK, XS2S_EINVAL when s is no longer an
+ * open engine UDP socket (the lookup ended: the datagram is lost, as on a
+ * real stack), XS2S_ENOMEM when its queue is full. */
+int fake_udp_inject(xs2s_sock s, const void *p, size_t n);
 /* What xs2s_port_dns_server answers (NULL: XS2S_ENOTFOUND, the default). */
 void fake_set_dns_server(const char *addr, uint16_t port);
 

@@ -13,7 +13,8 @@
  * Every connection the engine opens to b.test or c.test is accepted by an
  * automatic remote server that answers headers with features, and db:result
  * and db:verify with type='valid'; whatever else it gets is read and
- * dropped. Each input: a fresh engine, run until quiet, the clock moved
+ * dropped. The engine has a device account and two components where the
+ * build has them (fz_sc). Each input: a fresh engine, run until quiet, the clock moved
  * through every deadline, stop, and the leak gate (every pool and arena
  * empty, every fake socket closed, no port contract violation). Checked on
  * every byte the engine sends: well-formed top-level framing, a header
@@ -31,6 +32,7 @@
 
 #include "fuzz.h"
 #include "runner.h"
+#include "xs2s_app.h"
 #include "xs2s_err.h"
 
 #define FZ_MAX_INPUT 24576  /* bytes fed per input (the peer's outbox holds 32 KiB) */
@@ -68,7 +70,22 @@ struct fz_watch {
 static struct fz_watch fz_w[SC_PEERS];
 static char fz_el[FZ_MAX_INPUT + 4096];
 
-static const struct sc_scenario fz_sc = { "fuzz_engine", NULL, 0, NULL, NULL };
+/* Where the build has them, a device account (RFC 6121 subscriptions from
+ * b.test accepted, a store) and two XEP-0114 components (not connected):
+ * stanzas to sensor@a.test and comp.a.test reach account.c and the
+ * component router. */
+#if CONFIG_XS2S_ACCOUNTS_PRESENCE
+static const struct sc_accounts fz_accounts = { "sensor@a.test", XS2S_SUB_ALLOW_LIST, "b.test", false, true, NULL };
+#define FZ_ACCOUNTS (&fz_accounts)
+#else
+#define FZ_ACCOUNTS NULL
+#endif
+#if CONFIG_XS2S_COMPONENTS
+#define FZ_FLAGS SC_COMPONENTS
+#else
+#define FZ_FLAGS 0
+#endif
+static const struct sc_scenario fz_sc = { "fuzz_engine", NULL, FZ_FLAGS, NULL, FZ_ACCOUNTS };
 
 /* The application's side is in play too: a handler that reads every
  * stanza through the views without claiming it, one that claims the bot's

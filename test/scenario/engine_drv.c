@@ -218,6 +218,10 @@ int drv_start(const struct drv_config *c)
 	}
 	cfg.host_map = host_map;
 	cfg.dns_server = c->dns_server;
+	cfg.cert_pem = c->cert_pem;
+	cfg.cert_len = c->cert_len;
+	cfg.key_pem = c->key_pem;
+	cfg.key_len = c->key_len;
 	drv_ev_head = drv_ev_n = 0;
 	drv_nasks = 0;
 	drv_saves = 0;

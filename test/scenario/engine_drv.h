@@ -35,6 +35,8 @@ struct drv_config {
 	const char *secure_auth_exceptions;
 	const char *dns_server;           /* "addr:port" for the resolver */
 	const char *host_map[DRV_HOSTMAP];/* "domain=addr:port"; NULL after the last */
+	const void *cert_pem, *key_pem;   /* NULL: no certificate (STARTTLS not offered) */
+	size_t cert_len, key_len;
 	/* device accounts (CONFIG_XS2S_ACCOUNTS_PRESENCE) */
 	const char *accounts;             /* space-separated bare JIDs; NULL: none */
 	int sub_policy;                   /* enum xs2s_sub_policy */

@@ -75,8 +75,20 @@ static char sc_text[SC_TEXT], sc_pat[SC_TEXT];
 static struct drv_msg sc_msg;
 static const char *sc_log_from_start(void);
 static bool sc_quiet;
+static struct {
+	const void *cert, *key;
+	size_t cert_len, key_len;
+} sc_cred;
 
 void sc_set_quiet(bool quiet) { sc_quiet = quiet; }
+
+void sc_set_credentials(const void *cert, size_t cert_len, const void *key, size_t key_len)
+{
+	sc_cred.cert = cert;
+	sc_cred.cert_len = cert_len;
+	sc_cred.key = key;
+	sc_cred.key_len = key_len;
+}
 
 static const char *const sc_op_names[] = {
 	[SC_END] = "END", [SC_INCLUDE] = "INCLUDE", [SC_CONNECT] = "CONNECT", [SC_ACCEPT] = "ACCEPT",
@@ -923,6 +935,10 @@ int sc_begin(const struct sc_scenario *s, enum fake_delivery mode, uint64_t spli
 	}
 	for (i = 0; sc_host_map[i]; i++)
 		c.host_map[i] = sc_host_map[i];
+	c.cert_pem = sc_cred.cert;
+	c.cert_len = sc_cred.cert_len;
+	c.key_pem = sc_cred.key;
+	c.key_len = sc_cred.key_len;
 	if (s->accounts) {
 		c.accounts = s->accounts->accounts;
 		c.sub_policy = s->accounts->policy;

@@ -202,6 +202,10 @@ int sc_run(const struct sc_scenario *s, enum fake_delivery mode, uint64_t split_
 /* ---- lower level, for harnesses that drive peers themselves ---- */
 /* Reset the fake port, start the engine, set up the topology. */
 int sc_begin(const struct sc_scenario *s, enum fake_delivery mode, uint64_t split_seed);
+/* The engine's certificate chain and key (PEM) for the runs that begin
+ * after this call; NULL (the default): none, so no STARTTLS is offered.
+ * The buffers must outlive sc_begin. */
+void sc_set_credentials(const void *cert, size_t cert_len, const void *key, size_t key_len);
 /* Run steps (NULL-terminated by END); 0 or -1 with sc_error() set. */
 int sc_exec(const struct sc_step *steps);
 /* Poll until quiet; 0 or -1 (the engine never went quiet). */

@@ -2,7 +2,7 @@
 # library over the fake port (port/fake), never the POSIX one. Included by
 # the top Makefile after LIBS and the library rules are set.
 #   $(O)/test/scenario/test_*   cmocka binaries, run by `make unit`
-#   $(O)/fuzz/fuzz_engine       replayed by `make fuzz` (corpus test/fuzz/corpus/engine)
+#   $(O)/fuzz/fuzz_engine       replayed by `make fuzz-replay` (corpus test/fuzz/corpus/engine)
 
 FAKE_PORT_OBJ := $(O)/port/fake/fake_port.o
 SCENARIO_LIB_SRC := test/scenario/runner.c test/scenario/engine_drv.c test/scenario/common.c test/scenario/dns_zone.c
