@@ -24,7 +24,7 @@ int xs2s_app_handler_add(struct xs2s_app *app, const struct xs2s_match *m, xs2s_
 	char d[XS2S_DOMAIN_MAX + 1];
 	unsigned i;
 
-	if (!m || !fn || m->kind < XS2S_ANY_KIND || m->kind > XS2S_IQ)
+	if (!m || !fn || (unsigned)m->kind > (unsigned)XS2S_IQ)
 		return XS2S_EINVAL;
 	memset(&h, 0, sizeof h);
 	if (app_copy(h.jid, sizeof h.jid, m->jid) || app_copy(h.type, sizeof h.type, m->type) ||

@@ -1127,7 +1127,8 @@ static void link_drain(struct xs2s_link *l)
 		l->drain_bytes += (uint32_t)n;
 		if (l->drain_bytes >= XS2S_LINK_DRAIN_BYTES) {
 			l->drained = true;
-			XS2S_LOGI(l->id, "peer kept sending after our stream error: closing after %u bytes", l->drain_bytes);
+			XS2S_LOGI(l->id, "peer kept sending after our stream error: closing after %lu bytes",
+				  (unsigned long)l->drain_bytes);
 		}
 	}
 }

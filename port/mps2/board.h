@@ -15,8 +15,12 @@
 uint32_t xs2s_mps2_now_ms(void);
 /* SysTick counts (MPS2_SYSCLK_HZ) since reset. */
 uint64_t xs2s_mps2_ticks(void);
-/* tlscost.c: print the CPU time spent handshaking (console `tls`). */
-void xs2s_mps2_tls_cost_print(void);
+/* tlscost.c: the CPU time spent handshaking, in SysTick counts (console `tls`). */
+struct xs2s_mps2_tls_cost {
+	uint32_t calls, done;     /* calls of wolfSSL_connect/accept; handshakes they completed */
+	uint64_t ticks, max_call; /* counts inside them; the longest call */
+};
+void xs2s_mps2_tls_cost(struct xs2s_mps2_tls_cost *out);
 /* Stop the machine (QEMU exits through semihosting with the status). */
 void xs2s_mps2_halt(int status) __attribute__((noreturn));
 
@@ -35,6 +39,14 @@ void xs2s_mps2_semihost_exit(int status) __attribute__((noreturn));
 struct netif;
 int xs2s_mps2_lan9118_attach(struct netif *nif, const char *ip4_cidr, const char *gw4);
 int xs2s_mps2_lan9118_poll(struct netif *nif); /* frames handed to lwIP */
+
+/* service.c: one turn of everything that is not the engine: frames from
+ * the controller into lwIP, lwIP's timers, console bytes (every lwIP wait
+ * runs it: sys_arch.c); diagnostics that need no engine. */
+void xs2s_mps2_service_netif(struct netif *nif); /* the attached controller's netif */
+void xs2s_mps2_service(void);
+void xs2s_mps2_diag(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void xs2s_mps2_assert(const char *msg, const char *file, int line) __attribute__((noreturn));
 
 /* console.c: one line of input at a time. */
 struct xs2s_engine;

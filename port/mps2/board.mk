@@ -25,7 +25,7 @@ MPS2_LDFLAGS := $(MPS2_CPU) -nostartfiles --specs=nano.specs --specs=nosys.specs
 	-Wl,--wrap=wolfSSL_connect -Wl,--wrap=wolfSSL_accept
 
 MPS2_IDENTITY_C := $(O)/port/mps2/identity.c
-MPS2_SRC := startup.c uart.c semihost.c lan9118.c sys_arch.c console.c main.c tlscost.c
+MPS2_SRC := startup.c uart.c semihost.c lan9118.c service.c sys_arch.c console.c main.c tlscost.c
 LWIP_BOARD_OBJ := $(MPS2_SRC:%.c=$(O)/port/mps2/%.o)
 MPS2_OBJ := $(LWIP_BOARD_OBJ) $(MPS2_IDENTITY_C:.c=.o)
 $(LWIP_BOARD_OBJ): CFLAGS += -Iport/lwip

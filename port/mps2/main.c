@@ -1,10 +1,9 @@
 /* xs2s on the MPS2 AN386 board: lwIP over the LAN9118, no RTOS.
  *
  * One thread does everything, in turn: xs2s_engine_poll() waits in
- * lwip_poll(), whose wait (sys_arch.c) runs xs2s_mps2_service(): frames
- * from the controller into lwIP, lwIP's timers, console bytes. Between
+ * lwip_poll(), whose wait (sys_arch.c) runs xs2s_mps2_service() (service.c):
+ * frames from the controller into lwIP, lwIP's timers, console bytes. Between
  * engine rounds a complete console line runs. */
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "lwip/init.h"
@@ -21,17 +20,6 @@ void xs2s_mps2_wallclock_init(void);
 
 static struct xs2s_engine engine;
 static struct netif lan;
-static int lan_up;
-
-void xs2s_mps2_service(void)
-{
-	int frames = lan_up ? xs2s_mps2_lan9118_poll(&lan) : 0;
-
-	sys_check_timeouts();
-	xs2s_mps2_console_rx();
-	if (!frames)
-		__asm__ volatile("wfi"); /* until the next SysTick (1 ms) */
-}
 
 /* QEMU emulates no TRNG on mps2: the host's /dev/urandom, through
  * semihosting (semihost.c). A board with a TRNG reads it here. */
@@ -66,23 +54,6 @@ void xs2s_lwip_log_sink(int level, const char *line)
 	xs2s_mps2_uart_puts("\n");
 }
 
-void xs2s_mps2_diag(const char *fmt, ...)
-{
-	char buf[160];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof buf, fmt, ap);
-	va_end(ap);
-	xs2s_mps2_uart_puts(buf);
-}
-
-void xs2s_mps2_assert(const char *msg, const char *file, int line)
-{
-	xs2s_mps2_printf("\n*** assertion \"%s\" failed at %s:%d\n", msg ? msg : "?", file, line);
-	xs2s_mps2_halt(1);
-}
-
 /* No tcpip thread: lwIP's core runs in the caller (LWIP_TCPIP_CORE_LOCKING;
  * the lock is sys_arch.c's empty mutex) and frames go to ethernet_input. */
 int xs2s_lwip_init(void)
@@ -92,7 +63,7 @@ int xs2s_lwip_init(void)
 		return XS2S_EIO;
 	if (xs2s_mps2_lan9118_attach(&lan, CONFIG_XS2S_MPS2_IPV4, CONFIG_XS2S_MPS2_GW) != XS2S_OK)
 		return XS2S_EIO;
-	lan_up = 1;
+	xs2s_mps2_service_netif(&lan);
 	return XS2S_OK;
 }
 

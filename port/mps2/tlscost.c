@@ -6,18 +6,13 @@
  *
  * Under QEMU this is the emulator's virtual time; with -icount shift=0 QEMU
  * advances it 1 ns per guest instruction, so the figure becomes an
- * instruction count (console: `tls`). On a real MPS2 board at 25 MHz it
+ * instruction count (console.c prints it: `tls`). On a real MPS2 board at 25 MHz it
  * is wall time, 40 ns per SysTick count. */
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include "board.h"
 
-struct tls_cost {
-	uint32_t calls, done;
-	uint64_t ticks, max_call;
-};
-
-static struct tls_cost cost;
+static struct xs2s_mps2_tls_cost cost;
 
 int __real_wolfSSL_connect(WOLFSSL *ssl);
 int __real_wolfSSL_accept(WOLFSSL *ssl);
@@ -47,15 +42,7 @@ int __wrap_wolfSSL_accept(WOLFSSL *ssl)
 	return timed(__real_wolfSSL_accept, ssl);
 }
 
-void xs2s_mps2_tls_cost_print(void)
+void xs2s_mps2_tls_cost(struct xs2s_mps2_tls_cost *out)
 {
-	/* 25 SysTick counts per microsecond (MPS2_SYSCLK_HZ). */
-	unsigned long us = (unsigned long)(cost.ticks / (MPS2_SYSCLK_HZ / 1000000u));
-	unsigned long max_us = (unsigned long)(cost.max_call / (MPS2_SYSCLK_HZ / 1000000u));
-
-	xs2s_mps2_printf("tls: %lu handshakes completed, %lu calls of wolfSSL_connect/accept, %lu us inside them "
-			 "(%lu us per handshake, longest call %lu us; SysTick time: with QEMU -icount shift=0, "
-			 "1 us = 1000 instructions)\n",
-			 (unsigned long)cost.done, (unsigned long)cost.calls, us,
-			 cost.done ? us / (unsigned long)cost.done : 0ul, max_us);
+	*out = cost;
 }
