@@ -64,7 +64,7 @@ SIZES_H := $(GEN_DIR)/xs2s_sizes.h
 SIZES_S := $(O)/firmware/engine/sizes.s
 # The POSIX port: what xs2sd links on that port, and what the unit tests and
 # fuzz harnesses always link (they test the engine on the host's sockets).
-PORT_SRC := port/posix/port_posix.c port/hostwatch.c port/hostlog.c
+PORT_SRC := port/posix/port_posix.c port/hostwatch.c port/hostlog.c port/hostrand.c
 PORT_OBJ := $(PORT_SRC:%.c=$(O)/%.o)
 # xs2sd's port objects and libraries; lwip.mk replaces them for the lwIP port.
 XS2SD_PORT_OBJ = $(PORT_OBJ)

@@ -62,7 +62,7 @@ LWIP_CPPFLAGS := -I$(LWIP_GEN) -I$(LWIP_SRCDIR)/src/include -I$(LWIP_ARCH_INC)
 # AddressSanitizer; UBSan stays on for the project's own code only.
 LWIP_CFLAGS = $(filter-out -W% -MMD -MP,$(CFLAGS)) -Werror=implicit-function-declaration $(if $(filter y,$(CONFIG_XS2S_SANITIZE)),-fno-sanitize=undefined)
 
-LWIP_PORT_OBJ := $(O)/port/lwip/port_lwip.o $(if $(filter y,$(CONFIG_XS2S_LWIP_SYS_UNIX)),$(O)/port/lwip/unix_sys.o)
+LWIP_PORT_OBJ := $(O)/port/lwip/port_lwip.o $(if $(filter y,$(CONFIG_XS2S_LWIP_SYS_UNIX)),$(O)/port/lwip/unix_sys.o $(O)/port/hostrand.o)
 # A board's image (port/mps2/board.mk: its objects, the ELF and raw binary).
 ifeq ($(CONFIG_XS2S_LWIP_SYS_MPS2_AN386),y)
 include port/mps2/board.mk

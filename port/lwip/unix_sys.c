@@ -4,29 +4,17 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/random.h>
 #include "lwip/opt.h"
 #include "lwip/sys.h"
 #include "lwip/tcpip.h"
+#include "hostrand.h"
 #include "port_lwip.h"
 #include "xs2s_err.h"
 
 /* The kernel's CSPRNG. */
 int xs2s_lwip_entropy(void *p, size_t n)
 {
-	uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = getrandom(b, n, 0);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return XS2S_EIO;
-		}
-		b += r;
-		n -= (size_t)r;
-	}
-	return XS2S_OK;
+	return xs2s_host_random(p, n);
 }
 
 /* stderr, stamped with sys_now(); xs2sd's host simulation replaces it with

@@ -11,7 +11,6 @@
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/uio.h>
@@ -20,6 +19,7 @@
 #include "port.h"
 #include "hostwatch.h"
 #include "hostlog.h"
+#include "hostrand.h"
 #include "xs2s_err.h"
 
 /* The most the engine asks for: every link, the listener, the resolver's sockets. */
@@ -308,19 +308,7 @@ uint32_t xs2s_port_now_ms(void)
 
 int xs2s_port_random(void *p, size_t n)
 {
-	uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = getrandom(b, n, 0);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return XS2S_EIO;
-		}
-		b += r;
-		n -= (size_t)r;
-	}
-	return XS2S_OK;
+	return xs2s_host_random(p, n);
 }
 
 /* stderr with a UTC timestamp, or syslog (port/hostlog.c). */
