@@ -35,7 +35,7 @@ def size_of(paths):
 
 def static_ram(build):
     parts = [
-        ('engine (firmware/*.o)', sorted(glob.glob(os.path.join(build, 'firmware', '*.o')))),
+        ('engine (firmware/**/*.o)', sorted(glob.glob(os.path.join(build, 'firmware', '**', '*.o'), recursive=True))),
         ('lwIP port (port_lwip.o)', [os.path.join(build, 'port', 'lwip', 'port_lwip.o')]),
         ('lwIP (liblwip.a)', [os.path.join(build, 'lib', 'liblwip.a')]),
         ('lean wolfSSL (libwolfssl.a)', [os.path.join(build, 'lib', 'libwolfssl.a')]),
@@ -48,14 +48,16 @@ def static_ram(build):
         t, d, b = size_of(paths)
         tot = [tot[0] + t, tot[1] + d, tot[2] + b]
         print(f'  {name:32} {t:9} {d:8} {b:9}')
-    print(f'  {"total":32} {tot[0]:9} {tot[1]:8} {tot[2]:9}   -> static RAM {tot[1] + tot[2]} bytes')
+    print(f'  {"total":32} {tot[0]:9} {tot[1]:8} {tot[2]:9}   -> static RAM {tot[1] + tot[2]} bytes'
+          ' (without the engine object: below)')
     print('\n== engine objects (size)')
     r = subprocess.run(['size'] + parts[0][1], capture_output=True, text=True, check=True)
     for ln in r.stdout.splitlines():
         print('  ' + ln.replace(build + '/', ''))
+    return tot[1] + tot[2]
 
 
-def links_ram(build):
+def links_ram(build, static):
     rundir = tempfile.mkdtemp(prefix='xs2s-bench-')
     run = harness.Run(build, rundir)
     t = harness.T(run, 'lwip_ram', 1)
@@ -80,20 +82,26 @@ def links_ram(build):
         log = a.log_text()
         ctx = int(re.search(r'tls: ready, .* arena \d+ bytes \((\d+) used\)', log).group(1))
         slot = int(re.search(r'link slots of (\d+) bytes', log).group(1))
+        bufs = int(re.search(r'link buffers (\d+) bytes', log).group(1))
+        eng = int(re.search(r'engine (\d+) bytes', log).group(1))
         tls = pools['tls_arena']
         n = len(links)
         print(f'\n== a.test on lwIP with {n} open links (STARTTLS + SASL EXTERNAL, TLSv1.3, P-256/X25519)')
         for ln in links:
             print(f'  L{ln["id"]} {ln["direction"]:3} {ln["remote"]:7} {ln["tls_version"]} {ln["cipher"]:26} '
-                  f'{ln["auth"]:13} {ln["cert"]:6} handshake peak {ln["tls_arena_high"]} bytes')
+                  f'{ln["auth"]:13} {ln["cert"]:6} handshake peak {ln["tls_arena_high"]} bytes, '
+                  f'holds {ln.get("ram_bytes", "?")} bytes now')
         print(f'  TLS arena: contexts {ctx} bytes; now {tls["used"]} used, high {tls["high"]}, '
               f'size {tls["size"]} (refused {tls["fails"]})')
         print(f'  per idle authenticated link: {(tls["used"] - ctx) // max(n, 1)} bytes of TLS arena + '
               f'a {slot}-byte link slot')
+        print(f'  engine object (struct xs2s_engine, in the application\'s bss): {eng} bytes, of which link '
+              f'buffers on loan {bufs}; static RAM with it: {static + eng} bytes')
         print(f'  per-link TLS handshake peak: max {max(ln["tls_arena_high"] for ln in links)} bytes')
-        for key in ('links', 'queue', 'inbox', 'xml_arena'):
-            p = pools[key]
-            print(f'  {key:10} used {p["used"]}, high {p["high"]}, size {p["size"]}')
+        for key in ('links', 'rx_bufs', 'tx_bufs', 'out_bufs', 'stanza_bufs', 'queue', 'inbox', 'xml_arena'):
+            p = pools.get(key)
+            if p:
+                print(f'  {key:11} used {p["used"]}, high {p["high"]}, size {p["size"]}')
         print('  lwIP pools (high-water marks; lwIP stats on):')
         for name, p in st.get('port_pools', {}).items():
             print(f'    {name:18} used {p["used"]:6}, high {p["high"]:6} of {p["size"]:6} {p["unit"]}'
@@ -113,8 +121,7 @@ def main():
         print(f'{build} is not an lwIP build (CONFIG_XS2S_PORT_LWIP)', file=sys.stderr)
         return 2
     harness.netsim.reexec_in_netns()
-    static_ram(build)
-    links_ram(build)
+    links_ram(build, static_ram(build))
     return 0
 
 
