@@ -6,7 +6,7 @@
  * error, timeout, bounce), bounces built from spans, the payload builder,
  * and every table full.
  *
- * The engine below is a stub output (out_fn) that records what it is
+ * The engine below is a recording output (out_fn) that keeps what it is
  * handed. Leak gate: the XML arena is empty after every test, and every
  * table, queue and the inbox are empty once the test has drained them.
  */
@@ -31,17 +31,17 @@ static struct xs2s_xml xml;
 static struct xs2s_app app;
 static char big[CONFIG_XS2S_MAX_STANZA + 64];
 
-/* What the stub output was handed last. */
+/* What the recording output was handed last. */
 static struct {
 	unsigned n;                        /* stanzas handed out */
-	int rc;                            /* what the stub answers */
+	int rc;                            /* what the recording output answers */
 	char from[XS2S_DOMAIN_MAX + 1], to[XS2S_DOMAIN_MAX + 1];
 	char xml[CONFIG_XS2S_MAX_STANZA + 1];
 	size_t len;
 	struct xs2s_stanza_meta meta;
 } out;
 
-static int stub_out(void *ctx, const char *from, const char *to, const char *x, size_t len,
+static int recorded_out(void *ctx, const char *from, const char *to, const char *x, size_t len,
 		    const struct xs2s_stanza_meta *meta)
 {
 	(void)ctx;
@@ -73,7 +73,7 @@ static int setup(void **state)
 	env.xml = &xml;
 	xs2s_xml_init(&xml);
 	memset(&out, 0, sizeof out);
-	xs2s_app_init(&app, &env, (struct xs2s_engine *)&app, stub_out, NULL);
+	xs2s_app_init(&app, &env, (struct xs2s_engine *)&app, recorded_out, NULL);
 	return 0;
 }
 
@@ -127,7 +127,7 @@ static void expect_inbox_empty(void)
 	assert_int_equal(app.inbox_used, 0);
 }
 
-/* The stub got exactly xmltext, from local domain `from` to remote `to`; cleared. */
+/* The recording output got exactly xmltext, from local domain `from` to remote `to`; cleared. */
 static void expect_out(const char *xmltext, const char *from, const char *to)
 {
 	assert_int_equal(out.n, 1);
