@@ -31,6 +31,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "fuzz_attr.h"
 #include "runner.h"
 #include "xs2s_app.h"
 #include "xs2s_err.h"
@@ -38,7 +39,6 @@
 #define FZ_MAX_INPUT 24576  /* bytes fed per input (the peer's outbox holds 32 KiB) */
 #define FZ_ROUNDS 64        /* settle/answer rounds before the clock moves */
 #define FZ_JUMPS 48         /* deadline jumps at the end */
-#define FZ_ATTR 300
 #define FZ_PI 0             /* the inbound peer */
 #define FZ_FIRST_AUTO 1     /* peers 1.. are automatic remote servers */
 
@@ -111,27 +111,6 @@ static const struct sc_step fz_out_preamble[] = {
 	ACCEPT(1, "b.test"),
 	END(),
 };
-
-/* The value of attribute name in the start tag el (len bytes), or "". */
-static void fz_attr(const char *el, size_t len, const char *name, char out[FZ_ATTR])
-{
-	char pat[32];
-	const char *p, *end = el + len, *q;
-	size_t n;
-
-	out[0] = '\0';
-	snprintf(pat, sizeof pat, " %s='", name);
-	p = memmem(el, len, pat, strlen(pat));
-	if (!p)
-		return;
-	p += strlen(pat);
-	q = memchr(p, '\'', (size_t)(end - p));
-	if (!q)
-		return;
-	n = (size_t)(q - p) < FZ_ATTR - 1 ? (size_t)(q - p) : FZ_ATTR - 1;
-	memcpy(out, p, n);
-	out[n] = '\0';
-}
 
 static void fz_send(int peer, const char *text)
 {

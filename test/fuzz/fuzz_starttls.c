@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "fuzz.h"
+#include "fuzz_attr.h"
 #include "runner.h"
 #include "shim_certs.h"
 #include "tls_shim.h"
@@ -53,7 +54,6 @@
 #define FZ_MAX_INPUT 24576
 #define FZ_ROUNDS 64
 #define FZ_JUMPS 48
-#define FZ_ATTR 300
 #define FZ_BUF 65536        /* raw and decoded engine output per peer */
 #define FZ_PI 0             /* the fuzzed inbound peer */
 #define FZ_PO 1             /* the fuzzed outbound peer (b.test's server) */
@@ -137,7 +137,7 @@ static const struct sc_step fz_out_preamble[] = {
 
 /* Engine configurations by the input's switches (bits 3-5). */
 #define FZ_SC(i) { "fuzz_starttls", NULL, ((i) & 1 ? SC_TLS_REQUIRED : 0) | ((i) & 2 ? SC_SECURE_AUTH : 0) | \
-		   ((i) & 4 ? SC_NO_DIALBACK : 0), NULL }
+		   ((i) & 4 ? SC_NO_DIALBACK : 0), NULL, NULL }
 static const struct sc_scenario fz_sc[8] = { FZ_SC(0), FZ_SC(1), FZ_SC(2), FZ_SC(3),
 					     FZ_SC(4), FZ_SC(5), FZ_SC(6), FZ_SC(7) };
 
@@ -147,26 +147,6 @@ static uint64_t fz_next(uint64_t *s)
 	*s ^= *s >> 7;
 	*s ^= *s << 17;
 	return *s;
-}
-
-static void fz_attr(const char *el, size_t len, const char *name, char out[FZ_ATTR])
-{
-	char pat[32];
-	const char *p, *end = el + len, *q;
-	size_t n;
-
-	out[0] = '\0';
-	snprintf(pat, sizeof pat, " %s='", name);
-	p = memmem(el, len, pat, strlen(pat));
-	if (!p)
-		return;
-	p += strlen(pat);
-	q = memchr(p, '\'', (size_t)(end - p));
-	if (!q)
-		return;
-	n = (size_t)(q - p) < FZ_ATTR - 1 ? (size_t)(q - p) : FZ_ATTR - 1;
-	memcpy(out, p, n);
-	out[n] = '\0';
 }
 
 /* ---- records to the engine ---- */
