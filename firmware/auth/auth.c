@@ -31,9 +31,16 @@ bool xs2s_auth_secure_for(const struct xs2s_env *env, const char *domain)
 
 const char *xs2s_auth_offers(const struct xs2s_env *env, struct xs2s_link *l, const struct xs2s_auth_state *a)
 {
-	bool sasl = xs2s_sasl_offered(env, l, a), db = xs2s_auth_dialback_enabled(env);
+	/* Indexed by sasl | db << 1 | bidi << 2. */
+	static const char *const offers[8] = {
+		"", XS2S_SASL_FEATURE, XS2S_DB_FEATURE, XS2S_SASL_FEATURE XS2S_DB_FEATURE,
+		XS2S_BIDI_FEATURE, XS2S_SASL_FEATURE XS2S_BIDI_FEATURE, XS2S_DB_FEATURE XS2S_BIDI_FEATURE,
+		XS2S_SASL_FEATURE XS2S_DB_FEATURE XS2S_BIDI_FEATURE,
+	};
+	unsigned sasl = xs2s_sasl_offered(env, l, a), db = xs2s_auth_dialback_enabled(env);
+	unsigned bidi = IS_ENABLED_XS2S(CONFIG_XS2S_BIDI) && a->bidi == XS2S_BIDI_OFFERED;
 
-	return sasl && db ? XS2S_SASL_FEATURE XS2S_DB_FEATURE : sasl ? XS2S_SASL_FEATURE : db ? XS2S_DB_FEATURE : "";
+	return offers[sasl | db << 1 | bidi << 2];
 }
 
 void xs2s_auth_note_features(struct xs2s_auth_state *a, const struct xs2s_link *l, const struct xs2s_el *features)

@@ -25,6 +25,8 @@
 #define XS2S_DB_KEY_LEN 64   /* the keys we make: hex HMAC-SHA-256 */
 #define XS2S_SASL_FEATURE "<mechanisms xmlns='" XS2S_NS_SASL "'><mechanism>EXTERNAL</mechanism></mechanisms>"
 #define XS2S_DB_FEATURE "<dialback xmlns='" XS2S_NS_DB_FEATURE "'><errors/></dialback>"
+#define XS2S_BIDI_FEATURE "<bidi xmlns='" XS2S_NS_BIDI_FEATURE "'/>"   /* XEP-0288 2.1 */
+#define XS2S_BIDI_REQUEST "<bidi xmlns='" XS2S_NS_BIDI "'/>"           /* XEP-0288 2.2 */
 
 /* SASL progress on one stream. */
 enum xs2s_sasl_phase {
@@ -34,9 +36,17 @@ enum xs2s_sasl_phase {
 	XS2S_SASL_REFUSED,   /* out: the peer refused EXTERNAL: dialback may follow */
 };
 
+/* XEP-0288 on one stream (engine/bidi.c drives it; CONFIG_XS2S_BIDI). */
+enum xs2s_bidi_phase {
+	XS2S_BIDI_NONE = 0,
+	XS2S_BIDI_OFFERED,   /* in: <bidi/> offered in our features (authentication offers too) */
+	XS2S_BIDI_ON,        /* in: the peer sent <bidi/>; out: we sent it: the stream carries both directions */
+};
+
 /* Authentication state of one stream (kept by the engine per link slot). */
 struct xs2s_auth_state {
 	enum xs2s_sasl_phase sasl;
+	uint8_t bidi;         /* enum xs2s_bidi_phase */
 	bool peer_dialback;   /* out: the peer offers dialback (feature, or xmlns:db on its header) */
 	bool peer_db_errors;  /* out: the peer advertises dialback errors (XEP-0220 2.6) */
 };
@@ -50,7 +60,8 @@ bool xs2s_auth_dialback_enabled(const struct xs2s_env *env);
 /* True when secure auth applies to domain (on, and not an exception). */
 bool xs2s_auth_secure_for(const struct xs2s_env *env, const char *domain);
 /* Receiving role: the authentication offers for an inbound stream's
- * <stream:features/> (SASL EXTERNAL, dialback), "" when none. */
+ * <stream:features/> (SASL EXTERNAL, dialback, and XEP-0288's <bidi/> while
+ * a->bidi is XS2S_BIDI_OFFERED), "" when none. */
 const char *xs2s_auth_offers(const struct xs2s_env *env, struct xs2s_link *l, const struct xs2s_auth_state *a);
 /* Initiating role: note what the peer's features (NULL for a pre-1.0 peer)
  * offer for dialback. */

@@ -29,6 +29,7 @@ void xs2s_config_defaults(struct xs2s_config *cfg)
 	cfg->tls_policy = XS2S_DEFAULT_TLS_POLICY;
 	cfg->auth_sasl_external = IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_SASL_EXTERNAL);
 	cfg->auth_dialback = IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK);
+	cfg->bidi = IS_ENABLED_XS2S(CONFIG_XS2S_BIDI);
 	cfg->secure_auth = IS_ENABLED_XS2S(CONFIG_XS2S_SECURE_AUTH);
 	cfg->secure_auth_exceptions = CONFIG_XS2S_SECURE_AUTH_EXCEPTIONS;
 #ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
@@ -63,6 +64,7 @@ static int engine_env(struct xs2s_core *c, const struct xs2s_config *cfg)
 	env->tls_policy = cfg->tls_policy;
 	env->sasl = cfg->auth_sasl_external && IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_SASL_EXTERNAL);
 	env->dialback = cfg->auth_dialback && IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK);
+	env->bidi = cfg->bidi && IS_ENABLED_XS2S(CONFIG_XS2S_BIDI);
 	env->secure_auth = cfg->secure_auth;
 	snprintf(env->exceptions, sizeof env->exceptions, " %s ",
 		 cfg->secure_auth_exceptions ? cfg->secure_auth_exceptions : "");

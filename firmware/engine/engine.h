@@ -136,4 +136,6 @@ bool xs2s_s2s_hold_input(struct xs2s_core *c, struct xs2s_slot *s);
 /* The longest slot s's input may still wait (its wait's bound, in ms). */
 uint32_t xs2s_s2s_hold_limit(const struct xs2s_slot *s);
 
+#include "engine/bidi.h"
+
 #endif

@@ -13,9 +13,14 @@
  *                     stanza (inbound, from a domain authenticated on that
  *                     stream, to one of ours); anything else:
  *                     unsupported-stanza-type.
- * Sending (L, R)      the outbound route (L, R), else a piggyback onto a live
+ * Sending (L, R)      the outbound route (L, R), else the peer's own
+ *                     bidirectional stream where it authenticated R for L
+ *                     (XEP-0288, engine/bidi.h), else a piggyback onto a live
  *                     outbound link to R that can do dialback, else a new
  *                     link; the route table writes or queues.
+ * XEP-0288            <bidi/> offered and asked for, the reverse direction's
+ *                     routes on a bidirectional link, its db:verify never on
+ *                     the stream that asked: engine/bidi.h.
  * Components (XEP-0114; a component's link is kind COMPONENT)
  *   HEADER            the name it asks for must be configured, else
  *                     host-unknown (XEP-0114 3).
@@ -139,6 +144,11 @@ static int s2s_out_route(struct xs2s_core *c, const char *local, const char *rem
 
 	if (r != XS2S_ROUTE_NONE)
 		return r;
+	/* XEP-0288: the peer's own bidirectional stream, where it authenticated
+	 * (remote, local). */
+	r = xs2s_bidi_out_route(c, local, remote);
+	if (r != XS2S_ROUTE_NONE)
+		return r;
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
 		struct xs2s_link *l = &c->slot[i].link;
 
@@ -191,10 +201,10 @@ void xs2s_s2s_kick(struct xs2s_core *c, struct xs2s_slot *s)
 {
 	unsigned i;
 
-	if (s->link.dir != XS2S_DIR_OUT)
+	if (s->link.dir != XS2S_DIR_OUT && !xs2s_bidi_on(s))
 		return;
 	/* Dialback requests that found the output full go first. */
-	if (s2s_db_ready(s))
+	if (s->link.dir == XS2S_DIR_OUT && s2s_db_ready(s))
 		s2s_dialback_out(c, s);
 	if (!c->routes.queued || s->link.state != XS2S_LS_OPEN)
 		return;
@@ -274,6 +284,7 @@ static void s2s_in_header(struct xs2s_core *c, struct xs2s_slot *s)
 	struct xs2s_link *l = &s->link;
 	bool authenticated = xs2s_route_any_valid(&c->routes, l->id); /* a stream restarted after SASL */
 
+	xs2s_bidi_header(c, s, authenticated);
 	if (l->st.version1)
 		xs2s_link_send_features(l, xs2s_auth_offers(&c->env, l, &s->auth));
 	if (authenticated)
@@ -289,8 +300,10 @@ static void s2s_out_features(struct xs2s_core *c, struct xs2s_slot *s, const str
 	xs2s_auth_note_features(&s->auth, l, features);
 	if (s->auth.sasl == XS2S_SASL_DONE) {
 		/* The features after SASL success: the stream's own pair is valid. */
-		if (own != XS2S_ROUTE_NONE && c->routes.r[own].state == XS2S_RT_ASKED)
+		if (own != XS2S_ROUTE_NONE && c->routes.r[own].state == XS2S_RT_ASKED) {
 			xs2s_route_set(&c->routes, own, XS2S_RT_VALID, XS2S_AUTH_SASL_EXTERNAL, XS2S_STE_NONE);
+			xs2s_bidi_pair_valid(c, s, l->local_domain, l->peer_domain, XS2S_AUTH_SASL_EXTERNAL);
+		}
 		s2s_dialback_out(c, s);
 		return;
 	}
@@ -299,6 +312,7 @@ static void s2s_out_features(struct xs2s_core *c, struct xs2s_slot *s, const str
 				xs2s_cert_verdict_name(l->cert));
 		return;
 	}
+	xs2s_bidi_request_out(c, s, features, own != XS2S_ROUTE_NONE);
 	if (own != XS2S_ROUTE_NONE && c->routes.r[own].state == XS2S_RT_WAIT &&
 	    xs2s_sasl_start(&c->env, l, &s->auth, features)) {
 		xs2s_route_set(&c->routes, own, XS2S_RT_ASKED, XS2S_AUTH_NONE, XS2S_STE_NONE);
@@ -345,10 +359,54 @@ static void s2s_sasl_result(struct xs2s_core *c, struct xs2s_slot *s, const stru
 	s2s_dialback_out(c, s);
 }
 
+/* The outbound link a db:verify to remote's authoritative server goes on
+ * when the request came on a bidirectional stream (XEP-0288 2.2: never that
+ * stream): a live outbound link to remote that can do dialback, else one
+ * opened for the verification alone (no pair of its own: it closes once
+ * its verifications are answered, s2s_verify_done). NULL when no slot. */
+static struct xs2s_slot *s2s_verify_slot(struct xs2s_core *c, const char *local, const char *remote)
+{
+	struct xs2s_slot *s;
+	unsigned i;
+
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
+		const struct xs2s_link *l = &c->slot[i].link;
+
+		if (l->dir == XS2S_DIR_OUT && l->kind == XS2S_KIND_S2S && xs2s_link_live(l) &&
+		    !strcmp(l->peer_domain, remote) && !(l->state >= XS2S_LS_AUTH && !c->slot[i].auth.peer_dialback))
+			return &c->slot[i];
+	}
+	s = xs2s_admit_outbound(c, remote);
+	if (!s)
+		return NULL;
+	xs2s_link_open_out(&s->link, &c->env, &c->res, (uint8_t)(s - c->slot), ++c->next_id, local, remote);
+	XS2S_LOGI(s->link.id, "a connection to %s for the db:verify alone (XEP-0288 2.2)", remote);
+	return s;
+}
+
+/* An outbound link opened for db:verify alone (no pair of its own) whose
+ * verifications are all answered has nothing left to do: closed. */
+static void s2s_verify_done(struct xs2s_core *c, struct xs2s_slot *s)
+{
+	unsigned i = 0;
+
+	if (xs2s_route_next_on(&c->routes, s->link.id, XS2S_RT_FREE, &i))
+		return; /* it carries a pair */
+	for (i = 0; i < XS2S_ROUTES; i++) {
+		const struct xs2s_route *r = &c->routes.r[i];
+
+		if (r->state == XS2S_RT_ASKED && r->dir == XS2S_DIR_IN && r->vstate != XS2S_VF_NONE &&
+		    r->vlink == s->link.id)
+			return; /* another verification waits for its answer */
+	}
+	xs2s_link_abort(&s->link, XS2S_WHY_IDLE, "its verifications are answered");
+}
+
 /* Receiving dialback: verify a db:result with the authoritative server. */
 static void s2s_db_request(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_db_msg *m)
 {
 	struct xs2s_link *l = &s->link;
+	struct xs2s_slot *vs;
 	enum xs2s_cert_verdict verdict;
 	int r = xs2s_route_on_link(&c->routes, XS2S_DIR_IN, m->local, m->remote, l->id), out;
 
@@ -382,15 +440,21 @@ static void s2s_db_request(struct xs2s_core *c, struct xs2s_slot *s, const struc
 	}
 #endif
 	XS2S_LOGI(l->id, "dialback: %s claims to be %s, verifying with its authoritative server", m->remote, m->remote);
-	out = s2s_out_route(c, m->local, m->remote);
-	if (out < 0) {
+	if (xs2s_bidi_on(s)) {
+		/* XEP-0288 2.2: never on the stream that asked. */
+		vs = s2s_verify_slot(c, m->local, m->remote);
+	} else {
+		out = s2s_out_route(c, m->local, m->remote);
+		vs = out < 0 ? NULL : &c->slot[c->routes.r[out].slot];
+	}
+	if (!vs) {
 		xs2s_route_set(&c->routes, r, XS2S_RT_FAILED, XS2S_AUTH_NONE, XS2S_STE_NONE);
 		xs2s_db_send_verdict(l, m->local, m->remote, XS2S_DB_ERROR, XS2S_STE_RESOURCE_CONSTRAINT);
 		return;
 	}
-	xs2s_route_verify_begin(&c->routes, r, m->key, l->stream_id, c->routes.r[out].link);
-	if (s2s_db_ready(&c->slot[c->routes.r[out].slot]))
-		s2s_dialback_out(c, &c->slot[c->routes.r[out].slot]);
+	xs2s_route_verify_begin(&c->routes, r, m->key, l->stream_id, vs->link.id);
+	if (s2s_db_ready(vs))
+		s2s_dialback_out(c, vs);
 }
 
 /* Originating dialback: the verdict on our db:result. */
@@ -406,6 +470,7 @@ static void s2s_db_result_verdict(struct xs2s_core *c, struct xs2s_slot *s, cons
 	if (!strcmp(m->type, "valid")) {
 		XS2S_LOGI(l->id, "dialback: %s accepted us as %s", m->remote, m->local);
 		xs2s_route_set(&c->routes, r, XS2S_RT_VALID, XS2S_AUTH_DIALBACK, XS2S_STE_NONE);
+		xs2s_bidi_pair_valid(c, s, m->local, m->remote, XS2S_AUTH_DIALBACK);
 		return;
 	}
 	XS2S_LOGW(l->id, "dialback: %s refused %s (type=%s)", m->remote, m->local, m->type);
@@ -426,6 +491,8 @@ static void s2s_dialback_in(struct xs2s_core *c, struct xs2s_slot *s, const stru
 	case XS2S_DB_VERIFY_VERDICT:
 		if (xs2s_route_verify_answer(&c->routes, s->link.id, m.local, m.remote, m.id, m.type) != XS2S_OK)
 			xs2s_link_abort(&s->link, XS2S_WHY_NOT_AUTHORIZED, "unsolicited db:verify verdict");
+		else if (IS_ENABLED_XS2S(CONFIG_XS2S_BIDI) && s->link.dir == XS2S_DIR_OUT)
+			s2s_verify_done(c, s);
 		break;
 	default:
 		break;
@@ -449,8 +516,9 @@ static int s2s_jid(const char *jid, enum xs2s_jid_fault *fault, char *dom)
 	return XS2S_OK;
 }
 
-/* A message, presence or iq: only inbound, from a domain authenticated on
- * this stream, to one of ours (RFC 6120 4.9.3.9, 4.9.3.4, 4.9.3.6). */
+/* A message, presence or iq: only inbound (or on our bidirectional stream,
+ * XEP-0288), from a domain authenticated on this stream for that direction,
+ * to one of ours (RFC 6120 4.9.3.9, 4.9.3.4, 4.9.3.6). */
 static void s2s_stanza(struct xs2s_core *c, struct xs2s_slot *s, const struct xs2s_el *st)
 {
 	struct xs2s_link *l = &s->link;
@@ -459,7 +527,7 @@ static void s2s_stanza(struct xs2s_core *c, struct xs2s_slot *s, const struct xs
 	enum xs2s_jid_fault ff = XS2S_JID_OK, tf = XS2S_JID_OK;
 	int r;
 
-	if (l->dir != XS2S_DIR_IN || !xs2s_route_any_valid(&c->routes, l->id)) {
+	if ((l->dir != XS2S_DIR_IN && !xs2s_bidi_on(s)) || !xs2s_route_any_valid(&c->routes, l->id)) {
 		xs2s_link_abort(l, XS2S_WHY_NOT_AUTHORIZED, "%s before authentication", name);
 		return;
 	}
@@ -527,6 +595,8 @@ static void s2s_element(struct xs2s_core *c, struct xs2s_slot *s, const struct x
 			s2s_sasl_result(c, s, el);
 		else
 			xs2s_link_abort(l, XS2S_WHY_UNSUPPORTED_STANZA_TYPE, "unsupported SASL element <%s/>", name);
+	} else if (IS_ENABLED_XS2S(CONFIG_XS2S_BIDI) && !strcmp(ns, XS2S_NS_BIDI) && !strcmp(name, "bidi")) {
+		xs2s_bidi_request_in(c, s, el);
 	} else if (!strcmp(ns, XS2S_NS_DIALBACK) && (!strcmp(name, "result") || !strcmp(name, "verify"))) {
 		if (l->state == XS2S_LS_HEADER || (l->dir == XS2S_DIR_OUT && l->state < XS2S_LS_AUTH))
 			xs2s_link_abort(l, XS2S_WHY_NOT_AUTHORIZED, "dialback before stream negotiation");

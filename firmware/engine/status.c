@@ -196,7 +196,7 @@ int xs2s_status_text(struct xs2s_engine *eng, char *buf, size_t cap)
 		char in[XS2S_U64_DEC], out[XS2S_U64_DEC];
 
 		xs2s_w_fmt(&w, "%-4u %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %5lus %5lu %5lu %9s %9s %7lu\n", l->id,
-			   xs2s_link_dir_name(l), l->local_domain[0] ? l->local_domain : "-",
+			   xs2s_bidi_dir_name(&c->slot[i]), l->local_domain[0] ? l->local_domain : "-",
 			   l->peer_domain[0] ? l->peer_domain : "-", xs2s_link_state_name(l->state),
 			   status_transport(l), l->tls.version[0] ? l->tls.version : "-",
 			   l->tls.cipher[0] ? l->tls.cipher : "-", status_auth(c, l), xs2s_cert_verdict_name(l->cert),
@@ -232,7 +232,7 @@ int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap)
 		if (l->state == XS2S_LS_FREE)
 			continue;
 		xs2s_w_fmt(&w, "%s{\"id\":%u,\"direction\":\"%s\",\"local\":", first ? "" : ",", l->id,
-			   xs2s_link_dir_name(l));
+			   xs2s_bidi_dir_name(&c->slot[i]));
 		first = 0;
 		xs2s_w_json(&w, l->local_domain);
 		xs2s_w_raw(&w, ",\"remote\":");
@@ -254,8 +254,12 @@ int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap)
 			xs2s_w_json(&w, r->local);
 			xs2s_w_raw(&w, ",\"remote\":");
 			xs2s_w_json(&w, r->remote);
-			xs2s_w_fmt(&w, ",\"state\":\"%s\",\"auth\":\"%s\"}", xs2s_route_state_name(r),
+			xs2s_w_fmt(&w, ",\"state\":\"%s\",\"auth\":\"%s\"", xs2s_route_state_name(r),
 				   xs2s_auth_method_name(r->method));
+			/* A bidirectional link (XEP-0288) carries pairs both ways. */
+			if (xs2s_bidi_on(&c->slot[i]))
+				xs2s_w_fmt(&w, ",\"dir\":\"%s\"", r->dir == XS2S_DIR_IN ? "in" : "out");
+			xs2s_w_raw(&w, "}");
 		}
 		xs2s_w_fmt(&w, "],\"ram_bytes\":%lu}", (unsigned long)status_ram(c, l));
 	}

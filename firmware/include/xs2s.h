@@ -53,6 +53,7 @@ struct xs2s_config {
 	enum xs2s_tls_policy tls_policy;
 	bool auth_sasl_external;       /* offer and use SASL EXTERNAL */
 	bool auth_dialback;            /* offer and use dialback */
+	bool bidi;                     /* XEP-0288 bidirectional streams (CONFIG_XS2S_BIDI builds; else ignored) */
 	bool secure_auth;              /* refuse peers without a valid certificate */
 	const char *secure_auth_exceptions; /* space-separated domains exempt from it */
 	const char *host_map;          /* space-separated "domain=addr:port" entries, after CONFIG_XS2S_HOST_MAP */

@@ -35,6 +35,7 @@ struct xs2s_env {
 	enum xs2s_tls_policy tls_policy;
 	bool sasl;                       /* SASL EXTERNAL enabled (and compiled in) */
 	bool dialback;                   /* dialback enabled (and compiled in) */
+	bool bidi;                       /* XEP-0288 bidirectional streams enabled (and compiled in) */
 	bool secure_auth;                /* refuse peers without a valid certificate */
 	char exceptions[XS2S_EXCEPTIONS_MAX]; /* " a.test b.test ": exempt from secure auth */
 	uint8_t db_secret[XS2S_SHA256_LEN];   /* SHA-256 of the dialback secret; never logged */

@@ -30,6 +30,8 @@
 #define XS2S_NS_STREAM_ERR "urn:ietf:params:xml:ns:xmpp-streams"
 #define XS2S_NS_STANZA_ERR "urn:ietf:params:xml:ns:xmpp-stanzas"
 #define XS2S_NS_DB_FEATURE "urn:xmpp:features:dialback"
+#define XS2S_NS_BIDI "urn:xmpp:bidi"                  /* XEP-0288 2.2: the request */
+#define XS2S_NS_BIDI_FEATURE "urn:xmpp:features:bidi" /* XEP-0288 2.1: the stream feature */
 
 #define XS2S_NS_URI_MAX 64     /* longest namespace URI kept from a header */
 #define XS2S_NS_PREFIX_MAX 16  /* longest prefix kept from a header */

@@ -114,6 +114,9 @@ static void usage(FILE *f)
 		"  --auth LIST             methods: sasl-external,dialback (either or both)    [%s%s%s]\n"
 		"  --secure-auth           refuse peers without a valid certificate            [%s]\n"
 		"  --insecure-domain D     exempt D from --secure-auth (repeatable)\n"
+#ifdef CONFIG_XS2S_BIDI
+		"  --no-bidi               no XEP-0288 bidirectional streams (one connection per direction)\n"
+#endif
 		"  --log-level L           error | warn | info | debug (or 1-4)                [%d]\n"
 		"  --syslog                log to syslog (facility daemon) instead of stderr\n"
 #ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
@@ -654,7 +657,7 @@ static int admin_open(const char *path)
 enum { OPT_DOMAIN = 256, OPT_LISTEN, OPT_CERT, OPT_KEY, OPT_CA, OPT_HOSTMAP, OPT_ADMIN, OPT_SECRET, OPT_POLICY,
        OPT_LOGLEVEL, OPT_AUTH, OPT_SECURE, OPT_INSECURE_DOMAIN, OPT_HELP, OPT_DNS, OPT_TAP, OPT_TAP_IP, OPT_TAP_GW,
        OPT_TAP_IP6, OPT_CONFIG, OPT_SYSLOG, OPT_ACCOUNT, OPT_SUB_POLICY, OPT_ALLOW_SUB, OPT_SUBS_FILE,
-       OPT_COMPONENT, OPT_COMPONENT_LISTEN, OPT__END };
+       OPT_COMPONENT, OPT_COMPONENT_LISTEN, OPT_NO_BIDI, OPT__END };
 
 static const struct option opts[] = {
 	{ "domain", required_argument, NULL, OPT_DOMAIN },     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -670,6 +673,7 @@ static const struct option opts[] = {
 	{ "subscriptions-file", required_argument, NULL, OPT_SUBS_FILE },
 	{ "component", required_argument, NULL, OPT_COMPONENT },
 	{ "component-listen", required_argument, NULL, OPT_COMPONENT_LISTEN },
+	{ "no-bidi", no_argument, NULL, OPT_NO_BIDI },
 #ifdef CONFIG_XS2S_PORT_LWIP
 	{ "tap", required_argument, NULL, OPT_TAP },           { "tap-ip", required_argument, NULL, OPT_TAP_IP },
 	{ "tap-gw", required_argument, NULL, OPT_TAP_GW },     { "tap-ip6", required_argument, NULL, OPT_TAP_IP6 },
@@ -887,6 +891,7 @@ static int set_option(struct settings *s, int id, const char *val, const char *w
 	}
 	case OPT_SECURE:
 	case OPT_SYSLOG:
+	case OPT_NO_BIDI:
 		b = parse_bool(val);
 		if (b < 0) {
 			fprintf(stderr, "xs2sd: %s: bad value '%s' (yes or no)\n", where, val);
@@ -894,6 +899,8 @@ static int set_option(struct settings *s, int id, const char *val, const char *w
 		}
 		if (id == OPT_SECURE)
 			s->cfg.secure_auth = b;
+		else if (id == OPT_NO_BIDI)
+			s->cfg.bidi = !b; /* XEP-0288 (ignored when CONFIG_XS2S_BIDI is off) */
 		else
 			s->syslog = b;
 		return 0;

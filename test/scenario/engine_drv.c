@@ -210,6 +210,7 @@ int drv_start(const struct drv_config *c)
 	cfg.auth_dialback = c->dialback;
 	cfg.auth_sasl_external = c->sasl_external;
 	cfg.secure_auth = c->secure_auth;
+	cfg.bidi = c->bidi;
 	cfg.secure_auth_exceptions = c->secure_auth_exceptions ? c->secure_auth_exceptions : "";
 	for (i = 0; i < DRV_HOSTMAP && c->host_map[i]; i++) {
 		size_t n = strlen(host_map);

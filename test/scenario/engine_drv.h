@@ -33,6 +33,7 @@ struct drv_config {
 	bool sasl_external;               /* offer and use SASL EXTERNAL (needs a certificate) */
 	bool secure_auth;
 	const char *secure_auth_exceptions;
+	bool bidi;                        /* XEP-0288 offered and used (off unless a scenario asks: SC_BIDI) */
 	const char *dns_server;           /* "addr:port" for the resolver */
 	const char *host_map[DRV_HOSTMAP];/* "domain=addr:port"; NULL after the last */
 	const void *cert_pem, *key_pem;   /* NULL: no certificate (STARTTLS not offered) */

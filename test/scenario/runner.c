@@ -927,6 +927,7 @@ int sc_begin(const struct sc_scenario *s, enum fake_delivery mode, uint64_t spli
 	c.dialback = !(s->flags & SC_NO_DIALBACK);
 	c.sasl_external = true;
 	c.secure_auth = (s->flags & SC_SECURE_AUTH) != 0;
+	c.bidi = (s->flags & SC_BIDI) != 0;
 	c.secure_auth_exceptions = s->secure_auth_exceptions;
 	c.dns_server = SC_DNS_SERVER;
 	if (s->flags & SC_COMPONENTS) {

@@ -45,6 +45,7 @@ struct side {
 	bool secure_auth;
 	const char *host_map;
 	const char *components;   /* XEP-0114 "name=secret ..." on ADDR:5347 (NULL: none) */
+	bool bidi;                /* XEP-0288 (off here: test_sc_bidi.c has the bidirectional cases) */
 };
 
 struct fed_scenario {
@@ -104,6 +105,7 @@ static void start(struct xs2s_engine *e, const struct side *s, const char *addr)
 	cfg.auth_sasl_external = s->sasl;
 	cfg.auth_dialback = s->dialback;
 	cfg.secure_auth = s->secure_auth;
+	cfg.bidi = s->bidi;
 	cfg.secure_auth_exceptions = "";
 	cfg.host_map = s->host_map;
 	cfg.dns_server = NULL;
