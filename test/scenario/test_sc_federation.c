@@ -60,6 +60,10 @@ struct fed_scenario {
 	const char *want_b_json;       /* a piece of b.test's status JSON once settled */
 	bool want_delivered;           /* else bounced back to the sender */
 	const char *want_bounce;       /* bounce condition when not delivered */
+	/* XEP-0288: each engine's links once settled, their status directions
+	 * in slot order ("bidi": one connection carries both ways); NULL: not
+	 * checked. With bidi links, the "auth" checked is the bidi link's. */
+	const char *want_dirs_a, *want_dirs_b;
 };
 
 static struct xs2s_engine ea, eb;
@@ -195,6 +199,19 @@ static void link_auth(struct xs2s_engine *e, const char *dir, char *out, size_t 
 	snprintf(out, cap, "%.*s", (int)strcspn(a, "\""), a);
 }
 
+/* The status directions of e's links in slot order, comma-separated. */
+static void link_dirs(struct xs2s_engine *e, char *out, size_t cap)
+{
+	const char *p = status(e);
+	size_t n = 0;
+
+	out[0] = '\0';
+	while ((p = strstr(p, "\"direction\":\"")) != NULL) {
+		p += 13;
+		n += (size_t)snprintf(out + n, cap - n, "%s%.*s", n ? "," : "", (int)strcspn(p, "\""), p);
+	}
+}
+
 /* Take one inbox message; false when empty. */
 static bool take(struct xs2s_engine *e, char *line, size_t cap)
 {
@@ -227,9 +244,11 @@ static void assert_empty(struct xs2s_engine *e)
 /* One run in one delivery mode: the outcome (inboxes and auths) in out. */
 static void run(const struct fed_scenario *s, enum fake_delivery mode, char *out, size_t cap)
 {
-	char line[512], auth[32];
+	char line[512], auth[32], dirs[64];
 	size_t n = 0;
 	const char *first;
+	bool bidi_a = s->want_dirs_a && !strcmp(s->want_dirs_a, "bidi");
+	bool bidi_b = s->want_dirs_b && !strcmp(s->want_dirs_b, "bidi");
 
 	fake_reset(7, mode, 11);
 	start(&ea, &s->a, ADDR_A);
@@ -242,11 +261,19 @@ static void run(const struct fed_scenario *s, enum fake_delivery mode, char *out
 	if (s->b_to_a)
 		assert_int_equal(xs2s_send_message(&eb, "bob@b.test", "alice@a.test", "hi alice"), XS2S_OK);
 	settle();
-	link_auth(&ea, "out", auth, sizeof auth);
+	link_dirs(&ea, dirs, sizeof dirs);
+	n += (size_t)snprintf(out + n, cap - n, "a.links=%s;", dirs);
+	if (s->want_dirs_a && strcmp(dirs, s->want_dirs_a))
+		fail_msg("%s: a.test's links %s, want %s", s->name, dirs, s->want_dirs_a);
+	link_dirs(&eb, dirs, sizeof dirs);
+	n += (size_t)snprintf(out + n, cap - n, "b.links=%s;", dirs);
+	if (s->want_dirs_b && strcmp(dirs, s->want_dirs_b))
+		fail_msg("%s: b.test's links %s, want %s", s->name, dirs, s->want_dirs_b);
+	link_auth(&ea, bidi_a ? "bidi" : "out", auth, sizeof auth);
 	n += (size_t)snprintf(out + n, cap - n, "a.out=%s;", auth);
 	if (s->want_auth_a_out)
 		assert_string_equal(auth, s->want_auth_a_out);
-	link_auth(&eb, "in", auth, sizeof auth);
+	link_auth(&eb, bidi_b ? "bidi" : "in", auth, sizeof auth);
 	n += (size_t)snprintf(out + n, cap - n, "b.in=%s;", auth);
 	if (s->want_auth_b_in)
 		assert_string_equal(auth, s->want_auth_b_in);
@@ -380,6 +407,106 @@ static void test_secure_auth_refuses_untrusted(void **state)
 	run_all(&s, NULL, "a<bob@b.test>alice@a.test|error|remote-server-not-found|hello bob <&>;");
 }
 
+#if CONFIG_XS2S_BIDI
+/* ---- XEP-0288: one connection carries both directions ---- */
+
+/* SASL EXTERNAL: a.test asks for bidi; b.test sends to a.test from the
+ * stream's 'to' (XEP-0288 2.2), a.test accepts it on the certificate it
+ * checked; one link each side. */
+static void test_bidi_sasl_external(void **state)
+{
+	static const struct fed_scenario s = {
+		.name = "bidi_sasl_external",
+		.a = { { "a.test" }, "a.test", true, true, true, false, MAP_A, .bidi = true },
+		.b = { { "b.test" }, "b.test", true, true, true, false, MAP_B, .bidi = true },
+		.a_to_b = true, .b_to_a = true,
+		.want_auth_a_out = "sasl-external", .want_auth_b_in = "sasl-external", .want_delivered = true,
+		.want_dirs_a = "bidi", .want_dirs_b = "bidi",
+		.want_b_json = "\"pairs\":[{\"local\":\"b.test\",\"remote\":\"a.test\",\"state\":\"valid\","
+			       "\"auth\":\"sasl-external\",\"dir\":\"in\"},{\"local\":\"b.test\",\"remote\":\"a.test\","
+			       "\"state\":\"valid\",\"auth\":\"sasl-external\",\"dir\":\"out\"}]",
+	};
+
+	(void)state;
+	run_all(&s, "b<alice@a.test>bob@b.test|chat||hello bob <&>;", "a<bob@b.test>alice@a.test|chat||hi alice;");
+}
+
+/* Dialback over TLS, accepted on the certificate (XEP-0344): the reverse
+ * direction is the inverse pair (XEP-0288 2.2). */
+static void test_bidi_dialback_cert(void **state)
+{
+	static const struct fed_scenario s = {
+		.name = "bidi_dialback_cert",
+		.a = { { "a.test" }, "a.test", false, true, true, false, MAP_A, .bidi = true },
+		.b = { { "b.test" }, "b.test", false, true, true, false, MAP_B, .bidi = true },
+		.a_to_b = true, .b_to_a = true,
+		.want_auth_a_out = "dialback", .want_auth_b_in = "dialback+cert", .want_delivered = true,
+		.want_dirs_a = "bidi", .want_dirs_b = "bidi",
+	};
+
+	(void)state;
+	run_all(&s, "b<alice@a.test>bob@b.test|chat||hello bob <&>;", "a<bob@b.test>alice@a.test|chat||hi alice;");
+}
+
+/* Untrusted certificates: dialback with the db:verify on a connection of
+ * its own (XEP-0288 2.2: never the stream that asked), closed once
+ * answered; then one link each side carries both directions. */
+static void test_bidi_dialback_verify(void **state)
+{
+	static const struct fed_scenario s = {
+		.name = "bidi_dialback_verify",
+		.a = { { "a.test" }, "a.test", true, true, false, false, MAP_A, .bidi = true },
+		.b = { { "b.test" }, "b.test", true, true, false, false, MAP_B, .bidi = true },
+		.a_to_b = true, .b_to_a = true,
+		.want_auth_a_out = "dialback", .want_auth_b_in = "dialback", .want_delivered = true,
+		.want_dirs_a = "bidi", .want_dirs_b = "bidi",
+	};
+
+	(void)state;
+	run_all(&s, "b<alice@a.test>bob@b.test|chat||hello bob <&>;", "a<bob@b.test>alice@a.test|chat||hi alice;");
+}
+
+/* b.test without bidi: today's two connections. */
+static void test_bidi_peer_without(void **state)
+{
+	static const struct fed_scenario s = {
+		.name = "bidi_peer_without",
+		.a = { { "a.test" }, "a.test", true, true, true, false, MAP_A, .bidi = true },
+		.b = { { "b.test" }, "b.test", true, true, true, false, MAP_B, .bidi = false },
+		.a_to_b = true, .b_to_a = true,
+		.want_auth_a_out = "sasl-external", .want_auth_b_in = "sasl-external", .want_delivered = true,
+		.want_dirs_a = "out,in", .want_dirs_b = "in,out",
+	};
+
+	(void)state;
+	run_all(&s, "b<alice@a.test>bob@b.test|chat||hello bob <&>;", "a<bob@b.test>alice@a.test|chat||hi alice;");
+}
+
+/* a.test cannot check b.test's certificate but b.test checks a.test's:
+ * SASL EXTERNAL would authenticate a.test only, so a.test does not ask
+ * for bidi on its stream (nothing from b.test would be authenticated
+ * there). b.test's answer needs a stream of its own: b.test asks for bidi
+ * there and authenticates by dialback (a.test offers it no EXTERNAL),
+ * whose db:verify a.test sends on its own outbound stream (XEP-0288 2.2:
+ * not on the one that asked). */
+static void test_bidi_not_asked_untrusted_peer(void **state)
+{
+	static const struct fed_scenario s = {
+		.name = "bidi_not_asked_untrusted_peer",
+		.a = { { "a.test" }, "a.test", true, true, false, false, MAP_A, .bidi = true },
+		.b = { { "b.test" }, "b.test", true, true, true, false, MAP_B, .bidi = true },
+		.a_to_b = true, .b_to_a = true,
+		.want_auth_a_out = "sasl-external", .want_auth_b_in = "sasl-external", .want_delivered = true,
+		.want_dirs_a = "out,bidi", .want_dirs_b = "in,bidi",
+		.want_b_json = "\"direction\":\"bidi\",\"local\":\"b.test\",\"remote\":\"a.test\",\"state\":\"open\","
+			       "\"transport\":\"starttls\"",
+	};
+
+	(void)state;
+	run_all(&s, "b<alice@a.test>bob@b.test|chat||hello bob <&>;", "a<bob@b.test>alice@a.test|chat||hi alice;");
+}
+#endif
+
 #if CONFIG_XS2S_COMPONENTS
 /* ---- XEP-0114 components federating over real TLS ---- */
 
@@ -448,9 +575,9 @@ static void pair_auth(struct xs2s_engine *e, const char *local, const char *remo
 static void comp_run(enum fake_delivery mode, char *out, size_t cap)
 {
 	static const struct side a = { { "a.test" }, "a-comp", true, true, true, false, MAP_A,
-				       "comp.a.test=s3cret-one comp2.a.test=s3cret-two" };
+				       "comp.a.test=s3cret-one comp2.a.test=s3cret-two", false };
 	static const struct side b = { { "b.test" }, "b.test", true, true, true, false,
-				       MAP_B " comp.a.test=" ADDR_A ":5269 comp2.a.test=" ADDR_A ":5269", NULL };
+				       MAP_B " comp.a.test=" ADDR_A ":5269 comp2.a.test=" ADDR_A ":5269", NULL, false };
 	char line[512], auth[32];
 	size_t n = 0;
 	xs2s_sock k1, k2;
@@ -535,6 +662,13 @@ int main(void)
 		cmocka_unit_test(test_dialback_verify_untrusted),
 		cmocka_unit_test(test_piggyback_alias_after_sasl),
 		cmocka_unit_test(test_secure_auth_refuses_untrusted),
+#if CONFIG_XS2S_BIDI
+		cmocka_unit_test(test_bidi_sasl_external),
+		cmocka_unit_test(test_bidi_dialback_cert),
+		cmocka_unit_test(test_bidi_dialback_verify),
+		cmocka_unit_test(test_bidi_peer_without),
+		cmocka_unit_test(test_bidi_not_asked_untrusted_peer),
+#endif
 #if CONFIG_XS2S_COMPONENTS
 		cmocka_unit_test(test_components_federate),
 #endif
