@@ -360,13 +360,16 @@ APPS = [
 class Feature(Failure):
     """A feature cell: the link set up as a method would (trust, secure_auth,
     xs2s_auth), xs2sd with options of its own (xs2s_args(workdir)), and a
-    body that checks what the peer's user sees, both ways ('both'). Only
-    servers listing `key` in PeerServer.features get it. Shown as the
-    failure rows are (what each side saw), with its note."""
+    body that checks what the peer's user sees, both ways ('both'; or the
+    directions given, body then a dict by direction). Only servers listing
+    `key` in PeerServer.features get it. Shown as the failure rows are (what
+    each side saw), with its note. peer_bidi: the peer's Setup.bidi."""
 
-    def __init__(self, key, title, trust, secure_auth, xs2s_auth, xs2s_args, body, note):
-        super().__init__(key, title, trust, secure_auth, True, xs2s_auth, ('both',), body, note)
+    def __init__(self, key, title, trust, secure_auth, xs2s_auth, xs2s_args, body, note,
+                 directions=('both',), peer_bidi=False, same_trust=False):
+        super().__init__(key, title, trust, secure_auth, True, xs2s_auth, directions, body, note)
         self.xs2s_args = xs2s_args
+        self.peer_bidi, self.same_trust = peer_bidi, same_trust
 
 
 SENSOR = f'sensor@{common.XS2S_DOMAIN}'
@@ -424,7 +427,142 @@ def feature_account_presence(ctx):
                       'available after the restart')
 
 
+def _tcp_connections(a, b):
+    """Established s2s TCP connections between xs2s (address a) and the peer
+    (address b), from the kernel's table of the cell's network namespace:
+    those with a's or b's s2s port at one end (outgoing connections leave
+    from another loopback address, e.g. 127.0.0.1). The
+    POSIX port only (on lwIP, xs2sd's connections are in its own stack);
+    None when the table cannot be read."""
+    if common.PORT != 'posix':
+        return None
+    rows = []
+    for path in ('/proc/net/tcp', '/proc/net/tcp6'):
+        try:
+            with open(path) as f:
+                rows += f.read().splitlines()[1:]
+        except OSError:
+            pass
+    if not rows:
+        return None
+
+    def ip(hexaddr):
+        h, port = hexaddr.split(':')
+        if len(h) == 32:                 # IPv6: only IPv4-mapped addresses matter here
+            if h[:16] != '0' * 16 or h[16:24].upper() != 'FFFF0000':
+                return None, int(port, 16)
+            h = h[24:]
+        return '.'.join(str(int(h[i:i + 2], 16)) for i in (6, 4, 2, 0)), int(port, 16)
+    conns = set()
+    for r in rows:
+        f = r.split()
+        if len(f) < 4 or f[3] != '01':      # TCP_ESTABLISHED
+            continue
+        ends = (ip(f[1]), ip(f[2]))
+        # Only xs2s and the peer speak s2s in the cell's namespace: a connection
+        # to either one's s2s port is one between them.
+        if any(e == (a, common.S2S_PORT) or e == (b, common.S2S_PORT) for e in ends):
+            conns.add(tuple(sorted(ends, key=str)))
+    return len(conns)
+
+
+def feature_bidi(want_auth, want_links):
+    """XEP-0288 with a peer that offers and asks for it (Prosody:
+    mod_s2s_bidi): a message each way, the first in the cell's direction.
+    want_links: xs2s's links with the peer once settled, each bidi ('1':
+    one connection carries both ways)."""
+    def body(ctx):
+        peer, xs, client, cell = ctx.peer, ctx.xs, ctx.client, ctx.cell
+        user = peer.user_jid
+        b1, b2 = f'{cell.name} first {ctx.run.nonce}', f'{cell.name} answer {ctx.run.nonce}'
+        to_xs2s = cell.direction == 'to-xs2s'
+        for b, inbound in ((b1, to_xs2s), (b2, not to_xs2s)):
+            if inbound:
+                client.send(common.XS2S_USER, b)
+                xs.wait_body(b, frm=user, abort=lambda: client.errors() and f'{ctx.srv.title} bounced it: '
+                             f'{client.errors()}')
+            else:
+                xs.send(common.XS2S_USER, user, b)
+                client.wait_body(b, common.XS2S_USER,
+                                 abort=lambda: xs.bounces() and f'xs2sd bounced it: {xs.bounces()}')
+
+        def settled():
+            ls = [ln for ln in xs.status().get('links', []) if ln.get('remote') == peer.domain]
+            return ls if len(ls) == want_links and all(ln.get('state') == 'open' for ln in ls) else None
+        links = poll(settled, 10, 0.1) or [ln for ln in xs.status().get('links', [])
+                                          if ln.get('remote') == peer.domain]
+        check(len(links) == want_links, f'xs2sd: {len(links)} links with {peer.domain}, want {want_links}: '
+              f'{links}')
+        for ln in links:
+            check(ln.get('direction') == 'bidi', f'xs2sd: link {ln.get("id")} is not bidirectional: {ln}')
+            check(ln.get('transport') == 'starttls', f'xs2sd: link {ln.get("id")} not STARTTLS: {ln}')
+        carried = [ln for ln in links if ln.get('stanzas_in', 0) >= 1 and ln.get('stanzas_out', 0) >= 1]
+        if want_links == 1:
+            check(carried, f'xs2sd: the link did not carry stanzas both ways: {links}')
+        else:
+            check(sum(ln.get('stanzas_in', 0) for ln in links) >= 1
+                  and sum(ln.get('stanzas_out', 0) for ln in links) >= 1, f'xs2sd: stanzas not both ways: {links}')
+        link = (carried or links)[0]
+        check(link.get('auth') == want_auth, f'xs2sd: auth {link.get("auth")!r}, want {want_auth!r}: {link}')
+        totals = xs.status().get('totals', {})
+        check(totals.get('plain') == 0, f'xs2sd: plaintext links: {totals}')
+        tcp = _tcp_connections(common.XS2S_IP, peer.ip)
+        if tcp is not None:
+            check(tcp == want_links, f'{tcp} TCP connections between xs2s and {peer.domain}, want {want_links}')
+        cell.tls_version, cell.cipher = link.get('tls_version'), common.iana_cipher(link.get('cipher'))
+        views = [v for v in peer.s2s_view() if v.remote == common.XS2S_DOMAIN]
+        authed = [v for v in views if v.method != 'none']
+        check(authed, f'{ctx.srv.title}: no authenticated session with {common.XS2S_DOMAIN}: '
+              f'{[v.raw for v in views]}')
+        for v in authed:
+            check(v.tls_version == cell.tls_version or len(links) > 1,
+                  f'TLS version: xs2s says {cell.tls_version}, {ctx.srv.title} says {v.tls_version}')
+        cell.xs2s_view = (f'{len(links)} link{"s" if len(links) > 1 else ""} with {peer.domain}, direction bidi: '
+                          + ', '.join(f'#{ln.get("id")} {ln.get("auth")} in {ln.get("stanzas_in")} / out '
+                                      f'{ln.get("stanzas_out")}' for ln in links)
+                          + (f'; {tcp} TCP connection{"s" if tcp > 1 else ""}' if tcp is not None else ''))
+        def kv(v, k):
+            m = re.search(rf'\b{k}=(\S*)', v.raw)
+            return m.group(1) if m else '?'
+        cell.peer_view = '; '.join(sorted({f'{v.direction} {v.method} ({kv(v, "type")}, bidi={kv(v, "bidi")})'
+                                           for v in authed}))
+        check(all(kv(v, 'bidi') == 'true' for v in authed),
+              f'{ctx.srv.title}: a session with {common.XS2S_DOMAIN} is not bidirectional: {[v.raw for v in authed]}')
+    return body
+
+
+BIDI_NOTE = ('XEP-0288: the peer loads `mod_s2s_bidi` (Prosody 0.12 offers `<bidi/>` after STARTTLS, before '
+             'authentication); xs2sd offers and asks for it by default. A message goes in the row\'s '
+             'direction, the answer back; xs2s\'s status must show its links with the peer as `bidi` rows, one '
+             'of them carrying stanzas both ways, and (POSIX port) the kernel as many established TCP '
+             'connections between the two addresses. ')
+
+
 FEATURES = [
+    Feature('bidi-sasl-external', 'bidirectional (XEP-0288), STARTTLS + SASL EXTERNAL', 'test', True,
+            'sasl-external', lambda workdir: [],
+            {'to-xs2s': feature_bidi('sasl-external', 1), 'from-xs2s': feature_bidi('sasl-external', 1)},
+            BIDI_NOTE + 'SASL EXTERNAL (both sides trust the test CA, the peer requires valid certificates): '
+            'one TCP connection carries both directions (XEP-0288 2.2: the receiving side sends from the '
+            'stream\'s `to`, the initiator checked its certificate).',
+            directions=DIRECTIONS, peer_bidi=True, same_trust=True),
+    Feature('bidi-dialback-cert', 'bidirectional (XEP-0288), STARTTLS + Dialback, valid certificates', 'test',
+            False, 'dialback', lambda workdir: [],
+            {'to-xs2s': feature_bidi('dialback+cert', 1), 'from-xs2s': feature_bidi('dialback', 2)},
+            BIDI_NOTE + 'Dialback with valid certificates: the peer\'s db:result to xs2s is accepted on its '
+            'certificate (XEP-0344), so one connection; xs2s\'s db:result to Prosody is verified by Prosody '
+            '0.12 (no XEP-0344) over a connection of its own to xs2s (XEP-0288 2.2: never on the stream that '
+            'asked), negotiated bidirectional too, and Prosody sends its answer on that one: two connections, '
+            'both `bidi`, each carrying one direction.',
+            directions=DIRECTIONS, peer_bidi=True, same_trust=True),
+    Feature('bidi-dialback', 'bidirectional (XEP-0288), STARTTLS + Dialback', 'foreign', False,
+            'dialback', lambda workdir: [],
+            {'to-xs2s': feature_bidi('dialback', 1), 'from-xs2s': feature_bidi('dialback', 2)},
+            BIDI_NOTE + 'Dialback with untrusted certificates: every key goes through db:verify. Peer → xs2s: '
+            'xs2s verifies on a connection opened for the db:verify alone (XEP-0288 2.2), closed once '
+            'answered: one connection left. xs2s → peer: Prosody verifies over a connection of its own, '
+            'negotiated bidirectional too, and answers on that one: two connections, both `bidi`.',
+            directions=DIRECTIONS, peer_bidi=True, same_trust=True),
     Feature('account-presence', 'device account: roster subscription, presence, chat', 'test', True,
             'sasl-external',
             lambda workdir: ['--account', SENSOR, '--subscription-policy', 'allow-list',
@@ -467,7 +605,8 @@ class CellCtx:
             return
         trust = run.pki.ca if how.trust == 'test' else run.pki.foreign_ca
         if cell.failure:
-            self.peer.configure(Setup(trust, how.secure_auth, s2s_tls=how.s2s_tls))
+            self.peer.configure(Setup(trust, how.secure_auth, s2s_tls=how.s2s_tls,
+                                      bidi=getattr(how, 'peer_bidi', False)))
         else:
             self.peer.configure(Setup(trust, how.secure_auth))
         self.peer.start()
@@ -475,7 +614,9 @@ class CellCtx:
         cert = run.pki.special(*how.xs2s_cert) if cell.failure and how.xs2s_cert else common.XS2S_DOMAIN
         extra = [a.format(user=self.peer.user_jid) for a in how.xs2s_args(self.workdir)] \
             if isinstance(how, Feature) else []
-        self.xs = common.Xs2s(run.build, self.workdir, run.pki, run.pki.ca if cell.failure else trust,
+        # A failure mode's xs2sd trusts the test CA; a feature may ask for the method's trust on both sides.
+        xs_trust = trust if getattr(how, 'same_trust', False) or not cell.failure else run.pki.ca
+        self.xs = common.Xs2s(run.build, self.workdir, run.pki, xs_trust,
                               how.xs2s_auth, cert=cert, net=run.net, extra=extra)
         self.xs.start()
         self.new_client('client.log')

@@ -20,10 +20,13 @@ class Setup:
                neither offered nor used, encryption not required); c2s keeps
                its certificate. Only for servers listing the failure mode
                'peer-without-starttls' in PeerServer.failure_modes.
+    bidi       XEP-0288 bidirectional streams on (Prosody: mod_s2s_bidi); only
+               for servers listing a 'bidi-*' feature in PeerServer.features.
     """
 
-    def __init__(self, trust_ca, secure_auth, s2s_tls=True):
+    def __init__(self, trust_ca, secure_auth, s2s_tls=True, bidi=False):
         self.trust_ca, self.secure_auth, self.s2s_tls = trust_ca, secure_auth, s2s_tls
+        self.bidi = bidi
 
 
 class S2sView:

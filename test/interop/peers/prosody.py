@@ -33,7 +33,8 @@ from lib.tcp import listening, require_free
 from lib.testkit import check, poll
 from peers.base import PeerServer, PlanAddress, S2sView
 
-# Prints one line per s2s session (run in the admin shell's global env).
+# Prints one line per s2s session (run in the admin shell's global env); bidi:
+# mod_s2s_bidi's mark (s2sout.incoming / s2sin.outgoing: XEP-0288 negotiated).
 VIEW_LUA = (
     '>local function row(s, dir) '
     'local sock = s.conn and s.conn:socket(); '
@@ -43,12 +44,12 @@ VIEW_LUA = (
     'for h, v in pairs(s.hosts or {}) do if v.dialback_key then db = "yes" end; '
     'if v.authed then authed[#authed+1] = h end end; '
     'print(("S2S dir=%s type=%s local=%s remote=%s secure=%s tls=%s cipher=%s sasl=%s '
-    'dialback=%s chain=%s identity=%s authed=%s"):format(dir, tostring(s.type), '
+    'dialback=%s chain=%s identity=%s authed=%s bidi=%s"):format(dir, tostring(s.type), '
     'tostring(dir == "in" and s.to_host or s.from_host), '
     'tostring(dir == "in" and s.from_host or s.to_host), tostring(s.secure), '
     'tostring(i.protocol), tostring(i.cipher), tostring(s.external_auth), db, '
     'tostring(s.cert_chain_status), tostring(s.cert_identity_status), '
-    'table.concat(authed, ","))) end; '
+    'table.concat(authed, ","), tostring(s.incoming or s.outgoing or false))) end; '
     'for s in pairs(prosody.incoming_s2s) do row(s, "in") end; '
     'for _, h in pairs(prosody.hosts) do for _, s in pairs(h.s2sout or {}) do row(s, "out") end end'
 )
@@ -72,7 +73,7 @@ use_ipv6 = false
 
 modules_enabled = {{
     "tls"; "saslauth"; "dialback"; "disco"; "ping"; "roster"; "limits";
-    "posix"; "admin_shell";
+    "posix"; "admin_shell";{extra_modules}
 }}
 modules_disabled = {{ "offline" }}
 admin_socket = "{dir}/data/prosody.sock"
@@ -138,7 +139,7 @@ class Prosody(PeerServer):
     c2s_port = 5222
     failure_modes = ('peer-distrusts-xs2s', 'peer-without-starttls', 'peer-restarted-mid-link')
     app_checks = ('example-bot',)
-    features = ('account-presence',)
+    features = ('account-presence', 'bidi-sasl-external', 'bidi-dialback', 'bidi-dialback-cert')
 
     def __init__(self, run, workdir):
         super().__init__(run, workdir)
@@ -188,7 +189,8 @@ class Prosody(PeerServer):
                                   c2s_port=self.c2s_port, domain=self.domain,
                                   secure_auth='true' if setup.secure_auth else 'false',
                                   s2s_tls_options=S2S_TLS if s2s_tls else S2S_NO_TLS,
-                                  ssl_options=ssl, dns_ip=common.DNS_IP, dns_port=common.DNS_PORT))
+                                  ssl_options=ssl, dns_ip=common.DNS_IP, dns_port=common.DNS_PORT,
+                                  extra_modules=' "s2s_bidi";' if getattr(setup, 'bidi', False) else ''))
         os.chmod(self.cfg, 0o644)
         r = self._ctl('register', self.user, self.domain, self.password)
         check(r.returncode == 0, f'prosodyctl register failed ({r.returncode}): {r.stdout.strip()[-300:]}')
