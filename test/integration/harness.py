@@ -101,20 +101,23 @@ class Run:
 class Daemon(Xs2sd):
     """One xs2sd of a test (use T.daemon() to make one): lib.xs2sd.Xs2sd
     with the suite's defaults: debug log, a random dialback secret, TLS
-    required, and a DNS server nothing answers on (127.0.0.1:9: no lookup
+    required, no XEP-0288 (bidi=True turns it on), and a DNS server nothing answers on (127.0.0.1:9: no lookup
     leaves the machine; a test that wants DNS passes its own --dns-server in
     extra_args, which wins)."""
 
     def __init__(self, t, domain, ip, aliases=(), host_map=None, tls_policy='required',
                  secret=None, log_level='debug', extra_args=(), port=PORT,
-                 certdir=None, cert=None, chain=False, build=None, components=None, component_listen=None):
+                 certdir=None, cert=None, chain=False, build=None, components=None, component_listen=None,
+                 bidi=False):
         """host_map values: an address (port PORT), 'ADDR:PORT' / '[V6]:PORT'
         as given, or an (address, port) tuple. certdir (default the run's
         certificates) holds ca.pem (--ca) and CERT.pem + CERT.key (--cert,
         --key; CERT defaults to the domain; chain=True gives CERT.chain.pem).
         build: another build's xs2sd (default the run's); its .config says
         its port (self.stack: 'posix' or 'lwip'). components {name: secret}
-        and component_listen: XEP-0114 components (lib.xs2sd.Xs2sd)."""
+        and component_listen: XEP-0114 components (lib.xs2sd.Xs2sd). bidi:
+        XEP-0288 bidirectional streams, off (--no-bidi) unless a test asks,
+        so that the other tests keep one connection per direction."""
         self.t = t
         name = domain
         n = sum(1 for d in t.daemons if d.domain == domain)
@@ -127,7 +130,7 @@ class Daemon(Xs2sd):
                          key=os.path.join(certs, cert + '.key'), ca=os.path.join(certs, 'ca.pem'),
                          host_map=host_map, secret=secret or secrets.token_hex(16),
                          tls_policy=tls_policy, log_level=log_level, dns_server='127.0.0.1:9',
-                         extra=extra_args, admin=os.path.join(t.sockdir, f'{name}.sock'),
+                         extra=tuple(extra_args) + (() if bidi else ('--no-bidi',)), admin=os.path.join(t.sockdir, f'{name}.sock'),
                          log_path=os.path.join(t.dir, f'{name}.log'), net=t.run.net,
                          xs2sctl=t.run.xs2sctl, components=components, component_listen=component_listen)
 

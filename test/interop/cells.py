@@ -12,6 +12,7 @@ import time
 
 import common
 from lib import runner
+from lib.tcp import established_to
 from lib.testkit import check, poll
 from peers.base import Setup
 
@@ -429,41 +430,14 @@ def feature_account_presence(ctx):
 
 def _tcp_connections(a, b):
     """Established s2s TCP connections between xs2s (address a) and the peer
-    (address b), from the kernel's table of the cell's network namespace:
-    those with a's or b's s2s port at one end (outgoing connections leave
-    from another loopback address, e.g. 127.0.0.1). The
-    POSIX port only (on lwIP, xs2sd's connections are in its own stack);
-    None when the table cannot be read."""
+    (address b) in the cell's network namespace: those each one accepted on
+    its s2s port (lib.tcp; only these two speak s2s there). The POSIX port
+    only (an lwIP xs2sd's connections are in its own stack); None when the
+    kernel's table cannot be read."""
     if common.PORT != 'posix':
         return None
-    rows = []
-    for path in ('/proc/net/tcp', '/proc/net/tcp6'):
-        try:
-            with open(path) as f:
-                rows += f.read().splitlines()[1:]
-        except OSError:
-            pass
-    if not rows:
-        return None
-
-    def ip(hexaddr):
-        h, port = hexaddr.split(':')
-        if len(h) == 32:                 # IPv6: only IPv4-mapped addresses matter here
-            if h[:16] != '0' * 16 or h[16:24].upper() != 'FFFF0000':
-                return None, int(port, 16)
-            h = h[24:]
-        return '.'.join(str(int(h[i:i + 2], 16)) for i in (6, 4, 2, 0)), int(port, 16)
-    conns = set()
-    for r in rows:
-        f = r.split()
-        if len(f) < 4 or f[3] != '01':      # TCP_ESTABLISHED
-            continue
-        ends = (ip(f[1]), ip(f[2]))
-        # Only xs2s and the peer speak s2s in the cell's namespace: a connection
-        # to either one's s2s port is one between them.
-        if any(e == (a, common.S2S_PORT) or e == (b, common.S2S_PORT) for e in ends):
-            conns.add(tuple(sorted(ends, key=str)))
-    return len(conns)
+    na, nb = established_to(a, common.S2S_PORT), established_to(b, common.S2S_PORT)
+    return None if na is None or nb is None else na + nb
 
 
 def feature_bidi(want_auth, want_links):

@@ -96,3 +96,14 @@ def states_towards(ip):
             local = '.'.join(str(int(a[i:i + 2], 16)) for i in (6, 4, 2, 0)) + f':{int(p, 16)}'
             found.add((local, r[3]))
     return found
+
+
+def established_to(ip, port):
+    """How many established TCP connections the kernel has accepted on
+    ip:port (their server-side sockets: each connection counted once), or
+    None when the table cannot be read. An lwIP xs2sd's are not here."""
+    st = _rows('tcp6' if ':' in ip else 'tcp')
+    if st is None:
+        return None
+    want = _hex_addr(ip) + ':%04X' % port
+    return sum(1 for r in st if len(r) > 3 and r[1] == want and r[3] == '01')
