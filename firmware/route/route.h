@@ -15,6 +15,10 @@
  *     X. ASKED (verifying: the key waits here until the db:verify goes out on
  *     an outbound link and its answer comes back) -> VALID (R may send
  *     stanzas to L on X) or FAILED (R may ask again).
+ *   Both directions on one link (XEP-0288, engine/bidi.h): an out route
+ *     on a peer's inbound link, an in route on our outbound link, added
+ *     VALID by the engine once that direction is authenticated there; the
+ *     table treats them like any other route of their direction.
  *   A link going down fails its outbound routes (bounce), abandons the
  *   verifications it carried (the inbound side gets type=error) and keeps
  *   its inbound routes until the link is freed.

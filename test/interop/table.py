@@ -103,6 +103,7 @@ def write_table(path, cells, versions, run):
             f'- Names resolve through dnsmasq at {common.DNS_IP} (SRV `_xmpp-server._tcp` and A records of '
             'the `.test` zone only); see test/interop/README.md.']
     out += component.table_section(cells, versions)
+    out += bidi_section(cells, versions, run)
     unsup = {(c.server.title, c.method.title): c.unsupported for c in cells if c.unsupported}
     if unsup:
         out += ['', 'Not supported by the peer (the cell ran; the row shows what was said):', '']
@@ -115,3 +116,28 @@ def write_table(path, cells, versions, run):
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, 'w') as f:
         f.write('\n'.join(out) + '\n')
+
+
+def bidi_section(cells, versions, run):
+    """Bidirectional (XEP-0288): one line per server of the run, its cells
+    (already rows of the table above) or why it has none."""
+    servers = list(dict.fromkeys(c.server for c in cells))
+    if not servers:
+        return []
+    out = ['', '## Bidirectional (XEP-0288)', '',
+           'One connection carrying both directions (xs2s offers and asks for `<bidi/>` by default; '
+           '`xs2sd --no-bidi` turns it off). "xs2s sees": its links with the peer (all `bidi` rows), how '
+           'each was authenticated and what it carried, the TCP connections between the two; "server '
+           'sees": the peer\'s own sessions and its bidi mark.', '',
+           '| server | version | method | direction | result | xs2s sees | server sees |',
+           '|---|---|---|---|---|---|---|']
+    for srv in servers:
+        mine = [c for c in cells if c.server is srv and c.method.key.startswith('bidi-')]
+        for c in mine:
+            out.append(f'| {srv.title} | {versions.get(srv.key, "?")} | {c.method.title} | {c.direction_title()} | '
+                       f'{"pass" if c.passed else "**FAIL**"} | {(c.xs2s_view or "–").replace("|", "/")} | '
+                       f'{(c.peer_view or "–").replace("|", "/")} |')
+        if not mine:
+            why = getattr(srv, 'bidi_unsupported', None) or 'no cell (not listed in its PeerServer.features)'
+            out.append(f'| {srv.title} | {versions.get(srv.key, "?")} | – | – | {why} | – | – |')
+    return out

@@ -178,6 +178,10 @@ class Ejabberd(PeerServer):
     ip = PlanAddress(83)
     c2s_port = 5222
     failure_modes = ('peer-crashes-on-xmppaddr',)
+    # Checked in the installed package (23.01): no mod_s2s_bidi beam among its
+    # modules and no "urn:xmpp:bidi" in it or in its p1_xmpp 1.6.1 codec.
+    bidi_unsupported = ('not supported: ejabberd 23.01 ships no mod_s2s_bidi and its XMPP library '
+                        '(p1_xmpp 1.6.1) has no urn:xmpp:bidi; ProcessOne added mod_s2s_bidi in 24.10')
 
     def __init__(self, run, workdir):
         super().__init__(run, workdir)

@@ -284,6 +284,8 @@ class Jabberd2(PeerServer):
     title = 'jabberd2'
     packages = ('jabberd2', 'gcc', 'libc6-dev', 'libssl-dev')   # the last three: the TLS shim
     unsupported = UNSUPPORTED
+    # Checked in the installed package (2.7.0): no "bidi" anywhere in jabberd2-s2s.
+    bidi_unsupported = 'not supported: jabberd2 2.7.0\'s s2s component has no XEP-0288 (no urn:xmpp:bidi)'
     domain = 'jabberd2.test'
     ip = PlanAddress(84)
     c2s_port = 5222
