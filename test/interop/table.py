@@ -132,7 +132,7 @@ def bidi_section(cells, versions, run):
            '| server | version | method | direction | result | xs2s sees | server sees |',
            '|---|---|---|---|---|---|---|']
     for srv in servers:
-        mine = [c for c in cells if c.server is srv and c.method.key.startswith('bidi-')]
+        mine = [c for c in cells if c.server is srv and getattr(c.method, 'key', '').startswith('bidi-')]
         for c in mine:
             out.append(f'| {srv.title} | {versions.get(srv.key, "?")} | {c.method.title} | {c.direction_title()} | '
                        f'{"pass" if c.passed else "**FAIL**"} | {(c.xs2s_view or "–").replace("|", "/")} | '
