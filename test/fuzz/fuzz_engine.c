@@ -14,7 +14,11 @@
  * automatic remote server that answers headers with features, and db:result
  * and db:verify with type='valid'; whatever else it gets is read and
  * dropped. The engine has a device account and two components where the
- * build has them (fz_sc). Each input: a fresh engine, run until quiet, the clock moved
+ * build has them (fz_sc). With CONFIG_XS2S_BIDI every input runs twice: as
+ * above, then with XEP-0288 on (fz_sc_bidi): the automatic servers offer
+ * <bidi/> (so the engine asks for it and accepts their stanzas on its own
+ * streams), the inbound preamble asks for it, so the stanzas of the fuzz
+ * bytes are answered on their own stream. Each run: a fresh engine, run until quiet, the clock moved
  * through every deadline, stop, and the leak gate (every pool and arena
  * empty, every fake socket closed, no port contract violation). Checked on
  * every byte the engine sends: well-formed top-level framing, a header
@@ -54,6 +58,10 @@
 
 #define NS_ATTRS "xmlns='jabber:server' xmlns:stream='http://etherx.jabber.org/streams' xmlns:db='jabber:server:dialback'"
 #define FEATURES "<stream:features><dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback></stream:features>"
+/* XEP-0288 2.1: the same, offering bidi (runs with fz_bidi). */
+#define FEATURES_BIDI                                                                                                  \
+	"<stream:features><dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>"                          \
+	"<bidi xmlns='urn:xmpp:features:bidi'/></stream:features>"
 
 enum fz_target { FZ_IN_AUTH = 0, FZ_IN_RAW, FZ_OUT_RAW, FZ_BOTH };
 
@@ -86,6 +94,10 @@ static const struct sc_accounts fz_accounts = { "sensor@a.test", XS2S_SUB_ALLOW_
 #define FZ_FLAGS 0
 #endif
 static const struct sc_scenario fz_sc = { "fuzz_engine", NULL, FZ_FLAGS, NULL, FZ_ACCOUNTS };
+#if CONFIG_XS2S_BIDI
+static const struct sc_scenario fz_sc_bidi = { "fuzz_engine_bidi", NULL, FZ_FLAGS | SC_BIDI, NULL, FZ_ACCOUNTS };
+#endif
+static bool fz_bidi; /* this run has XEP-0288 on */
 
 /* The application's side is in play too: a handler that reads every
  * stanza through the views without claiming it, one that claims the bot's
@@ -102,6 +114,15 @@ static const struct sc_step fz_in_preamble[] = {
 	CONNECT(FZ_PI),
 	SEND(FZ_PI, "<?xml version='1.0'?><stream:stream " NS_ATTRS " from='b.test' to='a.test' version='1.0'>"
 		    "<db:result from='b.test' to='a.test'>f00dfeed</db:result>"),
+	END(),
+};
+
+/* The same, asking for bidi first (XEP-0288 2.2). */
+static const struct sc_step fz_in_preamble_bidi[] = {
+	INCLUDE(fz_app),
+	CONNECT(FZ_PI),
+	SEND(FZ_PI, "<?xml version='1.0'?><stream:stream " NS_ATTRS " from='b.test' to='a.test' version='1.0'>"
+		    "<bidi xmlns='urn:xmpp:bidi'/><db:result from='b.test' to='a.test'>f00dfeed</db:result>"),
 	END(),
 };
 
@@ -131,7 +152,8 @@ static void fz_answer(int peer, struct fz_watch *w, const char *el, size_t len)
 		if (!w->answered) {
 			w->answered = true;
 			snprintf(buf, sizeof fz_el, "<?xml version='1.0'?><stream:stream " NS_ATTRS
-				 " from='%s' to='%s' id='auto-%d-%u' version='1.0'>" FEATURES, to, from, peer, ++w->n);
+				 " from='%s' to='%s' id='auto-%d-%u' version='1.0'>%s", to, from, peer, ++w->n,
+				 fz_bidi ? FEATURES_BIDI : FEATURES);
 			fz_send(peer, buf);
 		}
 	} else if (len > 11 && !memcmp(el, "<db:result ", 11) && !type[0]) {
@@ -230,24 +252,13 @@ static void fz_run(void)
 		;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+static void fz_one(const uint8_t *data, size_t len, enum fz_target target, enum fake_delivery mode, uint64_t seed,
+		   const struct sc_scenario *sc)
 {
-	enum fz_target target;
-	enum fake_delivery mode;
 	unsigned i;
 
-	if (len < 1)
-		return 0;
-	target = (enum fz_target)(data[0] & 3);
-	mode = (enum fake_delivery)((data[0] >> 2) & 3);
-	if (mode >= FAKE_DELIVERY__COUNT)
-		mode = FAKE_WHOLE;
-	data++;
-	len--;
-	if (len > FZ_MAX_INPUT)
-		len = FZ_MAX_INPUT;
 	memset(fz_w, 0, sizeof fz_w);
-	FUZZ_CHECK(sc_begin(&fz_sc, mode, (uint64_t)(data[-1] >> 4) + 1) == 0);
+	FUZZ_CHECK(sc_begin(sc, mode, seed) == 0);
 	if (target == FZ_OUT_RAW) {
 		FUZZ_CHECK(sc_exec(fz_out_preamble) == 0);
 		fz_w[1].answered = true; /* the fuzz bytes answer this one */
@@ -263,7 +274,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 			if (len)
 				sc_peer_write(FZ_PI, data, len);
 		} else {
-			FUZZ_CHECK(sc_exec(fz_in_preamble) == 0);
+			FUZZ_CHECK(sc_exec(fz_bidi ? fz_in_preamble_bidi : fz_in_preamble) == 0);
 			fz_run(); /* authenticated: the db:result type='valid' is back */
 			if (len)
 				sc_peer_write(FZ_PI, data, len);
@@ -284,5 +295,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 		sc_report(stderr);
 		FUZZ_CHECK(!"teardown or leak gate failed");
 	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
+{
+	enum fz_target target;
+	enum fake_delivery mode;
+	uint64_t seed;
+
+	if (len < 1)
+		return 0;
+	target = (enum fz_target)(data[0] & 3);
+	mode = (enum fake_delivery)((data[0] >> 2) & 3);
+	if (mode >= FAKE_DELIVERY__COUNT)
+		mode = FAKE_WHOLE;
+	seed = (uint64_t)(data[0] >> 4) + 1;
+	data++;
+	len--;
+	if (len > FZ_MAX_INPUT)
+		len = FZ_MAX_INPUT;
+	fz_bidi = false;
+	fz_one(data, len, target, mode, seed, &fz_sc);
+#if CONFIG_XS2S_BIDI
+	fz_bidi = true;
+	fz_one(data, len, target, mode, seed, &fz_sc_bidi);
+	fz_bidi = false;
+#endif
 	return 0;
 }
