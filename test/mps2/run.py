@@ -21,6 +21,10 @@ Cases, each with a fresh xs2sd and a freshly booted image, both directions
 3000-byte one to the image; then the status table read from the image's UART
 and xs2sctl status on the host):
   sasl-external   both certificates valid: STARTTLS + SASL EXTERNAL both ways
+                  (the host xs2sd with --no-bidi, as in the dialback case: an
+                  in and an out link)
+  sasl-external-bidi  the same with XEP-0288 on both sides: the image's one
+                  connection carries both directions (one bidi row each side)
   dialback        a.test offers dialback only and its certificate is from a CA
                   the image does not trust: the image authenticates a.test by
                   a dialback round trip (db:verify to a.test through guestfwd),
@@ -134,7 +138,7 @@ class Image:
         rows = []
         for ln in out.splitlines():
             f = ln.split()
-            if len(f) >= 15 and f[0].isdigit() and f[1] in ('in', 'out'):
+            if len(f) >= 15 and f[0].isdigit() and f[1] in ('in', 'out', 'bidi'):
                 rows.append({'id': f[0], 'dir': f[1], 'local': f[2], 'remote': f[3], 'state': f[4],
                              'transport': f[5], 'tls': f[6], 'cipher': f[7], 'auth': f[8], 'cert': f[9]})
         return out, rows
@@ -168,13 +172,15 @@ def wait_until(fn, timeout, what):
     raise Fail(f'timed out after {timeout}s waiting for {what}')
 
 
-def run_case(name, args, rundir, pki, peer_cert, peer_key, auth, want_dev_in_auth, want_peer_in_auth):
-    """One case: returns a one-line summary; raises Fail."""
+def run_case(name, args, rundir, pki, peer_cert, peer_key, auth, want_dev_in_auth, want_peer_in_auth, bidi=False):
+    """One case: returns a one-line summary; raises Fail. bidi: XEP-0288 on
+    the host xs2sd too (the image has it by default): one link each side,
+    direction bidi; otherwise the host runs --no-bidi (an in and an out link)."""
     nonce = secrets.token_hex(4)
     peer = Xs2sd(args.host_build, PEER, HOST_IP, port=PEER_PORT, cert=peer_cert, key=peer_key,
                  ca=os.path.join(pki, 'ca.pem'), admin=os.path.join(rundir, f'{name}.admin'),
                  log_path=os.path.join(rundir, f'{name}-a.test.log'), auth=auth,
-                 host_map={DEVICE: (HOST_IP, DEVICE_FWD_PORT)})
+                 host_map={DEVICE: (HOST_IP, DEVICE_FWD_PORT)}, extra=() if bidi else ('--no-bidi',))
     image = Image(args.mps2_build, os.path.join(rundir, f'{name}-uart.log'), args.icount)
     try:
         peer.start()
@@ -200,9 +206,15 @@ def run_case(name, args, rundir, pki, peer_cert, peer_key, auth, want_dev_in_aut
         wait_until(lambda: big in (got.extend(image.inbox_bodies()) or got), MSG_TIMEOUT,
                    'the image to receive a 3000-byte body from a.test')
         table, rows = image.status_rows()
-        dev_out = [r for r in rows if r['dir'] == 'out' and r['remote'] == PEER and r['state'] == 'open']
-        dev_in = [r for r in rows if r['dir'] == 'in' and r['remote'] == PEER and r['state'] == 'open']
-        check(dev_out and dev_in, f'the image\'s status shows no open in and out link with a.test:\n{table}')
+        if bidi:
+            mine = [r for r in rows if r['remote'] == PEER and r['state'] == 'open']
+            check(len(mine) == 1 and mine[0]['dir'] == 'bidi',
+                  f'the image\'s status shows not exactly one open bidi link with a.test:\n{table}')
+            dev_out = dev_in = mine
+        else:
+            dev_out = [r for r in rows if r['dir'] == 'out' and r['remote'] == PEER and r['state'] == 'open']
+            dev_in = [r for r in rows if r['dir'] == 'in' and r['remote'] == PEER and r['state'] == 'open']
+            check(dev_out and dev_in, f'the image\'s status shows no open in and out link with a.test:\n{table}')
         for r in dev_out + dev_in:
             check(r['transport'] == 'starttls' and r['tls'].startswith('TLSv1.'),
                   f'the image\'s link {r["id"]} is not STARTTLS: {r}')
@@ -210,13 +222,15 @@ def run_case(name, args, rundir, pki, peer_cert, peer_key, auth, want_dev_in_aut
               f'the image authenticated a.test by {dev_in[0]["auth"]}, expected {want_dev_in_auth}')
         check(dev_out[0]['auth'] in want_peer_in_auth,
               f'the image\'s outgoing link was authenticated by {dev_out[0]["auth"]}, expected {want_peer_in_auth}')
-        host_in = peer.links(direction='in', remote=DEVICE)
+        host_in = peer.links(direction='bidi' if bidi else 'in', remote=DEVICE)
+        check(not bidi or len(peer.links(remote=DEVICE)) == 1,
+              f'a.test: want one (bidi) link with the image: {peer.links(remote=DEVICE)}')
         check(host_in and host_in[0]['auth'] in want_peer_in_auth and host_in[0]['transport'] == 'starttls',
               f'a.test\'s incoming link from the image: {host_in}')
         print(f'PASS {name}: image out {dev_out[0]["tls"]} {dev_out[0]["cipher"]} auth {dev_out[0]["auth"]} '
               f'({t_out:.1f} s to deliver incl. handshake), image in auth {dev_in[0]["auth"]} '
               f'cert {dev_in[0]["cert"]} ({t_in:.1f} s); a.test in auth {host_in[0]["auth"]}', flush=True)
-        shown = [ln for ln in table.splitlines() if ln.startswith('ID ') or re.match(r'^\d+ +(in|out) ', ln)
+        shown = [ln for ln in table.splitlines() if ln.startswith('ID ') or re.match(r'^\d+ +(in|out|bidi) ', ln)
                  or re.match(r'^  (link_slots|tls_arena|xml_arena|lwip:heap|lwip:PBUF_POOL|lwip:TCP_PCB) ', ln)]
         shown += image.command('tls', r'^tls: .*$', what='the handshake cost').strip().splitlines()[-1:]
         print('  the image\'s status table (UART):\n' + '\n'.join('    ' + ln for ln in shown), flush=True)
@@ -367,6 +381,11 @@ def main():
         ('dialback', dict(peer_cert=os.path.join(foreign, 'a.test.chain.pem'), peer_key=os.path.join(foreign, 'a.test.key'),
                           auth='dialback', want_dev_in_auth=('dialback',),
                           want_peer_in_auth=('dialback', 'dialback+cert'))),
+        # XEP-0288: the image's stream to a.test carries a.test's answers too.
+        ('sasl-external-bidi', dict(peer_cert=os.path.join(pki, 'a.test.chain.pem'),
+                                    peer_key=os.path.join(pki, 'a.test.key'), auth='sasl-external',
+                                    want_dev_in_auth=('sasl-external',), want_peer_in_auth=('sasl-external',),
+                                    bidi=True)),
     ]
     failed = 0
     for name, kw in cases:
