@@ -26,7 +26,9 @@ void xs2s_bidi_header(struct xs2s_core *c, struct xs2s_slot *s, bool authenticat
 			a->bidi = XS2S_BIDI_NONE;
 		return;
 	}
-	if (c->env.bidi && s->link.dir == XS2S_DIR_IN && s->link.kind == XS2S_KIND_S2S && a->bidi == XS2S_BIDI_NONE)
+	/* A link of one pair (XS2S_MAX_PAIRS) has no room for the reverse direction. */
+	if (c->env.bidi && CONFIG_XS2S_MAX_PAIRS >= 2 && s->link.dir == XS2S_DIR_IN && s->link.kind == XS2S_KIND_S2S &&
+	    a->bidi == XS2S_BIDI_NONE)
 		a->bidi = XS2S_BIDI_OFFERED;
 }
 
