@@ -378,8 +378,9 @@ static void admin_send_done(struct xs2s_engine *e, void *arg, const struct xs2s_
 	if (d->outcome == XS2S_SENT)
 		xs2s_w_fmt(&w, "sent id=%s\n", d->id);
 	else
-		xs2s_w_fmt(&w, "error: bounced id=%s: %s%s%s%s\n", d->id, d->condition, d->text[0] ? " (" : "",
-			   d->text, d->text[0] ? ")" : "");
+		/* The reason after a colon, not in parentheses: it may hold its own
+		 * (a wolfSSL error code "... (-308)"). */
+		xs2s_w_fmt(&w, "error: bounced id=%s: %s%s%s\n", d->id, d->condition, d->text[0] ? ": " : "", d->text);
 	c->resp_len = w.len;
 	c->resp_off = 0;
 	c->mode = ADMIN_WRITE;
