@@ -55,7 +55,7 @@
 #include "xml/xml.h"
 #include "app/account.h"
 
-#define XS2S_APP_TEXT_MAX 95        /* a bounce's explanation kept for its completion */
+#define XS2S_APP_TEXT_MAX 159       /* a bounce's explanation kept for its completion (a link's reason) */
 #define XS2S_APP_IQ_TO_MAX 383      /* longest JID an iq request may go to */
 #define XS2S_APP_TYPE_MAX 15        /* longest type in a handler's match */
 #define XS2S_APP_FINI_ROUNDS 4      /* local delivery rounds at xs2s_engine_fini */

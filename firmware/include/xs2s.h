@@ -69,6 +69,14 @@ struct xs2s_config {
 	const char *components;        /* space-separated "name=secret"; NULL or "": none; never logged */
 	const char *component_listen;  /* "ADDR:PORT" of their listener, opened when there are components;
 					* NULL or "": none (default CONFIG_XS2S_COMPONENT_LISTEN) */
+	/* Liveness (XEP-0199) and per-peer policy (XEP-0205), firmware/Kconfig.policy: */
+	unsigned ping_idle_s;          /* ping an open outbound stream this long without input; 0: never */
+	unsigned ping_timeout_s;       /* no sign of life this long after the ping: the peer is dead */
+	const char *allow_domains;     /* space-separated; NULL or "": every domain may federate */
+	const char *deny_domains;      /* space-separated; never federate (wins over the allow list) */
+	unsigned rate;                 /* stanzas per second per inbound stream; 0: no limit */
+	unsigned rate_burst;           /* the bucket: stanzas at once */
+	unsigned rate_hard_s;          /* held at its rate this long without a break: policy-violation; 0: never */
 };
 /* The engine copies what it keeps; the PEM buffers may be freed after start. */
 
