@@ -46,6 +46,10 @@ struct drv_config {
 	const char *store_initial;        /* "ACCOUNT CONTACT pending|subscribed\n" lines; "bad" fails the load */
 	const char *components;           /* XEP-0114 "name=secret ..."; NULL: none */
 	const char *component_listen;     /* "addr:port" of their listener */
+	/* liveness and policy (Kconfig.policy); 0 / NULL: off */
+	unsigned ping_idle_s, ping_timeout_s;
+	const char *allow, *deny;         /* domain lists */
+	unsigned rate, rate_burst, rate_hard_s;
 };
 
 /* What the application sees in the inbox (copies). */

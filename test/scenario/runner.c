@@ -929,6 +929,17 @@ int sc_begin(const struct sc_scenario *s, enum fake_delivery mode, uint64_t spli
 	c.secure_auth = (s->flags & SC_SECURE_AUTH) != 0;
 	c.secure_auth_exceptions = s->secure_auth_exceptions;
 	c.dns_server = SC_DNS_SERVER;
+	if (s->flags & SC_PING) {
+		c.ping_idle_s = SC_PING_IDLE_S;
+		c.ping_timeout_s = SC_PING_TIMEOUT_S;
+	}
+	c.deny = (s->flags & SC_DENY_B) ? "b.test" : NULL;
+	c.allow = (s->flags & SC_ALLOW_C) ? "c.test" : NULL;
+	if (s->flags & SC_RATE) {
+		c.rate = SC_RATE_PER_S;
+		c.rate_burst = SC_RATE_BURST;
+		c.rate_hard_s = SC_RATE_HARD_S;
+	}
 	if (s->flags & SC_COMPONENTS) {
 		c.components = SC_COMP "=" SC_COMP_SECRET " " SC_COMP2 "=" SC_COMP2_SECRET;
 		c.component_listen = SC_ENGINE_ADDR ":5347";

@@ -163,6 +163,16 @@ struct sc_step {
 #define SC_NO_LISTEN    0x10u
 #define SC_DNS          0x20u  /* SC_DNS_SERVER answers (zone in dns_zone.c) */
 #define SC_COMPONENTS   0x40u  /* XEP-0114 components SC_COMP and SC_COMP2 on SC_COMP_PORT */
+#define SC_PING         0x80u  /* XEP-0199 pings: SC_PING_IDLE_S, SC_PING_TIMEOUT_S (otherwise off) */
+#define SC_DENY_B       0x100u /* XEP-0205: b.test on the deny list */
+#define SC_ALLOW_C      0x200u /* XEP-0205: the allow list is c.test alone */
+#define SC_RATE         0x400u /* XEP-0205: SC_RATE_PER_S stanzas/s per inbound stream, bursts of
+				* SC_RATE_BURST, cut after SC_RATE_HARD_S over it */
+#define SC_PING_IDLE_S 60
+#define SC_PING_TIMEOUT_S 20
+#define SC_RATE_PER_S 2
+#define SC_RATE_BURST 3
+#define SC_RATE_HARD_S 5
 
 /* Device accounts of a scenario (CONFIG_XS2S_ACCOUNTS_PRESENCE): the
  * engine's configuration (xs2s_config), and a store in the driver's memory
