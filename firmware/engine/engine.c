@@ -393,7 +393,7 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 			engine_step(c, s, 0);
 		xs2s_link_timer(&s->link, now);
 		xs2s_live_timer(c, s, now);
-		if (s->rate.over && xs2s_link_live(&s->link) && xs2s_policy_rate_cut(&c->policy, &s->rate, now))
+		if (s->rate.held && xs2s_link_live(&s->link) && xs2s_policy_rate_cut(&c->policy, &s->rate, now))
 			xs2s_link_abort(&s->link, XS2S_WHY_POLICY_VIOLATION, "%s kept sending faster than %u stanzas/s for %u s "
 					"(XEP-0205)", s->link.peer_domain, (unsigned)c->policy.rate, (unsigned)c->policy.hard_s);
 		engine_settle(c);

@@ -72,7 +72,7 @@ int xs2s_policy_init(struct xs2s_policy *p, const struct xs2s_config *cfg)
 	    policy_list(p->deny, sizeof p->deny, cfg->deny_domains, "deny list") != XS2S_OK)
 		return XS2S_EINVAL;
 	p->rate = cfg->rate;
-	p->burst = cfg->rate_burst ? cfg->rate_burst : 1;
+	p->burst = cfg->rate_burst >= 2 ? cfg->rate_burst : 2; /* the hard limit needs room for two tokens */
 	p->hard_s = cfg->rate_hard_s;
 	if (p->allow[0] || p->deny[0])
 		XS2S_LOGI(0, "federation policy (XEP-0205): allow%s, deny%s", p->allow[0] ? p->allow : " any",
@@ -127,15 +127,19 @@ void xs2s_policy_rate_take(struct xs2s_policy *p, struct xs2s_rate *r, uint32_t 
 	r->milli = r->milli >= 1000u ? r->milli - 1000u : 0;
 }
 
-bool xs2s_policy_rate_hold(struct xs2s_policy *p, struct xs2s_rate *r, uint32_t now, bool more)
+bool xs2s_policy_rate_hold(struct xs2s_policy *p, struct xs2s_rate *r, uint32_t now)
 {
 	if (!p->rate || !r->on)
 		return false;
 	rate_refill(p, r, now);
+	/* Two tokens banked: the peer let a whole token's time pass unused,
+	 * so it is not over its rate (one that is finds input waiting at
+	 * every token, read at once). Checked at the top of every round,
+	 * before the hard limit is. */
+	if (r->milli >= 2000u)
+		r->over = false;
 	if (r->milli >= 1000u) {
 		r->held = false;
-		if (!more)
-			r->over = false; /* a token and nothing waiting: under the rate */
 		return false;
 	}
 	if (!r->held) {

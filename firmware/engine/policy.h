@@ -18,9 +18,10 @@
  *                    second, burst at once). An empty bucket holds the
  *                    stream's input (not read, not polled: TCP pushes
  *                    back on the peer) until a token is back. A stream
- *                    that has input waiting every time a token comes
- *                    back, for rate_hard_s without a break, is closed
- *                    with policy-violation.
+ *                    whose bucket never banks two tokens (its peer never
+ *                    lets a token's time pass unused) for rate_hard_s
+ *                    after it first ran empty is closed with
+ *                    policy-violation.
  *   The deny list wins; a non-empty allow list admits only its domains.
  *   Domains compare as the domain checks do (xs2s_domain_eq: ASCII case
  *   insensitive), whole names only (no wildcard).
@@ -44,7 +45,7 @@ struct xs2s_rate {
 	uint32_t last_ms;     /* last refill */
 	uint32_t over_ms;     /* when the current episode of waiting began (valid while over) */
 	bool on;              /* started (the stream is open) */
-	bool over;            /* the stream has had input waiting at every token since over_ms */
+	bool over;            /* the bucket ran empty at over_ms and never banked two tokens since */
 	bool held;            /* its input is held now (for counting the waits once) */
 };
 
@@ -70,9 +71,10 @@ const char *xs2s_policy_why(const struct xs2s_policy *p, const char *domain);
 void xs2s_policy_rate_reset(struct xs2s_rate *r);
 /* An inbound stanza on the stream. */
 void xs2s_policy_rate_take(struct xs2s_policy *p, struct xs2s_rate *r, uint32_t now);
-/* Whether the stream's input must wait for a token now; more: input is
- * left in the link (it was not drained when the bucket last had a token). */
-bool xs2s_policy_rate_hold(struct xs2s_policy *p, struct xs2s_rate *r, uint32_t now, bool more);
+/* Whether the stream's input must wait for a token now (the engine asks
+ * at the top of every round and before every pump of an open inbound
+ * stream). */
+bool xs2s_policy_rate_hold(struct xs2s_policy *p, struct xs2s_rate *r, uint32_t now);
 /* Milliseconds until the stream may read again (0: now; UINT32_MAX: not held). */
 uint32_t xs2s_policy_rate_wait(const struct xs2s_policy *p, const struct xs2s_rate *r, uint32_t now);
 /* The hard limit is reached: the caller closes the stream (counted). */
@@ -101,9 +103,9 @@ static inline void xs2s_policy_rate_take(struct xs2s_policy *p, struct xs2s_rate
 {
 	(void)p, (void)r, (void)now;
 }
-static inline bool xs2s_policy_rate_hold(struct xs2s_policy *p, struct xs2s_rate *r, uint32_t now, bool more)
+static inline bool xs2s_policy_rate_hold(struct xs2s_policy *p, struct xs2s_rate *r, uint32_t now)
 {
-	(void)p, (void)r, (void)now, (void)more;
+	(void)p, (void)r, (void)now;
 	return false;
 }
 static inline uint32_t xs2s_policy_rate_wait(const struct xs2s_policy *p, const struct xs2s_rate *r, uint32_t now)

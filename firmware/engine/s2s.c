@@ -252,7 +252,7 @@ bool xs2s_s2s_hold_input(struct xs2s_core *c, struct xs2s_slot *s)
 
 	if (l->dir != XS2S_DIR_IN || l->state != XS2S_LS_OPEN)
 		return false;
-	if (l->kind == XS2S_KIND_S2S && xs2s_policy_rate_hold(&c->policy, &s->rate, now, l->more))
+	if (l->kind == XS2S_KIND_S2S && xs2s_policy_rate_hold(&c->policy, &s->rate, now))
 		return true; /* XEP-0205: no token left; TCP pushes back on the peer */
 	for (i = 0; xs2s_route_next_on(&c->routes, l->id, XS2S_RT_VALID, &i); i++) {
 		const struct xs2s_route *in = &c->routes.r[i];

@@ -937,7 +937,7 @@ static int set_option(struct settings *s, int id, const char *val, const char *w
 	case OPT_RATE:
 	case OPT_RATE_BURST:
 	case OPT_RATE_HARD: {
-		static const unsigned lo[] = { 0, 1, 0, 1, 0 }, hi[] = { 86400, 600, 100000, 100000, 3600 };
+		static const unsigned lo[] = { 0, 1, 0, 2, 0 }, hi[] = { 86400, 600, 100000, 100000, 3600 };
 		unsigned k = id == OPT_PING_IDLE ? 0 : id == OPT_PING_TIMEOUT ? 1 : id == OPT_RATE ? 2
 			     : id == OPT_RATE_BURST ? 3 : 4;
 		char *end;

@@ -934,7 +934,7 @@ int sc_begin(const struct sc_scenario *s, enum fake_delivery mode, uint64_t spli
 		c.ping_timeout_s = SC_PING_TIMEOUT_S;
 	}
 	c.deny = (s->flags & SC_DENY_B) ? "b.test" : NULL;
-	c.allow = (s->flags & SC_ALLOW_C) ? "c.test" : NULL;
+	c.allow = (s->flags & SC_ALLOW_BC) ? "b.test c.test" : NULL;
 	if (s->flags & SC_RATE) {
 		c.rate = SC_RATE_PER_S;
 		c.rate_burst = SC_RATE_BURST;

@@ -165,7 +165,7 @@ struct sc_step {
 #define SC_COMPONENTS   0x40u  /* XEP-0114 components SC_COMP and SC_COMP2 on SC_COMP_PORT */
 #define SC_PING         0x80u  /* XEP-0199 pings: SC_PING_IDLE_S, SC_PING_TIMEOUT_S (otherwise off) */
 #define SC_DENY_B       0x100u /* XEP-0205: b.test on the deny list */
-#define SC_ALLOW_C      0x200u /* XEP-0205: the allow list is c.test alone */
+#define SC_ALLOW_BC     0x200u /* XEP-0205: the allow list is b.test and c.test */
 #define SC_RATE         0x400u /* XEP-0205: SC_RATE_PER_S stanzas/s per inbound stream, bursts of
 				* SC_RATE_BURST, cut after SC_RATE_HARD_S over it */
 #define SC_PING_IDLE_S 60
