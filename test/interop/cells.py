@@ -424,7 +424,61 @@ def feature_account_presence(ctx):
                       'available after the restart')
 
 
+LIVE_IDLE_S, LIVE_TIMEOUT_S = 2, 10
+
+
+def feature_liveness(ctx):
+    """XEP-0199 s2s pings (xs2sd --ping-idle 2): xs2s sends a message to the
+    peer's user, so its outbound stream is in use; after LIVE_IDLE_S without
+    input it pings the peer's domain; the peer answers (Prosody's mod_ping)
+    on its own stream to xs2s; xs2s counts the answer, keeps the link (same
+    id, still open after more than LIVE_TIMEOUT_S) and declares nobody
+    dead; the answer never reaches xs2s's inbox; a second message goes out
+    on the same link."""
+    peer, xs, client, cell = ctx.peer, ctx.xs, ctx.client, ctx.cell
+    user = peer.user_jid
+    body = f'{cell.name} before the ping {ctx.run.nonce}'
+    xs.send(f'u@{common.XS2S_DOMAIN}', user, body)
+    client.wait_body(body, f'u@{common.XS2S_DOMAIN}', abort=lambda: xs.bounces() and f'xs2sd bounced it: '
+                     f'{xs.bounces()}')
+    link = wait_link(xs, 'out', peer.domain)
+    cell.tls_version, cell.cipher = link.get('tls_version'), common.iana_cipher(link.get('cipher'))
+
+    def counters():
+        return xs.status().get('counters', {})
+    check(poll(lambda: counters().get('pings_answered', 0) >= 2, LIVE_IDLE_S * 2 + LIVE_TIMEOUT_S + 10, 0.2),
+          f'xs2sd: the peer did not answer two pings: {counters()}; '
+          f'{_said(_xs2s_log(ctx, r"ping|dead"), 4)}')
+    c = counters()
+    check(c.get('dead_peers') == 0, f'xs2sd: the peer was declared dead: {c}')
+    after = xs.links(direction='out', remote=peer.domain, state='open')
+    check(after and after[0].get('id') == link.get('id'),
+          f'xs2sd: the outbound link did not stay up after the pings (was {link.get("id")}): {xs.status().get("links")}')
+    answers = _xs2s_log(ctx, r'answered our ping')
+    check(answers, 'xs2sd: no "answered our ping" line in its log')
+    check(not [m for m in xs.drain() if 'xs2s-ping' in str(m)], f'xs2sd: a ping answer reached the inbox: {xs.messages}')
+    body2 = f'{cell.name} after the pings {ctx.run.nonce}'
+    xs.send(f'u@{common.XS2S_DOMAIN}', user, body2)
+    client.wait_body(body2, f'u@{common.XS2S_DOMAIN}', abort=lambda: xs.bounces() and f'xs2sd bounced it: '
+                     f'{xs.bounces()}')
+    check(xs.links(direction='out', remote=peer.domain, state='open')[0].get('id') == link.get('id'),
+          'xs2sd: the second message took another link')
+    how = re.search(r'answered our ping \((\w+)\)', answers[0])
+    cell.xs2s_view = (f'{c.get("pings_sent")} pings sent, {c.get("pings_answered")} answered '
+                      f'({how.group(1) if how else "?"}), 0 dead; link {link.get("id")} kept, '
+                      'a message before and after')
+    cell.peer_view = f'answered each ping on its own stream to {common.XS2S_DOMAIN}; its user got both messages'
+
+
 FEATURES = [
+    Feature('liveness', 'liveness: XEP-0199 s2s pings answered, the link stays', 'test', True, 'sasl-external',
+            lambda workdir: ['--ping-idle', str(LIVE_IDLE_S), '--ping-timeout', str(LIVE_TIMEOUT_S)],
+            feature_liveness,
+            f'xs2sd `--ping-idle {LIVE_IDLE_S} --ping-timeout {LIVE_TIMEOUT_S}`; STARTTLS + SASL EXTERNAL. '
+            'xs2s sends a message to the peer\'s user (its outbound stream is in use), then pings the peer\'s '
+            'domain after each 2 s without input (XEP-0199 4.3); the peer answers on its own stream to xs2s; '
+            'xs2s counts two answers (`pings_answered`), declares nobody dead, keeps the same link and sends a '
+            'second message on it.'),
     Feature('account-presence', 'device account: roster subscription, presence, chat', 'test', True,
             'sasl-external',
             lambda workdir: ['--account', SENSOR, '--subscription-policy', 'allow-list',
