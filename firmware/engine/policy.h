@@ -82,6 +82,7 @@ bool xs2s_policy_rate_cut(struct xs2s_policy *p, const struct xs2s_rate *r, uint
 #else
 struct xs2s_policy {
 	unsigned denied_in, denied_out, delayed, cut; /* always 0 */
+	uint32_t rate, hard_s;                        /* always 0 (no limit) */
 };
 static inline int xs2s_policy_init(struct xs2s_policy *p, const struct xs2s_config *cfg)
 {
