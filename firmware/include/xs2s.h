@@ -143,6 +143,7 @@ int xs2s_send_message(struct xs2s_engine *eng, const char *from, const char *to,
  * valid until xs2s_inbox_pop(). */
 struct xs2s_inbox_msg {
 	const char *from, *to, *type, *error, *body;
+	const char *error_text;  /* an error's <text/> (RFC 6120 8.3.2: a bounce's reason), or "" */
 };
 /* XS2S_OK and the oldest message, or XS2S_ENOTFOUND when empty. Also
  * after xs2s_engine_fini (what is left unread), until the next start. */

@@ -332,12 +332,14 @@ static void admin_inbox(struct xs2s_wbuf *w, int json)
 			xs2s_w_json(w, m.type);
 			xs2s_w_raw(w, ",\"error\":");
 			xs2s_w_json(w, m.error);
+			xs2s_w_raw(w, ",\"error_text\":");
+			xs2s_w_json(w, m.error_text);
 			xs2s_w_raw(w, ",\"body\":");
 			xs2s_w_json(w, m.body);
 			xs2s_w_raw(w, "}");
 		} else {
-			xs2s_w_fmt(w, "%s -> %s [%s%s%s] %s\n", m.from, m.to, m.type, m.error[0] ? ": " : "", m.error,
-				   m.body);
+			xs2s_w_fmt(w, "%s -> %s [%s%s%s%s%s] %s\n", m.from, m.to, m.type, m.error[0] ? ": " : "", m.error,
+				   m.error_text[0] ? ": " : "", m.error_text, m.body);
 		}
 		if (w->overflow || w->len + 3 > w->cap) {
 			w->overflow = 0; /* keep what fitted; the rest stays for next time */
@@ -1178,7 +1180,8 @@ static void report_inbox_left(void)
 
 	while (xs2s_inbox_peek(&eng, &m) == XS2S_OK) {
 		if (m.error[0])
-			XS2S_LOGW(0, "exiting with an unread bounce for %s from %s: %s", m.to, m.from, m.error);
+			XS2S_LOGW(0, "exiting with an unread bounce for %s from %s: %s%s%s", m.to, m.from, m.error,
+				  m.error_text[0] ? ": " : "", m.error_text);
 		else
 			unread++;
 		xs2s_inbox_pop(&eng);

@@ -67,6 +67,8 @@ def test_deny_domain(t):
     a.send('alice@a.test', 'bob@b.test', f'refused {t.nonce}')
     m = a.wait_message(lambda m: m.get('type') == 'error', 10, 'the not-allowed bounce')
     check(m.get('error') == 'not-allowed', f'a.test: want a not-allowed bounce: {m}')
+    check(m.get('error_text') == 'b.test may not federate with this server (on the deny list, XEP-0205)',
+          f'a.test: the bounce does not say why: {m}')
     check(not a.links(remote='b.test'), f'a.test: a link to a denied domain: {a.status().get("links")}')
     a.wait_log(r'stanza from a\.test to b\.test refused: b\.test may not federate with this server '
                r'\(on the deny list, XEP-0205\)', 2)
@@ -75,6 +77,8 @@ def test_deny_domain(t):
                r'stream error: policy-violation', 15)
     m = b.wait_message(lambda m: m.get('type') == 'error', 15, "b's bounce")
     check(m.get('from', '').split('/')[0] == 'alice@a.test', f'b.test: bounce from the wrong JID: {m}')
+    check("peer a.test sent stream error <policy-violation/>" in m.get('error_text', ''),
+          f"b.test: the bounce does not carry a.test's stream error: {m}")
     a.assert_no_body('knocking')
     c = _counters(a)
     check(c.get('policy_denied_out') == 1 and c.get('policy_denied_in', 0) >= 1,

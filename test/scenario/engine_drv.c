@@ -282,6 +282,7 @@ bool drv_inbox_take(struct drv_msg *m)
 	snprintf(m->to, sizeof m->to, "%s", im.to);
 	snprintf(m->type, sizeof m->type, "%s", im.type);
 	snprintf(m->error, sizeof m->error, "%s", im.error);
+	snprintf(m->error_text, sizeof m->error_text, "%s", im.error_text);
 	snprintf(m->body, sizeof m->body, "%s", im.body);
 	xs2s_inbox_pop(&drv_eng);
 	return true;

@@ -54,7 +54,7 @@ struct drv_config {
 
 /* What the application sees in the inbox (copies). */
 struct drv_msg {
-	char from[DRV_FIELD], to[DRV_FIELD], type[DRV_FIELD], error[DRV_FIELD];
+	char from[DRV_FIELD], to[DRV_FIELD], type[DRV_FIELD], error[DRV_FIELD], error_text[DRV_FIELD];
 	char body[DRV_BODY];
 };
 

@@ -102,7 +102,7 @@ static const char *const sc_op_names[] = {
 	[SC_APP_EVENT_NONE] = "APP_EVENT_NONE",
 	[SC_ACCT_ADD] = "ACCT_ADD", [SC_ACCT_ANSWER] = "ACCT_ANSWER", [SC_ACCT_PRESENCE] = "ACCT_PRESENCE",
 	[SC_ASKED] = "ASKED", [SC_STORE_IS] = "STORE_IS", [SC_BUFS] = "BUFS",
-	[SC_COMP_CONNECT] = "COMP_CONNECT", [SC_HANDSHAKE] = "HANDSHAKE",
+	[SC_COMP_CONNECT] = "COMP_CONNECT", [SC_HANDSHAKE] = "HANDSHAKE", [SC_INBOX_WHY] = "INBOX_WHY",
 };
 
 static int sc_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -613,6 +613,7 @@ static int sc_inbox_one(const char *from, const char *to, const char *type, cons
 	sc_h_app = sc_hash_str(sc_h_app, sc_msg.to);
 	sc_h_app = sc_hash_str(sc_h_app, sc_msg.type);
 	sc_h_app = sc_hash_str(sc_h_app, sc_msg.error);
+	sc_h_app = sc_hash_str(sc_h_app, sc_msg.error_text);
 	sc_h_app = sc_hash_str(sc_h_app, sc_msg.body);
 	if (strcmp(sc_msg.from, from) || strcmp(sc_msg.to, to) || strcmp(sc_msg.type, type) || strcmp(sc_msg.error, err))
 		return sc_fail("inbox entry from='%s' to='%s' type='%s' error='%s' (body '%.60s'), expected from='%s' to='%s' "
@@ -825,6 +826,9 @@ static int sc_step(const struct sc_step *st)
 				return -1;
 		}
 		return 0;
+	case SC_INBOX_WHY:
+		return strcmp(sc_msg.error_text, st->a) ? sc_fail("inbox error text '%s', expected '%s'", sc_msg.error_text,
+								  st->a) : 0;
 	case SC_INBOX_EMPTY:
 		if (drv_inbox_take(&sc_msg))
 			return sc_fail("the inbox holds from='%s' to='%s' type='%s' error='%s' body='%.60s'", sc_msg.from,

@@ -94,6 +94,7 @@ enum sc_op {
 	SC_COMP_CONNECT,   /* peer: connect to the engine's component listener (SC_COMPONENTS) */
 	SC_HANDSHAKE,      /* a := hex SHA-1(id b + secret c) (XEP-0114 3), upper case when n */
 	SC_BUFS,           /* links hold exactly n buffers on loan, all pools together */
+	SC_INBOX_WHY,      /* app: the inbox entry INBOX took last has error text a (its <text/>) */
 };
 
 struct sc_step {
@@ -152,6 +153,7 @@ struct sc_step {
 #define APP_EVENT(line)            { .op = SC_APP_EVENT, .a = (line) }
 #define APP_EVENT_NONE()           { .op = SC_APP_EVENT_NONE }
 #define BUFS(count)                { .op = SC_BUFS, .n = (count) }
+#define INBOX_WHY(text)            { .op = SC_INBOX_WHY, .a = (text) }
 #define END()                      { .op = SC_END }
 
 /* Engine configuration switches of a scenario (default: a.test and

@@ -112,6 +112,7 @@ static const struct sc_step live_dead_peer[] = {
 	APP_RAW_TRACKED("<message from='v@alias.test' to='y@b.test' id='m2'><body>two</body></message>", XS2S_OK),
 	DBKEY("ka", "b.test", "alias.test", "out-1"),
 	EXPECT(PA, "<db:result from='alias.test' to='b.test'>${ka}</db:result>"),
+	APP_SEND("v@alias.test", "y@b.test", "three", XS2S_OK),
 	ADVANCE(DEAD_MS - 1),
 	EXPECT_NOTHING(PA),
 	APP_EVENT_NONE(),
@@ -119,12 +120,14 @@ static const struct sc_step live_dead_peer[] = {
 	EXPECT(PA, STREAM_ERROR("connection-timeout")),
 	EXPECT_CLOSED(PA),
 	APP_EVENT("done m2 bounced remote-server-timeout peer b.test is dead: no answer to our ping within 20 s"),
+	INBOX("y@b.test", "v@alias.test", "error", "remote-server-timeout", "three"),
+	INBOX_WHY("peer b.test is dead: no answer to our ping within 20 s"),
 	LOG_HAS("dead peer: b.test has not answered our ping (XEP-0199) for 20 s"),
 	JSON_HAS("\"pings_sent\":1,\"pings_answered\":0,\"dead_peers\":1"),
 	STATUS_HAS("dead_peers 1\n"),
 	/* b.test's own stream to us is not ours to judge: it stays */
 	EXPECT_NOTHING(PI),
-	APP_SEND("u@a.test", "x@b.test", "three", XS2S_OK),
+	APP_SEND("u@a.test", "x@b.test", "four", XS2S_OK),
 	ACCEPT(PA2, "b.test"),
 	EXPECT(PA2, HDR("a.test", "b.test")),
 	END(),
@@ -186,6 +189,7 @@ static const struct sc_step reason_peer_stream_error[] = {
 	APP_EVENT("done m1 bounced remote-server-not-found peer b.test sent stream error <policy-violation/>: "
 		  "'Communication with this domain is <restricted> bye'"),
 	INBOX("x@b.test", "u@a.test", "error", "remote-server-not-found", "two"),
+	INBOX_WHY("peer b.test sent stream error <policy-violation/>: 'Communication with this domain is <restricted> bye'"),
 	LOG_HAS("peer b.test sent stream error <policy-violation/>: 'Communication with this domain is <restricted> bye'"),
 	END(),
 };

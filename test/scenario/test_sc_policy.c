@@ -22,6 +22,7 @@
 static const struct sc_step deny_outbound[] = {
 	APP_SEND("u@a.test", "x@b.test", "one", XS2S_OK),
 	INBOX("x@b.test", "u@a.test", "error", "not-allowed", "one"),
+	INBOX_WHY("b.test may not federate with this server (on the deny list, XEP-0205)"),
 	APP_RAW_TRACKED("<message from='u@a.test' to='x@b.test/r' id='m2'><body>two</body></message>", XS2S_OK),
 	APP_EVENT("done m2 bounced not-allowed b.test may not federate with this server (on the deny list, XEP-0205)"),
 	NO_CONNECT("b.test"),
