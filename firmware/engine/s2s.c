@@ -455,12 +455,12 @@ static void s2s_db_result_verdict(struct xs2s_core *c, struct xs2s_slot *s, cons
 		return;
 	}
 	/* XEP-0220 2.4: the bounces say why (s2s_bounce_queue). */
-	if (!strcmp(m->type, "invalid"))
-		snprintf(s->refusal, sizeof s->refusal, "%s refused our dialback key for %s (XEP-0220 2.4, type=invalid)",
-			 m->remote, m->local);
-	else
+	if (!strcmp(m->type, "error"))
 		snprintf(s->refusal, sizeof s->refusal, "%s could not verify our dialback key for %s (XEP-0220 2.4, "
-			 "type=%.16s)", m->remote, m->local, m->type);
+			 "type=error)", m->remote, m->local);
+	else /* the peer's type is not repeated: it may be anything */
+		snprintf(s->refusal, sizeof s->refusal, "%s refused our dialback key for %s (XEP-0220 2.4, type=%s)",
+			 m->remote, m->local, !strcmp(m->type, "invalid") ? "invalid" : "not valid");
 	XS2S_LOGW(l->id, "dialback: %s", s->refusal);
 	xs2s_route_set(&c->routes, r, XS2S_RT_FAILED, XS2S_AUTH_NONE, XS2S_STE_REMOTE_SERVER_NOT_FOUND);
 }
@@ -881,7 +881,7 @@ static void s2s_bounce_queue(struct xs2s_core *c, int idx)
 	/* The reason of the link whose end failed it, or why its pair was
 	 * refused on a link that lives on (dialback). */
 	const char *why = r->failed_link && s->link.id == r->failed_link ? s->link.reason
-			  : !r->failed_link && s->link.state != XS2S_LS_FREE ? s->refusal : "";
+			  : !r->failed_link && r->link && s->link.id == r->link ? s->refusal : "";
 	const struct xs2s_qent *q;
 
 	while ((q = xs2s_route_head(&c->routes, idx)) != NULL) {
