@@ -37,6 +37,8 @@
 #include "xs2s_wbuf.h"
 #include "engine/engine.h"
 
+#define LIVE_RETRY_MS 1000 /* a ping that could not be written is tried again this much later */
+
 static bool live_watched(const struct xs2s_core *c, const struct xs2s_link *l)
 {
 	return c->live.idle_ms && l->kind == XS2S_KIND_S2S && l->dir == XS2S_DIR_OUT && l->state == XS2S_LS_OPEN;
@@ -61,7 +63,9 @@ static void live_alive(struct xs2s_core *c, struct xs2s_slot *s, uint32_t now)
 	}
 }
 
-static void live_ping(struct xs2s_core *c, struct xs2s_slot *s, uint32_t now)
+/* A ping on s's stream; false when none could be written now (no valid
+ * pair, no room in its output). */
+static bool live_ping(struct xs2s_core *c, struct xs2s_slot *s, uint32_t now)
 {
 	struct xs2s_link *l = &s->link;
 	struct xs2s_live *lv = &s->live;
@@ -71,7 +75,7 @@ static void live_ping(struct xs2s_core *c, struct xs2s_slot *s, uint32_t now)
 	unsigned i = 0;
 
 	if (!xs2s_route_next_on(&c->routes, l->id, XS2S_RT_VALID, &i))
-		return;
+		return false;
 	r = &c->routes.r[i];
 	xs2s_w_init(&w, buf, sizeof buf);
 	xs2s_w_raw(&w, "<iq type='get' from='");
@@ -80,13 +84,14 @@ static void live_ping(struct xs2s_core *c, struct xs2s_slot *s, uint32_t now)
 	xs2s_w_esc(&w, r->remote);
 	xs2s_w_fmt(&w, "' id='" XS2S_PING_ID "%u-%u'><ping xmlns='urn:xmpp:ping'/></iq>", l->id, (unsigned)lv->seq + 1);
 	if (w.overflow || xs2s_link_write_stanza(l, buf, w.len) != XS2S_OK)
-		return; /* no room now: the next round */
+		return false;
 	lv->seq++;
 	lv->pending = true;
 	lv->ping_ms = now;
 	c->live.sent++;
 	XS2S_LOGI(l->id, "no input from %s for %lu s: ping (XEP-0199), dead if nothing comes within %lu s", r->remote,
 		  (unsigned long)((now - lv->seen_ms) / XS2S_MS_PER_S), (unsigned long)(c->live.timeout_ms / XS2S_MS_PER_S));
+	return true;
 }
 
 void xs2s_live_timer(struct xs2s_core *c, struct xs2s_slot *s, uint32_t now)
@@ -115,8 +120,8 @@ void xs2s_live_timer(struct xs2s_core *c, struct xs2s_slot *s, uint32_t now)
 				(unsigned long)(c->live.timeout_ms / XS2S_MS_PER_S));
 		return;
 	}
-	if (XS2S_TIME_REACHED(now, lv->seen_ms + c->live.idle_ms) && live_in_use(lv, now))
-		live_ping(c, s, now);
+	if (XS2S_TIME_REACHED(now, lv->seen_ms + c->live.idle_ms) && live_in_use(lv, now) && !live_ping(c, s, now))
+		lv->seen_ms = now - c->live.idle_ms + LIVE_RETRY_MS; /* try again then, without spinning */
 }
 
 uint32_t xs2s_live_next_ms(const struct xs2s_core *c, const struct xs2s_slot *s, uint32_t now)
