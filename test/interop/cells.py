@@ -470,7 +470,42 @@ def feature_liveness(ctx):
     cell.peer_view = f'answered each ping on its own stream to {common.XS2S_DOMAIN}; its user got both messages'
 
 
+def feature_deny_domain(ctx):
+    """XEP-0205 policy (xs2sd --deny-domain <the peer's domain>): xs2s's
+    message to the peer's user bounces with not-allowed and its reason, no
+    link is opened; the peer's attempt to reach xs2s ends with the stream
+    error policy-violation (RFC 6120 4.9.3.14), its user gets an error,
+    xs2s's inbox gets nothing."""
+    peer, xs, client, cell = ctx.peer, ctx.xs, ctx.client, ctx.cell
+    body = f'{cell.name} to the denied {ctx.run.nonce}'
+    xs.send(common.XS2S_USER, peer.user_jid, body)
+    b = _xs2s_bounced(ctx, body, 'not-allowed', timeout=10)
+    check(b.get('error_text') == f'{peer.domain} may not federate with this server (on the deny list, XEP-0205)',
+          f'xs2sd: the bounce does not say why: {b}')
+    _nothing_open(ctx, peer.domain, timeout=1)
+    body2 = f'{cell.name} from the denied {ctx.run.nonce}'
+    client.send(common.XS2S_USER, body2)
+    errors = poll(client.errors, 25, 0.1)
+    check(errors, f'{ctx.srv.title}: no error to its client within 25 s (received: {client.received})')
+    why = _xs2s_log(ctx, r'may not federate with this server \(on the deny list, XEP-0205\); '
+                         r'stream error: policy-violation')
+    check(why, 'xs2sd: its log does not say it refused the peer with policy-violation')
+    check(not [m for m in xs.drain() if m.get('body') == body2], 'xs2sd delivered a message from a denied domain')
+    c = xs.status().get('counters', {})
+    check(c.get('policy_denied_out') == 1 and c.get('policy_denied_in', 0) >= 1, f'xs2sd: counters {c}')
+    peer_said = peer.log_lines(r'(?i)policy-violation')
+    cell.xs2s_view = f'bounced ({b.get("error")}: {b.get("error_text")}); refused: {_said(why, 1)}'
+    cell.peer_view = (f'client got {errors[0][1]}: {errors[0][2]}'
+                      + (f'; log: {_said(peer_said, 1)}' if peer_said else ''))
+
+
 FEATURES = [
+    Feature('deny-domain', 'policy: the peer\'s domain on the deny list (XEP-0205)', 'test', True,
+            'sasl-external', lambda workdir: ['--deny-domain', '{domain}'], feature_deny_domain,
+            'xs2sd `--deny-domain` the peer\'s domain; STARTTLS + SASL EXTERNAL otherwise. xs2s\'s message to '
+            'the peer\'s user bounces with `not-allowed` (RFC 6120 8.3.3.10) and its reason, without a link; '
+            'the peer\'s stream to xs2s ends with `policy-violation` (RFC 6120 4.9.3.14) and its user gets an '
+            'error; counters `policy_denied_out` and `policy_denied_in`.'),
     Feature('liveness', 'liveness: XEP-0199 s2s pings answered, the link stays', 'test', True, 'sasl-external',
             lambda workdir: ['--ping-idle', str(LIVE_IDLE_S), '--ping-timeout', str(LIVE_TIMEOUT_S)],
             feature_liveness,
@@ -527,7 +562,7 @@ class CellCtx:
         self.peer.start()
         self.peer_pid0 = getattr(getattr(self.peer, 'proc', None), 'pid', None)
         cert = run.pki.special(*how.xs2s_cert) if cell.failure and how.xs2s_cert else common.XS2S_DOMAIN
-        extra = [a.format(user=self.peer.user_jid) for a in how.xs2s_args(self.workdir)] \
+        extra = [a.format(user=self.peer.user_jid, domain=self.peer.domain) for a in how.xs2s_args(self.workdir)] \
             if isinstance(how, Feature) else []
         self.xs = common.Xs2s(run.build, self.workdir, run.pki, run.pki.ca if cell.failure else trust,
                               how.xs2s_auth, cert=cert, net=run.net, extra=extra)

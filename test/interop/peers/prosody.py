@@ -138,7 +138,7 @@ class Prosody(PeerServer):
     c2s_port = 5222
     failure_modes = ('peer-distrusts-xs2s', 'peer-without-starttls', 'peer-restarted-mid-link')
     app_checks = ('example-bot',)
-    features = ('account-presence', 'liveness')
+    features = ('account-presence', 'liveness', 'deny-domain')
 
     def __init__(self, run, workdir):
         super().__init__(run, workdir)
