@@ -7,6 +7,9 @@
  *             event does, calling down into local, route, auth and link;
  *             XEP-0114 components (the component table, component/) too
  *   status.c  the operator's view
+ *   admit.c   admission of inbound streams (XEP-0205)
+ *   live.c    XEP-0199 pings on idle outbound streams, dead peers
+ *   policy.c  XEP-0205 domain lists and stanza rates (policy.h)
  *
  * Layers, top to bottom; calls go down only, events come up (lib/evq.h):
  *   engine (this) -> application interface and local delivery -> route table -> authentication -> link
