@@ -74,9 +74,11 @@ int xs2s_policy_init(struct xs2s_policy *p, const struct xs2s_config *cfg)
 	p->rate = cfg->rate;
 	p->burst = cfg->rate_burst >= 2 ? cfg->rate_burst : 2; /* the hard limit needs room for two tokens */
 	p->hard_s = cfg->rate_hard_s;
+	/* The lists are " a b ": shown without their last blank. */
 	if (p->allow[0] || p->deny[0])
-		XS2S_LOGI(0, "federation policy (XEP-0205): allow%s, deny%s", p->allow[0] ? p->allow : " any",
-			  p->deny[0] ? p->deny : " none");
+		XS2S_LOGI(0, "federation policy (XEP-0205): allow%.*s, deny%.*s",
+			  p->allow[0] ? (int)strlen(p->allow) - 1 : 4, p->allow[0] ? p->allow : " any",
+			  p->deny[0] ? (int)strlen(p->deny) - 1 : 5, p->deny[0] ? p->deny : " none");
 	if (p->rate)
 		XS2S_LOGI(0, "stanza rate per inbound stream (XEP-0205): %lu/s, bursts of %lu, cut after %lu s over it%s",
 			  (unsigned long)p->rate, (unsigned long)p->burst, (unsigned long)p->hard_s,
