@@ -55,7 +55,7 @@
 #include "xml/xml.h"
 #include "app/account.h"
 
-#define XS2S_APP_TEXT_MAX 95        /* a bounce's explanation kept for its completion */
+#define XS2S_APP_TEXT_MAX 159       /* a bounce's explanation kept for its completion (a link's reason) */
 #define XS2S_APP_IQ_TO_MAX 383      /* longest JID an iq request may go to */
 #define XS2S_APP_TYPE_MAX 15        /* longest type in a handler's match */
 #define XS2S_APP_FINI_ROUNDS 4      /* local delivery rounds at xs2s_engine_fini */
@@ -193,6 +193,9 @@ int xs2s_app_iq_answer(struct xs2s_app *app, const struct xs2s_stanza_in *req, c
 		       const char *condition, const char *text);
 int xs2s_app_handler_add(struct xs2s_app *app, const struct xs2s_match *m, xs2s_handler_fn fn, void *arg);
 int xs2s_app_handler_remove(struct xs2s_app *app, int id);
+/* The oldest record's fields (XS2S_APP_INBOX_FIELDS): from, to, type,
+ * error condition, body, error text. */
+#define XS2S_APP_INBOX_FIELDS 6
 int xs2s_app_inbox_peek(struct xs2s_app *app, const char **fields);
 void xs2s_app_inbox_pop(struct xs2s_app *app);
 

@@ -1,12 +1,13 @@
 /* The inbox: messages for local JIDs that no handler claimed, and the
  * bounces of stanzas sent without a completion, kept until the application
  * (or xs2sctl inbox) reads them. Records: a 2-byte length, then from, to,
- * type, error condition and body, each NUL-ended. */
+ * type, error condition, body and error text, each NUL-ended. */
 #include <string.h>
 #include "xs2s_wbuf.h"
 #include "app/app.h"
 
-#define INBOX_FIELDS 5
+#define INBOX_FIELDS XS2S_APP_INBOX_FIELDS
+#define INBOX_TEXT_MAX 159 /* an error's <text/> kept (longer: cut) */
 #define INBOX_LEN_BYTES 2
 
 /* The condition of an error stanza (RFC 6120 8.3.2: the condition, then an
@@ -24,9 +25,33 @@ static const char *inbox_error_cond(const struct xs2s_stanza_in *in)
 	return "";
 }
 
+/* The <text/> of an error stanza (RFC 6120 8.3.2), into buf: cut to fit,
+ * control characters replaced (a line of xs2sctl inbox stays one line). */
+static const char *inbox_error_text(const struct xs2s_stanza_in *in, char *buf, size_t cap)
+{
+	struct xs2s_view e, c;
+	bool more;
+	char *p;
+
+	buf[0] = '\0';
+	if (strcmp(in->type, "error") || !xs2s_view_child(&in->top, "error", NULL, &e))
+		return buf;
+	for (more = xs2s_view_child(&e, "text", XS2S_NS_STANZA_ERR, &c); more; more = xs2s_view_next(&c))
+		if (!strcmp(xs2s_view_ns(&c), XS2S_NS_STANZA_ERR) && !strcmp(xs2s_view_name(&c), "text")) {
+			if (xs2s_view_text(&c, buf, cap) < 0)
+				buf[0] = '\0';
+			break;
+		}
+	for (p = buf; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+	return buf;
+}
+
 bool xs2s_app_inbox_put_stanza(struct xs2s_app *app, const struct xs2s_stanza_in *in)
 {
-	const char *f[INBOX_FIELDS - 1];
+	char text[INBOX_TEXT_MAX + 1];
+	const char *f[INBOX_FIELDS - 2];
 	struct xs2s_view body;
 	/* The body in the stanza's own namespace (jabber:server, or a component's jabber:component:accept). */
 	bool has_body = xs2s_view_child(&in->top, "body", xs2s_view_ns(&in->top), &body);
@@ -38,26 +63,35 @@ bool xs2s_app_inbox_put_stanza(struct xs2s_app *app, const struct xs2s_stanza_in
 	f[1] = in->to;
 	f[2] = in->type[0] ? in->type : "normal";
 	f[3] = !strcmp(in->type, "error") ? inbox_error_cond(in) : "";
-	for (i = 0; i < INBOX_FIELDS - 1; i++)
+	inbox_error_text(in, text, sizeof text);
+	for (i = 0; i < INBOX_FIELDS - 2; i++)
 		need += strlen(f[i]) + 1;
+	need += strlen(text) + 1;
 	room = sizeof app->inbox - app->inbox_used;
 	if (need + 1 > room || need + 1 > UINT16_MAX) {
 		app->inbox_refused++;
 		return false;
 	}
 	xs2s_w_init(&w, app->inbox + app->inbox_used + INBOX_LEN_BYTES, room - INBOX_LEN_BYTES);
-	for (i = 0; i < INBOX_FIELDS - 1; i++) {
+	for (i = 0; i < INBOX_FIELDS - 2; i++) {
 		xs2s_w_raw(&w, f[i]);
 		xs2s_w_bytes(&w, "", 1); /* the field's NUL */
 	}
 	n = has_body ? xs2s_view_text(&body, w.p + w.len, w.cap - w.len) : 0;
-	if (w.overflow || n < 0 || w.len + (size_t)n + 1 > UINT16_MAX) {
+	if (w.overflow || n < 0) {
 		app->inbox_refused++;
 		return false;
 	}
 	if (!has_body)
 		w.p[w.len] = '\0';
-	need = INBOX_LEN_BYTES + w.len + (size_t)n + 1;
+	w.len += (size_t)n + 1; /* the body and its NUL */
+	xs2s_w_raw(&w, text);   /* the error text last: the body is written in place above */
+	xs2s_w_bytes(&w, "", 1);
+	if (w.overflow || w.len > UINT16_MAX) {
+		app->inbox_refused++;
+		return false;
+	}
+	need = INBOX_LEN_BYTES + w.len;
 	app->inbox[app->inbox_used] = (char)(need >> 8);
 	app->inbox[app->inbox_used + 1] = (char)(need & 0xff);
 	app->inbox_used += need;

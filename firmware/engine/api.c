@@ -99,7 +99,7 @@ int xs2s_handler_remove(struct xs2s_engine *eng, int id)
 int xs2s_inbox_peek(struct xs2s_engine *eng, struct xs2s_inbox_msg *m)
 {
 	struct xs2s_core *c = eng ? xs2s_core_of(eng) : NULL;
-	const char *f[5];
+	const char *f[XS2S_APP_INBOX_FIELDS];
 	int rc;
 
 	if (!c)
@@ -111,6 +111,7 @@ int xs2s_inbox_peek(struct xs2s_engine *eng, struct xs2s_inbox_msg *m)
 		m->type = f[2];
 		m->error = f[3];
 		m->body = f[4];
+		m->error_text = f[5];
 	}
 	return rc;
 }

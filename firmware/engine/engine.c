@@ -40,6 +40,15 @@ void xs2s_config_defaults(struct xs2s_config *cfg)
 #if CONFIG_XS2S_COMPONENTS
 	cfg->component_listen = CONFIG_XS2S_COMPONENT_LISTEN;
 #endif
+	cfg->ping_idle_s = CONFIG_XS2S_PING_IDLE_S;
+	cfg->ping_timeout_s = CONFIG_XS2S_PING_TIMEOUT_S;
+#if CONFIG_XS2S_POLICY
+	cfg->allow_domains = CONFIG_XS2S_ALLOW_DOMAINS;
+	cfg->deny_domains = CONFIG_XS2S_DENY_DOMAINS;
+	cfg->rate = CONFIG_XS2S_RATE_STANZAS;
+	cfg->rate_burst = CONFIG_XS2S_RATE_BURST;
+	cfg->rate_hard_s = CONFIG_XS2S_RATE_HARD_S;
+#endif
 }
 
 /* The configuration the lower layers read (lib/env.h). */
@@ -78,6 +87,14 @@ static int engine_env(struct xs2s_core *c, const struct xs2s_config *cfg)
 		xs2s_sha256(r, sizeof r, env->db_secret);
 		memset(r, 0, sizeof r);
 	}
+	c->live.idle_ms = cfg->ping_idle_s * XS2S_MS_PER_S;
+	c->live.timeout_ms = (cfg->ping_timeout_s ? cfg->ping_timeout_s : 1) * XS2S_MS_PER_S;
+	if (cfg->ping_idle_s > 86400 || cfg->ping_timeout_s > 600) {
+		XS2S_LOGE(0, "ping times out of range (idle at most 86400 s, timeout at most 600 s)");
+		return XS2S_EINVAL;
+	}
+	if (xs2s_policy_init(&c->policy, cfg) != XS2S_OK)
+		return XS2S_EINVAL;
 	env->tls = &c->tls;
 	env->xml = &c->xml;
 	env->evq = &c->evq;
@@ -309,9 +326,15 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 			uint32_t waited = now - c->slot[i].wait_ms, limit = xs2s_s2s_hold_limit(&c->slot[i]);
 
 			left = waited < limit ? limit - waited : 0;
+			/* held for its stanza rate (policy.h): until a token is back */
+			if (c->slot[i].rate.held)
+				left = xs2s_policy_rate_wait(&c->policy, &c->slot[i].rate, now);
 			if (left < timeout_ms)
 				timeout_ms = left;
 		}
+		left = xs2s_live_next_ms(c, &c->slot[i], now); /* XEP-0199: a ping due, a peer dead */
+		if (left < timeout_ms)
+			timeout_ms = left;
 		if (xs2s_link_has_work(l))
 			timeout_ms = 0;
 		left = XS2S_TIME_REACHED(now, l->deadline_ms) ? 0 : l->deadline_ms - now;
@@ -371,6 +394,10 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 		if (xs2s_link_has_work(&s->link) || xs2s_bq_len(&s->link.out))
 			engine_step(c, s, 0);
 		xs2s_link_timer(&s->link, now);
+		xs2s_live_timer(c, s, now);
+		if (s->rate.held && xs2s_link_live(&s->link) && xs2s_policy_rate_cut(&c->policy, &s->rate, now))
+			xs2s_link_abort(&s->link, XS2S_WHY_POLICY_VIOLATION, "%s kept sending faster than %u stanzas/s for %u s "
+					"(XEP-0205)", s->link.peer_domain, (unsigned)c->policy.rate, (unsigned)c->policy.hard_s);
 		engine_settle(c);
 	}
 	xs2s_slots_free_done(c);

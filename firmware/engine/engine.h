@@ -7,6 +7,9 @@
  *             event does, calling down into local, route, auth and link;
  *             XEP-0114 components (the component table, component/) too
  *   status.c  the operator's view
+ *   admit.c   admission of inbound streams (XEP-0205)
+ *   live.c    XEP-0199 pings on idle outbound streams, dead peers
+ *   policy.c  XEP-0205 domain lists and stanza rates (policy.h)
  *
  * Layers, top to bottom; calls go down only, events come up (lib/evq.h):
  *   engine (this) -> application interface and local delivery -> route table -> authentication -> link
@@ -31,6 +34,7 @@
 #include "resolve/resolve.h"
 #include "route/route.h"
 #include "xml/xml.h"
+#include "engine/policy.h"
 #if CONFIG_XS2S_COMPONENTS
 #include "component/component.h"
 #endif
@@ -40,6 +44,9 @@ _Static_assert(XS2S_REPLY_SLACK + XS2S_LINK_CLOSE_RESERVE <= 256, "xs2s_config.h
 
 #define XS2S_CORE_MAGIC 0x78733273u /* "xs2s": set by start, cleared by fini */
 #define XS2S_STEP_ELEMENTS 64       /* elements per link per round: fairness */
+#define XS2S_REFUSAL_MAX 112        /* a refused pair's bounce text (struct xs2s_slot) */
+/* The id prefix of our XEP-0199 pings: an answer with it is ours (live.c). */
+#define XS2S_PING_ID "xs2s-ping-"
 
 /* One link slot: the transport and its stream's authentication state. */
 struct xs2s_slot {
@@ -48,6 +55,21 @@ struct xs2s_slot {
 	uint8_t wait;            /* its input waits for room for answers: 0 no, 1 for a route in setup
 				  * (XS2S_SETUP_HOLD_MS at most), 2 for one that flows (XS2S_FLOW_HOLD_MS) ... */
 	uint32_t wait_ms;        /* ... since then */
+	struct xs2s_live {       /* XEP-0199 liveness of an outbound stream (live.c) */
+		uint64_t seen_bytes;     /* the link's bytes_in when last looked at */
+		uint32_t seen_ms;        /* the last sign of life from the peer */
+		uint32_t ping_ms;        /* when the ping went out (valid while pending) */
+		uint32_t app_ms;         /* the last application stanza (not a reply) sent on it */
+		uint16_t seq;            /* pings sent on it (their ids) */
+		bool on;                 /* watched: the stream is open (seen_* are valid) */
+		bool app;                /* app_ms is valid */
+		bool pending;            /* a ping waits for a sign of life */
+	} live;
+	struct xs2s_rate rate;   /* inbound: its stanza rate (policy.c) */
+	/* Why a domain pair on this link was refused while the link lives on
+	 * (dialback type=invalid/error, no dialback offered): the text its
+	 * queued stanzas are bounced with; "" when none. */
+	char refusal[XS2S_REFUSAL_MAX];
 };
 
 /* How long an inbound stream waits for room for its answers (s2s.c,
@@ -72,6 +94,13 @@ struct xs2s_core {
 		unsigned evicted;         /* unauthenticated inbound streams evicted for a newer one or an outbound */
 		unsigned timeouts;        /* inbound streams cut: not authenticated in CONFIG_XS2S_PREAUTH_TIMEOUT_S */
 	} admit;
+	struct {
+		uint32_t idle_ms, timeout_ms; /* XEP-0199 pings: after this long without input; dead after this */
+		unsigned sent;            /* pings sent */
+		unsigned answered;        /* pings followed by a sign of life in time */
+		unsigned dead;            /* peers declared dead: no sign of life in time */
+	} live;
+	struct xs2s_policy policy;        /* XEP-0205 lists and rate limits (policy.h) */
 	xs2s_sock listener;
 	xs2s_sock comp_listener;          /* XEP-0114 components; XS2S_SOCK_NONE: none */
 	struct xs2s_env env;
@@ -113,6 +142,19 @@ struct xs2s_slot *xs2s_admit_inbound(struct xs2s_core *c, const char *peer);
  * unauthenticated inbound stream gives up; NULL when every slot carries
  * authenticated traffic. */
 struct xs2s_slot *xs2s_admit_outbound(struct xs2s_core *c, const char *remote);
+
+/* live.c: XEP-0199 pings on idle outbound streams. */
+/* Look at slot s now: a sign of life (its bytes_in moved), a ping due, a
+ * peer dead (the link is aborted: XS2S_WHY_DEAD_PEER). */
+void xs2s_live_timer(struct xs2s_core *c, struct xs2s_slot *s, uint32_t now);
+/* Milliseconds until slot s's next liveness event (UINT32_MAX: none). */
+uint32_t xs2s_live_next_ms(const struct xs2s_core *c, const struct xs2s_slot *s, uint32_t now);
+/* A stanza from remote domain `remote` arrived (on any stream): its peer is alive. */
+void xs2s_live_from(struct xs2s_core *c, const char *remote, uint32_t now);
+/* An application stanza (not a reply) went to slot s's route. */
+void xs2s_live_app_sent(struct xs2s_slot *s, uint32_t now);
+/* Whether stanza st is the answer to one of our pings (consumed, never delivered). */
+bool xs2s_live_is_answer(const struct xs2s_el *st);
 
 /* s2s.c: the action points */
 /* What a link's pump handed up. */

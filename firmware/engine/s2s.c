@@ -61,7 +61,17 @@
  *                     reason); then it is released.
  *   SENT              the application's completion: handed to a stream.
  *   DB_VERDICT        the inbound link gets <db:result type=valid|invalid|error/>.
+ * Policy (XEP-0205, policy.h) and liveness (XEP-0199, live.c)
+ *   a remote domain that may not federate: its stream ends with
+ *                     policy-violation when its header names it or it
+ *                     authenticates as it; a stanza to it bounces with
+ *                     not-allowed and opens nothing.
+ *   inbound stanza    takes a token of its stream's rate (an empty bucket
+ *                     holds the stream's input); is a sign of life of its
+ *                     domain's outbound stream; the answer to one of our
+ *                     pings stops here.
  */
+#include <stdio.h>
 #include <string.h>
 #include "xs2s_config.h"
 #include "xs2s_log.h"
@@ -110,8 +120,9 @@ static void s2s_dialback_out(struct xs2s_core *c, struct xs2s_slot *s)
 		if (r->dir != XS2S_DIR_OUT)
 			continue;
 		if (!usable) {
-			XS2S_LOGW(l->id, "%s cannot authenticate %s here: the peer does not offer dialback", r->remote,
-				  r->local);
+			snprintf(s->refusal, sizeof s->refusal, "%s cannot authenticate %s: the peer does not offer dialback",
+				 r->remote, r->local);
+			XS2S_LOGW(l->id, "%s", s->refusal);
 			xs2s_route_set(&c->routes, (int)i, XS2S_RT_FAILED, XS2S_AUTH_NONE, XS2S_STE_REMOTE_SERVER_NOT_FOUND);
 		} else if (xs2s_db_send_result(&c->env, l, r->local, r->remote) == XS2S_OK) {
 			xs2s_route_set(&c->routes, (int)i, XS2S_RT_ASKED, XS2S_AUTH_NONE, XS2S_STE_NONE);
@@ -190,10 +201,23 @@ int xs2s_s2s_send(void *core, const char *from, const char *to, const char *xml,
 	if (r != XS2S_COMP_NONE)
 		return s2s_comp_take(c, r, from, xml, len, meta);
 #endif
+	if (!xs2s_policy_allowed(&c->policy, to)) {
+		/* RFC 6120 8.3.3.10: not-allowed ("sending to entities at a
+		 * blacklisted domain"); no route, no connection. */
+		char why[XS2S_REFUSAL_MAX];
+
+		snprintf(why, sizeof why, "%s may not federate with this server (%s, XEP-0205)", to,
+			 xs2s_policy_why(&c->policy, to));
+		c->policy.denied_out++;
+		XS2S_LOGI(0, "stanza from %s to %s refused: %s", from, to, why);
+		return s2s_bounce(c, from, to, xml, len, meta, XS2S_STE_NOT_ALLOWED, why);
+	}
 	r = s2s_out_route(c, from, to);
 
 	if (r < 0)
 		return r;
+	if (meta->bounce) /* an application's stanza, not a reply: the stream is in use (live.c) */
+		xs2s_live_app_sent(&c->slot[c->routes.r[r].slot], xs2s_port_now_ms());
 	return xs2s_route_send(&c->routes, r, &c->slot[c->routes.r[r].slot].link, xml, len, meta);
 }
 
@@ -238,6 +262,8 @@ bool xs2s_s2s_hold_input(struct xs2s_core *c, struct xs2s_slot *s)
 
 	if (l->dir != XS2S_DIR_IN || l->state != XS2S_LS_OPEN)
 		return false;
+	if (l->kind == XS2S_KIND_S2S && xs2s_policy_rate_hold(&c->policy, &s->rate, now))
+		return true; /* XEP-0205: no token left; TCP pushes back on the peer */
 	for (i = 0; xs2s_route_next_on(&c->routes, l->id, XS2S_RT_VALID, &i); i++) {
 		const struct xs2s_route *in = &c->routes.r[i];
 		int r = xs2s_route_find(&c->routes, XS2S_DIR_OUT, in->local, in->remote, 0);
@@ -278,12 +304,28 @@ bool xs2s_s2s_hold_input(struct xs2s_core *c, struct xs2s_slot *s)
 
 /* ---- link events ---- */
 
+/* XEP-0205: may domain, which inbound stream l names or authenticates
+ * as, federate with us? Otherwise the stream ends with policy-violation
+ * (RFC 6120 4.9.3.14; policy.h says why not host-unknown or
+ * not-authorized). */
+static bool s2s_policy_in(struct xs2s_core *c, struct xs2s_link *l, const char *domain)
+{
+	if (xs2s_policy_allowed(&c->policy, domain))
+		return true;
+	c->policy.denied_in++;
+	xs2s_link_abort(l, XS2S_WHY_POLICY_VIOLATION, "%s may not federate with this server (%s, XEP-0205)", domain,
+			xs2s_policy_why(&c->policy, domain));
+	return false;
+}
+
 /* Inbound: the peer opened a stream. */
 static void s2s_in_header(struct xs2s_core *c, struct xs2s_slot *s)
 {
 	struct xs2s_link *l = &s->link;
 	bool authenticated = xs2s_route_any_valid(&c->routes, l->id); /* a stream restarted after SASL */
 
+	if (l->peer_domain[0] && !s2s_policy_in(c, l, l->peer_domain))
+		return;
 	xs2s_bidi_header(c, s, authenticated);
 	if (l->st.version1)
 		xs2s_link_send_features(l, xs2s_auth_offers(&c->env, l, &s->auth));
@@ -333,6 +375,8 @@ static void s2s_sasl_auth(struct xs2s_core *c, struct xs2s_slot *s, const struct
 	struct xs2s_link *l = &s->link;
 	int r;
 
+	if (!s2s_policy_in(c, l, l->peer_domain))
+		return;
 	if (xs2s_sasl_on_auth(&c->env, l, &s->auth, el) != XS2S_SASL_OK)
 		return;
 	r = xs2s_route_on_link(&c->routes, XS2S_DIR_IN, l->local_domain, l->peer_domain, l->id);
@@ -410,6 +454,8 @@ static void s2s_db_request(struct xs2s_core *c, struct xs2s_slot *s, const struc
 	enum xs2s_cert_verdict verdict;
 	int r = xs2s_route_on_link(&c->routes, XS2S_DIR_IN, m->local, m->remote, l->id), out;
 
+	if (!s2s_policy_in(c, l, m->remote))
+		return;
 	if (r != XS2S_ROUTE_NONE && c->routes.r[r].state == XS2S_RT_VALID) {
 		xs2s_db_send_verdict(l, m->local, m->remote, XS2S_DB_VALID, XS2S_STE_NONE);
 		return;
@@ -473,7 +519,14 @@ static void s2s_db_result_verdict(struct xs2s_core *c, struct xs2s_slot *s, cons
 		xs2s_bidi_pair_valid(c, s, m->local, m->remote, XS2S_AUTH_DIALBACK);
 		return;
 	}
-	XS2S_LOGW(l->id, "dialback: %s refused %s (type=%s)", m->remote, m->local, m->type);
+	/* XEP-0220 2.4: the bounces say why (s2s_bounce_queue). */
+	if (!strcmp(m->type, "error"))
+		snprintf(s->refusal, sizeof s->refusal, "%s could not verify our dialback key for %s (XEP-0220 2.4, "
+			 "type=error)", m->remote, m->local);
+	else /* the peer's type is not repeated: it may be anything */
+		snprintf(s->refusal, sizeof s->refusal, "%s refused our dialback key for %s (XEP-0220 2.4, type=%s)",
+			 m->remote, m->local, !strcmp(m->type, "invalid") ? "invalid" : "not valid");
+	XS2S_LOGW(l->id, "dialback: %s", s->refusal);
 	xs2s_route_set(&c->routes, r, XS2S_RT_FAILED, XS2S_AUTH_NONE, XS2S_STE_REMOTE_SERVER_NOT_FOUND);
 }
 
@@ -550,6 +603,12 @@ static void s2s_stanza(struct xs2s_core *c, struct xs2s_slot *s, const struct xs
 		return;
 	}
 	xs2s_link_stanza_in(l);
+	xs2s_policy_rate_take(&c->policy, &s->rate, xs2s_port_now_ms());
+	xs2s_live_from(c, fd, xs2s_port_now_ms()); /* its domain is alive */
+	if (xs2s_live_is_answer(st)) {
+		XS2S_LOGD(l->id, "%s answered our ping (%s)", fd, xs2s_el_attr(st, "type"));
+		return; /* ours (live.c): never delivered */
+	}
 	if (tf != XS2S_JID_OK) {
 		/* RFC 6120 8.3.3.8: a 'to' whose localpart or resourcepart breaks
 		 * RFC 7622, for a domain of ours: jid-malformed, from that domain. */
@@ -889,7 +948,10 @@ static void s2s_bounce_queue(struct xs2s_core *c, int idx)
 {
 	struct xs2s_route *r = &c->routes.r[idx];
 	const struct xs2s_slot *s = &c->slot[r->slot];
-	const char *why = r->failed_link && s->link.id == r->failed_link ? s->link.reason : "";
+	/* The reason of the link whose end failed it, or why its pair was
+	 * refused on a link that lives on (dialback). */
+	const char *why = r->failed_link && s->link.id == r->failed_link ? s->link.reason
+			  : !r->failed_link && r->link && s->link.id == r->link ? s->refusal : "";
 	const struct xs2s_qent *q;
 
 	while ((q = xs2s_route_head(&c->routes, idx)) != NULL) {

@@ -17,6 +17,9 @@ struct xs2s_slot *xs2s_slot_alloc(struct xs2s_core *c)
 			continue;
 		memset(&s->auth, 0, sizeof s->auth);
 		s->wait = 0;
+		memset(&s->live, 0, sizeof s->live);
+		xs2s_policy_rate_reset(&s->rate);
+		s->refusal[0] = '\0';
 		xs2s_arena_reset_owner_high(&c->tls.arena, (uint8_t)(i + 1));
 		if (++c->links_used > c->links_high)
 			c->links_high = c->links_used;

@@ -123,6 +123,13 @@ static void status_counters(const struct xs2s_core *c, status_counter_fn add, vo
 	add(ctx, "admit_per_addr", c->admit.per_addr);
 	add(ctx, "admit_evicted", c->admit.evicted);
 	add(ctx, "admit_timeouts", c->admit.timeouts);
+	add(ctx, "pings_sent", c->live.sent);
+	add(ctx, "pings_answered", c->live.answered);
+	add(ctx, "dead_peers", c->live.dead);
+	add(ctx, "policy_denied_in", c->policy.denied_in);
+	add(ctx, "policy_denied_out", c->policy.denied_out);
+	add(ctx, "rate_delayed", c->policy.delayed);
+	add(ctx, "rate_cut", c->policy.cut);
 }
 
 static void status_counter_text(void *ctx, const char *name, unsigned value)

@@ -70,6 +70,14 @@ struct xs2s_config {
 	const char *components;        /* space-separated "name=secret"; NULL or "": none; never logged */
 	const char *component_listen;  /* "ADDR:PORT" of their listener, opened when there are components;
 					* NULL or "": none (default CONFIG_XS2S_COMPONENT_LISTEN) */
+	/* Liveness (XEP-0199) and per-peer policy (XEP-0205), firmware/Kconfig.policy: */
+	unsigned ping_idle_s;          /* ping an open outbound stream this long without input; 0: never */
+	unsigned ping_timeout_s;       /* no sign of life this long after the ping: the peer is dead */
+	const char *allow_domains;     /* space-separated; NULL or "": every domain may federate */
+	const char *deny_domains;      /* space-separated; never federate (wins over the allow list) */
+	unsigned rate;                 /* stanzas per second per inbound stream; 0: no limit */
+	unsigned rate_burst;           /* the bucket: stanzas at once */
+	unsigned rate_hard_s;          /* held at its rate this long without a break: policy-violation; 0: never */
 };
 /* The engine copies what it keeps; the PEM buffers may be freed after start. */
 
@@ -136,6 +144,7 @@ int xs2s_send_message(struct xs2s_engine *eng, const char *from, const char *to,
  * valid until xs2s_inbox_pop(). */
 struct xs2s_inbox_msg {
 	const char *from, *to, *type, *error, *body;
+	const char *error_text;  /* an error's <text/> (RFC 6120 8.3.2: a bounce's reason), or "" */
 };
 /* XS2S_OK and the oldest message, or XS2S_ENOTFOUND when empty. Also
  * after xs2s_engine_fini (what is left unread), until the next start. */

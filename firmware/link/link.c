@@ -118,6 +118,7 @@ static const struct link_why {
 	[XS2S_WHY_UNSUPPORTED_FEATURE] = PEER_FAULT(XS2S_SE_UNSUPPORTED_FEATURE),
 	[XS2S_WHY_UNSUPPORTED_STANZA_TYPE] = PEER_FAULT(XS2S_SE_UNSUPPORTED_STANZA_TYPE),
 	[XS2S_WHY_UNSUPPORTED_VERSION] = PEER_FAULT(XS2S_SE_UNSUPPORTED_VERSION),
+	[XS2S_WHY_DEAD_PEER] = { XS2S_SE_CONNECTION_TIMEOUT, XS2S_STE_REMOTE_SERVER_TIMEOUT, XS2S_CLOSE_FLUSH, true },
 #undef PEER_FAULT
 #undef RSNF
 };
@@ -826,20 +827,26 @@ static bool link_on_features(struct xs2s_link *l, const struct xs2s_el *st)
 	return true;
 }
 
+/* RFC 6120 4.9.2: the peer's condition and its <text/> go into the
+ * reason (the log line, and the bounces of what the stream carried),
+ * bounded, control characters replaced (a log line stays one line). */
 static void link_on_stream_error(struct xs2s_link *l, const struct xs2s_el *st)
 {
 	struct xs2s_el c, t;
-	char text[120] = "";
+	char text[120] = "", *p;
 	bool has_c = xs2s_el_child(st, XS2S_NS_STREAM_ERR, NULL, &c);
 	bool has_t = xs2s_el_child(st, XS2S_NS_STREAM_ERR, "text", &t);
 
 	if (has_c && has_t && c.node == t.node)
 		has_c = xs2s_el_next(&c);
-	if (has_t)
-		xs2s_el_text(&t, text, sizeof text);
+	if (has_t && xs2s_el_text(&t, text, sizeof text) < 0)
+		text[0] = '\0'; /* too long for the buffer: the condition counts */
+	for (p = text; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
 	l->peer_closed = true; /* RFC 6120 4.9.1.1: the stream is over */
-	xs2s_link_abort(l, XS2S_WHY_PEER_STREAM_ERROR, "peer %s sent stream error: %s%s%s", l->peer_domain,
-			has_c ? xs2s_el_name(&c) : "?", text[0] ? ": " : "", text);
+	xs2s_link_abort(l, XS2S_WHY_PEER_STREAM_ERROR, "peer %s sent stream error <%s/>%s%s%s", l->peer_domain,
+			has_c ? xs2s_el_name(&c) : "undefined-condition", text[0] ? ": '" : "", text, text[0] ? "'" : "");
 }
 
 /* A framed element: the link's own, or one for the layers above (true). */

@@ -123,6 +123,8 @@ enum xs2s_why {
 	XS2S_WHY_UNSUPPORTED_FEATURE, /* unsupported-feature */
 	XS2S_WHY_UNSUPPORTED_STANZA_TYPE, /* unsupported-stanza-type */
 	XS2S_WHY_UNSUPPORTED_VERSION, /* unsupported-version */
+	XS2S_WHY_DEAD_PEER,           /* connection-timeout: no answer to our XEP-0199 ping (engine/live.c);
+				       * its stanzas bounce with remote-server-timeout */
 	XS2S_WHY__COUNT
 };
 
@@ -184,7 +186,8 @@ struct xs2s_link {
 	uint16_t port;
 	struct xs2s_ns_ctx ns;                   /* namespaces from the peer's header */
 	enum xs2s_cert_verdict cert;             /* the peer's certificate for peer_domain, read-only above */
-	char reason[96];                         /* first failure, for logs */
+	char reason[160];                        /* first failure, for logs and bounces (a peer's stream error
+						  * and its text, control characters replaced) */
 	uint32_t stanzas_in, stanzas_out;        /* read-only above */
 	uint64_t bytes_in, bytes_out;
 	/* outbound connect */

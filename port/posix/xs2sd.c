@@ -117,6 +117,16 @@ static void usage(FILE *f)
 #ifdef CONFIG_XS2S_BIDI
 		"  --no-bidi               no XEP-0288 bidirectional streams (one connection per direction)\n"
 #endif
+		"liveness and per-peer policy (XEP-0199, XEP-0205):\n"
+		"  --ping-idle S           ping an outbound stream after S s without input (0: never) [%d]\n"
+		"  --ping-timeout S        no answer within S s: the peer is dead              [%d]\n"
+#ifdef CONFIG_XS2S_POLICY
+		"  --allow-domain D        only listed domains federate (repeatable)\n"
+		"  --deny-domain D         D never federates; wins over --allow-domain (repeatable)\n"
+		"  --rate N                stanzas/s per inbound stream, 0: no limit           [%d]\n"
+		"  --rate-burst N          stanzas at once before the rate applies             [%d]\n"
+		"  --rate-hard S           held at its rate S s without a break: policy-violation (0: never) [%d]\n"
+#endif
 		"  --log-level L           error | warn | info | debug (or 1-4)                [%d]\n"
 		"  --syslog                log to syslog (facility daemon) instead of stderr\n"
 #ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
@@ -143,7 +153,11 @@ static void usage(FILE *f)
 		IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_SASL_EXTERNAL) ? "sasl-external" : "",
 		IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_SASL_EXTERNAL) && IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK) ? "," : "",
 		IS_ENABLED_XS2S(CONFIG_XS2S_AUTH_DIALBACK) ? "dialback" : "",
-		IS_ENABLED_XS2S(CONFIG_XS2S_SECURE_AUTH) ? "on" : "off", CONFIG_XS2S_LOG_LEVEL
+		IS_ENABLED_XS2S(CONFIG_XS2S_SECURE_AUTH) ? "on" : "off", CONFIG_XS2S_PING_IDLE_S, CONFIG_XS2S_PING_TIMEOUT_S,
+#ifdef CONFIG_XS2S_POLICY
+		CONFIG_XS2S_RATE_STANZAS, CONFIG_XS2S_RATE_BURST, CONFIG_XS2S_RATE_HARD_S,
+#endif
+		CONFIG_XS2S_LOG_LEVEL
 #ifdef CONFIG_XS2S_ACCOUNTS_PRESENCE
 		, IS_ENABLED_XS2S(CONFIG_XS2S_SUB_POLICY_ACCEPT_ALL) ? "accept-all"
 		  : IS_ENABLED_XS2S(CONFIG_XS2S_SUB_POLICY_ASK) ? "ask" : "allow-list",
@@ -321,12 +335,14 @@ static void admin_inbox(struct xs2s_wbuf *w, int json)
 			xs2s_w_json(w, m.type);
 			xs2s_w_raw(w, ",\"error\":");
 			xs2s_w_json(w, m.error);
+			xs2s_w_raw(w, ",\"error_text\":");
+			xs2s_w_json(w, m.error_text);
 			xs2s_w_raw(w, ",\"body\":");
 			xs2s_w_json(w, m.body);
 			xs2s_w_raw(w, "}");
 		} else {
-			xs2s_w_fmt(w, "%s -> %s [%s%s%s] %s\n", m.from, m.to, m.type, m.error[0] ? ": " : "", m.error,
-				   m.body);
+			xs2s_w_fmt(w, "%s -> %s [%s%s%s%s%s] %s\n", m.from, m.to, m.type, m.error[0] ? ": " : "", m.error,
+				   m.error_text[0] ? ": " : "", m.error_text, m.body);
 		}
 		if (w->overflow || w->len + 3 > w->cap) {
 			w->overflow = 0; /* keep what fitted; the rest stays for next time */
@@ -381,8 +397,9 @@ static void admin_send_done(struct xs2s_engine *e, void *arg, const struct xs2s_
 	if (d->outcome == XS2S_SENT)
 		xs2s_w_fmt(&w, "sent id=%s\n", d->id);
 	else
-		xs2s_w_fmt(&w, "error: bounced id=%s: %s%s%s%s\n", d->id, d->condition, d->text[0] ? " (" : "",
-			   d->text, d->text[0] ? ")" : "");
+		/* The reason after a colon, not in parentheses: it may hold its own
+		 * (a wolfSSL error code "... (-308)"). */
+		xs2s_w_fmt(&w, "error: bounced id=%s: %s%s%s\n", d->id, d->condition, d->text[0] ? ": " : "", d->text);
 	c->resp_len = w.len;
 	c->resp_off = 0;
 	c->mode = ADMIN_WRITE;
@@ -657,7 +674,8 @@ static int admin_open(const char *path)
 enum { OPT_DOMAIN = 256, OPT_LISTEN, OPT_CERT, OPT_KEY, OPT_CA, OPT_HOSTMAP, OPT_ADMIN, OPT_SECRET, OPT_POLICY,
        OPT_LOGLEVEL, OPT_AUTH, OPT_SECURE, OPT_INSECURE_DOMAIN, OPT_HELP, OPT_DNS, OPT_TAP, OPT_TAP_IP, OPT_TAP_GW,
        OPT_TAP_IP6, OPT_CONFIG, OPT_SYSLOG, OPT_ACCOUNT, OPT_SUB_POLICY, OPT_ALLOW_SUB, OPT_SUBS_FILE,
-       OPT_COMPONENT, OPT_COMPONENT_LISTEN, OPT_NO_BIDI, OPT__END };
+       OPT_COMPONENT, OPT_COMPONENT_LISTEN, OPT_NO_BIDI, OPT_PING_IDLE, OPT_PING_TIMEOUT, OPT_ALLOW_DOMAIN, OPT_DENY_DOMAIN,
+       OPT_RATE, OPT_RATE_BURST, OPT_RATE_HARD, OPT__END };
 
 static const struct option opts[] = {
 	{ "domain", required_argument, NULL, OPT_DOMAIN },     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -674,6 +692,11 @@ static const struct option opts[] = {
 	{ "component", required_argument, NULL, OPT_COMPONENT },
 	{ "component-listen", required_argument, NULL, OPT_COMPONENT_LISTEN },
 	{ "no-bidi", no_argument, NULL, OPT_NO_BIDI },
+	{ "ping-idle", required_argument, NULL, OPT_PING_IDLE }, { "ping-timeout", required_argument, NULL, OPT_PING_TIMEOUT },
+	{ "allow-domain", required_argument, NULL, OPT_ALLOW_DOMAIN },
+	{ "deny-domain", required_argument, NULL, OPT_DENY_DOMAIN },
+	{ "rate", required_argument, NULL, OPT_RATE },         { "rate-burst", required_argument, NULL, OPT_RATE_BURST },
+	{ "rate-hard", required_argument, NULL, OPT_RATE_HARD },
 #ifdef CONFIG_XS2S_PORT_LWIP
 	{ "tap", required_argument, NULL, OPT_TAP },           { "tap-ip", required_argument, NULL, OPT_TAP_IP },
 	{ "tap-gw", required_argument, NULL, OPT_TAP_GW },     { "tap-ip6", required_argument, NULL, OPT_TAP_IP6 },
@@ -690,6 +713,7 @@ struct settings {
 	char exceptions[512];         /* secure-auth exceptions, space-separated */
 	char host_map[4096];          /* --host-map entries, space-separated */
 	char components[COMPONENTS_TEXT]; /* --component entries, space-separated; never logged */
+	char allow[1024], deny[1024]; /* --allow-domain, --deny-domain entries, space-separated */
 	const char *cert, *key, *ca, *admin;
 	bool syslog;
 #ifdef CONFIG_XS2S_PORT_LWIP
@@ -738,6 +762,13 @@ static void settings_defaults(struct settings *s)
 	xs2s_config_defaults(&s->cfg);
 	snprintf(s->listen, sizeof s->listen, "%s", CONFIG_XS2S_LISTEN);
 	snprintf(s->exceptions, sizeof s->exceptions, "%s", CONFIG_XS2S_SECURE_AUTH_EXCEPTIONS);
+#ifdef CONFIG_XS2S_POLICY
+	/* --allow-domain and --deny-domain add to the Kconfig lists. */
+	snprintf(s->allow, sizeof s->allow, "%s", CONFIG_XS2S_ALLOW_DOMAINS);
+	snprintf(s->deny, sizeof s->deny, "%s", CONFIG_XS2S_DENY_DOMAINS);
+	s->cfg.allow_domains = s->allow;
+	s->cfg.deny_domains = s->deny;
+#endif
 	s->cert = CONFIG_XS2S_CERT_FILE;
 	s->key = CONFIG_XS2S_KEY_FILE;
 	s->ca = CONFIG_XS2S_CA_FILE;
@@ -910,6 +941,52 @@ static int set_option(struct settings *s, int id, const char *val, const char *w
 	case OPT_TAP_GW: s->tap_gw = val; return 0;
 	case OPT_TAP_IP6: s->tap_ip6 = val; return 0;
 #endif
+	case OPT_PING_IDLE:
+	case OPT_PING_TIMEOUT:
+	case OPT_RATE:
+	case OPT_RATE_BURST:
+	case OPT_RATE_HARD: {
+		static const unsigned lo[] = { 0, 1, 0, 2, 0 }, hi[] = { 86400, 600, 100000, 100000, 3600 };
+		unsigned k = id == OPT_PING_IDLE ? 0 : id == OPT_PING_TIMEOUT ? 1 : id == OPT_RATE ? 2
+			     : id == OPT_RATE_BURST ? 3 : 4;
+		char *end;
+		unsigned long v = strtoul(val, &end, 10);
+
+		if (!*val || *end || v < lo[k] || v > hi[k]) {
+			fprintf(stderr, "xs2sd: %s: bad value '%s' (a number from %u to %u)\n", where, val, lo[k], hi[k]);
+			return -1;
+		}
+#ifndef CONFIG_XS2S_POLICY
+		if (k >= 2) {
+			fprintf(stderr, "xs2sd: %s: this build has no per-peer policy (CONFIG_XS2S_POLICY is off)\n", where);
+			return -1;
+		}
+#endif
+		*(k == 0 ? &s->cfg.ping_idle_s : k == 1 ? &s->cfg.ping_timeout_s : k == 2 ? &s->cfg.rate
+		  : k == 3 ? &s->cfg.rate_burst : &s->cfg.rate_hard_s) = (unsigned)v;
+		return 0;
+	}
+	case OPT_ALLOW_DOMAIN:
+	case OPT_DENY_DOMAIN: {
+#ifdef CONFIG_XS2S_POLICY
+		char *list = id == OPT_ALLOW_DOMAIN ? s->allow : s->deny;
+		size_t n = strlen(list);
+
+		if (!val[0] || strchr(val, ' ') || n + strlen(val) + 2 > sizeof s->allow) {
+			fprintf(stderr, "xs2sd: %s: bad or too many domains '%s'\n", where, val);
+			return -1;
+		}
+		snprintf(list + n, sizeof s->allow - n, "%s%s", n ? " " : "", val);
+		if (id == OPT_ALLOW_DOMAIN)
+			s->cfg.allow_domains = s->allow;
+		else
+			s->cfg.deny_domains = s->deny;
+		return 0;
+#else
+		fprintf(stderr, "xs2sd: %s: this build has no per-peer policy (CONFIG_XS2S_POLICY is off)\n", where);
+		return -1;
+#endif
+	}
 	case OPT_ACCOUNT: return xs2sd_acct_option(&s->cfg, XS2SD_ACCT_ACCOUNT, val, where);
 	case OPT_SUB_POLICY: return xs2sd_acct_option(&s->cfg, XS2SD_ACCT_POLICY, val, where);
 	case OPT_ALLOW_SUB: return xs2sd_acct_option(&s->cfg, XS2SD_ACCT_ALLOW, val, where);
@@ -933,7 +1010,7 @@ static const struct option *option_by_id(int id)
 static bool repeatable(int id)
 {
 	return id == OPT_DOMAIN || id == OPT_HOSTMAP || id == OPT_INSECURE_DOMAIN || id == OPT_ACCOUNT ||
-	       id == OPT_ALLOW_SUB || id == OPT_COMPONENT;
+	       id == OPT_ALLOW_SUB || id == OPT_COMPONENT || id == OPT_ALLOW_DOMAIN || id == OPT_DENY_DOMAIN;
 }
 
 /* Read and apply the configuration file. cli_has[id - OPT_DOMAIN]: the
@@ -1110,7 +1187,8 @@ static void report_inbox_left(void)
 
 	while (xs2s_inbox_peek(&eng, &m) == XS2S_OK) {
 		if (m.error[0])
-			XS2S_LOGW(0, "exiting with an unread bounce for %s from %s: %s", m.to, m.from, m.error);
+			XS2S_LOGW(0, "exiting with an unread bounce for %s from %s: %s%s%s", m.to, m.from, m.error,
+				  m.error_text[0] ? ": " : "", m.error_text);
 		else
 			unread++;
 		xs2s_inbox_pop(&eng);

@@ -512,6 +512,81 @@ BIDI_NOTE = ('XEP-0288: the peer loads `mod_s2s_bidi` (Prosody 0.12 offers `<bid
              'connections between the two addresses. ')
 
 
+LIVE_IDLE_S, LIVE_TIMEOUT_S = 2, 10
+
+
+def feature_liveness(ctx):
+    """XEP-0199 s2s pings (xs2sd --ping-idle 2): xs2s sends a message to the
+    peer's user, so its outbound stream is in use; after LIVE_IDLE_S without
+    input it pings the peer's domain; the peer answers (Prosody's mod_ping)
+    on its own stream to xs2s; xs2s counts the answer, keeps the link (same
+    id, still open after more than LIVE_TIMEOUT_S) and declares nobody
+    dead; the answer never reaches xs2s's inbox; a second message goes out
+    on the same link."""
+    peer, xs, client, cell = ctx.peer, ctx.xs, ctx.client, ctx.cell
+    user = peer.user_jid
+    body = f'{cell.name} before the ping {ctx.run.nonce}'
+    xs.send(f'u@{common.XS2S_DOMAIN}', user, body)
+    client.wait_body(body, f'u@{common.XS2S_DOMAIN}', abort=lambda: xs.bounces() and f'xs2sd bounced it: '
+                     f'{xs.bounces()}')
+    link = wait_link(xs, 'out', peer.domain)
+    cell.tls_version, cell.cipher = link.get('tls_version'), common.iana_cipher(link.get('cipher'))
+
+    def counters():
+        return xs.status().get('counters', {})
+    check(poll(lambda: counters().get('pings_answered', 0) >= 2, LIVE_IDLE_S * 2 + LIVE_TIMEOUT_S + 10, 0.2),
+          f'xs2sd: the peer did not answer two pings: {counters()}; '
+          f'{_said(_xs2s_log(ctx, r"ping|dead"), 4)}')
+    c = counters()
+    check(c.get('dead_peers') == 0, f'xs2sd: the peer was declared dead: {c}')
+    after = xs.links(direction='out', remote=peer.domain, state='open')
+    check(after and after[0].get('id') == link.get('id'),
+          f'xs2sd: the outbound link did not stay up after the pings (was {link.get("id")}): {xs.status().get("links")}')
+    answers = _xs2s_log(ctx, r'answered our ping')
+    check(answers, 'xs2sd: no "answered our ping" line in its log')
+    check(not [m for m in xs.drain() if 'xs2s-ping' in str(m)], f'xs2sd: a ping answer reached the inbox: {xs.messages}')
+    body2 = f'{cell.name} after the pings {ctx.run.nonce}'
+    xs.send(f'u@{common.XS2S_DOMAIN}', user, body2)
+    client.wait_body(body2, f'u@{common.XS2S_DOMAIN}', abort=lambda: xs.bounces() and f'xs2sd bounced it: '
+                     f'{xs.bounces()}')
+    check(xs.links(direction='out', remote=peer.domain, state='open')[0].get('id') == link.get('id'),
+          'xs2sd: the second message took another link')
+    how = re.search(r'answered our ping \((\w+)\)', answers[0])
+    cell.xs2s_view = (f'{c.get("pings_sent")} pings sent, {c.get("pings_answered")} answered '
+                      f'({how.group(1) if how else "?"}), 0 dead; link {link.get("id")} kept, '
+                      'a message before and after')
+    cell.peer_view = f'answered each ping on its own stream to {common.XS2S_DOMAIN}; its user got both messages'
+
+
+def feature_deny_domain(ctx):
+    """XEP-0205 policy (xs2sd --deny-domain <the peer's domain>): xs2s's
+    message to the peer's user bounces with not-allowed and its reason, no
+    link is opened; the peer's attempt to reach xs2s ends with the stream
+    error policy-violation (RFC 6120 4.9.3.14), its user gets an error,
+    xs2s's inbox gets nothing."""
+    peer, xs, client, cell = ctx.peer, ctx.xs, ctx.client, ctx.cell
+    body = f'{cell.name} to the denied {ctx.run.nonce}'
+    xs.send(common.XS2S_USER, peer.user_jid, body)
+    b = _xs2s_bounced(ctx, body, 'not-allowed', timeout=10)
+    check(b.get('error_text') == f'{peer.domain} may not federate with this server (on the deny list, XEP-0205)',
+          f'xs2sd: the bounce does not say why: {b}')
+    _nothing_open(ctx, peer.domain, timeout=1)
+    body2 = f'{cell.name} from the denied {ctx.run.nonce}'
+    client.send(common.XS2S_USER, body2)
+    errors = poll(client.errors, 25, 0.1)
+    check(errors, f'{ctx.srv.title}: no error to its client within 25 s (received: {client.received})')
+    why = _xs2s_log(ctx, r'may not federate with this server \(on the deny list, XEP-0205\); '
+                         r'stream error: policy-violation')
+    check(why, 'xs2sd: its log does not say it refused the peer with policy-violation')
+    check(not [m for m in xs.drain() if m.get('body') == body2], 'xs2sd delivered a message from a denied domain')
+    c = xs.status().get('counters', {})
+    check(c.get('policy_denied_out') == 1 and c.get('policy_denied_in', 0) >= 1, f'xs2sd: counters {c}')
+    peer_said = peer.log_lines(r'(?i)policy-violation')
+    cell.xs2s_view = f'bounced ({b.get("error")}: {b.get("error_text")}); refused: {_said(why, 1)}'
+    cell.peer_view = (f'client got {errors[0][1]}: {errors[0][2]}'
+                      + (f'; log: {_said(peer_said, 1)}' if peer_said else ''))
+
+
 FEATURES = [
     Feature('bidi-sasl-external', 'bidirectional (XEP-0288), STARTTLS + SASL EXTERNAL', 'test', True,
             'sasl-external', lambda workdir: [],
@@ -537,6 +612,20 @@ FEATURES = [
             'answered: one connection left. xs2s → peer: Prosody verifies over a connection of its own, '
             'negotiated bidirectional too, and answers on that one: two connections, both `bidi`.',
             directions=DIRECTIONS, peer_bidi=True, same_trust=True),
+    Feature('deny-domain', 'policy: the peer\'s domain on the deny list (XEP-0205)', 'test', True,
+            'sasl-external', lambda workdir: ['--deny-domain', '{domain}'], feature_deny_domain,
+            'xs2sd `--deny-domain` the peer\'s domain; STARTTLS + SASL EXTERNAL otherwise. xs2s\'s message to '
+            'the peer\'s user bounces with `not-allowed` (RFC 6120 8.3.3.10) and its reason, without a link; '
+            'the peer\'s stream to xs2s ends with `policy-violation` (RFC 6120 4.9.3.14) and its user gets an '
+            'error; counters `policy_denied_out` and `policy_denied_in`.'),
+    Feature('liveness', 'liveness: XEP-0199 s2s pings answered, the link stays', 'test', True, 'sasl-external',
+            lambda workdir: ['--ping-idle', str(LIVE_IDLE_S), '--ping-timeout', str(LIVE_TIMEOUT_S)],
+            feature_liveness,
+            f'xs2sd `--ping-idle {LIVE_IDLE_S} --ping-timeout {LIVE_TIMEOUT_S}`; STARTTLS + SASL EXTERNAL. '
+            'xs2s sends a message to the peer\'s user (its outbound stream is in use), then pings the peer\'s '
+            'domain after each 2 s without input (XEP-0199 4.3); the peer answers on its own stream to xs2s; '
+            'xs2s counts two answers (`pings_answered`), declares nobody dead, keeps the same link and sends a '
+            'second message on it.'),
     Feature('account-presence', 'device account: roster subscription, presence, chat', 'test', True,
             'sasl-external',
             lambda workdir: ['--account', SENSOR, '--subscription-policy', 'allow-list',
@@ -586,7 +675,7 @@ class CellCtx:
         self.peer.start()
         self.peer_pid0 = getattr(getattr(self.peer, 'proc', None), 'pid', None)
         cert = run.pki.special(*how.xs2s_cert) if cell.failure and how.xs2s_cert else common.XS2S_DOMAIN
-        extra = [a.format(user=self.peer.user_jid) for a in how.xs2s_args(self.workdir)] \
+        extra = [a.format(user=self.peer.user_jid, domain=self.peer.domain) for a in how.xs2s_args(self.workdir)] \
             if isinstance(how, Feature) else []
         # A failure mode's xs2sd trusts the test CA; a feature may ask for the method's trust on both sides.
         xs_trust = trust if getattr(how, 'same_trust', False) or not cell.failure else run.pki.ca

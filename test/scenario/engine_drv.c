@@ -234,6 +234,15 @@ int drv_start(const struct drv_config *c)
 	cfg.sub_ask = c->ask ? drv_on_ask : NULL;
 	cfg.store = c->store ? &drv_store : NULL;
 	cfg.components = c->components;
+	/* Pings only where a scenario asks (SC_PING): the others move the
+	 * clock over open streams and expect silence. */
+	cfg.ping_idle_s = c->ping_idle_s;
+	cfg.ping_timeout_s = c->ping_timeout_s ? c->ping_timeout_s : 1;
+	cfg.allow_domains = c->allow;
+	cfg.deny_domains = c->deny;
+	cfg.rate = c->rate;
+	cfg.rate_burst = c->rate_burst ? c->rate_burst : 1;
+	cfg.rate_hard_s = c->rate_hard_s;
 	if (c->component_listen)
 		cfg.component_listen = c->component_listen;
 	return xs2s_engine_start(&drv_eng, &cfg);
@@ -274,6 +283,7 @@ bool drv_inbox_take(struct drv_msg *m)
 	snprintf(m->to, sizeof m->to, "%s", im.to);
 	snprintf(m->type, sizeof m->type, "%s", im.type);
 	snprintf(m->error, sizeof m->error, "%s", im.error);
+	snprintf(m->error_text, sizeof m->error_text, "%s", im.error_text);
 	snprintf(m->body, sizeof m->body, "%s", im.body);
 	xs2s_inbox_pop(&drv_eng);
 	return true;

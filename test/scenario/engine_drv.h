@@ -47,11 +47,15 @@ struct drv_config {
 	const char *store_initial;        /* "ACCOUNT CONTACT pending|subscribed\n" lines; "bad" fails the load */
 	const char *components;           /* XEP-0114 "name=secret ..."; NULL: none */
 	const char *component_listen;     /* "addr:port" of their listener */
+	/* liveness and policy (Kconfig.policy); 0 / NULL: off */
+	unsigned ping_idle_s, ping_timeout_s;
+	const char *allow, *deny;         /* domain lists */
+	unsigned rate, rate_burst, rate_hard_s;
 };
 
 /* What the application sees in the inbox (copies). */
 struct drv_msg {
-	char from[DRV_FIELD], to[DRV_FIELD], type[DRV_FIELD], error[DRV_FIELD];
+	char from[DRV_FIELD], to[DRV_FIELD], type[DRV_FIELD], error[DRV_FIELD], error_text[DRV_FIELD];
 	char body[DRV_BODY];
 };
 

@@ -102,7 +102,7 @@ static const char *const sc_op_names[] = {
 	[SC_APP_EVENT_NONE] = "APP_EVENT_NONE",
 	[SC_ACCT_ADD] = "ACCT_ADD", [SC_ACCT_ANSWER] = "ACCT_ANSWER", [SC_ACCT_PRESENCE] = "ACCT_PRESENCE",
 	[SC_ASKED] = "ASKED", [SC_STORE_IS] = "STORE_IS", [SC_BUFS] = "BUFS",
-	[SC_COMP_CONNECT] = "COMP_CONNECT", [SC_HANDSHAKE] = "HANDSHAKE",
+	[SC_COMP_CONNECT] = "COMP_CONNECT", [SC_HANDSHAKE] = "HANDSHAKE", [SC_INBOX_WHY] = "INBOX_WHY",
 };
 
 static int sc_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -613,6 +613,7 @@ static int sc_inbox_one(const char *from, const char *to, const char *type, cons
 	sc_h_app = sc_hash_str(sc_h_app, sc_msg.to);
 	sc_h_app = sc_hash_str(sc_h_app, sc_msg.type);
 	sc_h_app = sc_hash_str(sc_h_app, sc_msg.error);
+	sc_h_app = sc_hash_str(sc_h_app, sc_msg.error_text);
 	sc_h_app = sc_hash_str(sc_h_app, sc_msg.body);
 	if (strcmp(sc_msg.from, from) || strcmp(sc_msg.to, to) || strcmp(sc_msg.type, type) || strcmp(sc_msg.error, err))
 		return sc_fail("inbox entry from='%s' to='%s' type='%s' error='%s' (body '%.60s'), expected from='%s' to='%s' "
@@ -825,6 +826,9 @@ static int sc_step(const struct sc_step *st)
 				return -1;
 		}
 		return 0;
+	case SC_INBOX_WHY:
+		return strcmp(sc_msg.error_text, st->a) ? sc_fail("inbox error text '%s', expected '%s'", sc_msg.error_text,
+								  st->a) : 0;
 	case SC_INBOX_EMPTY:
 		if (drv_inbox_take(&sc_msg))
 			return sc_fail("the inbox holds from='%s' to='%s' type='%s' error='%s' body='%.60s'", sc_msg.from,
@@ -930,6 +934,17 @@ int sc_begin(const struct sc_scenario *s, enum fake_delivery mode, uint64_t spli
 	c.bidi = (s->flags & SC_BIDI) != 0;
 	c.secure_auth_exceptions = s->secure_auth_exceptions;
 	c.dns_server = SC_DNS_SERVER;
+	if (s->flags & SC_PING) {
+		c.ping_idle_s = SC_PING_IDLE_S;
+		c.ping_timeout_s = SC_PING_TIMEOUT_S;
+	}
+	c.deny = (s->flags & SC_DENY_B) ? "b.test" : NULL;
+	c.allow = (s->flags & SC_ALLOW_BC) ? "b.test c.test" : NULL;
+	if (s->flags & SC_RATE) {
+		c.rate = SC_RATE_PER_S;
+		c.rate_burst = SC_RATE_BURST;
+		c.rate_hard_s = SC_RATE_HARD_S;
+	}
 	if (s->flags & SC_COMPONENTS) {
 		c.components = SC_COMP "=" SC_COMP_SECRET " " SC_COMP2 "=" SC_COMP2_SECRET;
 		c.component_listen = SC_ENGINE_ADDR ":5347";

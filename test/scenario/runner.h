@@ -94,6 +94,7 @@ enum sc_op {
 	SC_COMP_CONNECT,   /* peer: connect to the engine's component listener (SC_COMPONENTS) */
 	SC_HANDSHAKE,      /* a := hex SHA-1(id b + secret c) (XEP-0114 3), upper case when n */
 	SC_BUFS,           /* links hold exactly n buffers on loan, all pools together */
+	SC_INBOX_WHY,      /* app: the inbox entry INBOX took last has error text a (its <text/>) */
 };
 
 struct sc_step {
@@ -152,6 +153,7 @@ struct sc_step {
 #define APP_EVENT(line)            { .op = SC_APP_EVENT, .a = (line) }
 #define APP_EVENT_NONE()           { .op = SC_APP_EVENT_NONE }
 #define BUFS(count)                { .op = SC_BUFS, .n = (count) }
+#define INBOX_WHY(text)            { .op = SC_INBOX_WHY, .a = (text) }
 #define END()                      { .op = SC_END }
 
 /* Engine configuration switches of a scenario (default: a.test and
@@ -164,6 +166,16 @@ struct sc_step {
 #define SC_DNS          0x20u  /* SC_DNS_SERVER answers (zone in dns_zone.c) */
 #define SC_COMPONENTS   0x40u  /* XEP-0114 components SC_COMP and SC_COMP2 on SC_COMP_PORT */
 #define SC_BIDI         0x80u  /* XEP-0288 bidirectional streams (off otherwise, whatever CONFIG_XS2S_BIDI says) */
+#define SC_PING         0x100u /* XEP-0199 pings: SC_PING_IDLE_S, SC_PING_TIMEOUT_S (otherwise off) */
+#define SC_DENY_B       0x200u /* XEP-0205: b.test on the deny list */
+#define SC_ALLOW_BC     0x400u /* XEP-0205: the allow list is b.test and c.test */
+#define SC_RATE         0x800u /* XEP-0205: SC_RATE_PER_S stanzas/s per inbound stream, bursts of
+				* SC_RATE_BURST, cut after SC_RATE_HARD_S over it */
+#define SC_PING_IDLE_S 60
+#define SC_PING_TIMEOUT_S 20
+#define SC_RATE_PER_S 2
+#define SC_RATE_BURST 3
+#define SC_RATE_HARD_S 5
 
 /* Device accounts of a scenario (CONFIG_XS2S_ACCOUNTS_PRESENCE): the
  * engine's configuration (xs2s_config), and a store in the driver's memory

@@ -47,7 +47,8 @@ static const struct sc_step app_done_bounced[] = {
 	DBKEY("kb", "b.test", "a.test", "out-1"),
 	EXPECT(PA, "<db:result from='a.test' to='b.test'>${kb}</db:result>"),
 	SEND(PA, "<db:result from='b.test' to='a.test' type='invalid'/>"),
-	APP_EVENT("done m3 bounced remote-server-not-found "),
+	APP_EVENT("done m3 bounced remote-server-not-found b.test refused our dialback key for a.test (XEP-0220 2.4, "
+		  "type=invalid)"),
 	INBOX_EMPTY(),
 	END(),
 };

@@ -220,7 +220,8 @@ static const struct sc_step out_peer_stream_error[] = {
 	EXPECT(PA, STREAM_CLOSE),
 	EXPECT_CLOSED(PA),
 	INBOX_MANY("x@b.test", "u@a.test", "error", "remote-server-not-found", "m", 2),
-	LOG_HAS("peer b.test sent stream error: host-unknown: no such host here"),
+	INBOX_WHY("peer b.test sent stream error <host-unknown/>: 'no such host here'"),
+	LOG_HAS("peer b.test sent stream error <host-unknown/>: 'no such host here'"),
 	END(),
 };
 SC_TEST(out_peer_stream_error, 0)

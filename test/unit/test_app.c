@@ -24,7 +24,7 @@
 #include "xml/xml.h"
 
 #define NS_STANZAS "urn:ietf:params:xml:ns:xmpp-stanzas"
-#define FIELDS 5
+#define FIELDS XS2S_APP_INBOX_FIELDS
 
 static struct xs2s_env env;
 static struct xs2s_xml xml;
@@ -153,7 +153,17 @@ static const char *span(struct xs2s_span sp)
 
 static size_t record_len(const char *from, const char *to, const char *type, const char *error, const char *body)
 {
-	return 2 + strlen(from) + 1 + strlen(to) + 1 + strlen(type) + 1 + strlen(error) + 1 + strlen(body) + 1;
+	return 2 + strlen(from) + 1 + strlen(to) + 1 + strlen(type) + 1 + strlen(error) + 1 + strlen(body) + 1 +
+	       1; /* the error text, empty here */
+}
+
+/* The error text of the oldest inbox record (not taken). */
+static const char *inbox_text(void)
+{
+	const char *f[FIELDS];
+
+	assert_int_equal(xs2s_app_inbox_peek(&app, f), XS2S_OK);
+	return f[5];
 }
 
 static int send_msg(const char *from, const char *to, const char *body)
@@ -183,7 +193,7 @@ static void test_inbox_record_format(void **state)
 	assert_int_equal(app.inbox_used, n1 + n2);
 	assert_int_equal((unsigned char)app.inbox[0], n1 >> 8);
 	assert_int_equal((unsigned char)app.inbox[1], n1 & 0xff);
-	assert_memory_equal(app.inbox + 2, "x@b.test/r\0u@a.test\0chat\0\0hello\0", n1 - 2);
+	assert_memory_equal(app.inbox + 2, "x@b.test/r\0u@a.test\0chat\0\0hello\0\0", n1 - 2);
 	assert_int_equal(xs2s_app_inbox_peek(&app, f), XS2S_OK);
 	assert_ptr_equal(f[0], app.inbox + 2);
 	expect_inbox("x@b.test/r", "u@a.test", "chat", "", "hello");
@@ -204,10 +214,14 @@ static void test_error_messages(void **state)
 		"<error type='cancel'><item-not-found xmlns='" NS_STANZAS "'/>"
 		"<text xmlns='" NS_STANZAS "'>gone</text></error></message>");
 	expect_nothing_out(); /* an error is never answered */
+	assert_string_equal(inbox_text(), "gone"); /* its <text/>: the sixth field */
 	expect_inbox("x@b.test", "u@a.test", "error", "item-not-found", "orig");
-	/* <text/> before the condition (RFC 6120 8.3.2: either order). */
+	/* <text/> before the condition (RFC 6120 8.3.2: either order); a
+	 * control character in it does not split a line of xs2sctl inbox. */
 	deliver("<message from='x@b.test' to='u@a.test' type='error'><error type='wait'>"
-		"<text xmlns='" NS_STANZAS "'>busy</text><resource-constraint xmlns='" NS_STANZAS "'/></error></message>");
+		"<text xmlns='" NS_STANZAS "'>busy&#10;now</text><resource-constraint xmlns='" NS_STANZAS "'/></error>"
+		"</message>");
+	assert_string_equal(inbox_text(), "busy now");
 	expect_inbox("x@b.test", "u@a.test", "error", "resource-constraint", "");
 	deliver("<message from='x@b.test' to='u@a.test' type='error'/>");
 	expect_inbox("x@b.test", "u@a.test", "error", "", "");

@@ -328,7 +328,7 @@ static void test_in_peer_stream_error(void **state)
 	pump_idle();
 	assert_string_equal(wrote(), END_TAG); /* and nothing about the message after it */
 	assert_int_equal(link.why, XS2S_WHY_PEER_STREAM_ERROR);
-	assert_string_equal(link.reason, "peer b.test sent stream error: conflict: go away");
+	assert_string_equal(link.reason, "peer b.test sent stream error <conflict/>: 'go away'");
 	assert_true(link.peer_closed && link.drain && !xs2s_link_done(&link)); /* until its TCP closes */
 	fake_tcp_close(peer);
 	peer = XS2S_SOCK_NONE;

@@ -139,7 +139,8 @@ class Prosody(PeerServer):
     c2s_port = 5222
     failure_modes = ('peer-distrusts-xs2s', 'peer-without-starttls', 'peer-restarted-mid-link')
     app_checks = ('example-bot',)
-    features = ('account-presence', 'bidi-sasl-external', 'bidi-dialback', 'bidi-dialback-cert')
+    features = ('account-presence', 'bidi-sasl-external', 'bidi-dialback', 'bidi-dialback-cert', 'liveness',
+                'deny-domain')
 
     def __init__(self, run, workdir):
         super().__init__(run, workdir)
