@@ -24,8 +24,10 @@
  *                  lost the ability to communicate over the stream"); its
  *                  routes fail like those of a lost connection, their
  *                  stanzas with remote-server-timeout (RFC 6120 8.3.3.17).
- *   inbound        a stream that cannot carry our stanzas is not pinged;
- *                  the idle timeout ends it.
+ *   inbound        a peer's stream made bidirectional (XEP-0288) is
+ *                  pinged like an outbound one (on a pair we send on); one
+ *                  that cannot carry our stanzas is not pinged: the idle
+ *                  timeout ends it.
  *
  * Who calls: the engine (engine.c's round, s2s.c). Owns: each slot's
  * struct xs2s_live and the core's live counters. Never touches: link
@@ -39,9 +41,14 @@
 
 #define LIVE_RETRY_MS 1000 /* a ping that could not be written is tried again this much later */
 
-static bool live_watched(const struct xs2s_core *c, const struct xs2s_link *l)
+/* An open stream that carries our stanzas: outbound, or a peer's inbound
+ * stream made bidirectional (XEP-0288). */
+static bool live_watched(const struct xs2s_core *c, const struct xs2s_slot *s)
 {
-	return c->live.idle_ms && l->kind == XS2S_KIND_S2S && l->dir == XS2S_DIR_OUT && l->state == XS2S_LS_OPEN;
+	const struct xs2s_link *l = &s->link;
+
+	return c->live.idle_ms && l->kind == XS2S_KIND_S2S && l->state == XS2S_LS_OPEN &&
+	       (l->dir == XS2S_DIR_OUT || xs2s_bidi_on(s));
 }
 
 /* In use: an application stanza went out within the idle timeout. */
@@ -74,8 +81,12 @@ static bool live_ping(struct xs2s_core *c, struct xs2s_slot *s, uint32_t now)
 	struct xs2s_wbuf w;
 	unsigned i = 0;
 
-	if (!xs2s_route_next_on(&c->routes, l->id, XS2S_RT_VALID, &i))
-		return false;
+	for (;; i++) { /* a pair we send on: outbound (a bidi stream carries both) */
+		if (!xs2s_route_next_on(&c->routes, l->id, XS2S_RT_VALID, &i))
+			return false;
+		if (c->routes.r[i].dir == XS2S_DIR_OUT)
+			break;
+	}
 	r = &c->routes.r[i];
 	xs2s_w_init(&w, buf, sizeof buf);
 	xs2s_w_raw(&w, "<iq type='get' from='");
@@ -99,7 +110,7 @@ void xs2s_live_timer(struct xs2s_core *c, struct xs2s_slot *s, uint32_t now)
 	struct xs2s_link *l = &s->link;
 	struct xs2s_live *lv = &s->live;
 
-	if (!live_watched(c, l))
+	if (!live_watched(c, s))
 		return;
 	if (!lv->on) {
 		lv->on = true;
@@ -129,7 +140,7 @@ uint32_t xs2s_live_next_ms(const struct xs2s_core *c, const struct xs2s_slot *s,
 	const struct xs2s_live *lv = &s->live;
 	uint32_t at;
 
-	if (!live_watched(c, &s->link) || !lv->on)
+	if (!live_watched(c, s) || !lv->on)
 		return UINT32_MAX;
 	if (lv->pending)
 		at = lv->ping_ms + c->live.timeout_ms;
@@ -147,7 +158,7 @@ void xs2s_live_from(struct xs2s_core *c, const char *remote, uint32_t now)
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
 		struct xs2s_slot *s = &c->slot[i];
 
-		if (live_watched(c, &s->link) && s->live.on && xs2s_domain_eq(s->link.peer_domain, remote))
+		if (live_watched(c, s) && s->live.on && xs2s_domain_eq(s->link.peer_domain, remote))
 			live_alive(c, s, now);
 	}
 }

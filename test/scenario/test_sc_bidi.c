@@ -26,6 +26,7 @@
 /* XEP-0288 2.2: the request. */
 #define BIDI "<bidi xmlns='urn:xmpp:bidi'/>"
 #define MSG_FROM_B(from, body) "<message from='" from "' to='u@a.test' type='chat' id='r1'><body>" body "</body></message>"
+#define MS(s) ((s) * 1000)
 
 /* ---- receiving role ---- */
 
@@ -69,6 +70,39 @@ static const struct sc_step in_bidi_dialback[] = {
 	END(),
 };
 SC_TEST(in_bidi_dialback, SC_BIDI)
+
+/* XEP-0199 on b.test's bidirectional stream: it carries our stanzas, so
+ * it is pinged like an outbound stream (live.c), from the pair we send on;
+ * the answer on the same stream keeps it; no answer: a dead peer, whose
+ * stream ends with connection-timeout (RFC 6120 4.9.3.4). */
+#define IN_PING "<iq type='get' from='a.test' to='b.test' id='xs2s-ping-${lid}-1'><ping xmlns='urn:xmpp:ping'/></iq>"
+static const struct sc_step in_bidi_pinged[] = {
+	INCLUDE(in_bidi_dialback),
+	ADVANCE(MS(SC_PING_IDLE_S)),
+	EXPECT(PI, IN_PING),
+	SEND(PI, "<iq type='result' from='b.test' to='a.test' id='xs2s-ping-${lid}-1'/>"),
+	JSON_HAS("\"pings_sent\":1,\"pings_answered\":1,\"dead_peers\":0"),
+	ADVANCE(MS(SC_PING_TIMEOUT_S)),
+	EXPECT_NOTHING(PI),
+	INBOX_EMPTY(),
+	STATUS_HAS("bidi a.test           b.test           open"),
+	END(),
+};
+SC_TEST(in_bidi_pinged, SC_BIDI | SC_PING)
+
+static const struct sc_step in_bidi_dead_peer[] = {
+	INCLUDE(in_bidi_dialback),
+	ADVANCE(MS(SC_PING_IDLE_S)),
+	EXPECT(PI, IN_PING),
+	ADVANCE(MS(SC_PING_TIMEOUT_S) - 1),
+	EXPECT_NOTHING(PI),
+	ADVANCE(1),
+	EXPECT(PI, STREAM_ERROR("connection-timeout")),
+	LOG_HAS("dead peer: b.test has not answered our ping (XEP-0199) for 20 s"),
+	JSON_HAS("\"pings_sent\":1,\"pings_answered\":0,\"dead_peers\":1"),
+	END(),
+};
+SC_TEST(in_bidi_dead_peer, SC_BIDI | SC_PING)
 
 /* The reverse direction is only (a.test, b.test): alias.test never had
  * b.test authenticated for it, so a stanza from alias.test to b.test goes
@@ -318,6 +352,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #if CONFIG_XS2S_BIDI && CONFIG_XS2S_AUTH_DIALBACK
 		cmocka_unit_test(test_in_bidi_dialback),
+		cmocka_unit_test(test_in_bidi_pinged),
+		cmocka_unit_test(test_in_bidi_dead_peer),
 		cmocka_unit_test(test_in_bidi_other_pair_own_stream),
 		cmocka_unit_test(test_in_bidi_invalid_from),
 		cmocka_unit_test(test_in_bidi_not_before_auth),
