@@ -69,6 +69,10 @@ struct xs2s_config {
 	const char *components;        /* space-separated "name=secret"; NULL or "": none; never logged */
 	const char *component_listen;  /* "ADDR:PORT" of their listener, opened when there are components;
 					* NULL or "": none (default CONFIG_XS2S_COMPONENT_LISTEN) */
+	/* XEP-0368 direct TLS (CONFIG_XS2S_DIRECT_TLS builds; elsewhere NULL or ""): */
+	const char *listen_tls;        /* "ADDR:PORT" of the direct TLS listener (conventionally port 5270),
+					* needs a certificate; NULL or "": none (default
+					* CONFIG_XS2S_DIRECT_TLS_LISTEN) */
 };
 /* The engine copies what it keeps; the PEM buffers may be freed after start. */
 
