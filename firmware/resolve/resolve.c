@@ -127,6 +127,8 @@ static uint16_t resolve_new_id(const struct xs2s_resolve_slot *s)
 	return id;
 }
 
+static void resolve_refused(struct xs2s_resolver *r, struct xs2s_resolve_slot *s, uint32_t now);
+
 /* Send (or send again) q; a send that fails is a lost datagram. */
 static void resolve_send(struct xs2s_resolver *r, struct xs2s_resolve_slot *s, struct xs2s_resolve_query *q, uint32_t now)
 {
@@ -142,9 +144,16 @@ static void resolve_send(struct xs2s_resolver *r, struct xs2s_resolve_slot *s, s
 		return;
 	}
 	XS2S_LOGD(0, "dns: %s %s? (id %04x, try %u)", resolve_type_name(q->type), name, q->id, q->tries);
-	if (xs2s_port_udp_send(s->sock, r->qbuf, (size_t)len) < 0)
+	len = xs2s_port_udp_send(s->sock, r->qbuf, (size_t)len);
+	if (len == XS2S_EIO) {
+		/* The socket reported an error (an ICMP port unreachable for an
+		 * earlier datagram, consumed by this send): the current try of
+		 * every waiting query ends now, as when recv reports it. */
+		resolve_refused(r, s, now);
+	} else if (len < 0) {
 		XS2S_LOGD(0, "dns: send to %s:%u failed (retried on timeout)", r->server_addr,
 			  r->server_port);
+	}
 }
 
 static void resolve_query_start(struct xs2s_resolver *r, struct xs2s_resolve_slot *s, uint16_t type, unsigned target, uint32_t now)
@@ -559,7 +568,7 @@ static int resolve_map_parse(const char *entry, char domain[XS2S_DOMAIN_MAX + 1]
 	if (n >= sizeof where)
 		return XS2S_EINVAL;
 	memcpy(where, eq + 1, n + 1);
-	*direct = n > sizeof tls_suffix - 1 && !strcmp(where + n - (sizeof tls_suffix - 1), tls_suffix);
+	*direct = n >= sizeof tls_suffix - 1 && !strcmp(where + n - (sizeof tls_suffix - 1), tls_suffix);
 	if (*direct) {
 #if !CONFIG_XS2S_DIRECT_TLS
 		return XS2S_EINVAL; /* a build without XEP-0368 */
