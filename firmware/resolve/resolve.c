@@ -246,8 +246,10 @@ static void resolve_srv_answer(struct xs2s_resolver *r, struct xs2s_resolve_slot
 			v[worst] = e;
 	}
 	if (m->count == 1 && xs2s_dns_name(m, v[0].ref, name, sizeof name) == XS2S_OK && !name[0]) {
-		XS2S_LOGI(0, "dns: %s: %s SRV target \".\": no %s service", s->domain, what,
-			  svc == RESOLVE_SVC_DIRECT ? "direct TLS" : "XMPP server (STARTTLS)");
+		if (svc == RESOLVE_SVC_DIRECT)
+			XS2S_LOGI(0, "dns: %s: _xmpps-server SRV target \".\": no direct TLS service", s->domain);
+		else
+			XS2S_LOGI(0, "dns: %s: SRV target \".\": no XMPP server service", s->domain);
 		s->srv_none |= (uint8_t)(1u << svc);
 		return;
 	}
@@ -275,8 +277,7 @@ static void resolve_srv_check(struct xs2s_resolver *r, struct xs2s_resolve_slot 
 				  s->targets[i].direct_tls ? "direct TLS" : "STARTTLS");
 		resolve_addr_phase(r, s, now);
 	} else if (s->srv_none & (1u << RESOLVE_SVC_STARTTLS)) {
-		XS2S_LOGI(0, "dns: %s: no XMPP server service", s->domain);
-		resolve_done(s, XS2S_ENOTFOUND);
+		resolve_done(s, XS2S_ENOTFOUND); /* RFC 6120 3.2.1: "." is no service; no fallback */
 	} else if (s->srv_none & (1u << RESOLVE_SVC_DIRECT)) {
 		/* XEP-0368 5: "." for _xmpps-server: no A/AAAA fallback. */
 		XS2S_LOGI(0, "dns: %s: no direct TLS and no _xmpp-server records (no fallback, XEP-0368 5)", s->domain);
