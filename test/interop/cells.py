@@ -12,6 +12,7 @@ import time
 
 import common
 from lib import runner
+from lib.dnsmasq import Dnsmasq, xmpp_srv
 from lib.testkit import check, poll
 from peers.base import Setup
 
@@ -440,12 +441,94 @@ FEATURES = [
 ]
 
 
+class DirectTls(Failure):
+    """XEP-0368 direct TLS cells: a method (SASL EXTERNAL on certificates
+    both sides trust, the peer requiring them) over a link that starts with
+    TLS. The cell has a dnsmasq of its own (common.DIRECT_DNS_PORT) whose zone
+    adds _xmpps-server._tcp SRV records at the same priority as the
+    _xmpp-server ones for both domains, pointing at common.DIRECT_TLS_PORT;
+    xs2sd gets --listen-tls and that resolver, the peer a direct TLS s2s port
+    and that resolver. Servers list their directions in
+    PeerServer.direct_tls_directions."""
+
+    def __init__(self, key, title, note):
+        super().__init__(key, title, 'test', True, True, 'sasl-external', DIRECTIONS, direct_tls_body, note)
+        self.setup_extra = {'direct_tls': True, 'dns_port': common.DIRECT_DNS_PORT}
+
+    @staticmethod
+    def xs2s_args(workdir):
+        return ['--listen-tls', f'{common.XS2S_IP}:{common.DIRECT_TLS_PORT}',
+                '--dns-server', f'{common.DNS_IP}:{common.DIRECT_DNS_PORT}']
+
+    @staticmethod
+    def prepare(ctx):
+        """The cell's own dnsmasq, before anything resolves."""
+        domains = [common.XS2S_DOMAIN, ctx.peer.domain]
+        srv = [xmpp_srv(d, common.S2S_PORT) for d in domains]
+        srv += [(f'_xmpps-server._tcp.{d}', d, common.DIRECT_TLS_PORT, 0, 5) for d in domains]
+        ctx.dns = Dnsmasq(common.DNS_IP, common.DIRECT_DNS_PORT, os.path.join(ctx.workdir, 'dnsmasq.log'),
+                          hosts={common.XS2S_DOMAIN: common.XS2S_IP, ctx.peer.domain: ctx.peer.ip},
+                          srv=srv, probe=(common.XS2S_DOMAIN, 'A'))
+        ctx.dns.start()
+
+
+def direct_tls_body(ctx):
+    """One message in the cell's direction over a direct TLS link: xs2s's
+    link says transport directtls (TLS version, cipher, SASL EXTERNAL on a
+    valid certificate), the peer's own view shows the session encrypted with
+    the same version and suite and authenticated the same way, and the
+    connecting side asked for _xmpps-server first."""
+    run, cell, srv = ctx.run, ctx.cell, ctx.srv
+    peer, xs, client = ctx.peer, ctx.xs, ctx.client
+    body = f'{cell.name} {run.nonce}'
+    if cell.direction == 'to-xs2s':
+        client.send(common.XS2S_USER, body)
+        xs.wait_body(body, abort=lambda: client.errors() and f'{srv.title} bounced it: {client.errors()}')
+        link = wait_link(xs, 'in', peer.domain)
+        peer_dir, target = 'out', common.XS2S_DOMAIN
+    else:
+        xs.send(common.XS2S_USER, peer.user_jid, body)
+        client.wait_body(body, common.XS2S_USER,
+                         abort=lambda: xs.bounces() and f'xs2sd bounced it: {xs.bounces()}')
+        link = wait_link(xs, 'out', peer.domain)
+        peer_dir, target = 'in', peer.domain
+    cell.tls_version, cell.cipher = link.get('tls_version'), common.iana_cipher(link.get('cipher'))
+    alpn = link.get('alpn') or 'none'
+    cell.xs2s_view = f'{link.get("transport")}, ALPN {alpn}, {link.get("auth")}, cert {link.get("cert")}'
+    check(link.get('transport') == 'directtls' and str(cell.tls_version).startswith('TLSv1.') and cell.cipher,
+          f'xs2sd: the link is not direct TLS: {link}')
+    check(link.get('auth') == 'sasl-external' and link.get('cert') == 'valid',
+          f'xs2sd: want sasl-external on a valid certificate: {link}')
+    starttls = [ln for ln in xs.status().get('links', []) if ln.get('transport') == 'starttls']
+    check(not starttls, f'xs2sd: STARTTLS links besides the direct TLS one: {starttls}')
+    check(('SRV', f'_xmpps-server._tcp.{target}') in ctx.dns.queries(),
+          f'nobody asked for _xmpps-server._tcp.{target}: {ctx.dns.queries()}')
+    views = [v for v in peer.s2s_view() if v.direction == peer_dir and v.remote == common.XS2S_DOMAIN]
+    check(views, f'{srv.title}: no {peer_dir} s2s session with {common.XS2S_DOMAIN} in its own view')
+    v = ([x for x in views if x.tls_version] or views)[0]
+    cell.peer_view = f'{v.method}, {v.tls_version or "no TLS"}, cert {v.cert}'
+    check(v.tls_version == cell.tls_version and common.iana_cipher(v.cipher) == cell.cipher,
+          f'{srv.title} sees {v.tls_version} {v.cipher}, xs2s {cell.tls_version} {link.get("cipher")}: {v.raw}')
+    check(v.method == 'sasl-external', f'{srv.title}: its session was authenticated by {v.method}: {v.raw}')
+
+
+DIRECT_TLS = DirectTls(
+    'direct-tls', 'Direct TLS (XEP-0368) + SASL EXTERNAL',
+    'the cell\'s own dnsmasq adds `_xmpps-server._tcp` SRV records (port 5270, the same priority as '
+    '`_xmpp-server`) for both domains; xs2sd runs with `--listen-tls` on 5270 and `--auth sasl-external`, '
+    'the peer with a direct TLS s2s port on 5270 (Prosody: `s2s_direct_tls_ports`) and valid certificates '
+    'required. Each side connects to the other\'s direct TLS port first (TLS from the first byte, SNI, '
+    'xs2s sends ALPN `xmpp-server`); "xs2s sees" gives the transport and the ALPN agreed (Prosody 0.12 '
+    'sends `xmpp-server` when it connects and agrees none on its own direct TLS port), "server sees" the '
+    'peer\'s own view of the session.')
+
+
 class CellCtx:
     """What a cell's body works with; run_cell stops whatever is in it."""
 
     def __init__(self, run, cell, workdir):
         self.run, self.cell, self.workdir, self.srv = run, cell, workdir, cell.server
-        self.peer = self.xs = self.client = None
+        self.peer = self.xs = self.client = self.dns = None
         self.clients = []
         self.problems = []
         self.peer_pid0 = None
@@ -467,14 +550,17 @@ class CellCtx:
             return
         trust = run.pki.ca if how.trust == 'test' else run.pki.foreign_ca
         if cell.failure:
-            self.peer.configure(Setup(trust, how.secure_auth, s2s_tls=how.s2s_tls))
+            if hasattr(how, 'prepare'):
+                how.prepare(self)
+            self.peer.configure(Setup(trust, how.secure_auth, s2s_tls=how.s2s_tls,
+                                      **getattr(how, 'setup_extra', {})))
         else:
             self.peer.configure(Setup(trust, how.secure_auth))
         self.peer.start()
         self.peer_pid0 = getattr(getattr(self.peer, 'proc', None), 'pid', None)
         cert = run.pki.special(*how.xs2s_cert) if cell.failure and how.xs2s_cert else common.XS2S_DOMAIN
         extra = [a.format(user=self.peer.user_jid) for a in how.xs2s_args(self.workdir)] \
-            if isinstance(how, Feature) else []
+            if isinstance(how, (Feature, DirectTls)) else []
         self.xs = common.Xs2s(run.build, self.workdir, run.pki, run.pki.ca if cell.failure else trust,
                               how.xs2s_auth, cert=cert, net=run.net, extra=extra)
         self.xs.start()
@@ -493,7 +579,8 @@ class CellCtx:
         problems = self.problems
         for what, stop in ([('client', c.stop) for c in self.clients]
                            + [('xs2sd', lambda: self.xs.stop() if self.xs else []),
-                              (self.srv.title, lambda: self.peer.stop() if self.peer else [])]):
+                              (self.srv.title, lambda: self.peer.stop() if self.peer else []),
+                              ('dnsmasq', lambda: self.dns.stop() if self.dns else [])]):
             try:
                 problems += stop() or []
             except Exception as e:  # noqa: BLE001 - keep stopping the others
