@@ -442,17 +442,19 @@ FEATURES = [
 
 
 class DirectTls(Failure):
-    """XEP-0368 direct TLS cells: a method (SASL EXTERNAL on certificates
-    both sides trust, the peer requiring them) over a link that starts with
-    TLS. The cell has a dnsmasq of its own (common.DIRECT_DNS_PORT) whose zone
+    """XEP-0368 direct TLS cells: a method over a link that starts with
+    TLS (trust, secure_auth, xs2s_auth as for a Method; auth_ok: what xs2s's
+    link may show; peer_method: the peer's view; xs2s always trusts the test
+    CA). The cell has a dnsmasq of its own (common.DIRECT_DNS_PORT) whose zone
     adds _xmpps-server._tcp SRV records at the same priority as the
     _xmpp-server ones for both domains, pointing at common.DIRECT_TLS_PORT;
     xs2sd gets --listen-tls and that resolver, the peer a direct TLS s2s port
     and that resolver. Servers list their directions in
     PeerServer.direct_tls_directions."""
 
-    def __init__(self, key, title, note):
-        super().__init__(key, title, 'test', True, True, 'sasl-external', DIRECTIONS, direct_tls_body, note)
+    def __init__(self, key, title, trust, secure_auth, xs2s_auth, auth_ok, peer_method, note):
+        super().__init__(key, title, trust, secure_auth, True, xs2s_auth, DIRECTIONS, direct_tls_body, note)
+        self.auth_ok, self.peer_method = auth_ok, peer_method
         self.setup_extra = {'direct_tls': True, 'dns_port': common.DIRECT_DNS_PORT}
 
     @staticmethod
@@ -497,8 +499,8 @@ def direct_tls_body(ctx):
     cell.xs2s_view = f'{link.get("transport")}, ALPN {alpn}, {link.get("auth")}, cert {link.get("cert")}'
     check(link.get('transport') == 'directtls' and str(cell.tls_version).startswith('TLSv1.') and cell.cipher,
           f'xs2sd: the link is not direct TLS: {link}')
-    check(link.get('auth') == 'sasl-external' and link.get('cert') == 'valid',
-          f'xs2sd: want sasl-external on a valid certificate: {link}')
+    check(link.get('auth') in cell.method.auth_ok and link.get('cert') == 'valid',
+          f'xs2sd: want {cell.method.auth_ok} on a valid certificate: {link}')
     starttls = [ln for ln in xs.status().get('links', []) if ln.get('transport') == 'starttls']
     check(not starttls, f'xs2sd: STARTTLS links besides the direct TLS one: {starttls}')
     check(('SRV', f'_xmpps-server._tcp.{target}') in ctx.dns.queries(),
@@ -509,11 +511,11 @@ def direct_tls_body(ctx):
     cell.peer_view = f'{v.method}, {v.tls_version or "no TLS"}, cert {v.cert}'
     check(v.tls_version == cell.tls_version and common.iana_cipher(v.cipher) == cell.cipher,
           f'{srv.title} sees {v.tls_version} {v.cipher}, xs2s {cell.tls_version} {link.get("cipher")}: {v.raw}')
-    check(v.method == 'sasl-external', f'{srv.title}: its session was authenticated by {v.method}: {v.raw}')
+    check(v.method == cell.method.peer_method,
+          f'{srv.title}: its session was authenticated by {v.method}, want {cell.method.peer_method}: {v.raw}')
 
 
-DIRECT_TLS = DirectTls(
-    'direct-tls', 'Direct TLS (XEP-0368) + SASL EXTERNAL',
+_DIRECT_TLS_NOTE = (
     'the cell\'s own dnsmasq adds `_xmpps-server._tcp` SRV records (port 5270, the same priority as '
     '`_xmpp-server`) for both domains; xs2sd runs with `--listen-tls` on 5270 and `--auth sasl-external`, '
     'the peer with a direct TLS s2s port on 5270 (Prosody: `s2s_direct_tls_ports`) and valid certificates '
@@ -521,6 +523,18 @@ DIRECT_TLS = DirectTls(
     'xs2s sends ALPN `xmpp-server`); "xs2s sees" gives the transport and the ALPN agreed (Prosody 0.12 '
     'sends `xmpp-server` when it connects and agrees none on its own direct TLS port), "server sees" the '
     'peer\'s own view of the session.')
+DIRECT_TLS = DirectTls('direct-tls', 'Direct TLS (XEP-0368) + SASL EXTERNAL', 'test', True, 'sasl-external',
+                       ('sasl-external',), 'sasl-external', _DIRECT_TLS_NOTE)
+# The same over dialback: the peer trusts only a foreign CA (xs2s's
+# certificate untrusted there: db:verify round trip), xs2s trusts the test
+# CA (the peer's db:result accepted on its valid certificate, XEP-0344).
+DIRECT_TLS_DB = DirectTls('direct-tls-dialback', 'Direct TLS (XEP-0368) + Dialback', 'foreign', False, 'dialback',
+                          ('dialback', 'dialback+cert'), 'dialback', _DIRECT_TLS_NOTE.replace(
+                              '`--auth sasl-external`, the peer with a direct TLS s2s port on 5270 (Prosody: '
+                              '`s2s_direct_tls_ports`) and valid certificates required',
+                              '`--auth dialback`, the peer with a direct TLS s2s port on 5270 (ejabberd: an '
+                              '`ejabberd_s2s_in` listener with `tls: true`) trusting only a foreign CA'))
+DIRECT_TLS_CELLS = (DIRECT_TLS, DIRECT_TLS_DB)
 
 
 class CellCtx:

@@ -97,6 +97,7 @@ class PeerServer:
     # direct_tls_missing (shown in the table).
     direct_tls_directions = ()
     direct_tls_missing = {}
+    direct_tls_cell = 'direct-tls'    # which of cells.DIRECT_TLS_CELLS (its authentication method)
     # Methods the server cannot do at all: method key -> why (its source or
     # docs). Such cells still run; a failure is reported as "unsupported by
     # peer" with what both sides said, a pass as an error (update the list).
