@@ -147,15 +147,16 @@ static int engine_comps_start(struct xs2s_core *c, const struct xs2s_config *cfg
  * certificate; a build without CONFIG_XS2S_DIRECT_TLS refuses the option. */
 static int engine_tls_listen(struct xs2s_core *c, const struct xs2s_config *cfg)
 {
-	char addr[XS2S_ADDR_MAX];
-	uint16_t port;
-
 	if (!cfg->listen_tls || !cfg->listen_tls[0])
 		return XS2S_OK;
 #if !CONFIG_XS2S_DIRECT_TLS
+	(void)c;
 	XS2S_LOGE(0, "a direct TLS listener is configured, but this build has no XEP-0368 (CONFIG_XS2S_DIRECT_TLS)");
 	return XS2S_EINVAL;
 #else
+	char addr[XS2S_ADDR_MAX];
+	uint16_t port;
+
 	if (xs2s_addr_port_parse(cfg->listen_tls, ENGINE_TLS_PORT, addr, &port) != XS2S_OK) {
 		XS2S_LOGE(0, "invalid direct TLS listen address '%s' (want ADDR:PORT)", cfg->listen_tls);
 		return XS2S_EINVAL;

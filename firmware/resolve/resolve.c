@@ -105,8 +105,12 @@ static const char *resolve_query_name(struct xs2s_resolver *r, const struct xs2s
 {
 	if (q->type != XS2S_DNS_TYPE_SRV)
 		return s->targets[q->target].name;
+#if CONFIG_XS2S_DIRECT_TLS
 	snprintf(r->qname, sizeof r->qname, "%s%s", q->target == RESOLVE_SVC_DIRECT ? RESOLVE_SRVS_PREFIX :
 		 RESOLVE_SRV_PREFIX, s->domain);
+#else
+	snprintf(r->qname, sizeof r->qname, "%s%s", RESOLVE_SRV_PREFIX, s->domain);
+#endif
 	return r->qname;
 }
 
@@ -228,7 +232,11 @@ static void resolve_srv_answer(struct xs2s_resolver *r, struct xs2s_resolve_slot
 	struct xs2s_dns_rr rr;
 	char name[XS2S_DNS_NAME_MAX + 1];
 	unsigned n = 0, i, worst, before = s->ntargets;
+#if CONFIG_XS2S_DIRECT_TLS
 	const char *what = svc == RESOLVE_SVC_DIRECT ? "_xmpps-server" : "_xmpp-server";
+#else
+	const char *what = "_xmpp-server";
+#endif
 
 	while (xs2s_dns_next(m, &rr)) {
 		struct xs2s_dns_srv e = { rr.prio, rr.weight, rr.port, rr.target };
@@ -246,9 +254,11 @@ static void resolve_srv_answer(struct xs2s_resolver *r, struct xs2s_resolve_slot
 			v[worst] = e;
 	}
 	if (m->count == 1 && xs2s_dns_name(m, v[0].ref, name, sizeof name) == XS2S_OK && !name[0]) {
+#if CONFIG_XS2S_DIRECT_TLS
 		if (svc == RESOLVE_SVC_DIRECT)
 			XS2S_LOGI(0, "dns: %s: _xmpps-server SRV target \".\": no direct TLS service", s->domain);
 		else
+#endif
 			XS2S_LOGI(0, "dns: %s: SRV target \".\": no XMPP server service", s->domain);
 		s->srv_none |= (uint8_t)(1u << svc);
 		return;
