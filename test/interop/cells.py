@@ -12,7 +12,7 @@ import time
 
 import common
 from lib import runner
-from lib.dnsmasq import Dnsmasq, xmpp_srv
+from lib.dnsmasq import Dnsmasq
 from lib.testkit import check, poll
 from peers.base import Setup
 
@@ -465,9 +465,16 @@ class DirectTls(Failure):
     @staticmethod
     def prepare(ctx):
         """The cell's own dnsmasq, before anything resolves."""
-        domains = [common.XS2S_DOMAIN, ctx.peer.domain]
-        srv = [xmpp_srv(d, common.S2S_PORT) for d in domains]
-        srv += [(f'_xmpps-server._tcp.{d}', d, common.DIRECT_TLS_PORT, 0, 5) for d in domains]
+        # xs2s.test's records are read by the peer: direct TLS at a better
+        # priority, since a peer that merges both services by RFC 2782 (as
+        # ejabberd's p1_xmpp does) picks at random among equal priorities.
+        # The peer's records are read by xs2s: the same priority, where xs2s
+        # prefers direct TLS (XEP-0368 3 rule 1).
+        peer = ctx.peer.domain
+        srv = [(f'_xmpp-server._tcp.{common.XS2S_DOMAIN}', common.XS2S_DOMAIN, common.S2S_PORT, 10, 5),
+               (f'_xmpps-server._tcp.{common.XS2S_DOMAIN}', common.XS2S_DOMAIN, common.DIRECT_TLS_PORT, 0, 5),
+               (f'_xmpp-server._tcp.{peer}', peer, common.S2S_PORT, 0, 5),
+               (f'_xmpps-server._tcp.{peer}', peer, common.DIRECT_TLS_PORT, 0, 5)]
         ctx.dns = Dnsmasq(common.DNS_IP, common.DIRECT_DNS_PORT, os.path.join(ctx.workdir, 'dnsmasq.log'),
                           hosts={common.XS2S_DOMAIN: common.XS2S_IP, ctx.peer.domain: ctx.peer.ip},
                           srv=srv, probe=(common.XS2S_DOMAIN, 'A'))
@@ -516,8 +523,9 @@ def direct_tls_body(ctx):
 
 
 _DIRECT_TLS_NOTE = (
-    'the cell\'s own dnsmasq adds `_xmpps-server._tcp` SRV records (port 5270, the same priority as '
-    '`_xmpp-server`) for both domains; xs2sd runs with `--listen-tls` on 5270 and `--auth sasl-external`, '
+    'the cell\'s own dnsmasq adds `_xmpps-server._tcp` SRV records (port 5270) for both domains: the peer\'s at '
+    'the same priority as its `_xmpp-server` record (xs2s prefers direct TLS then), xs2s.test\'s at a better '
+    'one (ejabberd orders equal priorities at random); xs2sd runs with `--listen-tls` on 5270 and `--auth sasl-external`, '
     'the peer with a direct TLS s2s port on 5270 (Prosody: `s2s_direct_tls_ports`) and valid certificates '
     'required. Each side connects to the other\'s direct TLS port first (TLS from the first byte, SNI, '
     'xs2s sends ALPN `xmpp-server`); "xs2s sees" gives the transport and the ALPN agreed (Prosody 0.12 '
