@@ -541,7 +541,10 @@ DIRECT_TLS_DB = DirectTls('direct-tls-dialback', 'Direct TLS (XEP-0368) + Dialba
                               '`--auth sasl-external`, the peer with a direct TLS s2s port on 5270 (Prosody: '
                               '`s2s_direct_tls_ports`) and valid certificates required',
                               '`--auth dialback`, the peer with a direct TLS s2s port on 5270 (ejabberd: an '
-                              '`ejabberd_s2s_in` listener with `tls: true`) trusting only a foreign CA'))
+                              '`ejabberd_s2s_in` listener with `tls: true`) trusting only a foreign CA').replace(
+                              'Prosody 0.12 sends `xmpp-server` when it connects and agrees none on its own direct TLS '
+                              'port', 'ejabberd 23.01 sends `xmpp-server` when it connects and agrees none on its '
+                              'direct TLS listener'))
 DIRECT_TLS_CELLS = (DIRECT_TLS, DIRECT_TLS_DB)
 
 
