@@ -428,7 +428,9 @@ static void test_directtls_dialback_untrusted(void **state)
 
 /* ---- SRV order, no stream header before TLS, ALPN and SNI, fallback ---- */
 
-static void fallback_run(enum fake_delivery mode, char *out, size_t cap)
+/* hang: the direct TLS target accepts and never answers (its handshake
+ * times out after the connect timeout) instead of answering in XML. */
+static void fallback_run(bool hang, enum fake_delivery mode, char *out, size_t cap)
 {
 	const struct side a = { "a.test", "a.test", true, true, true, NULL, DNS_SERVER ":53" };
 	const struct side b = { "b.test", "b.test", true, true, true, "a.test=" ADDR_A ":5269", NULL };
@@ -461,10 +463,21 @@ static void fallback_run(enum fake_delivery mode, char *out, size_t cap)
 	assert_non_null(memmem(hello, h, sni, sizeof sni - 1));
 	assert_non_null(memmem(hello, h, alpn, sizeof alpn - 1));
 	n += (size_t)snprintf(out + n, cap - n, "hello=%u;", (unsigned)(h > 0));
-	/* It answers as a STARTTLS port would: the handshake fails, the next
-	 * candidate (STARTTLS, b.test's engine) is tried. */
-	assert_true(fake_tcp_write(k, "<?xml version='1.0'?><stream:stream xmlns='jabber:server'>", 57) > 0);
-	settle();
+	if (hang) {
+		/* No ServerHello: after the connect timeout the next candidate. */
+		assert_false(fake_log_has("direct TLS to 192.0.2.9:5270 failed"));
+		fake_advance(CONFIG_XS2S_CONNECT_TIMEOUT_S * 1000 - 1);
+		settle();
+		assert_false(fake_log_has("direct TLS to 192.0.2.9:5270 failed"));
+		fake_advance(2);
+		settle();
+		assert_true(fake_log_has("direct TLS to 192.0.2.9:5270 failed (no handshake in time)"));
+	} else {
+		/* It answers as a STARTTLS port would: the handshake fails, the
+		 * next candidate (STARTTLS, b.test's engine) is tried. */
+		assert_true(fake_tcp_write(k, "<?xml version='1.0'?><stream:stream xmlns='jabber:server'>", 57) > 0);
+		settle();
+	}
 	fake_tcp_close(k);
 	settle();
 	link_field(&ea, "out", "transport", v, sizeof v);
@@ -483,20 +496,34 @@ static void fallback_run(enum fake_delivery mode, char *out, size_t cap)
 	finish();
 }
 
-static void test_directtls_srv_first_then_starttls(void **state)
+static void fallback_all(bool hang)
 {
 	static char outcome[FAKE_DELIVERY__COUNT][2048];
 	unsigned m;
 
-	(void)state;
 	for (m = 0; m < FAKE_DELIVERY__COUNT; m++) {
-		fallback_run((enum fake_delivery)m, outcome[m], sizeof outcome[m]);
+		fallback_run(hang, (enum fake_delivery)m, outcome[m], sizeof outcome[m]);
 		if (m && strcmp(outcome[m], outcome[0]))
 			fail_msg("fallback: %s delivery gave\n  %s\nwhole delivery gave\n  %s",
 				 fake_delivery_name((enum fake_delivery)m), outcome[m], outcome[0]);
 	}
 	if (!strstr(outcome[0], "a.out=starttls;auth=sasl-external;b<alice@a.test>bob@b.test|chat||via the second candidate;"))
 		fail_msg("fallback: %s", outcome[0]);
+}
+
+/* The direct TLS target answers like a STARTTLS port: the handshake fails. */
+static void test_directtls_srv_first_then_starttls(void **state)
+{
+	(void)state;
+	fallback_all(false);
+}
+
+/* The direct TLS target accepts and stays silent: its handshake gives way to
+ * the next candidate after CONFIG_XS2S_CONNECT_TIMEOUT_S, not before. */
+static void test_directtls_handshake_timeout_next(void **state)
+{
+	(void)state;
+	fallback_all(true);
 }
 
 /* ---- ALPN accepted, never required ---- */
@@ -641,6 +668,7 @@ int main(void)
 		cmocka_unit_test(test_directtls_sasl_both_ways),
 		cmocka_unit_test(test_directtls_dialback_untrusted),
 		cmocka_unit_test(test_directtls_srv_first_then_starttls),
+		cmocka_unit_test(test_directtls_handshake_timeout_next),
 		cmocka_unit_test(test_directtls_alpn_not_required),
 		cmocka_unit_test(test_directtls_listener_needs_cert),
 	};
