@@ -228,11 +228,13 @@ size-xs2sd: $(O)/xs2sd
 	$(Q)mk/size.sh $(O)/xs2sd $(SIZE) $(STRIP) "xs2sd $(or $(XS2S_TRIPLET),$(XS2S_CC_MACHINE))"
 endif
 
-# A feature that is off is not in the image: no dialback, SASL, DNS or
-# component symbol in a build configured without it (firmware/*/objects.mk).
+# A feature that is off is not in the image: no dialback, SASL, DNS,
+# component or direct TLS symbol in a build configured without it
+# (firmware/*/objects.mk, #if CONFIG_XS2S_DIRECT_TLS).
 OPTIONAL_SYMS := $(if $(CONFIG_XS2S_AUTH_DIALBACK),,xs2s_db_) $(if $(CONFIG_XS2S_AUTH_SASL_EXTERNAL),,xs2s_sasl_) \
 	$(if $(CONFIG_XS2S_DNS),,xs2s_dns_) $(if $(CONFIG_XS2S_ACCOUNTS_PRESENCE),,xs2s_account_ xs2s_app_acct_) \
-	$(if $(CONFIG_XS2S_COMPONENTS),,xs2s_comp xs2s_sha1 xs2s_link_open_comp)
+	$(if $(CONFIG_XS2S_COMPONENTS),,xs2s_comp xs2s_sha1 xs2s_link_open_comp) \
+	$(if $(CONFIG_XS2S_DIRECT_TLS),,xs2s_tls_alpn xs2s_link_open_in_tls)
 check-optional: $(O)/xs2sd
 	$(Q)for p in $(OPTIONAL_SYMS); do \
 		if $(NM) $(O)/xs2sd | grep -q " [TtDdBbRr] $$p"; then echo "$(O)/xs2sd: has $$p* although its option is off" >&2; exit 1; fi; \
