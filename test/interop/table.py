@@ -45,7 +45,7 @@ def direct_tls_section(cells, versions, cell_text):
     """The XEP-0368 direct TLS cells: a table of their own, then how they
     are set up and which directions a peer cannot do (with the evidence)."""
     rows = [c for c in cells if getattr(c, 'method', None) in DIRECT_TLS_CELLS]
-    servers = {type(c.server): c.server for c in cells if not isinstance(c, component.ComponentCell)}
+    servers = {c.server.key: c.server for c in cells if not isinstance(c, component.ComponentCell)}
     missing = [(s.title, d, why) for s in servers.values()
                for d, why in getattr(s, 'direct_tls_missing', {}).items()]
     if not rows and not missing:
