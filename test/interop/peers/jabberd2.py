@@ -293,9 +293,9 @@ class Jabberd2(PeerServer):
     # `ssl-port`), and its resolver's <srv> list names services that are all
     # connected to the same way, with STARTTLS.
     direct_tls_missing = {
-        'to-xs2s': 'jabberd2 2.7.0 s2s never connects with TLS first (its <srv> services all use STARTTLS; '
+        'to-xs2s': 'jabberd2 2.7.0 s2s never connects with TLS first (its `<srv>` services all use STARTTLS; '
                    'no `xmpps` in jabberd2-s2s)',
-        'from-xs2s': 'jabberd2 2.7.0 s2s has no direct TLS listener (s2s.xml: <port> only, no <ssl-port> '
+        'from-xs2s': 'jabberd2 2.7.0 s2s has no direct TLS listener (s2s.xml: `<port>` only, no `<ssl-port>` '
                      'as c2s has)',
     }
 
