@@ -161,3 +161,30 @@ def test_directtls_listener_needs_certificate_and_option(t):
                        capture_output=True, text=True, timeout=10)
     check(r.returncode != 0 and re.search(r'bad direct TLS listen address', r.stderr),
           f'xs2sd --listen-tls nonsense: status {r.returncode}, stderr {r.stderr!r}')
+
+
+def test_directtls_listener_refuses_plaintext(t):
+    """A peer that speaks plaintext XMPP to the direct TLS port (a STARTTLS
+    client at the wrong port) gets no stream header and no XML: at most a
+    TLS alert, then the connection closes; the daemon serves on."""
+    ip_a, ip_b = t.ip(), t.ip()
+    b = _tls_daemon(t, 'b.test', ip_b, host_map={'a.test': ip_a})
+    with socket.create_connection((ip_b, TLS_PORT), timeout=10) as s:
+        s.sendall(b"<?xml version='1.0'?><stream:stream xmlns='jabber:server' "
+                  b"xmlns:stream='http://etherx.jabber.org/streams' from='a.test' to='b.test' version='1.0'>")
+        got = b''
+        while True:
+            try:
+                chunk = s.recv(4096)
+            except ConnectionResetError:
+                break
+            if not chunk:
+                break
+            got += chunk
+    check(b'<' not in got, f'b.test answered plaintext on its direct TLS port with XML: {got[:200]!r}')
+    check(not got or got[0] == 21, f'b.test: want nothing or a TLS alert record, got {got[:40]!r}')
+    check(poll(lambda: not b.links(), 10), f'b.test: the link is still there: {b.status().get("links")}')
+    a = t.daemon('a.test', ip=ip_a, host_map={'b.test': ip_b})
+    body = f'still serving {t.nonce}'
+    a.send('u@a.test', 'x@b.test', body)
+    b.wait_body(body, 15, frm='u@a.test')
