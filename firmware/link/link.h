@@ -50,7 +50,7 @@
  * Inbound: HEADER -> FEATURES -> TLS -> HEADER -> FEATURES -> (AUTH) ->
  * OPEN (after SASL: HEADER -> OPEN), and CLOSING from anywhere.
  * Direct TLS (XEP-0368): outbound CONNECT -> TLS -> HEADER -> ..., inbound
- * TLS -> HEADER -> ...: no stream header before TLS, no STARTTLS. 
+ * TLS -> HEADER -> ...: no stream header before TLS, no STARTTLS.
  * Component (XEP-0114): HEADER -> AUTH (waiting for the handshake) -> OPEN,
  * and CLOSING from anywhere. */
 enum xs2s_link_state {
