@@ -18,6 +18,8 @@ _Static_assert(CONFIG_XS2S_MAX_LINKS + XS2S_POLL_LISTENERS + XS2S_RESOLVE_POLLFD
 #define XS2S_FINI_ROUNDS 64         /* local queue turns at fini for bounces that wait */
 #define ENGINE_FD_COMP_LISTENER 0xfdu
 #define ENGINE_COMP_PORT 5347 /* XEP-0114's customary port, when the address names none */
+#define ENGINE_FD_TLS_LISTENER 0xfcu
+#define ENGINE_TLS_PORT 5270  /* the conventional direct TLS s2s port (XEP-0368), when the address names none */
 
 void xs2s_config_defaults(struct xs2s_config *cfg)
 {
@@ -48,6 +50,9 @@ void xs2s_config_defaults(struct xs2s_config *cfg)
 	cfg->rate = CONFIG_XS2S_RATE_STANZAS;
 	cfg->rate_burst = CONFIG_XS2S_RATE_BURST;
 	cfg->rate_hard_s = CONFIG_XS2S_RATE_HARD_S;
+#endif
+#if CONFIG_XS2S_DIRECT_TLS
+	cfg->listen_tls = CONFIG_XS2S_DIRECT_TLS_LISTEN;
 #endif
 }
 
@@ -156,6 +161,52 @@ static int engine_comps_start(struct xs2s_core *c, const struct xs2s_config *cfg
 }
 #endif
 
+/* The direct TLS listener (XEP-0368), when one is configured: every
+ * connection accepted there starts with the TLS handshake. It needs our
+ * certificate; a build without CONFIG_XS2S_DIRECT_TLS refuses the option. */
+static int engine_tls_listen(struct xs2s_core *c, const struct xs2s_config *cfg)
+{
+	if (!cfg->listen_tls || !cfg->listen_tls[0])
+		return XS2S_OK;
+#if !CONFIG_XS2S_DIRECT_TLS
+	(void)c;
+	XS2S_LOGE(0, "a direct TLS listener is configured, but this build has no XEP-0368 (CONFIG_XS2S_DIRECT_TLS)");
+	return XS2S_EINVAL;
+#else
+	char addr[XS2S_ADDR_MAX];
+	uint16_t port;
+
+	if (xs2s_addr_port_parse(cfg->listen_tls, ENGINE_TLS_PORT, addr, &port) != XS2S_OK) {
+		XS2S_LOGE(0, "invalid direct TLS listen address '%s' (want ADDR:PORT)", cfg->listen_tls);
+		return XS2S_EINVAL;
+	}
+	if (!c->tls.ready) {
+		XS2S_LOGE(0, "a direct TLS listener (%s) needs a certificate and key", cfg->listen_tls);
+		return XS2S_EINVAL;
+	}
+	if (xs2s_port_listen(addr, port, &c->tls_listener) != XS2S_OK) {
+		XS2S_LOGE(0, "cannot listen for direct TLS on %s port %u", addr, port);
+		c->tls_listener = XS2S_SOCK_NONE;
+		return XS2S_EIO;
+	}
+	XS2S_LOGI(0, "direct TLS (XEP-0368): listening on %s port %u (ALPN xmpp-server accepted, not required)", addr,
+		  port);
+	return XS2S_OK;
+#endif
+}
+
+/* Close the listeners start opened. */
+static void engine_listeners_close(struct xs2s_core *c)
+{
+	if (c->listener != XS2S_SOCK_NONE)
+		xs2s_port_close(c->listener);
+	if (c->comp_listener != XS2S_SOCK_NONE)
+		xs2s_port_close(c->comp_listener);
+	if (c->tls_listener != XS2S_SOCK_NONE)
+		xs2s_port_close(c->tls_listener);
+	c->listener = c->comp_listener = c->tls_listener = XS2S_SOCK_NONE;
+}
+
 int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 {
 	struct xs2s_core *c = xs2s_core_of(eng);
@@ -163,7 +214,7 @@ int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 
 	xs2s_arena_forget(c, sizeof *c); /* a restart, or a start after a failed one */
 	memset(c, 0, sizeof *c);
-	c->listener = c->comp_listener = XS2S_SOCK_NONE;
+	c->listener = c->comp_listener = c->tls_listener = XS2S_SOCK_NONE;
 	xs2s_evq_init(&c->evq);
 	rc = engine_env(c, cfg);
 	if (rc != XS2S_OK)
@@ -197,14 +248,18 @@ int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 		return rc;
 	}
 #endif
+	rc = engine_tls_listen(c, cfg);
+	if (rc != XS2S_OK) {
+		engine_listeners_close(c);
+		xs2s_tls_fini(&c->tls);
+		return rc;
+	}
 	if (cfg->listen_addr) {
 		rc = xs2s_port_listen(cfg->listen_addr, cfg->listen_port, &c->listener);
 		if (rc != XS2S_OK) {
 			XS2S_LOGE(0, "cannot listen on %s port %u", cfg->listen_addr, cfg->listen_port);
 			xs2s_tls_fini(&c->tls);
-			if (c->comp_listener != XS2S_SOCK_NONE)
-				xs2s_port_close(c->comp_listener);
-			c->listener = c->comp_listener = XS2S_SOCK_NONE;
+			engine_listeners_close(c);
 			return XS2S_EIO;
 		}
 	}
@@ -243,8 +298,9 @@ static void engine_settle(struct xs2s_core *c)
 	}
 }
 
-/* New connections on the s2s listener, or (comp) on the component one. */
-static void engine_accept(struct xs2s_core *c, xs2s_sock listener, bool comp)
+/* New connections on the s2s listener, or (comp) on the component one, or
+ * (tls) on the direct TLS one. */
+static void engine_accept(struct xs2s_core *c, xs2s_sock listener, bool comp, bool tls)
 {
 	for (;;) {
 		xs2s_sock sock;
@@ -279,6 +335,14 @@ static void engine_accept(struct xs2s_core *c, xs2s_sock listener, bool comp)
 			xs2s_link_open_comp(&s->link, &c->env, (uint8_t)(s - c->slot), ++c->next_id, sock, peer);
 			continue;
 		}
+#endif
+#if CONFIG_XS2S_DIRECT_TLS
+		if (tls) {
+			xs2s_link_open_in_tls(&s->link, &c->env, (uint8_t)(s - c->slot), ++c->next_id, sock, peer);
+			continue;
+		}
+#else
+		(void)tls;
 #endif
 		xs2s_link_open_in(&s->link, &c->env, (uint8_t)(s - c->slot), ++c->next_id, sock, peer);
 	}
@@ -363,6 +427,12 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 		fds[n].got = 0;
 		slot_of[n++] = ENGINE_FD_COMP_LISTENER;
 	}
+	if (c->tls_listener != XS2S_SOCK_NONE && !c->stopping) {
+		fds[n].sock = c->tls_listener;
+		fds[n].want = XS2S_POLL_IN;
+		fds[n].got = 0;
+		slot_of[n++] = ENGINE_FD_TLS_LISTENER;
+	}
 	k = xs2s_resolve_pollfds(&c->res, fds + n, XS2S_RESOLVE_POLLFDS);
 	memset(slot_of + n, ENGINE_FD_RESOLVER, k);
 	n += k;
@@ -378,9 +448,11 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 		if (slot_of[i] == ENGINE_FD_RESOLVER || !fds[i].got)
 			continue; /* the resolver read its own in xs2s_resolve_step */
 		if (slot_of[i] == ENGINE_FD_LISTENER)
-			engine_accept(c, c->listener, false);
+			engine_accept(c, c->listener, false, false);
 		else if (slot_of[i] == ENGINE_FD_COMP_LISTENER)
-			engine_accept(c, c->comp_listener, true);
+			engine_accept(c, c->comp_listener, true, false);
+		else if (slot_of[i] == ENGINE_FD_TLS_LISTENER)
+			engine_accept(c, c->tls_listener, false, true);
 		else
 			engine_step(c, &c->slot[slot_of[i]], fds[i].got);
 	}
@@ -463,11 +535,7 @@ void xs2s_engine_fini(struct xs2s_engine *eng)
 				xs2s_route_release(&c->routes, (int)i);
 			}
 	}
-	if (c->listener != XS2S_SOCK_NONE)
-		xs2s_port_close(c->listener);
-	if (c->comp_listener != XS2S_SOCK_NONE)
-		xs2s_port_close(c->comp_listener);
-	c->listener = c->comp_listener = XS2S_SOCK_NONE;
+	engine_listeners_close(c);
 	xs2s_tls_fini(&c->tls);
 	c->magic = 0;
 }

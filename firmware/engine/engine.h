@@ -103,6 +103,7 @@ struct xs2s_core {
 	struct xs2s_policy policy;        /* XEP-0205 lists and rate limits (policy.h) */
 	xs2s_sock listener;
 	xs2s_sock comp_listener;          /* XEP-0114 components; XS2S_SOCK_NONE: none */
+	xs2s_sock tls_listener;           /* XEP-0368 direct TLS; XS2S_SOCK_NONE: none */
 	struct xs2s_env env;
 	struct xs2s_evq evq;
 	struct xs2s_routes routes;

@@ -7,6 +7,8 @@
 
 static const char *status_transport(const struct xs2s_link *l)
 {
+	if (l->direct_tls)
+		return "directtls"; /* XEP-0368: TLS from the first byte, during its handshake too */
 	if (xs2s_link_tls_up(l))
 		return "starttls";
 	if (l->state == XS2S_LS_AUTH || l->state == XS2S_LS_OPEN)
@@ -41,11 +43,12 @@ static unsigned status_age(const struct xs2s_link *l)
 	return (unsigned)((xs2s_port_now_ms() - l->created_ms) / XS2S_MS_PER_S);
 }
 
-static void status_totals(const struct xs2s_core *c, unsigned *plain, unsigned *tls, unsigned *unknown)
+static void status_totals(const struct xs2s_core *c, unsigned *plain, unsigned *tls, unsigned *direct,
+			  unsigned *unknown)
 {
 	unsigned i;
 
-	*plain = *tls = *unknown = 0;
+	*plain = *tls = *direct = *unknown = 0;
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
 		const struct xs2s_link *l = &c->slot[i].link;
 		const char *t;
@@ -55,6 +58,8 @@ static void status_totals(const struct xs2s_core *c, unsigned *plain, unsigned *
 		t = status_transport(l);
 		if (!strcmp(t, "starttls"))
 			(*tls)++;
+		else if (!strcmp(t, "directtls"))
+			(*direct)++;
 		else if (!strcmp(t, "plain"))
 			(*plain)++;
 		else
@@ -187,7 +192,7 @@ static int status_end(struct xs2s_wbuf *w)
 int xs2s_status_text(struct xs2s_engine *eng, char *buf, size_t cap)
 {
 	const struct xs2s_core *c = xs2s_core_of(eng);
-	unsigned i, plain, tls, unknown;
+	unsigned i, plain, tls, direct, unknown;
 	struct xs2s_wbuf w;
 
 	xs2s_w_init(&w, buf, cap);
@@ -210,8 +215,8 @@ int xs2s_status_text(struct xs2s_engine *eng, char *buf, size_t cap)
 			   (unsigned long)status_age(l), (unsigned long)l->stanzas_in, (unsigned long)l->stanzas_out,
 			   xs2s_u64_dec(in, l->bytes_in), xs2s_u64_dec(out, l->bytes_out), (unsigned long)status_ram(c, l));
 	}
-	status_totals(c, &plain, &tls, &unknown);
-	xs2s_w_fmt(&w, "totals: plain %u, starttls %u, unknown %u\n", plain, tls, unknown);
+	status_totals(c, &plain, &tls, &direct, &unknown);
+	xs2s_w_fmt(&w, "totals: plain %u, starttls %u, directtls %u, unknown %u\n", plain, tls, direct, unknown);
 	xs2s_w_raw(&w, "pools:\n");
 	status_pools(c, status_pool_text, &w);
 	xs2s_port_pools(status_pool_text, &w);
@@ -223,7 +228,7 @@ int xs2s_status_text(struct xs2s_engine *eng, char *buf, size_t cap)
 int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap)
 {
 	const struct xs2s_core *c = xs2s_core_of(eng);
-	unsigned i, plain, tls, unknown, first = 1;
+	unsigned i, plain, tls, direct, unknown, first = 1;
 	struct xs2s_wbuf w;
 	struct status_json j = { &w, c };
 
@@ -249,6 +254,8 @@ int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap)
 		xs2s_w_json(&w, l->tls.version);
 		xs2s_w_raw(&w, ",\"cipher\":");
 		xs2s_w_json(&w, l->tls.cipher);
+		xs2s_w_raw(&w, ",\"alpn\":");
+		xs2s_w_json(&w, l->tls.alpn);
 		xs2s_w_fmt(&w, ",\"auth\":\"%s\",\"cert\":\"%s\",\"age_s\":%lu,\"stanzas_in\":%lu,\"stanzas_out\":%lu,"
 			       "\"bytes_in\":%s,\"bytes_out\":%s,\"tls_arena_high\":%lu,\"pairs\":[",
 			   status_auth(c, l), xs2s_cert_verdict_name(l->cert), (unsigned long)status_age(l),
@@ -270,8 +277,9 @@ int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap)
 		}
 		xs2s_w_fmt(&w, "],\"ram_bytes\":%lu}", (unsigned long)status_ram(c, l));
 	}
-	status_totals(c, &plain, &tls, &unknown);
-	xs2s_w_fmt(&w, "],\"totals\":{\"plain\":%u,\"starttls\":%u,\"unknown\":%u},\"pools\":{", plain, tls, unknown);
+	status_totals(c, &plain, &tls, &direct, &unknown);
+	xs2s_w_fmt(&w, "],\"totals\":{\"plain\":%u,\"starttls\":%u,\"directtls\":%u,\"unknown\":%u},\"pools\":{", plain,
+		   tls, direct, unknown);
 	j.c = c;
 	status_pools(c, status_pool_json, &j);
 	xs2s_w_raw(&w, "},\"port_pools\":{");

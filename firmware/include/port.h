@@ -23,13 +23,20 @@ typedef int xs2s_sock;
 #define XS2S_POLL_ERR 0x4u /* error or hang-up: the step function finds out which */
 
 /* The most entries one xs2s_port_poll call of an engine carries: every
- * link, the listeners (s2s, and XEP-0114 components when built in), and a
- * socket per DNS lookup. */
+ * link, the listeners (s2s; XEP-0114 components and XEP-0368 direct TLS
+ * when built in: xs2s_port_listen is called once per listener, each a
+ * socket of its own), and a socket per DNS lookup. */
 #if CONFIG_XS2S_COMPONENTS
-#define XS2S_POLL_LISTENERS 2
+#define XS2S_POLL_LISTENER_COMP 1
 #else
-#define XS2S_POLL_LISTENERS 1
+#define XS2S_POLL_LISTENER_COMP 0
 #endif
+#if CONFIG_XS2S_DIRECT_TLS
+#define XS2S_POLL_LISTENER_TLS 1
+#else
+#define XS2S_POLL_LISTENER_TLS 0
+#endif
+#define XS2S_POLL_LISTENERS (1 + XS2S_POLL_LISTENER_COMP + XS2S_POLL_LISTENER_TLS)
 #if CONFIG_XS2S_DNS
 #define XS2S_POLL_MAX (CONFIG_XS2S_MAX_LINKS + XS2S_POLL_LISTENERS + CONFIG_XS2S_DNS_QUERIES)
 #else
@@ -42,7 +49,9 @@ struct xs2s_pollfd {
 	uint8_t got;     /* set by the port */
 };
 
-/* Open a listening TCP socket on addr ("127.0.0.1", "::1") and port. */
+/* Open a listening TCP socket on addr ("127.0.0.1", "::1") and port. The
+ * engine opens up to XS2S_POLL_LISTENERS of them (s2s, components, direct
+ * TLS); the port must allow that many at once. */
 int xs2s_port_listen(const char *addr, uint16_t port, xs2s_sock *out);
 /* Accept one pending connection: XS2S_OK with *out and the peer's address
  * text in peer (XS2S_ADDR_MAX bytes), or XS2S_EAGAIN when none is pending. */

@@ -78,6 +78,10 @@ struct xs2s_config {
 	unsigned rate;                 /* stanzas per second per inbound stream; 0: no limit */
 	unsigned rate_burst;           /* the bucket: stanzas at once */
 	unsigned rate_hard_s;          /* held at its rate this long without a break: policy-violation; 0: never */
+	/* XEP-0368 direct TLS (CONFIG_XS2S_DIRECT_TLS builds; elsewhere NULL or ""): */
+	const char *listen_tls;        /* "ADDR:PORT" of the direct TLS listener (conventionally port 5270),
+					* needs a certificate; NULL or "": none (default
+					* CONFIG_XS2S_DIRECT_TLS_LISTEN) */
 };
 /* The engine copies what it keeps; the PEM buffers may be freed after start. */
 

@@ -6,7 +6,12 @@
  *   state     what happens                                   next state       dir
  *   RESOLVE   candidates known, connect started              CONNECT          out
  *   CONNECT   connected: our header is sent                  HEADER           out
+ *   CONNECT   connected, direct TLS candidate (XEP-0368): the
+ *             TLS handshake starts, no header before it      TLS              out
  *   CONNECT   failed: the next candidate, none left: abort   CONNECT          out
+ *   TLS       direct TLS candidate failed (handshake, closed,
+ *             connect timeout): the next candidate           CONNECT          out
+ *   (accept)  direct TLS listener: the handshake starts      TLS              in
  *   HEADER    the peer's header (out: it must carry an id)   FEATURES         both
  *             in: our header goes out, HEADER is handed up (the engine sends features)
  *             out, pre-1.0 peer: FEATURES is handed up without an element
@@ -167,6 +172,16 @@ static void link_set_state(struct xs2s_link *l, enum xs2s_link_state s)
 		l->deadline_ms = XS2S_TIME_REACHED(c, setup_end) ? setup_end : c;
 		break;
 	}
+	case XS2S_LS_TLS:
+		if (l->direct_tls && l->dir == XS2S_DIR_OUT && l->cand_next < l->ncand) {
+			/* A direct TLS candidate that hangs in its handshake gives way
+			 * to the next one as a connect that hangs would. */
+			uint32_t c = now + CONFIG_XS2S_CONNECT_TIMEOUT_S * XS2S_MS_PER_S;
+			l->deadline_ms = XS2S_TIME_REACHED(c, setup_end) ? setup_end : c;
+		} else {
+			l->deadline_ms = setup_end;
+		}
+		break;
 	case XS2S_LS_OPEN:
 		l->deadline_ms = now + CONFIG_XS2S_IDLE_TIMEOUT_S * XS2S_MS_PER_S;
 		break;
@@ -459,9 +474,10 @@ static bool link_try_next(struct xs2s_link *l)
 
 		memcpy(l->addr, c->addr, sizeof l->addr);
 		l->port = c->port;
+		l->direct_tls = c->direct_tls;
 		if (xs2s_port_connect(l->addr, l->port, &l->sock) == XS2S_OK) {
-			XS2S_LOGI(l->id, "out %s -> %s: connecting to %s:%u", l->local_domain, l->peer_domain,
-				  l->addr, l->port);
+			XS2S_LOGI(l->id, "out %s -> %s: connecting to %s:%u (%s)", l->local_domain, l->peer_domain,
+				  l->addr, l->port, l->direct_tls ? "direct TLS, XEP-0368" : "STARTTLS");
 			link_set_state(l, XS2S_LS_CONNECT);
 			return true;
 		}
@@ -518,6 +534,49 @@ void xs2s_link_open_in(struct xs2s_link *l, const struct xs2s_env *env, uint8_t 
 	link_set_state(l, XS2S_LS_HEADER);
 }
 
+static void link_begin_tls(struct xs2s_link *l);
+
+#if CONFIG_XS2S_DIRECT_TLS
+void xs2s_link_open_in_tls(struct xs2s_link *l, const struct xs2s_env *env, uint8_t slot, unsigned id,
+			   xs2s_sock sock, const char *addr)
+{
+	link_init(l, env, slot, id, XS2S_DIR_IN);
+	l->sock = sock;
+	l->direct_tls = true;
+	snprintf(l->addr, sizeof l->addr, "%s", addr);
+	XS2S_LOGI(l->id, "in: connection from %s on the direct TLS listener (XEP-0368)", l->addr);
+	link_begin_tls(l); /* TLS (or CLOSING when it cannot start) */
+}
+
+/* Outbound: the direct TLS candidate failed before its stream began
+ * (XEP-0368: the next candidate is tried, as after a failed connect).
+ * True when another candidate is being connected to. */
+static bool link_direct_next(struct xs2s_link *l, const char *what)
+{
+	if (!l->direct_tls || l->dir != XS2S_DIR_OUT || l->state != XS2S_LS_TLS || l->cand_next >= l->ncand)
+		return false;
+	XS2S_LOGI(l->id, "direct TLS to %s:%u failed (%s): trying the next candidate", l->addr, l->port, what);
+	xs2s_tls_end(&l->tls, false);
+	xs2s_bq_clear(&l->rx);
+	xs2s_bq_clear(&l->tx);
+	xs2s_bq_clear(&l->out);
+	l->eof = false;
+	l->peer_closed = false;
+	l->cert = XS2S_CERT_NONE;
+	if (link_try_next(l))
+		return true;
+	xs2s_link_abort(l, XS2S_WHY_CONNECT_FAILED, "cannot connect to %s", l->peer_domain);
+	return true;
+}
+#else
+static bool link_direct_next(struct xs2s_link *l, const char *what)
+{
+	(void)l;
+	(void)what;
+	return false;
+}
+#endif
+
 #if CONFIG_XS2S_COMPONENTS
 void xs2s_link_open_comp(struct xs2s_link *l, const struct xs2s_env *env, uint8_t slot, unsigned id, xs2s_sock sock,
 			 const char *addr)
@@ -549,6 +608,12 @@ static bool link_connected(struct xs2s_link *l)
 		return false;
 	}
 	l->starved = false;
+	if (l->direct_tls) {
+		/* XEP-0368 3 rules 2, 5: TLS from the first byte, no STARTTLS;
+		 * the stream header follows the handshake. */
+		link_begin_tls(l);
+		return l->state == XS2S_LS_TLS;
+	}
 	if (link_send_header(l) != XS2S_OK) {
 		xs2s_link_abort(l, XS2S_WHY_NO_ROOM, "no room for header");
 		return false;
@@ -775,6 +840,10 @@ static void link_begin_tls(struct xs2s_link *l)
 	}
 	rc = xs2s_tls_start(l->env->tls, &l->tls, l->dir == XS2S_DIR_OUT, l->peer_domain, (uint8_t)(l->slot + 1),
 			    &l->rx, &l->tx);
+#if CONFIG_XS2S_DIRECT_TLS
+	if (rc == XS2S_OK && l->direct_tls)
+		rc = xs2s_tls_alpn(&l->tls);
+#endif
 	if (rc != XS2S_OK) {
 		xs2s_link_abort(l, rc == XS2S_ENOMEM ? XS2S_WHY_TLS_NO_MEMORY : XS2S_WHY_TLS_FAILED, "cannot start TLS (%s)",
 				rc == XS2S_ENOMEM ? "TLS arena exhausted" : "wolfSSL error");
@@ -989,13 +1058,18 @@ static bool link_handshake(struct xs2s_link *l)
 		return false;
 	if (rc != XS2S_OK) {
 		link_tls_alert_out(l);
+		if (rc != XS2S_ENOMEM && link_direct_next(l, l->tls.err[0] ? l->tls.err : "TLS handshake failed"))
+			return false;
 		xs2s_link_abort(l, rc == XS2S_ENOMEM ? XS2S_WHY_TLS_NO_MEMORY : XS2S_WHY_TLS_FAILED, "%s",
 				l->tls.err[0] ? l->tls.err : "TLS handshake failed");
 		return false;
 	}
 	l->cert = xs2s_tls_verdict(&l->tls, l->peer_domain);
-	XS2S_LOGI(l->id, "TLS established: %s %s, peer certificate %s%s", l->tls.version, l->tls.cipher,
-		  xs2s_cert_verdict_name(l->cert), l->cert == XS2S_CERT_VALID ? "" : " (dialback decides)");
+	/* The same verdict as after STARTTLS (XEP-0368 3 rule 4). */
+	XS2S_LOGI(l->id, "TLS established%s%s%s: %s %s, peer certificate %s%s",
+		  l->direct_tls ? " (direct TLS, XEP-0368; ALPN " : "", l->direct_tls ? (l->tls.alpn[0] ? l->tls.alpn : "none") : "",
+		  l->direct_tls ? ")" : "", l->tls.version, l->tls.cipher, xs2s_cert_verdict_name(l->cert),
+		  l->cert == XS2S_CERT_VALID ? "" : " (dialback decides)");
 	xs2s_link_restart(l);
 	return l->state == XS2S_LS_HEADER;
 }
@@ -1185,7 +1259,7 @@ enum xs2s_link_ev xs2s_link_pump(struct xs2s_link *l, uint8_t got, struct xs2s_e
 		}
 	}
 	xs2s_link_flush(l);
-	if (l->eof && xs2s_link_live(l))
+	if (l->eof && xs2s_link_live(l) && !link_direct_next(l, "connection closed during the handshake"))
 		xs2s_link_abort(l, XS2S_WHY_LOST, "connection closed by peer in state %s", xs2s_link_state_name(l->state));
 	if (link_drain_due(l))
 		link_drain_start(l);
@@ -1217,6 +1291,11 @@ void xs2s_link_timer(struct xs2s_link *l, uint32_t now)
 	case XS2S_LS_RESOLVE:
 	case XS2S_LS_CONNECT:
 		xs2s_link_abort(l, XS2S_WHY_CONNECT_TIMEOUT, "connect timed out");
+		break;
+	case XS2S_LS_TLS:
+		if (link_direct_next(l, "no handshake in time"))
+			break;
+		xs2s_link_abort(l, XS2S_WHY_SETUP_TIMEOUT, "stream setup timed out in state %s", xs2s_link_state_name(l->state));
 		break;
 	default:
 		if (LINK_COMP(l))

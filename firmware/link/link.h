@@ -49,6 +49,8 @@
  * FEATURES -> OPEN), and CLOSING from anywhere.
  * Inbound: HEADER -> FEATURES -> TLS -> HEADER -> FEATURES -> (AUTH) ->
  * OPEN (after SASL: HEADER -> OPEN), and CLOSING from anywhere.
+ * Direct TLS (XEP-0368): outbound CONNECT -> TLS -> HEADER -> ..., inbound
+ * TLS -> HEADER -> ...: no stream header before TLS, no STARTTLS.
  * Component (XEP-0114): HEADER -> AUTH (waiting for the handshake) -> OPEN,
  * and CLOSING from anywhere. */
 enum xs2s_link_state {
@@ -163,6 +165,7 @@ struct xs2s_link {
 	bool close_pending;           /* its closing elements wait for an out buffer */
 	bool drain, drained;          /* closing after an error: write side shut, input thrown away; done */
 	uint32_t drain_bytes;         /* thrown away so far */
+	bool direct_tls;              /* XEP-0368: TLS from the first byte (no STARTTLS), read-only above */
 	bool hold_in;                 /* set above: an open stream's input is neither read nor handed up
 				       * (what it asks would find no room to be answered) */
 	const struct xs2s_env *env;
@@ -208,6 +211,15 @@ void xs2s_link_open_out(struct xs2s_link *l, const struct xs2s_env *env, struct 
 /* Inbound link on an accepted socket from peer address addr. */
 void xs2s_link_open_in(struct xs2s_link *l, const struct xs2s_env *env, uint8_t slot, unsigned id, xs2s_sock sock,
 		       const char *addr);
+
+#if CONFIG_XS2S_DIRECT_TLS
+/* Inbound link on a socket accepted on the direct TLS listener (XEP-0368):
+ * the TLS handshake starts at once (server side, ALPN xmpp-server accepted,
+ * never required); the stream header comes after it. The engine calls it
+ * only when it has a certificate (env->tls->ready). */
+void xs2s_link_open_in_tls(struct xs2s_link *l, const struct xs2s_env *env, uint8_t slot, unsigned id,
+			   xs2s_sock sock, const char *addr);
+#endif
 
 /* Inbound XEP-0114 component stream on an accepted socket (the component
  * listener): HEADER hands up the name it asks for (peer_domain); our header

@@ -438,6 +438,30 @@ out:
 	return rc;
 }
 
+#if CONFIG_XS2S_DIRECT_TLS
+#define TLS_ALPN_XMPP_SERVER "xmpp-server" /* XEP-0368 8: the ALPN protocol id of jabber:server */
+
+int xs2s_tls_alpn(struct xs2s_tls_sess *s)
+{
+#ifdef HAVE_ALPN
+	static char proto[] = TLS_ALPN_XMPP_SERVER;
+	struct tls_call prev = tls_enter(s->tls, s->owner);
+	uint32_t fails0 = s->tls->arena.fails;
+	int ret = wolfSSL_UseALPN(s->ssl, proto, sizeof proto - 1, WOLFSSL_ALPN_CONTINUE_ON_MISMATCH);
+
+	tls_leave(s->tls, prev);
+	if (ret != WOLFSSL_SUCCESS)
+		return s->tls->arena.fails != fails0 || ret == MEMORY_E ? XS2S_ENOMEM : XS2S_ETLS;
+	s->alpn_sent = true;
+	return XS2S_OK;
+#else
+	(void)s;
+	XS2S_LOGE(0, "tls: this wolfSSL has no ALPN (HAVE_ALPN): direct TLS (XEP-0368) cannot offer xmpp-server");
+	return XS2S_ETLS;
+#endif
+}
+#endif
+
 /* Classify a failed wolfSSL call; fails0 is the arena's refusal count
  * before it, so exhaustion is reported as such whatever wolfSSL says. */
 static int tls_want(struct xs2s_tls_sess *s, int ret, const char *what, uint32_t fails0)
@@ -618,6 +642,17 @@ int xs2s_tls_handshake(struct xs2s_tls_sess *s)
 	c = wolfSSL_get_cipher_name(s->ssl);
 	snprintf(s->version, sizeof s->version, "%s", v ? v : "?");
 	snprintf(s->cipher, sizeof s->cipher, "%s", c ? c : "?");
+#if CONFIG_XS2S_DIRECT_TLS && defined(HAVE_ALPN)
+	if (s->alpn_sent) {
+		char *name = NULL;
+		unsigned short len = 0;
+
+		if (wolfSSL_ALPN_GetProtocol(s->ssl, &name, &len) == WOLFSSL_SUCCESS && name && len < sizeof s->alpn) {
+			memcpy(s->alpn, name, len);
+			s->alpn[len] = '\0';
+		}
+	}
+#endif
 	tls_drop_ecc_cache();
 out:
 	tls_leave(s->tls, prev);

@@ -61,6 +61,8 @@ struct xs2s_tls_sess {
 	bool hello_checked;          /* server: the ClientHello's groups were looked at */
 	int cert_err;                /* first chain verification error, 0 if none */
 	int wpending;                /* size of a wolfSSL_write to repeat, 0 if none */
+	bool alpn_sent;              /* XEP-0368: ALPN "xmpp-server" offered (client) or accepted (server) */
+	char alpn[16];               /* the protocol ALPN agreed once established, "" when none */
 	char version[12];            /* "TLSv1.3" once established */
 	char cipher[48];
 	char err[96];                /* first failure, for the link's reason */
@@ -91,6 +93,14 @@ bool xs2s_tls_cert_names(struct xs2s_tls *t, const struct xs2s_config *cfg, cons
 /* Create the session of a link: client (SNI = sni) or server. */
 int xs2s_tls_start(struct xs2s_tls *t, struct xs2s_tls_sess *s, bool client, const char *sni, uint8_t owner,
 		   struct xs2s_bq *rx, struct xs2s_bq *tx);
+#if CONFIG_XS2S_DIRECT_TLS
+/* XEP-0368 3 rules 7, 9: a direct TLS session (just started) offers ALPN
+ * "xmpp-server" (client) or accepts it when offered (server); a peer that
+ * offers none or another one is not refused (continue on mismatch: Prosody
+ * 0.12 offers none). XS2S_OK, XS2S_ENOMEM, or XS2S_ETLS for a wolfSSL
+ * build without HAVE_ALPN (logged). */
+int xs2s_tls_alpn(struct xs2s_tls_sess *s);
+#endif
 /* Drive the handshake: XS2S_OK when done, XS2S_EWANTREAD/EWANTWRITE, or
  * XS2S_ETLS / XS2S_ENOMEM with s->err set. On success version and cipher
  * are recorded. */

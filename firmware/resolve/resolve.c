@@ -33,6 +33,14 @@ enum resolve_phase {
 
 #if CONFIG_XS2S_DNS
 #define RESOLVE_SRV_PREFIX "_xmpp-server._tcp."
+#define RESOLVE_SRVS_PREFIX "_xmpps-server._tcp." /* XEP-0368 */
+#define RESOLVE_SVC_STARTTLS 0   /* q[0]: _xmpp-server */
+#define RESOLVE_SVC_DIRECT 1     /* q[1]: _xmpps-server */
+#if CONFIG_XS2S_DIRECT_TLS
+#define RESOLVE_SRV_QUERIES 2
+#else
+#define RESOLVE_SRV_QUERIES 1
+#endif
 #define RESOLVE_SRV_MAX XS2S_RESOLVE_SRV_MAX
 #define RESOLVE_STEP_READS 8        /* datagrams read per lookup per step: fairness */
 #define RESOLVE_ID_TRIES 8          /* draws for a query id unused in its lookup */
@@ -97,7 +105,12 @@ static const char *resolve_query_name(struct xs2s_resolver *r, const struct xs2s
 {
 	if (q->type != XS2S_DNS_TYPE_SRV)
 		return s->targets[q->target].name;
+#if CONFIG_XS2S_DIRECT_TLS
+	snprintf(r->qname, sizeof r->qname, "%s%s", q->target == RESOLVE_SVC_DIRECT ? RESOLVE_SRVS_PREFIX :
+		 RESOLVE_SRV_PREFIX, s->domain);
+#else
 	snprintf(r->qname, sizeof r->qname, "%s%s", RESOLVE_SRV_PREFIX, s->domain);
+#endif
 	return r->qname;
 }
 
@@ -118,6 +131,8 @@ static uint16_t resolve_new_id(const struct xs2s_resolve_slot *s)
 	return id;
 }
 
+static void resolve_refused(struct xs2s_resolver *r, struct xs2s_resolve_slot *s, uint32_t now);
+
 /* Send (or send again) q; a send that fails is a lost datagram. */
 static void resolve_send(struct xs2s_resolver *r, struct xs2s_resolve_slot *s, struct xs2s_resolve_query *q, uint32_t now)
 {
@@ -133,9 +148,16 @@ static void resolve_send(struct xs2s_resolver *r, struct xs2s_resolve_slot *s, s
 		return;
 	}
 	XS2S_LOGD(0, "dns: %s %s? (id %04x, try %u)", resolve_type_name(q->type), name, q->id, q->tries);
-	if (xs2s_port_udp_send(s->sock, r->qbuf, (size_t)len) < 0)
+	len = xs2s_port_udp_send(s->sock, r->qbuf, (size_t)len);
+	if (len == XS2S_EIO) {
+		/* The socket reported an error (an ICMP port unreachable for an
+		 * earlier datagram, consumed by this send): the current try of
+		 * every waiting query ends now, as when recv reports it. */
+		resolve_refused(r, s, now);
+	} else if (len < 0) {
 		XS2S_LOGD(0, "dns: send to %s:%u failed (retried on timeout)", r->server_addr,
 			  r->server_port);
+	}
 }
 
 static void resolve_query_start(struct xs2s_resolver *r, struct xs2s_resolve_slot *s, uint16_t type, unsigned target, uint32_t now)
@@ -169,16 +191,52 @@ static void resolve_fallback(struct xs2s_resolver *r, struct xs2s_resolve_slot *
 	XS2S_LOGD(0, "dns: %s: %s, falling back to its address records", s->domain, why);
 	memcpy(s->targets[0].name, s->domain, sizeof s->domain);
 	s->targets[0].port = XS2S_XMPP_SERVER_PORT;
+	s->targets[0].direct_tls = false; /* RFC 6120 3.2.2: the fallback is STARTTLS */
 	s->ntargets = 1;
 	resolve_addr_phase(r, s, now);
 }
 
-/* A SRV answer with records: order them and keep the first targets. */
-static void resolve_srv_answer(struct xs2s_resolver *r, struct xs2s_resolve_slot *s, struct xs2s_dns_msg *m, uint32_t now)
+/* Insert a SRV target into the slot's list at its place in the merged
+ * order: priority ascending (XEP-0368 3 rule 1: both services' records are
+ * one set as far as priorities go), at equal priority direct TLS first
+ * (rule 1: a client MAY prefer one type), then the order each answer's own
+ * RFC 2782 weighing gave. The list keeps the first RESOLVE_CANDS. */
+static void resolve_target_insert(struct xs2s_resolve_slot *s, const struct xs2s_dns_msg *m, const struct xs2s_dns_srv *v,
+				  bool direct)
+{
+	unsigned at = s->ntargets;
+	struct xs2s_resolve_name t;
+
+	if (v->port == 0 || xs2s_dns_name(m, v->ref, t.name, sizeof t.name) != XS2S_OK || !t.name[0])
+		return; /* unusable record: "." among others, port 0, not a host name */
+	t.port = v->port;
+	t.prio = v->prio;
+	t.direct_tls = direct;
+	while (at > 0 && (s->targets[at - 1].prio > t.prio ||
+			  (s->targets[at - 1].prio == t.prio && !s->targets[at - 1].direct_tls && direct)))
+		at--;
+	if (at >= RESOLVE_CANDS)
+		return;
+	if (s->ntargets == RESOLVE_CANDS)
+		s->ntargets--; /* the last one drops out */
+	memmove(&s->targets[at + 1], &s->targets[at], (s->ntargets - at) * sizeof *s->targets);
+	s->targets[at] = t;
+	s->ntargets++;
+}
+
+/* A SRV answer with records (service svc): order them and merge the
+ * first targets into the list. */
+static void resolve_srv_answer(struct xs2s_resolver *r, struct xs2s_resolve_slot *s, struct xs2s_dns_msg *m, unsigned svc)
 {
 	struct xs2s_dns_srv *v = r->srv;
 	struct xs2s_dns_rr rr;
-	unsigned n = 0, i, worst;
+	char name[XS2S_DNS_NAME_MAX + 1];
+	unsigned n = 0, i, worst, before = s->ntargets;
+#if CONFIG_XS2S_DIRECT_TLS
+	const char *what = svc == RESOLVE_SVC_DIRECT ? "_xmpps-server" : "_xmpp-server";
+#else
+	const char *what = "_xmpp-server";
+#endif
 
 	while (xs2s_dns_next(m, &rr)) {
 		struct xs2s_dns_srv e = { rr.prio, rr.weight, rr.port, rr.target };
@@ -195,41 +253,67 @@ static void resolve_srv_answer(struct xs2s_resolver *r, struct xs2s_resolve_slot
 		if (e.prio < v[worst].prio)
 			v[worst] = e;
 	}
-	if (m->count == 1 && xs2s_dns_name(m, v[0].ref, s->targets[0].name, sizeof s->targets[0].name) == XS2S_OK &&
-	    !s->targets[0].name[0]) {
-		XS2S_LOGI(0, "dns: %s: SRV target \".\": no XMPP server service", s->domain);
-		resolve_done(s, XS2S_ENOTFOUND);
+	if (m->count == 1 && xs2s_dns_name(m, v[0].ref, name, sizeof name) == XS2S_OK && !name[0]) {
+#if CONFIG_XS2S_DIRECT_TLS
+		if (svc == RESOLVE_SVC_DIRECT)
+			XS2S_LOGI(0, "dns: %s: _xmpps-server SRV target \".\": no direct TLS service", s->domain);
+		else
+#endif
+			XS2S_LOGI(0, "dns: %s: SRV target \".\": no XMPP server service", s->domain);
+		s->srv_none |= (uint8_t)(1u << svc);
 		return;
 	}
 	xs2s_dns_srv_order(v, n, resolve_rng, NULL);
-	s->ntargets = 0;
-	for (i = 0; i < n && s->ntargets < RESOLVE_CANDS; i++) {
-		struct xs2s_resolve_name *t = &s->targets[s->ntargets];
-
-		if (v[i].port == 0 || xs2s_dns_name(m, v[i].ref, t->name, sizeof t->name) != XS2S_OK || !t->name[0])
-			continue; /* unusable record: "." among others, port 0, not a host name */
-		t->port = v[i].port;
-		XS2S_LOGD(0, "dns: %s: SRV %u %u %u %s", s->domain, v[i].prio, v[i].weight, t->port, t->name);
-		s->ntargets++;
+	for (i = 0; i < n; i++) {
+		XS2S_LOGD(0, "dns: %s: %s SRV %u %u %u", s->domain, what, v[i].prio, v[i].weight, v[i].port);
+		resolve_target_insert(s, m, &v[i], svc == RESOLVE_SVC_DIRECT);
 	}
-	if (!s->ntargets) {
+	if (s->ntargets == before && n)
+		s->srv_unusable |= (uint8_t)(1u << svc);
+}
+
+/* The SRV phase is over when every SRV query has settled: the targets'
+ * addresses next, or the fallback, or the end of the lookup. */
+static void resolve_srv_check(struct xs2s_resolver *r, struct xs2s_resolve_slot *s, uint32_t now)
+{
+	unsigned i;
+
+	for (i = 0; i < RESOLVE_SRV_QUERIES; i++)
+		if (s->q[i].state == RESOLVE_Q_WAIT)
+			return;
+	if (s->ntargets) {
+		for (i = 0; i < s->ntargets; i++)
+			XS2S_LOGD(0, "dns: %s: target %u: %s:%u %s", s->domain, i, s->targets[i].name, s->targets[i].port,
+				  s->targets[i].direct_tls ? "direct TLS" : "STARTTLS");
+		resolve_addr_phase(r, s, now);
+	} else if (s->srv_none & (1u << RESOLVE_SVC_STARTTLS)) {
+		resolve_done(s, XS2S_ENOTFOUND); /* RFC 6120 3.2.1: "." is no service; no fallback */
+	} else if (s->srv_none & (1u << RESOLVE_SVC_DIRECT)) {
+		/* XEP-0368 5: "." for _xmpps-server: no A/AAAA fallback. */
+		XS2S_LOGI(0, "dns: %s: no direct TLS and no _xmpp-server records (no fallback, XEP-0368 5)", s->domain);
+		resolve_done(s, XS2S_ENOTFOUND);
+	} else if (s->q[RESOLVE_SVC_STARTTLS].state == RESOLVE_Q_TIMEDOUT) {
+		resolve_done(s, XS2S_ETIMEDOUT);
+	} else if (s->srv_unusable) {
 		XS2S_LOGI(0, "dns: %s: no usable SRV target", s->domain);
 		resolve_done(s, XS2S_ENOTFOUND);
-		return;
+	} else {
+		resolve_fallback(r, s, "no SRV records", now);
 	}
-	resolve_addr_phase(r, s, now);
 }
 
 /* Append (addr, port) unless already listed. */
-static void resolve_cand_add(struct xs2s_resolve_slot *s, const uint8_t *a, unsigned len, uint16_t port)
+static void resolve_cand_add(struct xs2s_resolve_slot *s, const uint8_t *a, unsigned len,
+			     const struct xs2s_resolve_name *t)
 {
 	struct xs2s_target *c = &s->cand[s->ncand];
 	unsigned i;
 
 	xs2s_dns_addr_text(a, len, c->addr);
-	c->port = port;
+	c->port = t->port;
+	c->direct_tls = t->direct_tls;
 	for (i = 0; i < s->ncand; i++)
-		if (s->cand[i].port == port && !strcmp(s->cand[i].addr, c->addr))
+		if (s->cand[i].port == c->port && s->cand[i].direct_tls == c->direct_tls && !strcmp(s->cand[i].addr, c->addr))
 			return;
 	s->ncand++;
 }
@@ -255,14 +339,15 @@ static void resolve_addr_check(struct xs2s_resolver *r, struct xs2s_resolve_slot
 		/* RFC 8305 4: alternate the families, IPv6 first. */
 		for (i = 0; (i < q6->naddr || i < q4->naddr) && s->ncand < RESOLVE_CANDS; i++) {
 			if (i < q6->naddr)
-				resolve_cand_add(s, q6->addr[i], RESOLVE_ADDR_BYTES, s->targets[t].port);
+				resolve_cand_add(s, q6->addr[i], RESOLVE_ADDR_BYTES, &s->targets[t]);
 			if (i < q4->naddr && s->ncand < RESOLVE_CANDS)
-				resolve_cand_add(s, q4->addr[i], 4, s->targets[t].port);
+				resolve_cand_add(s, q4->addr[i], 4, &s->targets[t]);
 		}
 	}
 	if (s->ncand) {
-		XS2S_LOGI(0, "dns: %s: %u candidate(s), first %s:%u (%u ms)", s->domain, s->ncand, s->cand[0].addr,
-			  s->cand[0].port, (unsigned)(xs2s_port_now_ms() - s->started_ms));
+		XS2S_LOGI(0, "dns: %s: %u candidate(s), first %s:%u %s (%u ms)", s->domain, s->ncand, s->cand[0].addr,
+			  s->cand[0].port, s->cand[0].direct_tls ? "direct TLS" : "STARTTLS",
+			  (unsigned)(xs2s_port_now_ms() - s->started_ms));
 		resolve_done(s, XS2S_OK);
 	} else {
 		XS2S_LOGI(0, "dns: %s: no address%s", s->domain, timedout ? " (server timed out)" : "");
@@ -305,10 +390,12 @@ static void resolve_datagram(struct xs2s_resolver *r, struct xs2s_resolve_slot *
 	if (q->type == XS2S_DNS_TYPE_SRV) {
 		q->state = RESOLVE_Q_ANSWERED;
 		if (rc == XS2S_OK && m.count)
-			resolve_srv_answer(r, s, &m, now);
+			resolve_srv_answer(r, s, &m, q->target);
 		else
-			resolve_fallback(r, s, rc == XS2S_OK ? "no SRV records" : rc == XS2S_ENOTFOUND ? "NXDOMAIN" :
-					 rc == XS2S_ERANGE ? "truncated SRV answer" : "SRV query failed", now);
+			XS2S_LOGD(0, "dns: %s: %s", resolve_query_name(r, s, q), rc == XS2S_OK ? "no SRV records" :
+				  rc == XS2S_ENOTFOUND ? "NXDOMAIN" : rc == XS2S_ERANGE ? "truncated SRV answer" :
+				  "SRV query failed");
+		resolve_srv_check(r, s, now);
 		return;
 	}
 	if (rc != XS2S_OK && rc != XS2S_ENOTFOUND) {
@@ -354,8 +441,9 @@ static void resolve_timers(struct xs2s_resolver *r, struct xs2s_resolve_slot *s,
 			XS2S_LOGW(0, "dns: %s %s: no answer from %s:%u after %u tries", resolve_type_name(q->type),
 				  resolve_query_name(r, s, q), r->server_addr, r->server_port, q->tries);
 			if (s->phase == RESOLVE_SRV) {
-				resolve_done(s, XS2S_ETIMEDOUT);
-				return;
+				resolve_srv_check(r, s, now);
+				if (s->phase != RESOLVE_SRV)
+					return;
 			}
 		}
 	}
@@ -369,6 +457,7 @@ static void resolve_dns_start(struct xs2s_resolver *r, struct xs2s_resolve_slot 
 	s->started_ms = now;
 	s->nq = 0;
 	s->ntargets = 0;
+	s->srv_none = s->srv_unusable = 0;
 	snprintf(s->domain, sizeof s->domain, "%s", domain);
 	if (!r->server_ok) {
 		XS2S_LOGW(0, "dns: %s: no DNS server known (set CONFIG_XS2S_DNS_SERVER or --dns-server)", domain);
@@ -382,9 +471,11 @@ static void resolve_dns_start(struct xs2s_resolver *r, struct xs2s_resolve_slot 
 		return;
 	}
 	s->phase = RESOLVE_SRV;
-	resolve_query_start(r, s, XS2S_DNS_TYPE_SRV, 0, now);
-	if (s->q[0].state == RESOLVE_Q_FAILED)
-		resolve_fallback(r, s, "SRV name too long", now);
+	resolve_query_start(r, s, XS2S_DNS_TYPE_SRV, RESOLVE_SVC_STARTTLS, now);
+#if CONFIG_XS2S_DIRECT_TLS
+	resolve_query_start(r, s, XS2S_DNS_TYPE_SRV, RESOLVE_SVC_DIRECT, now); /* XEP-0368 3 */
+#endif
+	resolve_srv_check(r, s, now); /* both names too long for DNS: the fallback */
 }
 
 /* The DNS server: the config's, else Kconfig's, else the port's. */
@@ -468,11 +559,13 @@ int xs2s_addr_port_parse(const char *s, uint16_t def_port, char addr[XS2S_ADDR_M
 	return XS2S_OK;
 }
 
-/* Parse "domain=addr:port" into domain, addr and *port. */
+/* Parse "domain=addr:port[/tls]" into domain, addr, *port and *direct. */
 static int resolve_map_parse(const char *entry, char domain[XS2S_DOMAIN_MAX + 1], char addr[XS2S_ADDR_MAX],
-			     uint16_t *port)
+			     uint16_t *port, bool *direct)
 {
+	static const char tls_suffix[] = "/tls";
 	const char *eq = strchr(entry, '=');
+	char where[XS2S_ADDR_MAX + 8];
 	size_t n;
 
 	if (!eq)
@@ -482,7 +575,18 @@ static int resolve_map_parse(const char *entry, char domain[XS2S_DOMAIN_MAX + 1]
 		return XS2S_EINVAL;
 	memcpy(domain, entry, n);
 	domain[n] = '\0';
-	if (!xs2s_domain_valid(domain) || xs2s_addr_port_parse(eq + 1, XS2S_XMPP_SERVER_PORT, addr, port) != XS2S_OK)
+	n = strlen(eq + 1);
+	if (n >= sizeof where)
+		return XS2S_EINVAL;
+	memcpy(where, eq + 1, n + 1);
+	*direct = n >= sizeof tls_suffix - 1 && !strcmp(where + n - (sizeof tls_suffix - 1), tls_suffix);
+	if (*direct) {
+#if !CONFIG_XS2S_DIRECT_TLS
+		return XS2S_EINVAL; /* a build without XEP-0368 */
+#endif
+		where[n - (sizeof tls_suffix - 1)] = '\0';
+	}
+	if (!xs2s_domain_valid(domain) || xs2s_addr_port_parse(where, XS2S_XMPP_SERVER_PORT, addr, port) != XS2S_OK)
 		return XS2S_EINVAL;
 	return XS2S_OK;
 }
@@ -491,14 +595,16 @@ bool xs2s_resolve_map_entry_valid(const char *entry)
 {
 	char domain[XS2S_DOMAIN_MAX + 1], addr[XS2S_ADDR_MAX];
 	uint16_t port;
+	bool direct;
 
-	return entry && resolve_map_parse(entry, domain, addr, &port) == XS2S_OK;
+	return entry && resolve_map_parse(entry, domain, addr, &port, &direct) == XS2S_OK;
 }
 
 int xs2s_resolve_map_add(struct xs2s_resolver *r, const char *entry)
 {
 	if (r->nmap >= XS2S_HOSTMAP_ENTRIES ||
-	    resolve_map_parse(entry, r->map[r->nmap].domain, r->map[r->nmap].addr, &r->map[r->nmap].port) != XS2S_OK)
+	    resolve_map_parse(entry, r->map[r->nmap].domain, r->map[r->nmap].addr, &r->map[r->nmap].port,
+			      &r->map[r->nmap].direct_tls) != XS2S_OK)
 		return XS2S_EINVAL;
 	r->nmap++;
 	return XS2S_OK;
@@ -514,7 +620,7 @@ static int resolve_map_list(struct xs2s_resolver *r, const char *list, const cha
 
 		if (n >= sizeof entry || (n && (memcpy(entry, list, n), entry[n] = '\0',
 						xs2s_resolve_map_add(r, entry) != XS2S_OK))) {
-			XS2S_LOGE(0, "bad %s entry '%.*s' (want domain=addr:port, at most %d entries)", what, (int)n, list,
+			XS2S_LOGE(0, "bad %s entry '%.*s' (want domain=addr:port[/tls], at most %d entries)", what, (int)n, list,
 				  XS2S_HOSTMAP_ENTRIES);
 			return XS2S_EINVAL;
 		}
@@ -533,6 +639,7 @@ static int resolve_map_find(const struct xs2s_resolver *r, const char *domain, s
 		if (!strcmp(r->map[i].domain, domain)) {
 			memcpy(t->addr, r->map[i].addr, XS2S_ADDR_MAX);
 			t->port = r->map[i].port;
+			t->direct_tls = r->map[i].direct_tls;
 			return XS2S_OK;
 		}
 	return XS2S_ENOTFOUND;

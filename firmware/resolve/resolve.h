@@ -8,11 +8,20 @@
  * Order of a lookup for domain D:
  *   1. the static host map (CONFIG_XS2S_HOST_MAP, then the config's and
  *      xs2s_resolve_map_add's entries): one candidate, ready at once;
- *   2. SRV _xmpp-server._tcp.D: records ordered per RFC 2782 (priority, then
- *      weighted random); a single record with target "." means D offers no
- *      s2s service (XS2S_ENOTFOUND, no fallback); no usable record
- *      (NXDOMAIN, NODATA, a server error) falls back to D itself, port 5269
- *      (RFC 6120 3.2.2); a timeout ends the lookup (XS2S_ETIMEDOUT);
+ *   2. SRV _xmpp-server._tcp.D and, with CONFIG_XS2S_DIRECT_TLS, SRV
+ *      _xmpps-server._tcp.D (XEP-0368), both at once. Each answer is ordered
+ *      per RFC 2782 (priority, then weighted random); the two are merged
+ *      into one list by priority (XEP-0368 3 rule 1: one record set as far
+ *      as priorities go), and at equal priority the direct TLS targets come
+ *      first (rule 1: "clients MAY choose to prefer one type of connection
+ *      over the other"); each target carries its transport. A single record
+ *      with target "." means D offers that service not at all: for
+ *      _xmpp-server, no STARTTLS service; for _xmpps-server, no direct TLS
+ *      (XEP-0368 5: use the _xmpp-server records, and no A/AAAA fallback).
+ *      No usable record of either (NXDOMAIN, NODATA, a server error) falls
+ *      back to D itself, port 5269, STARTTLS (RFC 6120 3.2.2); the
+ *      _xmpp-server query timing out with no direct TLS record ends the
+ *      lookup (XS2S_ETIMEDOUT);
  *   3. AAAA and A of every kept target (the first CONFIG_XS2S_RESOLVE_TARGETS
  *      of the order), all in parallel; each target's addresses alternate
  *      IPv6, IPv4 (RFC 8305 4), targets in SRV order, the list cut at
@@ -52,6 +61,8 @@
 struct xs2s_target {
 	char addr[XS2S_ADDR_MAX];
 	uint16_t port;
+	bool direct_tls;     /* XEP-0368: TLS from the first byte (an _xmpps-server
+			      * target, or a host map entry ending in "/tls"); else STARTTLS */
 };
 
 /* One query of a lookup. */
@@ -82,9 +93,14 @@ struct xs2s_resolve_slot {
 	struct xs2s_resolve_name {
 		char name[XS2S_DNS_NAME_MAX + 1];
 		uint16_t port;
+		uint16_t prio;       /* its SRV priority (the merge of the two services) */
+		bool direct_tls;     /* an _xmpps-server target (XEP-0368) */
 	} targets[CONFIG_XS2S_RESOLVE_TARGETS];
+	uint8_t srv_none;    /* SRV phase: bit per service whose only record is "." */
+	uint8_t srv_unusable; /* SRV phase: bit per service with records, none usable */
 	unsigned nq;
-	struct xs2s_resolve_query q[2 * CONFIG_XS2S_RESOLVE_TARGETS]; /* SRV: q[0] only */
+	/* SRV phase: q[0] _xmpp-server, q[1] _xmpps-server (target 0 and 1) */
+	struct xs2s_resolve_query q[2 * CONFIG_XS2S_RESOLVE_TARGETS];
 #endif
 };
 
@@ -96,6 +112,7 @@ struct xs2s_resolver {
 		char domain[XS2S_DOMAIN_MAX + 1];
 		char addr[XS2S_ADDR_MAX];
 		uint16_t port;
+		bool direct_tls;
 	} map[XS2S_HOSTMAP_ENTRIES];
 #if CONFIG_XS2S_DNS
 	bool server_ok;      /* a DNS server is known */
@@ -103,18 +120,20 @@ struct xs2s_resolver {
 	uint16_t server_port;
 	uint8_t buf[XS2S_DNS_UDP_MAX];   /* one datagram at a time */
 	uint8_t qbuf[XS2S_DNS_QUERY_MAX];
-	char qname[sizeof "_xmpp-server._tcp." + XS2S_DNS_NAME_MAX];
+	char qname[sizeof "_xmpps-server._tcp." + XS2S_DNS_NAME_MAX];
 	struct xs2s_dns_srv srv[XS2S_RESOLVE_SRV_MAX];
 #endif
 };
 
 /* Prepare r: the host map from CONFIG_XS2S_HOST_MAP and host_map (space-
- * separated "domain=addr:port"; NULL for none), and the DNS server: dns_server
+ * separated "domain=addr:port", "domain=addr:port/tls" for a peer that
+ * speaks direct TLS there (XEP-0368; CONFIG_XS2S_DIRECT_TLS builds only);
+ * NULL for none), and the DNS server: dns_server
  * ("ADDR", "ADDR:PORT", "[V6]:PORT"; port 53 by default), else
  * CONFIG_XS2S_DNS_SERVER, else the port's (xs2s_port_dns_server).
  * XS2S_EINVAL (logged) for a bad entry or server string. */
 int xs2s_resolve_init(struct xs2s_resolver *r, const char *host_map, const char *dns_server);
-/* Add "domain=addr:port" to the host map: XS2S_OK or XS2S_EINVAL. */
+/* Add "domain=addr:port[/tls]" to the host map: XS2S_OK or XS2S_EINVAL. */
 int xs2s_resolve_map_add(struct xs2s_resolver *r, const char *entry);
 /* Whether entry would be accepted by xs2s_resolve_map_add (map room aside). */
 bool xs2s_resolve_map_entry_valid(const char *entry);

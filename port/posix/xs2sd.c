@@ -97,10 +97,13 @@ static void usage(FILE *f)
 		"  --config FILE           read options from FILE first (key = value, long option names)\n"
 		"  --domain D              local XMPP domain (repeat once more for an alias)   [%s]\n"
 		"  --listen ADDR:PORT      s2s listen address ([::1]:5269 for IPv6)            [%s]\n"
+#ifdef CONFIG_XS2S_DIRECT_TLS
+		"  --listen-tls ADDR:PORT  direct TLS (XEP-0368) s2s listener, usually :5270   [%s]\n"
+#endif
 		"  --cert FILE             our certificate chain (PEM)                         [%s]\n"
 		"  --key FILE              our private key (PEM)                               [%s]\n"
 		"  --ca FILE               trusted CA certificates (PEM)                       [%s]\n"
-		"  --host-map D=ADDR:PORT  static address of a peer domain (repeatable)\n"
+		"  --host-map D=ADDR:PORT  static address of a peer domain (repeatable; ADDR:PORT/tls: direct TLS)\n"
 #ifdef CONFIG_XS2S_DNS
 		"  --dns-server ADDR[:PORT] DNS server for SRV/A/AAAA lookups (default: resolv.conf)\n"
 #endif
@@ -144,7 +147,11 @@ static void usage(FILE *f)
 		"  --tap-ip6 ADDR          lwIP's static IPv6 address on it (optional)         [%s]\n"
 #endif
 		,
-		CONFIG_XS2S_DOMAIN, CONFIG_XS2S_LISTEN, CONFIG_XS2S_CERT_FILE, CONFIG_XS2S_KEY_FILE,
+		CONFIG_XS2S_DOMAIN, CONFIG_XS2S_LISTEN,
+#ifdef CONFIG_XS2S_DIRECT_TLS
+		CONFIG_XS2S_DIRECT_TLS_LISTEN[0] ? CONFIG_XS2S_DIRECT_TLS_LISTEN : "none",
+#endif
+		CONFIG_XS2S_CERT_FILE, CONFIG_XS2S_KEY_FILE,
 		CONFIG_XS2S_CA_FILE, CONFIG_XS2S_POSIX_ADMIN_PATH,
 #ifdef CONFIG_XS2S_COMPONENTS
 		CONFIG_XS2S_COMPONENT_LISTEN,
@@ -675,7 +682,7 @@ enum { OPT_DOMAIN = 256, OPT_LISTEN, OPT_CERT, OPT_KEY, OPT_CA, OPT_HOSTMAP, OPT
        OPT_LOGLEVEL, OPT_AUTH, OPT_SECURE, OPT_INSECURE_DOMAIN, OPT_HELP, OPT_DNS, OPT_TAP, OPT_TAP_IP, OPT_TAP_GW,
        OPT_TAP_IP6, OPT_CONFIG, OPT_SYSLOG, OPT_ACCOUNT, OPT_SUB_POLICY, OPT_ALLOW_SUB, OPT_SUBS_FILE,
        OPT_COMPONENT, OPT_COMPONENT_LISTEN, OPT_NO_BIDI, OPT_PING_IDLE, OPT_PING_TIMEOUT, OPT_ALLOW_DOMAIN, OPT_DENY_DOMAIN,
-       OPT_RATE, OPT_RATE_BURST, OPT_RATE_HARD, OPT__END };
+       OPT_RATE, OPT_RATE_BURST, OPT_RATE_HARD, OPT_LISTEN_TLS, OPT__END };
 
 static const struct option opts[] = {
 	{ "domain", required_argument, NULL, OPT_DOMAIN },     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -697,6 +704,7 @@ static const struct option opts[] = {
 	{ "deny-domain", required_argument, NULL, OPT_DENY_DOMAIN },
 	{ "rate", required_argument, NULL, OPT_RATE },         { "rate-burst", required_argument, NULL, OPT_RATE_BURST },
 	{ "rate-hard", required_argument, NULL, OPT_RATE_HARD },
+	{ "listen-tls", required_argument, NULL, OPT_LISTEN_TLS },
 #ifdef CONFIG_XS2S_PORT_LWIP
 	{ "tap", required_argument, NULL, OPT_TAP },           { "tap-ip", required_argument, NULL, OPT_TAP_IP },
 	{ "tap-gw", required_argument, NULL, OPT_TAP_GW },     { "tap-ip6", required_argument, NULL, OPT_TAP_IP6 },
@@ -810,6 +818,24 @@ static int set_option(struct settings *s, int id, const char *val, const char *w
 		snprintf(s->listen, sizeof s->listen, "%s", val);
 		return 0;
 	}
+	case OPT_LISTEN_TLS: {
+#ifdef CONFIG_XS2S_DIRECT_TLS
+		char tmp[sizeof s->listen];
+		const char *addr;
+		uint16_t port;
+
+		if (strlen(val) >= sizeof tmp || (snprintf(tmp, sizeof tmp, "%s", val), split_listen(tmp, &addr, &port) < 0)) {
+			fprintf(stderr, "xs2sd: %s: bad direct TLS listen address '%s' (want ADDR:PORT, [V6]:PORT)\n", where,
+				val);
+			return -1;
+		}
+		s->cfg.listen_tls = val;
+		return 0;
+#else
+		fprintf(stderr, "xs2sd: %s %s: this build has no direct TLS (CONFIG_XS2S_DIRECT_TLS is off)\n", where, val);
+		return -1;
+#endif
+	}
 	case OPT_CERT: s->cert = val; return 0;
 	case OPT_KEY: s->key = val; return 0;
 	case OPT_CA: s->ca = val; return 0;
@@ -819,7 +845,8 @@ static int set_option(struct settings *s, int id, const char *val, const char *w
 		size_t n = strlen(s->host_map);
 
 		if (!xs2s_hostmap_entry_valid(val) || strchr(val, ' ') || n + strlen(val) + 2 > sizeof s->host_map) {
-			fprintf(stderr, "xs2sd: %s: bad host map '%s' (want domain=addr:port)\n", where, val);
+			fprintf(stderr, "xs2sd: %s: bad host map '%s' (want domain=addr:port, or domain=addr:port/tls for "
+				"direct TLS)\n", where, val);
 			return -1;
 		}
 		snprintf(s->host_map + n, sizeof s->host_map - n, "%s%s", n ? " " : "", val);

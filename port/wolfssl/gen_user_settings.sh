@@ -80,6 +80,12 @@ cat <<'HDR'
 #define NO_WOLFSSL_STUB
 HDR
 
+# ---- XEP-0368 direct TLS: ALPN "xmpp-server" (tls.c, xs2s_tls_alpn) ----
+if on XS2S_DIRECT_TLS; then
+	echo
+	echo '#define HAVE_ALPN                /* XEP-0368 3 rules 7, 9: ALPN xmpp-server on direct TLS links */'
+fi
+
 # ---- target: what the compiler says (toolchain.h) ----
 echo
 echo "/* ---- target: $target ($cpu, $bits-bit, from the compiler: toolchain.h) ---- */"

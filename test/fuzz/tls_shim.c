@@ -85,6 +85,15 @@ bool xs2s_tls_cert_names(struct xs2s_tls *t, const struct xs2s_config *cfg, cons
 
 /* ---- sessions ---- */
 
+#if CONFIG_XS2S_DIRECT_TLS
+/* The shim has no extensions: ALPN is "offered" and never agreed. */
+int xs2s_tls_alpn(struct xs2s_tls_sess *s)
+{
+	s->alpn_sent = true;
+	return XS2S_OK;
+}
+#endif
+
 int xs2s_tls_start(struct xs2s_tls *t, struct xs2s_tls_sess *s, bool client, const char *sni, uint8_t owner,
 		   struct xs2s_bq *rx, struct xs2s_bq *tx)
 {

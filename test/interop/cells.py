@@ -13,6 +13,7 @@ import time
 import common
 from lib import runner
 from lib.tcp import established_to
+from lib.dnsmasq import Dnsmasq
 from lib.testkit import check, poll
 from peers.base import Setup
 
@@ -641,12 +642,119 @@ FEATURES = [
 ]
 
 
+class DirectTls(Failure):
+    """XEP-0368 direct TLS cells: a method over a link that starts with
+    TLS (trust, secure_auth, xs2s_auth as for a Method; auth_ok: what xs2s's
+    link may show; peer_method: the peer's view; xs2s always trusts the test
+    CA). The cell has a dnsmasq of its own (common.DIRECT_DNS_PORT) whose zone
+    adds _xmpps-server._tcp SRV records at the same priority as the
+    _xmpp-server ones for both domains, pointing at common.DIRECT_TLS_PORT;
+    xs2sd gets --listen-tls and that resolver, the peer a direct TLS s2s port
+    and that resolver. Servers list their directions in
+    PeerServer.direct_tls_directions."""
+
+    def __init__(self, key, title, trust, secure_auth, xs2s_auth, auth_ok, peer_method, note):
+        super().__init__(key, title, trust, secure_auth, True, xs2s_auth, DIRECTIONS, direct_tls_body, note)
+        self.auth_ok, self.peer_method = auth_ok, peer_method
+        self.setup_extra = {'direct_tls': True, 'dns_port': common.DIRECT_DNS_PORT}
+
+    @staticmethod
+    def xs2s_args(workdir):
+        return ['--listen-tls', f'{common.XS2S_IP}:{common.DIRECT_TLS_PORT}',
+                '--dns-server', f'{common.DNS_IP}:{common.DIRECT_DNS_PORT}']
+
+    @staticmethod
+    def prepare(ctx):
+        """The cell's own dnsmasq, before anything resolves."""
+        # xs2s.test's records are read by the peer: direct TLS at a better
+        # priority, since a peer that merges both services by RFC 2782 (as
+        # ejabberd's p1_xmpp does) picks at random among equal priorities.
+        # The peer's records are read by xs2s: the same priority, where xs2s
+        # prefers direct TLS (XEP-0368 3 rule 1).
+        peer = ctx.peer.domain
+        srv = [(f'_xmpp-server._tcp.{common.XS2S_DOMAIN}', common.XS2S_DOMAIN, common.S2S_PORT, 10, 5),
+               (f'_xmpps-server._tcp.{common.XS2S_DOMAIN}', common.XS2S_DOMAIN, common.DIRECT_TLS_PORT, 0, 5),
+               (f'_xmpp-server._tcp.{peer}', peer, common.S2S_PORT, 0, 5),
+               (f'_xmpps-server._tcp.{peer}', peer, common.DIRECT_TLS_PORT, 0, 5)]
+        ctx.dns = Dnsmasq(common.DNS_IP, common.DIRECT_DNS_PORT, os.path.join(ctx.workdir, 'dnsmasq.log'),
+                          hosts={common.XS2S_DOMAIN: common.XS2S_IP, ctx.peer.domain: ctx.peer.ip},
+                          srv=srv, probe=(common.XS2S_DOMAIN, 'A'))
+        ctx.dns.start()
+
+
+def direct_tls_body(ctx):
+    """One message in the cell's direction over a direct TLS link: xs2s's
+    link says transport directtls (TLS version, cipher, SASL EXTERNAL on a
+    valid certificate), the peer's own view shows the session encrypted with
+    the same version and suite and authenticated the same way, and the
+    connecting side asked for _xmpps-server first."""
+    run, cell, srv = ctx.run, ctx.cell, ctx.srv
+    peer, xs, client = ctx.peer, ctx.xs, ctx.client
+    body = f'{cell.name} {run.nonce}'
+    if cell.direction == 'to-xs2s':
+        client.send(common.XS2S_USER, body)
+        xs.wait_body(body, abort=lambda: client.errors() and f'{srv.title} bounced it: {client.errors()}')
+        link = wait_link(xs, 'in', peer.domain)
+        peer_dir, target = 'out', common.XS2S_DOMAIN
+    else:
+        xs.send(common.XS2S_USER, peer.user_jid, body)
+        client.wait_body(body, common.XS2S_USER,
+                         abort=lambda: xs.bounces() and f'xs2sd bounced it: {xs.bounces()}')
+        link = wait_link(xs, 'out', peer.domain)
+        peer_dir, target = 'in', peer.domain
+    cell.tls_version, cell.cipher = link.get('tls_version'), common.iana_cipher(link.get('cipher'))
+    alpn = link.get('alpn') or 'none'
+    cell.xs2s_view = f'{link.get("transport")}, ALPN {alpn}, {link.get("auth")}, cert {link.get("cert")}'
+    check(link.get('transport') == 'directtls' and str(cell.tls_version).startswith('TLSv1.') and cell.cipher,
+          f'xs2sd: the link is not direct TLS: {link}')
+    check(link.get('auth') in cell.method.auth_ok and link.get('cert') == 'valid',
+          f'xs2sd: want {cell.method.auth_ok} on a valid certificate: {link}')
+    starttls = [ln for ln in xs.status().get('links', []) if ln.get('transport') == 'starttls']
+    check(not starttls, f'xs2sd: STARTTLS links besides the direct TLS one: {starttls}')
+    check(('SRV', f'_xmpps-server._tcp.{target}') in ctx.dns.queries(),
+          f'nobody asked for _xmpps-server._tcp.{target}: {ctx.dns.queries()}')
+    views = [v for v in peer.s2s_view() if v.direction == peer_dir and v.remote == common.XS2S_DOMAIN]
+    check(views, f'{srv.title}: no {peer_dir} s2s session with {common.XS2S_DOMAIN} in its own view')
+    v = ([x for x in views if x.tls_version] or views)[0]
+    cell.peer_view = f'{v.method}, {v.tls_version or "no TLS"}, cert {v.cert}'
+    check(v.tls_version == cell.tls_version and common.iana_cipher(v.cipher) == cell.cipher,
+          f'{srv.title} sees {v.tls_version} {v.cipher}, xs2s {cell.tls_version} {link.get("cipher")}: {v.raw}')
+    check(v.method == cell.method.peer_method,
+          f'{srv.title}: its session was authenticated by {v.method}, want {cell.method.peer_method}: {v.raw}')
+
+
+_DIRECT_TLS_NOTE = (
+    'the cell\'s own dnsmasq adds `_xmpps-server._tcp` SRV records (port 5270) for both domains: the peer\'s at '
+    'the same priority as its `_xmpp-server` record (xs2s prefers direct TLS then), xs2s.test\'s at a better '
+    'one (ejabberd orders equal priorities at random); xs2sd runs with `--listen-tls` on 5270 and `--auth sasl-external`, '
+    'the peer with a direct TLS s2s port on 5270 (Prosody: `s2s_direct_tls_ports`) and valid certificates '
+    'required. Each side connects to the other\'s direct TLS port first (TLS from the first byte, SNI, '
+    'xs2s sends ALPN `xmpp-server`); "xs2s sees" gives the transport and the ALPN agreed (Prosody 0.12 '
+    'sends `xmpp-server` when it connects and agrees none on its own direct TLS port), "server sees" the '
+    'peer\'s own view of the session.')
+DIRECT_TLS = DirectTls('direct-tls', 'Direct TLS (XEP-0368) + SASL EXTERNAL', 'test', True, 'sasl-external',
+                       ('sasl-external',), 'sasl-external', _DIRECT_TLS_NOTE)
+# The same over dialback: the peer trusts only a foreign CA (xs2s's
+# certificate untrusted there: db:verify round trip), xs2s trusts the test
+# CA (the peer's db:result accepted on its valid certificate, XEP-0344).
+DIRECT_TLS_DB = DirectTls('direct-tls-dialback', 'Direct TLS (XEP-0368) + Dialback', 'foreign', False, 'dialback',
+                          ('dialback', 'dialback+cert'), 'dialback', _DIRECT_TLS_NOTE.replace(
+                              '`--auth sasl-external`, the peer with a direct TLS s2s port on 5270 (Prosody: '
+                              '`s2s_direct_tls_ports`) and valid certificates required',
+                              '`--auth dialback`, the peer with a direct TLS s2s port on 5270 (ejabberd: an '
+                              '`ejabberd_s2s_in` listener with `tls: true`) trusting only a foreign CA').replace(
+                              'Prosody 0.12 sends `xmpp-server` when it connects and agrees none on its own direct TLS '
+                              'port', 'ejabberd 23.01 sends `xmpp-server` when it connects and agrees none on its '
+                              'direct TLS listener'))
+DIRECT_TLS_CELLS = (DIRECT_TLS, DIRECT_TLS_DB)
+
+
 class CellCtx:
     """What a cell's body works with; run_cell stops whatever is in it."""
 
     def __init__(self, run, cell, workdir):
         self.run, self.cell, self.workdir, self.srv = run, cell, workdir, cell.server
-        self.peer = self.xs = self.client = None
+        self.peer = self.xs = self.client = self.dns = None
         self.clients = []
         self.problems = []
         self.peer_pid0 = None
@@ -668,15 +776,17 @@ class CellCtx:
             return
         trust = run.pki.ca if how.trust == 'test' else run.pki.foreign_ca
         if cell.failure:
+            if hasattr(how, 'prepare'):
+                how.prepare(self)
             self.peer.configure(Setup(trust, how.secure_auth, s2s_tls=how.s2s_tls,
-                                      bidi=getattr(how, 'peer_bidi', False)))
+                                      bidi=getattr(how, 'peer_bidi', False), **getattr(how, 'setup_extra', {})))
         else:
             self.peer.configure(Setup(trust, how.secure_auth))
         self.peer.start()
         self.peer_pid0 = getattr(getattr(self.peer, 'proc', None), 'pid', None)
         cert = run.pki.special(*how.xs2s_cert) if cell.failure and how.xs2s_cert else common.XS2S_DOMAIN
         extra = [a.format(user=self.peer.user_jid, domain=self.peer.domain) for a in how.xs2s_args(self.workdir)] \
-            if isinstance(how, Feature) else []
+            if isinstance(how, (Feature, DirectTls)) else []
         # A failure mode's xs2sd trusts the test CA; a feature may ask for the method's trust on both sides.
         xs_trust = trust if getattr(how, 'same_trust', False) or not cell.failure else run.pki.ca
         self.xs = common.Xs2s(run.build, self.workdir, run.pki, xs_trust,
@@ -697,7 +807,8 @@ class CellCtx:
         problems = self.problems
         for what, stop in ([('client', c.stop) for c in self.clients]
                            + [('xs2sd', lambda: self.xs.stop() if self.xs else []),
-                              (self.srv.title, lambda: self.peer.stop() if self.peer else [])]):
+                              (self.srv.title, lambda: self.peer.stop() if self.peer else []),
+                              ('dnsmasq', lambda: self.dns.stop() if self.dns else [])]):
             try:
                 problems += stop() or []
             except Exception as e:  # noqa: BLE001 - keep stopping the others

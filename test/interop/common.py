@@ -36,6 +36,8 @@ XS2S_USER = f'u@{XS2S_DOMAIN}'
 NETS = {'posix': '127.0.0', 'lwip': netsim.NET}
 DNS_OCTET, XS2S_OCTET = 80, 81     # the peers' are theirs (PeerServer.ip)
 DNS_PORT = 5300
+DIRECT_DNS_PORT = 5301             # the direct TLS cells' own dnsmasq (cells.py DIRECT_TLS)
+DIRECT_TLS_PORT = 5270             # XEP-0368 direct TLS s2s, on every side
 PORT = XS2S_IP = DNS_IP = None    # use_port()
 
 

@@ -33,7 +33,8 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import common  # noqa: E402  (puts test/ on sys.path for lib)
-from cells import APPS, DIRECTIONS, FAILURES, FEATURES, METHODS, Cell, run_cell, judge_unsupported  # noqa: E402
+from cells import (APPS, DIRECT_TLS_CELLS, DIRECTIONS, FAILURES, FEATURES, METHODS, Cell, run_cell,  # noqa: E402
+                   judge_unsupported)
 import component  # noqa: E402
 from lib import netsim, runner  # noqa: E402
 from lib.dnsmasq import Dnsmasq, xmpp_srv  # noqa: E402
@@ -140,6 +141,8 @@ def main():
               if a.key in getattr(s, 'app_checks', ())]
     cells += [Cell(s, f, d) for s in servers for f in FEATURES for d in f.directions
               if f.key in getattr(s, 'features', ())]
+    cells += [Cell(s, m, d) for s in servers for m in DIRECT_TLS_CELLS if m.key == getattr(s, 'direct_tls_cell', None)
+              for d in getattr(s, 'direct_tls_directions', ())]
     cells += [component.ComponentCell(s) for s in servers if s.key in component.COMPONENT_SERVERS]
     cells = [c for c in cells if not args.k or any(k in c.name for k in args.k)]
     if not cells:

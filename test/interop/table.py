@@ -8,7 +8,7 @@ import platform
 import subprocess
 
 import common
-from cells import APPS, FAILURES, FEATURES
+from cells import APPS, DIRECT_TLS_CELLS, FAILURES, FEATURES
 import component
 
 ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
@@ -41,6 +41,29 @@ def os_name():
         return platform.platform()
 
 
+def direct_tls_section(cells, versions, cell_text):
+    """The XEP-0368 direct TLS cells: a table of their own, then how they
+    are set up and which directions a peer cannot do (with the evidence)."""
+    rows = [c for c in cells if getattr(c, 'method', None) in DIRECT_TLS_CELLS]
+    servers = {c.server.key: c.server for c in cells if not isinstance(c, component.ComponentCell)}
+    missing = [(s.title, d, why) for s in servers.values()
+               for d, why in getattr(s, 'direct_tls_missing', {}).items()]
+    if not rows and not missing:
+        return []
+    out = ['', '## Direct TLS (XEP-0368)', '',
+           '| server | version | method | direction | result | TLS | cipher | xs2s sees | server sees | date |',
+           '|---|---|---|---|---|---|---|---|---|---|']
+    for c in rows:
+        out.append(f'| {c.server.title} | {versions.get(c.server.key, "?")} | {c.method.title} | {c.direction_title()} | '
+                   f'{"pass" if c.passed else "**FAIL**"} | {c.tls_version or "–"} | {c.cipher or "–"} | '
+                   f'{cell_text(c.xs2s_view)} | {cell_text(c.peer_view)} | '
+                   f'{c.when.strftime("%Y-%m-%d") if c.when else "–"} |')
+    out += [''] + [f'- **{m.title}**: {m.note}' for m in DIRECT_TLS_CELLS if any(c.method is m for c in rows)]
+    out += [f'- {srv}, {"xs2s → " + srv if d == "from-xs2s" else srv + " → xs2s"}: no cell: {why}'
+            for srv, d, why in missing]
+    return out
+
+
 def write_table(path, cells, versions, run):
     now = datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
     title = '# Interoperability' + ('' if run.port == 'posix' else f' ({PORT_TITLE[run.port]})')
@@ -60,7 +83,7 @@ def write_table(path, cells, versions, run):
     def cell_text(t):
         return (t or '–').replace('|', '/').replace('<', '&lt;')
     for c in cells:
-        if isinstance(c, component.ComponentCell):
+        if isinstance(c, component.ComponentCell) or c.method in DIRECT_TLS_CELLS:
             continue
         if c.failure or c.app:
             out.append(f'| {c.server.title} | {versions.get(c.server.key, "?")} | {c.method.title} | '
@@ -102,6 +125,7 @@ def write_table(path, cells, versions, run):
             '`TLS13-AES128-GCM-SHA256`); both sides reported the same version and suite.',
             f'- Names resolve through dnsmasq at {common.DNS_IP} (SRV `_xmpp-server._tcp` and A records of '
             'the `.test` zone only); see test/interop/README.md.']
+    out += direct_tls_section(cells, versions, cell_text)
     out += component.table_section(cells, versions)
     out += bidi_section(cells, versions, run)
     unsup = {(c.server.title, c.method.title): c.unsupported for c in cells if c.unsupported}

@@ -33,6 +33,12 @@
 #define TRIES (1 + CONFIG_XS2S_DNS_RETRIES)
 #define K CONFIG_XS2S_RESOLVE_TARGETS
 #define LOG_MAX 64
+/* SRV queries a lookup sends: _xmpp-server, and _xmpps-server with XEP-0368. */
+#if CONFIG_XS2S_DIRECT_TLS
+#define SRV_QUERIES 2
+#else
+#define SRV_QUERIES 1
+#endif
 
 /* ---- the fake server ---- */
 
@@ -215,6 +221,18 @@ static unsigned fake_seen(const char *name, uint16_t type)
 	for (i = 0; i < fake_nlog; i++)
 		n += !strcmp(fake_log[i].name, name) && fake_log[i].type == type;
 	return n;
+}
+
+/* Index in the log of the k-th query (from 0) of (name, type); fails when there is none. */
+static unsigned fake_nth(const char *name, uint16_t type, unsigned k)
+{
+	unsigned i;
+
+	for (i = 0; i < fake_nlog; i++)
+		if (!strcmp(fake_log[i].name, name) && fake_log[i].type == type && !k--)
+			return i;
+	fail_msg("no query %s type %u number %u", name, type, k);
+	return 0;
 }
 
 static int setup(void **state)
@@ -488,6 +506,7 @@ static void test_fallback_without_srv(void **state)
 		assert_int_equal(lookup("plain.test", t, &n, 0), XS2S_OK);
 		assert_int_equal(n, 1);
 		assert_target(&t[0], "192.0.2.7", XS2S_XMPP_SERVER_PORT);
+		assert_false(t[0].direct_tls); /* RFC 6120 3.2.2: the fallback is STARTTLS on 5269 */
 		assert_int_equal(fake_seen("plain.test", XS2S_DNS_TYPE_A), 1);
 		assert_int_equal(fake_seen("plain.test", XS2S_DNS_TYPE_AAAA), 1);
 	}
@@ -518,7 +537,11 @@ static void test_root_target_no_service(void **state)
 	(void)state;
 	fake_zone = zone_root_target;
 	assert_int_equal(lookup("noxmpp.test", t, &n, 0), XS2S_ENOTFOUND);
-	assert_int_equal(fake_nlog, 1); /* no fallback to the address records */
+	/* The SRV queries only (_xmpp-server, and _xmpps-server with XEP-0368):
+	 * no fallback to the address records. */
+	assert_int_equal(fake_nlog, SRV_QUERIES);
+	assert_int_equal(fake_seen("_xmpp-server._tcp.noxmpp.test", XS2S_DNS_TYPE_SRV), 1);
+	assert_int_equal(fake_seen("noxmpp.test", XS2S_DNS_TYPE_A), 0);
 }
 
 /* Drops the first datagram it receives, answers the rest like zone_plain. */
@@ -541,7 +564,8 @@ static void test_lost_packet_retried(void **state)
 	assert_int_equal(n, 1);
 	assert_target(&t[0], "192.0.2.7", XS2S_XMPP_SERVER_PORT);
 	assert_int_equal(fake_seen("_xmpp-server._tcp.plain.test", XS2S_DNS_TYPE_SRV), 2);
-	assert_int_equal(fake_log[0].id, fake_log[1].id); /* the same query again */
+	assert_int_equal(fake_nth("_xmpp-server._tcp.plain.test", XS2S_DNS_TYPE_SRV, 0), 0); /* the one lost */
+	assert_int_equal(fake_log[0].id, fake_log[fake_nth("_xmpp-server._tcp.plain.test", XS2S_DNS_TYPE_SRV, 1)].id);
 	assert_true(vnow - start >= CONFIG_XS2S_DNS_TIMEOUT_MS);
 }
 
@@ -569,7 +593,7 @@ static void test_timeout(void **state)
 	assert_int_equal(pump(h, t, &n, CONFIG_XS2S_DNS_TIMEOUT_MS), XS2S_ETIMEDOUT);
 	assert_int_equal(n, 0);
 	assert_int_equal(fake_seen("_xmpp-server._tcp.silent.test", XS2S_DNS_TYPE_SRV), TRIES);
-	assert_int_equal(fake_nlog, TRIES);
+	assert_int_equal(fake_nlog, TRIES * SRV_QUERIES); /* both services asked TRIES times, nothing else */
 	assert_true(vnow - start >= (uint32_t)TRIES * CONFIG_XS2S_DNS_TIMEOUT_MS);
 	/* Done: nothing left to watch or wait for. */
 	assert_int_equal(xs2s_resolve_pollfds(&res, fds, XS2S_RESOLVE_POLLFDS), 0);
@@ -714,8 +738,8 @@ static void test_formerr_retries_without_edns(void **state)
 	assert_int_equal(lookup("plain.test", t, &n, 0), XS2S_OK);
 	assert_target(&t[0], "192.0.2.7", XS2S_XMPP_SERVER_PORT);
 	assert_int_equal(fake_seen("_xmpp-server._tcp.plain.test", XS2S_DNS_TYPE_SRV), 2);
-	assert_true(fake_log[0].edns);
-	assert_false(fake_log[1].edns);
+	assert_true(fake_log[fake_nth("_xmpp-server._tcp.plain.test", XS2S_DNS_TYPE_SRV, 0)].edns);
+	assert_false(fake_log[fake_nth("_xmpp-server._tcp.plain.test", XS2S_DNS_TYPE_SRV, 1)].edns);
 }
 
 static void test_slots_and_handles(void **state)
@@ -757,6 +781,191 @@ static void test_slots_and_handles(void **state)
 	}
 }
 
+#if CONFIG_XS2S_DIRECT_TLS
+/* ---- XEP-0368: _xmpps-server next to _xmpp-server ---- */
+
+/* mix.test: STARTTLS targets at priorities 5 and 10, direct TLS ones at 5
+ * and 20, each host with one address (192.0.2.<n> where the name is h<n>);
+ * the behaviour of each service is set per test. */
+enum svc_mode { SVC_RECORDS, SVC_NXDOMAIN, SVC_DOT, SVC_SILENT };
+static enum svc_mode mix_xmpp, mix_xmpps;
+
+static int zone_mix(const struct fq *q, struct mb *r)
+{
+	bool direct = !strncmp(q->name, "_xmpps-server.", 14);
+	enum svc_mode m = direct ? mix_xmpps : mix_xmpp;
+
+	if (q->type == XS2S_DNS_TYPE_SRV) {
+		if (m == SVC_SILENT)
+			return 0;
+		if (m == SVC_NXDOMAIN) {
+			answer(r, q, RCODE_NXDOMAIN, 0);
+		} else if (m == SVC_DOT) {
+			answer(r, q, 0, 1);
+			add_srv(r, 0, 0, 0, "");
+		} else if (direct) {
+			answer(r, q, 0, 2);
+			add_srv(r, 20, 0, 5271, "h4.mix.test");
+			add_srv(r, 5, 0, 5270, "h1.mix.test");
+		} else {
+			answer(r, q, 0, 2);
+			add_srv(r, 10, 0, 5269, "h3.mix.test");
+			add_srv(r, 5, 0, 5269, "h2.mix.test");
+		}
+	} else if (q->type == XS2S_DNS_TYPE_A && !strncmp(q->name, "h", 1) && strstr(q->name, ".mix.test")) {
+		char a[16];
+
+		snprintf(a, sizeof a, "192.0.2.%c", q->name[1]);
+		answer(r, q, 0, 1);
+		add_a(r, a);
+	} else if (q->type == XS2S_DNS_TYPE_A && !strcmp(q->name, "mix.test")) {
+		answer(r, q, 0, 1);
+		add_a(r, "192.0.2.9");
+	} else {
+		answer(r, q, 0, 0);
+	}
+	return 1;
+}
+
+static void assert_cand(const struct xs2s_target *t, const char *addr, uint16_t port, bool direct)
+{
+	assert_target(t, addr, port);
+	assert_int_equal(t->direct_tls, direct);
+}
+
+/* XEP-0368 3 rule 1: both services' records form one set ordered by
+ * priority; at equal priority xs2s prefers direct TLS ("clients MAY choose
+ * to prefer one type"); each candidate keeps its transport. */
+static void test_xmpps_merged_by_priority(void **state)
+{
+	struct xs2s_target t[K + 2];
+	unsigned n = K + 2;
+
+	(void)state;
+	fake_zone = zone_mix;
+	mix_xmpp = mix_xmpps = SVC_RECORDS;
+	assert_int_equal(lookup("mix.test", t, &n, 0), XS2S_OK);
+	assert_int_equal(fake_seen("_xmpp-server._tcp.mix.test", XS2S_DNS_TYPE_SRV), 1);
+	assert_int_equal(fake_seen("_xmpps-server._tcp.mix.test", XS2S_DNS_TYPE_SRV), 1);
+	assert_true(K >= 1);
+	assert_cand(&t[0], "192.0.2.1", 5270, true);    /* priority 5, direct TLS */
+	if (K >= 4) {
+		assert_int_equal(n, 4);
+		assert_cand(&t[1], "192.0.2.2", 5269, false); /* priority 5, STARTTLS */
+		assert_cand(&t[2], "192.0.2.3", 5269, false); /* priority 10 */
+		assert_cand(&t[3], "192.0.2.4", 5271, true);  /* priority 20 */
+	}
+	assert_int_equal(fake_seen("mix.test", XS2S_DNS_TYPE_A), 0); /* SRV found: no fallback */
+	/* The cut keeps the head of the merged order: two candidates, the two
+	 * of priority 5, whichever answer came first. */
+	fake_nlog = 0;
+	n = 2;
+	assert_int_equal(lookup("mix.test", t, &n, 0), XS2S_OK);
+	assert_int_equal(n, 2);
+	assert_cand(&t[0], "192.0.2.1", 5270, true);
+	assert_cand(&t[1], "192.0.2.2", 5269, false);
+}
+
+/* A domain that publishes only _xmpps-server: direct TLS candidates only,
+ * no A/AAAA fallback on 5269 (the SRV records exist). */
+static void test_xmpps_only(void **state)
+{
+	struct xs2s_target t[K];
+	unsigned n = K;
+
+	(void)state;
+	fake_zone = zone_mix;
+	mix_xmpp = SVC_NXDOMAIN;
+	mix_xmpps = SVC_RECORDS;
+	assert_int_equal(lookup("mix.test", t, &n, 0), XS2S_OK);
+	assert_cand(&t[0], "192.0.2.1", 5270, true);
+	if (K >= 2) {
+		assert_int_equal(n, 2);
+		assert_cand(&t[1], "192.0.2.4", 5271, true);
+	}
+	assert_int_equal(fake_seen("mix.test", XS2S_DNS_TYPE_A), 0);
+	/* _xmpp-server "." (no STARTTLS service) and direct TLS records: those. */
+	fake_nlog = 0;
+	n = K;
+	mix_xmpp = SVC_DOT;
+	assert_int_equal(lookup("mix.test", t, &n, 0), XS2S_OK);
+	assert_cand(&t[0], "192.0.2.1", 5270, true);
+	/* _xmpp-server unanswered (timeout) while direct TLS has records: those. */
+	fake_nlog = 0;
+	n = K;
+	mix_xmpp = SVC_SILENT;
+	assert_int_equal(lookup("mix.test", t, &n, CONFIG_XS2S_DNS_TIMEOUT_MS), XS2S_OK);
+	assert_cand(&t[0], "192.0.2.1", 5270, true);
+}
+
+/* XEP-0368 5: _xmpps-server "." means no direct TLS: the _xmpp-server
+ * records are used, and without them there is NO A/AAAA fallback. */
+static void test_xmpps_dot(void **state)
+{
+	struct xs2s_target t[K];
+	unsigned n = K;
+
+	(void)state;
+	fake_zone = zone_mix;
+	mix_xmpps = SVC_DOT;
+	mix_xmpp = SVC_RECORDS;
+	assert_int_equal(lookup("mix.test", t, &n, 0), XS2S_OK);
+	assert_cand(&t[0], "192.0.2.2", 5269, false);
+	if (K >= 2)
+		assert_cand(&t[1], "192.0.2.3", 5269, false);
+	fake_nlog = 0;
+	n = K;
+	mix_xmpp = SVC_NXDOMAIN;
+	assert_int_equal(lookup("mix.test", t, &n, 0), XS2S_ENOTFOUND);
+	assert_int_equal(n, 0);
+	assert_int_equal(fake_seen("mix.test", XS2S_DNS_TYPE_A), 0);
+	assert_int_equal(fake_seen("mix.test", XS2S_DNS_TYPE_AAAA), 0);
+	/* Without any record of either (NXDOMAIN both): the domain on 5269, STARTTLS. */
+	fake_nlog = 0;
+	n = K;
+	mix_xmpps = SVC_NXDOMAIN;
+	assert_int_equal(lookup("mix.test", t, &n, 0), XS2S_OK);
+	assert_int_equal(n, 1);
+	assert_cand(&t[0], "192.0.2.9", XS2S_XMPP_SERVER_PORT, false);
+	/* _xmpps-server never answers: _xmpp-server's records are used once it times out. */
+	fake_nlog = 0;
+	n = K;
+	mix_xmpps = SVC_SILENT;
+	mix_xmpp = SVC_RECORDS;
+	assert_int_equal(lookup("mix.test", t, &n, CONFIG_XS2S_DNS_TIMEOUT_MS), XS2S_OK);
+	assert_cand(&t[0], "192.0.2.2", 5269, false);
+	assert_int_equal(fake_seen("_xmpps-server._tcp.mix.test", XS2S_DNS_TYPE_SRV), TRIES);
+}
+
+/* The host map names a direct TLS peer with "/tls". */
+static void test_hostmap_direct_tls(void **state)
+{
+	struct xs2s_target t[K];
+	unsigned n = K;
+	int h;
+
+	(void)state;
+	assert_int_equal(xs2s_resolve_map_add(&res, "d.test=192.0.2.5:5270/tls"), XS2S_OK);
+	assert_int_equal(xs2s_resolve_map_add(&res, "s.test=[2001:db8::5]:5269"), XS2S_OK);
+	assert_int_equal(xs2s_resolve_map_add(&res, "e.test=[2001:db8::6]/tls"), XS2S_OK);
+	assert_true(xs2s_resolve_map_entry_valid("x.test=192.0.2.5/tls"));
+	assert_false(xs2s_resolve_map_entry_valid("x.test=/tls"));
+	assert_false(xs2s_resolve_map_entry_valid("x.test=192.0.2.5:5270/tlsx"));
+	assert_false(xs2s_resolve_map_entry_valid("x.test=192.0.2.5:5270/"));
+	h = xs2s_resolve_start(&res, "d.test");
+	assert_int_equal(xs2s_resolve_result(&res, h, t, &n), XS2S_OK);
+	assert_cand(&t[0], "192.0.2.5", 5270, true);
+	n = K;
+	h = xs2s_resolve_start(&res, "s.test");
+	assert_int_equal(xs2s_resolve_result(&res, h, t, &n), XS2S_OK);
+	assert_cand(&t[0], "2001:db8::5", 5269, false);
+	n = K;
+	h = xs2s_resolve_start(&res, "e.test");
+	assert_int_equal(xs2s_resolve_result(&res, h, t, &n), XS2S_OK);
+	assert_cand(&t[0], "2001:db8::6", XS2S_XMPP_SERVER_PORT, true);
+}
+#endif
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -773,6 +982,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_answers_ignored, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_formerr_retries_without_edns, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_slots_and_handles, setup, teardown),
+#if CONFIG_XS2S_DIRECT_TLS
+		cmocka_unit_test_setup_teardown(test_xmpps_merged_by_priority, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_xmpps_only, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_xmpps_dot, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_hostmap_direct_tls, setup, teardown),
+#endif
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -22,11 +22,19 @@ class Setup:
                'peer-without-starttls' in PeerServer.failure_modes.
     bidi       XEP-0288 bidirectional streams on (Prosody: mod_s2s_bidi); only
                for servers listing a 'bidi-*' feature in PeerServer.features.
+    direct_tls True: the peer also listens for XEP-0368 direct TLS s2s on
+               common.DIRECT_TLS_PORT (and looks up _xmpps-server SRV
+               records, as it does anyway). Only for servers listing
+               directions in PeerServer.direct_tls_directions.
+    dns_port   the cell's own dnsmasq port on common.DNS_IP (the direct TLS
+               cells' zone has _xmpps-server records), None: the run's.
     """
 
-    def __init__(self, trust_ca, secure_auth, s2s_tls=True, bidi=False):
+    def __init__(self, trust_ca, secure_auth, s2s_tls=True, bidi=False, direct_tls=False, dns_port=None):
         self.trust_ca, self.secure_auth, self.s2s_tls = trust_ca, secure_auth, s2s_tls
         self.bidi = bidi
+        self.direct_tls = direct_tls    # also listen for XEP-0368 direct TLS s2s on DIRECT_TLS_PORT
+        self.dns_port = dns_port        # the resolver's port on common.DNS_IP (None: common.DNS_PORT)
 
 
 class S2sView:
@@ -85,6 +93,14 @@ class PeerServer:
     # Feature cells (cells.py FEATURES) this server runs, by key:
     #   'account-presence'        its user subscribes to an xs2s device account and chats with it
     features = ()
+    # XEP-0368 direct TLS cells (cells.py DIRECT_TLS) in these directions
+    # ('to-xs2s': the peer connects to xs2s's --listen-tls port found by
+    # _xmpps-server SRV; 'from-xs2s': xs2s connects to the peer's direct TLS
+    # port). A direction the server cannot do is left out, with the reason in
+    # direct_tls_missing (shown in the table).
+    direct_tls_directions = ()
+    direct_tls_missing = {}
+    direct_tls_cell = 'direct-tls'    # which of cells.DIRECT_TLS_CELLS (its authentication method)
     # Methods the server cannot do at all: method key -> why (its source or
     # docs). Such cells still run; a failure is reported as "unsupported by
     # peer" with what both sides said, a pass as an error (update the list).

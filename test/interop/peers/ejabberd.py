@@ -67,6 +67,18 @@ from lib.tcp import listening, require_free
 from lib.testkit import check, poll
 from peers.base import PeerServer, PlanAddress, S2sView
 
+# XEP-0368 direct TLS cells: an ejabberd_s2s_in listener with `tls: true`
+# (ejabberd_s2s_in's listen options include tls; outbound, p1_xmpp 1.6.1's
+# xmpp_stream_out looks up _xmpps-server._tcp before _xmpp-server and
+# connects with TLS first, SNI and ALPN xmpp-server).
+DIRECT_TLS_LISTENER = '''  - port: {port}
+    ip: "{ip}"
+    module: ejabberd_s2s_in
+    tls: true
+    shaper: none
+    max_stanza_size: 1048576
+'''
+
 ERL_LIBS = '/usr/lib/x86_64-linux-gnu'   # where Debian puts ejabberd and its deps
 DIST_PORT = 5283                         # Erlang distribution, on self.ip only
 
@@ -104,7 +116,7 @@ listen:
     module: ejabberd_s2s_in
     shaper: none
     max_stanza_size: 1048576
-
+{direct_tls_listener}
 auth_method: internal
 default_db: mnesia
 
@@ -182,6 +194,11 @@ class Ejabberd(PeerServer):
     # modules and no "urn:xmpp:bidi" in it or in its p1_xmpp 1.6.1 codec.
     bidi_unsupported = ('not supported: ejabberd 23.01 ships no mod_s2s_bidi and its XMPP library '
                         '(p1_xmpp 1.6.1) has no urn:xmpp:bidi; ProcessOne added mod_s2s_bidi in 24.10')
+    # Direct TLS over dialback (with the db:verify round trip), so that the
+    # direct TLS cells cover both methods against real servers (Prosody's:
+    # SASL EXTERNAL).
+    direct_tls_directions = ('to-xs2s', 'from-xs2s')
+    direct_tls_cell = 'direct-tls-dialback'
 
     def __init__(self, run, workdir):
         super().__init__(run, workdir)
@@ -196,6 +213,7 @@ class Ejabberd(PeerServer):
         self.node = f'ejabberd@{self.ip}'
         self.cookie = secrets.token_hex(16)
         self.proc = None
+        self.listen_direct_tls = False
         self.system_user('ejabberd')
 
     def _env(self):
@@ -245,17 +263,21 @@ class Ejabberd(PeerServer):
         with open(os.path.join(self.dir, 'resolv.conf'), 'w') as f:
             f.write(f'nameserver {common.DNS_IP}\n')   # port 53 there: nothing; and unused (files only)
         ns = common.DNS_IP.replace('.', ',')
+        dns_port = getattr(setup, 'dns_port', None) or common.DNS_PORT
+        self.listen_direct_tls = getattr(setup, 'direct_tls', False)
         with open(self.inetrc, 'w') as f:
             # Order matters: {resolv_conf, ""} after {nameserver, ...} would drop the nameserver.
             f.write('%% Erlang resolver for this cell: only our dnsmasq, no resolv.conf, no /etc/hosts.\n'
                     f'{{resolv_conf, ""}}.\n{{hosts_file, "{self.hosts}"}}.\n{{lookup, [file, dns]}}.\n'
-                    f'{{nameserver, {{{ns}}}, {common.DNS_PORT}}}.\n{{search, []}}.\n')
+                    f'{{nameserver, {{{ns}}}, {dns_port}}}.\n{{search, []}}.\n')
         # Secure auth: no dialback module, so SASL EXTERNAL is all ejabberd has.
         dialback = '' if setup.secure_auth else '  mod_s2s_dialback: {}\n'
         with open(self.cfg, 'w') as f:
             f.write(CONFIG.format(domain=self.domain, loglevel='info', cert=cert, key=key,
                                   own_ca=own_ca, trust_ca=trust, ip=self.ip, c2s_port=self.c2s_port,
-                                  s2s_port=common.S2S_PORT, dialback=dialback))
+                                  s2s_port=common.S2S_PORT, dialback=dialback,
+                                  direct_tls_listener=DIRECT_TLS_LISTENER.format(port=common.DIRECT_TLS_PORT, ip=self.ip)
+                                  if self.listen_direct_tls else ''))
         for p in (self.cfg, self.inetrc, self.hosts, os.path.join(self.dir, 'nsswitch.conf'),
                   os.path.join(self.dir, 'resolv.conf')):
             os.chmod(p, 0o644)
@@ -271,7 +293,8 @@ class Ejabberd(PeerServer):
         return self._ctl_erl(['-s', 'ejabberd_ctl', '-extra', self.node] + list(args), timeout)
 
     def start(self, timeout=30):
-        for port in (common.S2S_PORT, self.c2s_port, DIST_PORT):
+        ports = (common.S2S_PORT, self.c2s_port) + ((common.DIRECT_TLS_PORT,) if self.listen_direct_tls else ())
+        for port in ports + (DIST_PORT,):
             require_free(self.ip, port, 'ejabberd')
         erl = ['erl', '-name', self.node] + self._dist_args(True) + \
             ['-noinput', '+K', 'true', '-ejabberd', 'quiet', 'true', '-mnesia', 'dir', f'"{self.spool}"',
@@ -289,8 +312,7 @@ class Ejabberd(PeerServer):
         self.proc.start()
 
         def ready():
-            return (not self.proc.alive()) or (
-                listening(self.ip, common.S2S_PORT) and listening(self.ip, self.c2s_port))
+            return (not self.proc.alive()) or all(listening(self.ip, p) for p in ports)
         poll(ready, timeout, 0.1)
         if not self.proc.alive():
             self.proc.exit_problem = 'reported'

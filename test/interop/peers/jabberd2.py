@@ -289,6 +289,17 @@ class Jabberd2(PeerServer):
     domain = 'jabberd2.test'
     ip = PlanAddress(84)
     c2s_port = 5222
+    # XEP-0368: no direct TLS cells. jabberd2 2.7.0's s2s has a plain listener
+    # only (s2s.xml: <port>, no <ssl-port> as c2s.xml has; no `ssl-port` or
+    # `xmpps` string in /usr/sbin/jabberd2-s2s, while jabberd2-c2s has
+    # `ssl-port`), and its resolver's <srv> list names services that are all
+    # connected to the same way, with STARTTLS.
+    direct_tls_missing = {
+        'to-xs2s': 'jabberd2 2.7.0 s2s never connects with TLS first (its `<srv>` services all use STARTTLS; '
+                   'no `xmpps` in jabberd2-s2s)',
+        'from-xs2s': 'jabberd2 2.7.0 s2s has no direct TLS listener (s2s.xml: `<port>` only, no `<ssl-port>` '
+                     'as c2s has)',
+    }
 
     def __init__(self, run, workdir):
         super().__init__(run, workdir)

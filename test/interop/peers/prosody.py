@@ -66,7 +66,7 @@ local_interfaces = {{ "{ip}" }}
 s2s_ports = {{ {s2s_port} }}
 c2s_ports = {{ {c2s_port} }}
 c2s_direct_tls_ports = {{ }}
-s2s_direct_tls_ports = {{ }}
+s2s_direct_tls_ports = {{ {s2s_direct_tls_ports} }}
 http_ports = {{ }}
 https_ports = {{ }}
 use_ipv6 = false
@@ -141,12 +141,14 @@ class Prosody(PeerServer):
     app_checks = ('example-bot',)
     features = ('account-presence', 'bidi-sasl-external', 'bidi-dialback', 'bidi-dialback-cert', 'liveness',
                 'deny-domain')
+    direct_tls_directions = ('to-xs2s', 'from-xs2s')
 
     def __init__(self, run, workdir):
         super().__init__(run, workdir)
         self.cfg = os.path.join(workdir, 'prosody.cfg.lua')
         self.log_path = os.path.join(workdir, 'prosody.log')
         self.proc = None
+        self.listen_direct_tls = False
         self.system_user('prosody')
 
     def _as_prosody(self):
@@ -185,12 +187,15 @@ class Prosody(PeerServer):
             os.makedirs(empty, exist_ok=True)
             self._chown(empty)
         ssl = (SSL_BOTH if s2s_tls else SSL_C2S_ONLY).format(dir=self.dir, cert=cert, key=key, ca=ca)
+        self.listen_direct_tls = getattr(setup, 'direct_tls', False)
+        dns_port = getattr(setup, 'dns_port', None) or common.DNS_PORT
         with open(self.cfg, 'w') as f:
             f.write(CONFIG.format(dir=self.dir, ip=self.ip, s2s_port=common.S2S_PORT,
+                                  s2s_direct_tls_ports=common.DIRECT_TLS_PORT if self.listen_direct_tls else '',
                                   c2s_port=self.c2s_port, domain=self.domain,
                                   secure_auth='true' if setup.secure_auth else 'false',
                                   s2s_tls_options=S2S_TLS if s2s_tls else S2S_NO_TLS,
-                                  ssl_options=ssl, dns_ip=common.DNS_IP, dns_port=common.DNS_PORT,
+                                  ssl_options=ssl, dns_ip=common.DNS_IP, dns_port=dns_port,
                                   extra_modules=' "s2s_bidi";' if getattr(setup, 'bidi', False) else ''))
         os.chmod(self.cfg, 0o644)
         r = self._ctl('register', self.user, self.domain, self.password)
@@ -202,7 +207,8 @@ class Prosody(PeerServer):
                               timeout=timeout, **self._as_prosody())
 
     def start(self, timeout=15):
-        for port in (common.S2S_PORT, self.c2s_port):
+        ports = (common.S2S_PORT, self.c2s_port) + ((common.DIRECT_TLS_PORT,) if self.listen_direct_tls else ())
+        for port in ports:
             require_free(self.ip, port, 'prosody')
         self.proc = Proc('prosody', ['prosody', '--config', self.cfg, '-F'],
                          os.path.join(self.dir, 'prosody.stdout'), **self._as_prosody())
@@ -211,8 +217,7 @@ class Prosody(PeerServer):
 
         def ready():
             return (not self.proc.alive()) or (
-                listening(self.ip, common.S2S_PORT) and listening(self.ip, self.c2s_port)
-                and os.path.exists(sock))
+                all(listening(self.ip, p) for p in ports) and os.path.exists(sock))
         poll(ready, timeout, 0.05)
         if not self.proc.alive():
             self.proc.exit_problem = 'reported'
