@@ -129,6 +129,7 @@ static void start(struct xs2s_engine *e, const struct side *s, const char *addr)
 	cfg.host_map = s->host_map;
 	cfg.dns_server = s->dns_server;
 	cfg.components = NULL;
+	cfg.bidi = false; /* one link per direction, as the checks expect (test_sc_bidi.c, test_sc_federation.c: XEP-0288) */
 	pki_config(&cfg, s->cert, s->trust, mem);
 	assert_int_equal(xs2s_engine_start(e, &cfg), XS2S_OK);
 	free(mem[0]);
