@@ -838,6 +838,13 @@ static void link_on_stream_error(struct xs2s_link *l, const struct xs2s_el *st)
 	if (has_t)
 		xs2s_el_text(&t, text, sizeof text);
 	l->peer_closed = true; /* RFC 6120 4.9.1.1: the stream is over */
+	if (has_c && l->close == XS2S_CLOSE_NONE) {
+		unsigned i; /* its condition, for the layers above (retry or not) */
+
+		for (i = 1; i < XS2S_SE__COUNT; i++)
+			if (!strcmp(xs2s_el_name(&c), xs2s_stream_err_name((enum xs2s_stream_err)i)))
+				l->peer_se = (uint8_t)i;
+	}
 	xs2s_link_abort(l, XS2S_WHY_PEER_STREAM_ERROR, "peer %s sent stream error: %s%s%s", l->peer_domain,
 			has_c ? xs2s_el_name(&c) : "?", text[0] ? ": " : "", text);
 }

@@ -151,6 +151,7 @@ struct xs2s_link {
 	enum xs2s_link_kind kind;     /* read-only above */
 	enum xs2s_close_mode close;   /* read-only above */
 	enum xs2s_why why;            /* first reason the link ends, read-only above */
+	uint8_t peer_se;              /* WHY_PEER_STREAM_ERROR: its condition (enum xs2s_stream_err), read-only above */
 	unsigned id;                  /* shown in logs and status, never reused; read-only above */
 	uint8_t slot;                 /* the engine's slot index */
 	bool posted_down;             /* XS2S_EV_LINK_DOWN is out */

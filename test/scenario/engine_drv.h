@@ -46,6 +46,7 @@ struct drv_config {
 	const char *store_initial;        /* "ACCOUNT CONTACT pending|subscribed\n" lines; "bad" fails the load */
 	const char *components;           /* XEP-0114 "name=secret ..."; NULL: none */
 	const char *component_listen;     /* "addr:port" of their listener */
+	uint32_t route_deadline_s;        /* retry failed routes this long (0: bounce at the first failure) */
 };
 
 /* What the application sees in the inbox (copies). */
