@@ -929,6 +929,7 @@ int sc_begin(const struct sc_scenario *s, enum fake_delivery mode, uint64_t spli
 	c.secure_auth = (s->flags & SC_SECURE_AUTH) != 0;
 	c.secure_auth_exceptions = s->secure_auth_exceptions;
 	c.dns_server = SC_DNS_SERVER;
+	c.route_deadline_s = (s->flags & SC_RETRY) ? SC_RETRY_S : 0;
 	if (s->flags & SC_COMPONENTS) {
 		c.components = SC_COMP "=" SC_COMP_SECRET " " SC_COMP2 "=" SC_COMP2_SECRET;
 		c.component_listen = SC_ENGINE_ADDR ":5347";

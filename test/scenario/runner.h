@@ -163,6 +163,8 @@ struct sc_step {
 #define SC_NO_LISTEN    0x10u
 #define SC_DNS          0x20u  /* SC_DNS_SERVER answers (zone in dns_zone.c) */
 #define SC_COMPONENTS   0x40u  /* XEP-0114 components SC_COMP and SC_COMP2 on SC_COMP_PORT */
+#define SC_RETRY        0x80u  /* failed routes retry for SC_RETRY_S (else: bounced at the first failure) */
+#define SC_RETRY_S      60
 
 /* Device accounts of a scenario (CONFIG_XS2S_ACCOUNTS_PRESENCE): the
  * engine's configuration (xs2s_config), and a store in the driver's memory
