@@ -89,10 +89,15 @@ static void sm_request(struct xs2s_sm *sm, struct xs2s_link *l)
 {
 	static const char r[] = "<r xmlns='" XS2S_NS_SM "'/>";
 
-	if (sm->r_out || !sm->unacked)
+	if (sm->r_out || !sm->unacked) {
+		sm->r_timer = false; /* nothing to ask for (all acked, or <failed/>) */
 		return;
-	if (xs2s_link_write(l, r, sizeof r - 1) != XS2S_OK)
-		return; /* no room: the timer tries again */
+	}
+	if (xs2s_link_write(l, r, sizeof r - 1) != XS2S_OK) {
+		sm->r_timer = true; /* no room: the timer tries again */
+		sm->r_due_ms = xs2s_port_now_ms() + CONFIG_XS2S_SM_ACK_MS;
+		return;
+	}
 	sm->r_out = true;
 	sm->r_timer = false;
 	sm->since_r = 0;
@@ -268,6 +273,7 @@ void xs2s_sm_element(struct xs2s_routes *rt, struct xs2s_link *l, const struct x
 		while (sm->unacked)
 			sm_ack_one(rt, sm);
 		sm->state = XS2S_SM_OFF;
+		sm->r_timer = sm->r_out = false;
 	} else if (!strcmp(name, "r")) {
 		if (sm->state != XS2S_SM_ON && sm->state != XS2S_SM_REQUESTED) {
 			XS2S_LOGD(l->id, "<r/> ignored: stream management is off");
@@ -308,7 +314,7 @@ uint32_t xs2s_sm_next_ms(const struct xs2s_routes *rt, const struct xs2s_link *l
 	if (sm->link != l->id || !xs2s_link_live(l))
 		return UINT32_MAX;
 	if (sm->a_due)
-		return 0;
+		return CONFIG_XS2S_SM_ACK_MS; /* the <a/> waits for room in the output */
 	if (!sm->r_timer)
 		return UINT32_MAX;
 	return XS2S_TIME_REACHED(now, sm->r_due_ms) ? 0 : sm->r_due_ms - now;

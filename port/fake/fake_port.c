@@ -50,6 +50,7 @@ static struct fake_sock fake_socks[FAKE_SOCKS];
 static char fake_cut_addr[FAKE_ADDR_TEXT]; /* fake_tcp_cut: "" when none is armed */
 static bool fake_cut_acceptor;
 static size_t fake_cut_bytes;
+static unsigned fake_ncuts;
 static unsigned fake_socks_used, fake_socks_high;
 static char fake_holes[FAKE_HOLES][FAKE_ADDR_TEXT];
 static unsigned fake_nholes;
@@ -421,7 +422,13 @@ static void fake_tcp_cut_now(struct fake_sock *s)
 	s->reset = true;
 	s->len = 0;
 	s->cut_left = 0;
+	fake_ncuts++;
 	fake_nactivity++;
+}
+
+unsigned fake_tcp_cuts(void)
+{
+	return fake_ncuts;
 }
 
 int xs2s_port_send(xs2s_sock h, const void *p, size_t n)

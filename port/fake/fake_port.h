@@ -97,6 +97,8 @@ void fake_set_capacity(size_t bytes);
  * sending end is reset (what it had not read is lost). bytes 0: at once,
  * on the first send. One cut armed at a time; XS2S_OK. */
 int fake_tcp_cut(const char *addr_port, bool from_acceptor, size_t bytes);
+/* Cuts made so far (fake_tcp_cut). */
+unsigned fake_tcp_cuts(void);
 /* Connects to addr_port will never complete. */
 int fake_tcp_blackhole(const char *addr_port);
 /* A test-owned listener at addr_port ("192.0.2.2:5269"): XS2S_OK or
