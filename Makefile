@@ -230,7 +230,7 @@ endif
 
 # A feature that is off is not in the image: no dialback, SASL, DNS or
 # component symbol in a build configured without it (firmware/*/objects.mk).
-OPTIONAL_SYMS := $(if $(CONFIG_XS2S_AUTH_DIALBACK),,xs2s_db_) $(if $(CONFIG_XS2S_AUTH_SASL_EXTERNAL),,xs2s_sasl_) \
+OPTIONAL_SYMS := $(if $(CONFIG_XS2S_SM),,xs2s_sm_) $(if $(CONFIG_XS2S_AUTH_DIALBACK),,xs2s_db_) $(if $(CONFIG_XS2S_AUTH_SASL_EXTERNAL),,xs2s_sasl_) \
 	$(if $(CONFIG_XS2S_DNS),,xs2s_dns_) $(if $(CONFIG_XS2S_ACCOUNTS_PRESENCE),,xs2s_account_ xs2s_app_acct_) \
 	$(if $(CONFIG_XS2S_COMPONENTS),,xs2s_comp xs2s_sha1 xs2s_link_open_comp)
 check-optional: $(O)/xs2sd
