@@ -106,6 +106,7 @@ static void usage(FILE *f)
 #endif
 		"  --admin PATH            admin socket for xs2sctl                            [%s]\n"
 		"  --dialback-secret S     XEP-0185 secret (default: random at start)\n"
+		"  --route-deadline S      retry a failed route while its oldest stanza is younger (0: bounce at once) [%u]\n"
 #ifdef CONFIG_XS2S_COMPONENTS
 		"  --component NAME=SECRET XEP-0114 component serving domain NAME (repeatable; never logged)\n"
 		"  --component-listen ADDR:PORT  component listener (plaintext: keep it local) [%s]\n"
@@ -132,7 +133,7 @@ static void usage(FILE *f)
 #endif
 		,
 		CONFIG_XS2S_DOMAIN, CONFIG_XS2S_LISTEN, CONFIG_XS2S_CERT_FILE, CONFIG_XS2S_KEY_FILE,
-		CONFIG_XS2S_CA_FILE, CONFIG_XS2S_POSIX_ADMIN_PATH,
+		CONFIG_XS2S_CA_FILE, CONFIG_XS2S_POSIX_ADMIN_PATH, (unsigned)CONFIG_XS2S_ROUTE_DEADLINE_S,
 #ifdef CONFIG_XS2S_COMPONENTS
 		CONFIG_XS2S_COMPONENT_LISTEN,
 #endif
@@ -654,7 +655,7 @@ static int admin_open(const char *path)
 enum { OPT_DOMAIN = 256, OPT_LISTEN, OPT_CERT, OPT_KEY, OPT_CA, OPT_HOSTMAP, OPT_ADMIN, OPT_SECRET, OPT_POLICY,
        OPT_LOGLEVEL, OPT_AUTH, OPT_SECURE, OPT_INSECURE_DOMAIN, OPT_HELP, OPT_DNS, OPT_TAP, OPT_TAP_IP, OPT_TAP_GW,
        OPT_TAP_IP6, OPT_CONFIG, OPT_SYSLOG, OPT_ACCOUNT, OPT_SUB_POLICY, OPT_ALLOW_SUB, OPT_SUBS_FILE,
-       OPT_COMPONENT, OPT_COMPONENT_LISTEN, OPT__END };
+       OPT_COMPONENT, OPT_COMPONENT_LISTEN, OPT_ROUTE_DEADLINE, OPT__END };
 
 static const struct option opts[] = {
 	{ "domain", required_argument, NULL, OPT_DOMAIN },     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -670,6 +671,7 @@ static const struct option opts[] = {
 	{ "subscriptions-file", required_argument, NULL, OPT_SUBS_FILE },
 	{ "component", required_argument, NULL, OPT_COMPONENT },
 	{ "component-listen", required_argument, NULL, OPT_COMPONENT_LISTEN },
+	{ "route-deadline", required_argument, NULL, OPT_ROUTE_DEADLINE },
 #ifdef CONFIG_XS2S_PORT_LWIP
 	{ "tap", required_argument, NULL, OPT_TAP },           { "tap-ip", required_argument, NULL, OPT_TAP_IP },
 	{ "tap-gw", required_argument, NULL, OPT_TAP_GW },     { "tap-ip6", required_argument, NULL, OPT_TAP_IP6 },
@@ -780,6 +782,17 @@ static int set_option(struct settings *s, int id, const char *val, const char *w
 	case OPT_CA: s->ca = val; return 0;
 	case OPT_ADMIN: s->admin = val; return 0;
 	case OPT_SECRET: s->cfg.dialback_secret = val; return 0;
+	case OPT_ROUTE_DEADLINE: {
+		char *end;
+		unsigned long v = strtoul(val, &end, 10);
+
+		if (!*val || *end || v > 3600) {
+			fprintf(stderr, "xs2sd: %s: bad route deadline '%s' (want 0..3600 seconds)\n", where, val);
+			return -1;
+		}
+		s->cfg.route_deadline_s = (uint32_t)v;
+		return 0;
+	}
 	case OPT_HOSTMAP: {
 		size_t n = strlen(s->host_map);
 
