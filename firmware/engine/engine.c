@@ -289,6 +289,28 @@ static void engine_step(struct xs2s_core *c, struct xs2s_slot *s, uint8_t got)
 	engine_settle(c);
 }
 
+/* Stopping: a link that waited for its acks closes once they came (or the
+ * wait is over). The time left to wait, UINT32_MAX when none waits. */
+static uint32_t engine_stop_wait(struct xs2s_core *c, uint32_t now)
+{
+	uint32_t end = c->stop_ms + XS2S_SM_STOP_WAIT_MS, left = UINT32_MAX;
+	unsigned i;
+
+	if (!c->stopping)
+		return left;
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
+		struct xs2s_link *l = &c->slot[i].link;
+
+		if (!xs2s_link_live(l))
+			continue;
+		if (!xs2s_sm_unacked(&c->routes, l) || XS2S_TIME_REACHED(now, end))
+			xs2s_link_abort(l, XS2S_WHY_SHUTDOWN, "shutting down");
+		else
+			left = end - now;
+	}
+	return left;
+}
+
 int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 {
 	struct xs2s_core *c = xs2s_core_of(eng);
@@ -299,6 +321,10 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 
 	if (c->magic != XS2S_CORE_MAGIC)
 		return XS2S_EINVAL;
+	left = engine_stop_wait(c, now);
+	xs2s_engine_drain(c);
+	if (left < timeout_ms)
+		timeout_ms = left;
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
 		const struct xs2s_link *l = &c->slot[i].link;
 
@@ -403,10 +429,22 @@ void xs2s_engine_stop(struct xs2s_engine *eng)
 		return;
 	if (!c->stopping)
 		xs2s_app_acct_stop(&c->app); /* accounts: unavailable, before the streams close */
+	if (!c->stopping)
+		c->stop_ms = xs2s_port_now_ms();
 	c->stopping = true;
-	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++)
-		if (xs2s_link_live(&c->slot[i].link))
-			xs2s_link_abort(&c->slot[i].link, XS2S_WHY_SHUTDOWN, "shutting down");
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
+		struct xs2s_link *l = &c->slot[i].link;
+
+		if (!xs2s_link_live(l))
+			continue;
+		if (xs2s_sm_unacked(&c->routes, l) && l->state == XS2S_LS_OPEN) {
+			/* XEP-0198: ask what the peer handled before closing, so
+			 * that it is not bounced (engine_stop_wait closes it). */
+			xs2s_sm_request_now(&c->routes, l);
+			continue;
+		}
+		xs2s_link_abort(l, XS2S_WHY_SHUTDOWN, "shutting down");
+	}
 	xs2s_engine_drain(c);
 	xs2s_s2s_retry_cancel(c); /* what waits to retry is bounced */
 	xs2s_engine_drain(c);

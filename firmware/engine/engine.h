@@ -62,6 +62,8 @@ struct xs2s_slot {
 struct xs2s_core {
 	uint32_t magic;
 	bool stopping;
+	uint32_t stop_ms;                 /* when stopping began: links with unacknowledged stanzas wait for
+					   * their acks until stop_ms + XS2S_SM_STOP_WAIT_MS (route/sm.h) */
 	bool bounce_wait;                 /* a failed route's bounces wait for room in the local queue */
 	unsigned next_id;                 /* link ids: never reused */
 	unsigned links_used, links_high;  /* slots in use, high-water */

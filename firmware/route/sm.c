@@ -103,6 +103,19 @@ static void sm_request(struct xs2s_sm *sm, struct xs2s_link *l)
 	sm->since_r = 0;
 }
 
+unsigned xs2s_sm_unacked(const struct xs2s_routes *rt, const struct xs2s_link *l)
+{
+	const struct xs2s_sm *sm = xs2s_sm_of(rt, l);
+
+	return sm && xs2s_sm_tracking(rt, l) ? sm->unacked : 0;
+}
+
+void xs2s_sm_request_now(struct xs2s_routes *rt, struct xs2s_link *l)
+{
+	if (xs2s_sm_unacked(rt, l))
+		sm_request(sm_get(rt, l), l);
+}
+
 void xs2s_sm_after_write(struct xs2s_routes *rt, struct xs2s_link *l, uint32_t now)
 {
 	struct xs2s_sm *sm;

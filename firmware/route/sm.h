@@ -25,6 +25,9 @@
  *     a valid h: invalid-xml.
  *   <r/>: <a h='handled'/> with the stanzas handled since <enable/> or
  *     <enabled/> was received [4].
+ *   the engine stops: a link with unacknowledged stanzas sends <r/> and
+ *     closes when they are acknowledged, or after XS2S_SM_STOP_WAIT_MS
+ *     (engine.c), so that what the peer handled is not bounced.
  *   the link goes down: its unacknowledged stanzas go back to the FRONT of
  *     their routes' queues in order (route.c retries or bounces them); the
  *     same bytes go out again, ids unchanged, so a peer that had handled
@@ -45,6 +48,9 @@
 #include <stddef.h>
 
 #define XS2S_NS_SM "urn:xmpp:sm:3"
+/* When the engine stops, a link with unacknowledged stanzas asks for an ack
+ * and closes once it came, or after this long (then they are bounced). */
+#define XS2S_SM_STOP_WAIT_MS 2000
 
 struct xs2s_routes;
 struct xs2s_link;
@@ -102,6 +108,10 @@ uint32_t xs2s_sm_next_ms(const struct xs2s_routes *rt, const struct xs2s_link *l
 /* Link id on slot went down: its unacknowledged stanzas go back to the
  * front of their routes' queues, in order; the slot's state is cleared. */
 void xs2s_sm_link_down(struct xs2s_routes *rt, uint8_t slot, unsigned link);
+/* Stanzas written on l not acknowledged yet. */
+unsigned xs2s_sm_unacked(const struct xs2s_routes *rt, const struct xs2s_link *l);
+/* Ask for an ack now (the engine stops): an <r/> unless one is out. */
+void xs2s_sm_request_now(struct xs2s_routes *rt, struct xs2s_link *l);
 /* Status: slot's state when it belongs to link (NULL otherwise). */
 const struct xs2s_sm *xs2s_sm_of(const struct xs2s_routes *rt, const struct xs2s_link *l);
 const char *xs2s_sm_state_name(const struct xs2s_sm *sm);
@@ -123,6 +133,12 @@ static inline void xs2s_sm_after_write(struct xs2s_routes *rt, struct xs2s_link 
 {
 	(void)rt, (void)l, (void)now;
 }
+static inline unsigned xs2s_sm_unacked(const struct xs2s_routes *rt, const struct xs2s_link *l)
+{
+	(void)rt, (void)l;
+	return 0;
+}
+static inline void xs2s_sm_request_now(struct xs2s_routes *rt, struct xs2s_link *l) { (void)rt, (void)l; }
 #endif
 
 #endif

@@ -278,6 +278,42 @@ static const struct sc_step sm_resend_after_cut[] = {
 };
 SC_TEST(sm_resend_after_cut, SC_RETRY)
 
+/* Stopping with unacknowledged stanzas: <r/> first, the stream closes once
+ * the ack came (nothing bounced that the peer handled) ... */
+static const struct sc_step sm_stop_waits_for_ack[] = {
+	APP_RAW_TRACKED(MSG("m1", "one"), XS2S_OK),
+	INCLUDE(sm_out_open),
+	EXPECT(PA, SM_ENABLE MSG("m1", "one")),
+	SEND(PA, SM_ENABLED),
+	STOP(),
+	EXPECT(PA, SM_R),
+	APP_EVENT_NONE(),
+	SEND(PA, SM_A("1")),
+	APP_EVENT("done m1 sent"),
+	EXPECT(PA, STREAM_CLOSE),
+	INBOX_EMPTY(),
+	END(),
+};
+SC_TEST(sm_stop_waits_for_ack, 0)
+
+/* ... or after XS2S_SM_STOP_WAIT_MS without one: then it is bounced. */
+static const struct sc_step sm_stop_no_ack[] = {
+	APP_RAW_TRACKED(MSG("m1", "one"), XS2S_OK),
+	INCLUDE(sm_out_open),
+	EXPECT(PA, SM_ENABLE MSG("m1", "one")),
+	SEND(PA, SM_ENABLED),
+	STOP(),
+	EXPECT(PA, SM_R),
+	ADVANCE(1999),
+	EXPECT_NOTHING(PA),
+	APP_EVENT_NONE(),
+	ADVANCE(1),
+	EXPECT(PA, STREAM_CLOSE),
+	APP_EVENT("done m1 bounced remote-server-not-found "),
+	END(),
+};
+SC_TEST(sm_stop_no_ack, 0)
+
 /* Without retry (deadline 0) a cut bounces what was not acknowledged. */
 static const struct sc_step sm_cut_no_retry[] = {
 	APP_RAW(MSG("m1", "one"), XS2S_OK),
@@ -643,6 +679,8 @@ int main(void)
 		cmocka_unit_test(test_sm_in_enable),
 		cmocka_unit_test(test_sm_resend_after_cut),
 		cmocka_unit_test(test_sm_cut_no_retry),
+		cmocka_unit_test(test_sm_stop_waits_for_ack),
+		cmocka_unit_test(test_sm_stop_no_ack),
 #endif
 		cmocka_unit_test(test_retry_lost_before_auth),
 		cmocka_unit_test(test_retry_until_deadline),
