@@ -39,6 +39,7 @@ void xs2s_config_defaults(struct xs2s_config *cfg)
 #if CONFIG_XS2S_COMPONENTS
 	cfg->component_listen = CONFIG_XS2S_COMPONENT_LISTEN;
 	cfg->route_deadline_s = CONFIG_XS2S_ROUTE_DEADLINE_S;
+	cfg->stream_management = IS_ENABLED_XS2S(CONFIG_XS2S_SM);
 #endif
 }
 
@@ -160,6 +161,9 @@ int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 	xs2s_link_bufs_init(&c->bufs);
 	xs2s_routes_init(&c->routes, &c->evq);
 	c->routes.deadline_s = cfg->route_deadline_s;
+#if CONFIG_XS2S_SM
+	c->routes.sm_on = cfg->stream_management;
+#endif
 	xs2s_app_init(&c->app, &c->env, eng, xs2s_s2s_send, c);
 	rc = xs2s_app_acct_start(&c->app, cfg);
 	if (rc != XS2S_OK)

@@ -302,7 +302,7 @@ static void s2s_in_header(struct xs2s_core *c, struct xs2s_slot *s)
 		 * authentication (3), before or after a SASL restart. */
 		char feat[512];
 		const char *auth = xs2s_auth_offers(&c->env, l, &s->auth);
-		int n = snprintf(feat, sizeof feat, "%s" XS2S_SM_FEATURE, auth);
+		int n = snprintf(feat, sizeof feat, "%s%s", auth, c->routes.sm_on ? XS2S_SM_FEATURE : "");
 
 		xs2s_link_send_features(l, n > 0 && (size_t)n < sizeof feat ? feat : auth);
 #else

@@ -120,6 +120,7 @@ struct xs2s_routes {
 	unsigned retries;             /* attempts made again after a failure */
 	unsigned expired;             /* routes failed at their deadline after retrying */
 #if CONFIG_XS2S_SM
+	bool sm_on;                               /* offered and used (the engine's configuration) */
 	struct xs2s_sm sm[CONFIG_XS2S_MAX_LINKS]; /* per link slot (route/sm.h) */
 	unsigned unacked, unacked_high;           /* entries awaiting an ack, high-water */
 	unsigned sm_acked, sm_resent;             /* stanzas acknowledged; taken back from a dead link */

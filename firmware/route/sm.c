@@ -24,6 +24,7 @@ void xs2s_sm_init(struct xs2s_routes *rt)
 		rt->sm[i].uhead = rt->sm[i].utail = XS2S_QNIL;
 	}
 	rt->unacked = rt->unacked_high = rt->sm_acked = rt->sm_resent = rt->sm_enabled = 0;
+	rt->sm_on = true;
 }
 
 const struct xs2s_sm *xs2s_sm_of(const struct xs2s_routes *rt, const struct xs2s_link *l)
@@ -139,7 +140,7 @@ void xs2s_sm_note_features(struct xs2s_routes *rt, const struct xs2s_link *l, co
 
 	/* The latest features count (after SASL, a fresh set). */
 	if (sm->state <= XS2S_SM_OFFERED)
-		sm->state = offered ? XS2S_SM_OFFERED : XS2S_SM_OFF;
+		sm->state = offered && rt->sm_on ? XS2S_SM_OFFERED : XS2S_SM_OFF;
 }
 
 void xs2s_sm_start(struct xs2s_routes *rt, struct xs2s_link *l)
@@ -251,7 +252,7 @@ void xs2s_sm_element(struct xs2s_routes *rt, struct xs2s_link *l, const struct x
 	if (!strcmp(name, "enable")) {
 		/* XEP-0198 3: not before authentication, not twice; no
 		 * resumption (a 'resume' request is ignored: 5). */
-		if (l->dir != XS2S_DIR_IN || !authenticated || sm->state != XS2S_SM_OFF) {
+		if (l->dir != XS2S_DIR_IN || !authenticated || sm->state != XS2S_SM_OFF || !rt->sm_on) {
 			XS2S_LOGW(l->id, "<enable/> %s: <failed/>", !authenticated ? "before authentication" : "again");
 			if (xs2s_link_write(l, failed, sizeof failed - 1) != XS2S_OK)
 				xs2s_link_abort(l, XS2S_WHY_RESOURCE, "no room for <failed/>");
