@@ -20,10 +20,13 @@ class Setup:
                neither offered nor used, encryption not required); c2s keeps
                its certificate. Only for servers listing the failure mode
                'peer-without-starttls' in PeerServer.failure_modes.
+    smacks     XEP-0198 stream management on s2s (Prosody: mod_smacks with
+               smacks_enabled_s2s = true); for the feature 'stream-management'.
     """
 
-    def __init__(self, trust_ca, secure_auth, s2s_tls=True):
+    def __init__(self, trust_ca, secure_auth, s2s_tls=True, smacks=False):
         self.trust_ca, self.secure_auth, self.s2s_tls = trust_ca, secure_auth, s2s_tls
+        self.smacks = smacks
 
 
 class S2sView:
