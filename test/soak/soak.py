@@ -131,6 +131,7 @@ class Soak:
         self.stop_sending = threading.Event()
         self.stop_all = threading.Event()
         self.samples = []                # (t, domain, pid, rss_kb, pools, links)
+        self.counters = {}               # (domain, pid): its counters at its last sample
         self.t0 = None
         self.problems = []
         self.anomalies = []
@@ -273,6 +274,7 @@ class Soak:
                     self.anomalies.append(f'{node.domain}: status: {e}')
                     continue
             pools = {k: v for k, v in st.get('pools', {}).items()}
+            self.counters[(node.domain, pid)] = st.get('counters', {})
             self.samples.append((now - self.t0, node.domain, pid, rss, pools, len(st.get('links', []))))
 
     def sampler(self):
@@ -491,6 +493,9 @@ class Soak:
         if skipped:
             print(f'   watch lines skipped (slow watcher; the inbox still counts them): {skipped}')
         self.print_trends()
+        keys = ('retries', 'retry_expired', 'sm_enabled', 'sm_acked', 'sm_resent')
+        tot = {k: sum(c.get(k, 0) for c in self.counters.values()) for k in keys}
+        print('   counters (every process, at its last sample): ' + ', '.join(f'{k} {v}' for k, v in tot.items()))
         if self.anomalies:
             print('   anomalies:')
             for x in self.anomalies[:20]:
@@ -503,7 +508,8 @@ class Soak:
         summary = {'minutes': a.minutes, 'duration_s': round(dur), 'daemons': a.daemons, 'rate': a.rate,
                    'counts': counts, 'bounced_by_condition': bounce_conds, 'lost_by_cause': {k: len(v) for k, v in lost_why.items()},
                    'restarts': {n.domain: len(n.restarts) for n in self.nodes}, 'faults': faults,
-                   'connections': len(byid), 'plans': plans, 'trends': self.trends, 'problems': self.problems}
+                   'connections': len(byid), 'plans': plans, 'trends': self.trends, 'problems': self.problems,
+                   'counters': {f'{d}/{pid}': c for (d, pid), c in self.counters.items()}}
         if a.json:
             with open(a.json, 'w') as f:
                 json.dump(summary, f, indent=1)
