@@ -358,6 +358,40 @@ static const struct sc_step retry_lost_before_auth[] = {
 };
 SC_TEST(retry_lost_before_auth, SC_RETRY)
 
+/* Two SRV candidates (the first refuses): each new link tries the next
+ * candidate after a refusal (link.c), and a link lost before
+ * authentication is retried with a new link after the backoff (1 s, then
+ * 2 s), which again goes through the candidates; the third attempt
+ * delivers. */
+static const struct sc_step retry_next_candidate_then_backoff[] = {
+	APP_SEND("u@a.test", "x@two.test", "one", XS2S_OK),
+	ACCEPT(PA, "b.test"),
+	LOG_HAS("connect to 192.0.2.9:5269 failed"),
+	EXPECT(PA, HDR("a.test", "two.test")),
+	ABORT(PA),
+	JSON_HAS("\"retrying\":[{\"local\":\"a.test\",\"remote\":\"two.test\",\"state\":\"retry\",\"next_ms\":1000,"
+		 "\"attempt\":2"),
+	ADVANCE(1000),
+	ACCEPT(PA2, "b.test"),
+	EXPECT(PA2, HDR("a.test", "two.test")),
+	ABORT(PA2),
+	JSON_HAS("\"next_ms\":2000,\"attempt\":3"),
+	ADVANCE(1999),
+	NO_CONNECT("b.test"),
+	ADVANCE(1),
+	ACCEPT(PX, "b.test"),
+	EXPECT(PX, HDR("a.test", "two.test")),
+	SEND(PX, HDR_ID("two.test", "a.test", "out-3") FEATURES_DB),
+	DBKEY("k3", "two.test", "a.test", "out-3"),
+	EXPECT(PX, "<db:result from='a.test' to='two.test'>${k3}</db:result>"),
+	SEND(PX, "<db:result from='two.test' to='a.test' type='valid'/>"),
+	EXPECT(PX, APP_MSG("u@a.test", "x@two.test", "i1", "one")),
+	STATUS_HAS("retries 2"),
+	INBOX_EMPTY(),
+	END(),
+};
+SC_TEST(retry_next_candidate_then_backoff, SC_RETRY | SC_DNS)
+
 /* Connection refused every time: attempts after 1, 2, 4, 8, 16, 16 ... s
  * (doubling, capped at CONFIG_XS2S_RETRY_BACKOFF_MAX_MS) while the oldest
  * stanza is younger than the deadline; then the queue is bounced in order
@@ -683,6 +717,7 @@ int main(void)
 		cmocka_unit_test(test_sm_stop_no_ack),
 #endif
 		cmocka_unit_test(test_retry_lost_before_auth),
+		cmocka_unit_test(test_retry_next_candidate_then_backoff),
 		cmocka_unit_test(test_retry_until_deadline),
 		cmocka_unit_test(test_retry_not_on_refusal),
 		cmocka_unit_test(test_retry_system_shutdown),
