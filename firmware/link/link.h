@@ -123,6 +123,8 @@ enum xs2s_why {
 	XS2S_WHY_UNSUPPORTED_FEATURE, /* unsupported-feature */
 	XS2S_WHY_UNSUPPORTED_STANZA_TYPE, /* unsupported-stanza-type */
 	XS2S_WHY_UNSUPPORTED_VERSION, /* unsupported-version */
+	XS2S_WHY_SM_H_TOO_HIGH,       /* undefined-condition with XEP-0198's <handled-count-too-high/> (6): the
+				       * error is written by route/sm.c (it does not fit the close reserve) */
 	XS2S_WHY__COUNT
 };
 

@@ -181,7 +181,7 @@ static void sm_ack_one(struct xs2s_routes *rt, struct xs2s_sm *sm)
 	e->next = XS2S_QNIL;
 }
 
-/* A decimal h in 0 .. 2^32 - 1 (XEP-0198 4: xs:unsignedInt). */
+/* A decimal h in 0 .. 2^32 - 1 (XEP-0198 4; its schema, 12: xs:unsignedInt). */
 static bool sm_parse_h(const char *s, uint32_t *h)
 {
 	uint64_t v = 0;
@@ -213,10 +213,16 @@ static void sm_on_a(struct xs2s_routes *rt, struct xs2s_link *l, struct xs2s_sm 
 	}
 	n = h - sm->acked; /* newly acknowledged, mod 2^32 (XEP-0198 4) */
 	if (n > sm->unacked) {
-		/* XEP-0198 4: an h above what was sent is undefined-condition
-		 * (handled-count-too-high). */
-		xs2s_link_abort(l, XS2S_WHY_UNDEFINED_CONDITION,
-				"handled-count-too-high: <a h='%lu'/> but %lu stanza(s) sent (XEP-0198 4)",
+		/* XEP-0198 6: an h above what was sent: undefined-condition with
+		 * <handled-count-too-high h send-count/>, and the stream closes. */
+		char err[256];
+		int len = snprintf(err, sizeof err, "<stream:error><undefined-condition xmlns='" XS2S_NS_STREAM_ERR
+				   "'/><handled-count-too-high xmlns='" XS2S_NS_SM "' h='%lu' send-count='%lu'/>"
+				   "</stream:error>", (unsigned long)h, (unsigned long)sm->sent);
+
+		xs2s_link_abort(l, len > 0 && (size_t)len < sizeof err && xs2s_link_write(l, err, (size_t)len) == XS2S_OK
+					   ? XS2S_WHY_SM_H_TOO_HIGH : XS2S_WHY_UNDEFINED_CONDITION,
+				"handled-count-too-high: <a h='%lu'/> but %lu stanza(s) sent (XEP-0198 6)",
 				(unsigned long)h, (unsigned long)sm->sent);
 		return;
 	}

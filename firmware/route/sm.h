@@ -21,8 +21,8 @@
  *   <a h='n'/>: the entries up to n (mod 2^32) are acknowledged: their
  *     completions fire (XS2S_EV_SENT) and their bytes go back to the pool;
  *     an h that acknowledges more than was sent ends the stream with
- *     undefined-condition ("handled-count-too-high", [4]); an <a/> without
- *     a valid h: invalid-xml.
+ *     undefined-condition and <handled-count-too-high h send-count/> [6];
+ *     an <a/> without a valid h: invalid-xml.
  *   <r/>: <a h='handled'/> with the stanzas handled since <enable/> or
  *     <enabled/> was received [4].
  *   the engine stops: a link with unacknowledged stanzas sends <r/> and

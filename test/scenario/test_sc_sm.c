@@ -40,6 +40,9 @@
 #define SM_ENABLED "<enabled xmlns='" NS_SM "'/>"
 #define SM_R "<r xmlns='" NS_SM "'/>"
 #define SM_A(h) "<a xmlns='" NS_SM "' h='" h "'/>"
+#define SM_H_TOO_HIGH(h, sent) "<stream:error><undefined-condition xmlns='" NS_STREAM_ERR "'/>" \
+			       "<handled-count-too-high xmlns='" NS_SM "' h='" h "' send-count='" sent "'/>" \
+			       "</stream:error></stream:stream>"
 /* b.test's features with stream management offered (as Prosody's mod_smacks
  * does on s2s: <sm/> for urn:xmpp:sm:3). */
 #define FEATURES_DB_SM "<stream:features><dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>" \
@@ -131,16 +134,17 @@ static const struct sc_step sm_done_on_ack[] = {
 };
 SC_TEST(sm_done_on_ack, 0)
 
-/* XEP-0198 4: an h that acknowledges more than was sent is a stream error,
- * undefined-condition (handled-count-too-high); what is unacknowledged is
- * bounced (a misbehaving peer: no retry). */
+/* XEP-0198 6: an h that acknowledges more than was sent is a stream error,
+ * undefined-condition with <handled-count-too-high/> (its h and our
+ * send-count); what is unacknowledged is bounced (a misbehaving peer: no
+ * retry). */
 static const struct sc_step sm_h_too_high[] = {
 	APP_RAW(MSG("m1", "one"), XS2S_OK),
 	INCLUDE(sm_out_open),
 	EXPECT(PA, SM_ENABLE MSG("m1", "one")),
 	SEND(PA, SM_ENABLED),
 	SEND(PA, SM_A("2")),
-	EXPECT(PA, STREAM_ERROR("undefined-condition")),
+	EXPECT(PA, SM_H_TOO_HIGH("2", "1")),
 	LOG_HAS("handled-count-too-high: <a h='2'/> but 1 stanza(s) sent"),
 	INBOX("x@b.test", "u@a.test", "error", "remote-server-not-found", "one"),
 	CLOSE(PA),
@@ -169,7 +173,7 @@ static const struct sc_step sm_h_wrapped[] = {
 	EXPECT(PA, SM_ENABLE MSG("m1", "one")),
 	SEND(PA, SM_ENABLED),
 	SEND(PA, SM_A("4294967295")),
-	EXPECT(PA, STREAM_ERROR("undefined-condition")),
+	EXPECT(PA, SM_H_TOO_HIGH("4294967295", "1")),
 	INBOX("x@b.test", "u@a.test", "error", "remote-server-not-found", "one"),
 	CLOSE(PA),
 	END(),
