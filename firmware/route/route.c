@@ -96,7 +96,7 @@ int xs2s_route_add(struct xs2s_routes *rt, enum xs2s_dir dir, const char *local,
 	free_r->failed_link = 0;
 	free_r->queued = 0;
 	free_r->tries = 0;
-	free_r->retry_ms = 0;
+	free_r->retry_ms = xs2s_port_now_ms() - (uint32_t)CONFIG_XS2S_RETRY_BACKOFF_MAX_MS; /* no attempt lately */
 	free_r->qhead = free_r->qtail = XS2S_QNIL;
 	free_r->vstate = XS2S_VF_NONE;
 	free_r->vlink = 0;
@@ -356,10 +356,16 @@ void xs2s_route_link_down(struct xs2s_routes *rt, uint8_t slot, unsigned link, e
 			r->link = 0; /* unbound: retried, or the engine bounces its queue, then releases it */
 			if (retry && r->queued && r->state != XS2S_RT_FAILED) {
 				/* Retry before bouncing: at once after a link that had
-				 * worked, else after the doubling backoff. */
+				 * worked (and was not itself a retry of the last
+				 * CONFIG_XS2S_RETRY_BACKOFF_MAX_MS: a peer that
+				 * accepts and drops every link gets the backoff), else
+				 * after the doubling backoff. */
+				bool quick = was_valid &&
+					     now - r->retry_ms >= (uint32_t)CONFIG_XS2S_RETRY_BACKOFF_MAX_MS;
+
 				r->fail_cond = (uint8_t)cond;
-				r->tries = was_valid ? 0 : (uint8_t)(r->tries < 255 ? r->tries + 1 : 255);
-				route_retry_at(rt, (int)i, now, was_valid ? 0 : route_backoff(r->tries));
+				r->tries = quick ? 0 : (uint8_t)(r->tries < 255 ? r->tries + 1 : 255);
+				route_retry_at(rt, (int)i, now, quick ? 0 : route_backoff(r->tries));
 				continue;
 			}
 			xs2s_route_set(rt, (int)i, XS2S_RT_FAILED, XS2S_AUTH_NONE, cond);

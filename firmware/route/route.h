@@ -26,7 +26,8 @@
  *   engine's configuration: deadline_s); any other route FAILS
  *   (bounce, in order). RETRY (unbound, its queue kept, new stanzas
  *   queue too) -> WAIT on a new link when its time comes: at once when its
- *   link had been authenticated, else after CONFIG_XS2S_RETRY_BACKOFF_MS,
+ *   link had been authenticated (and was not opened in the last
+ *   CONFIG_XS2S_RETRY_BACKOFF_MAX_MS), else after CONFIG_XS2S_RETRY_BACKOFF_MS,
  *   doubled per failure up to CONFIG_XS2S_RETRY_BACKOFF_MAX_MS (the link
  *   itself already tried every address the lookup gave, link.c). Past the
  *   deadline, or when the engine stops: FAILED with the last link's

@@ -318,6 +318,41 @@ static const struct sc_step sm_stop_no_ack[] = {
 };
 SC_TEST(sm_stop_no_ack, 0)
 
+/* A peer that accepts, authenticates and drops each link: the first cut is
+ * retried at once, the second (its link only just opened) after the
+ * backoff, so that such a peer does not get a tight reconnect loop. */
+static const struct sc_step sm_cut_twice_backoff[] = {
+	APP_RAW(MSG("m1", "one"), XS2S_OK),
+	INCLUDE(sm_out_open),
+	EXPECT(PA, SM_ENABLE MSG("m1", "one")),
+	SEND(PA, SM_ENABLED),
+	ABORT(PA),
+	ACCEPT(PA2, "b.test"),
+	EXPECT(PA2, HDR("a.test", "b.test")),
+	SEND(PA2, HDR_ID("b.test", "a.test", "out-2") FEATURES_DB_SM),
+	DBKEY("kb2", "b.test", "a.test", "out-2"),
+	EXPECT(PA2, "<db:result from='a.test' to='b.test'>${kb2}</db:result>"),
+	SEND(PA2, "<db:result from='b.test' to='a.test' type='valid'/>"),
+	EXPECT(PA2, SM_ENABLE MSG("m1", "one")),
+	ABORT(PA2),
+	JSON_HAS("\"next_ms\":1000,\"attempt\":2"),
+	NO_CONNECT("b.test"),
+	ADVANCE(CONFIG_XS2S_RETRY_BACKOFF_MS),
+	ACCEPT(PX, "b.test"),
+	EXPECT(PX, HDR("a.test", "b.test")),
+	SEND(PX, HDR_ID("b.test", "a.test", "out-3") FEATURES_DB_SM),
+	DBKEY("kb3", "b.test", "a.test", "out-3"),
+	EXPECT(PX, "<db:result from='a.test' to='b.test'>${kb3}</db:result>"),
+	SEND(PX, "<db:result from='b.test' to='a.test' type='valid'/>"),
+	EXPECT(PX, SM_ENABLE MSG("m1", "one")),
+	SEND(PX, SM_ENABLED SM_A("1")),
+	JSON_HAS("\"sm\":\"on\",\"unacked\":0"),
+	STATUS_HAS("retries 2"),
+	INBOX_EMPTY(),
+	END(),
+};
+SC_TEST(sm_cut_twice_backoff, SC_RETRY)
+
 /* Without retry (deadline 0) a cut bounces what was not acknowledged. */
 static const struct sc_step sm_cut_no_retry[] = {
 	APP_RAW(MSG("m1", "one"), XS2S_OK),
@@ -717,6 +752,7 @@ int main(void)
 		cmocka_unit_test(test_sm_in_enable),
 		cmocka_unit_test(test_sm_resend_after_cut),
 		cmocka_unit_test(test_sm_cut_no_retry),
+		cmocka_unit_test(test_sm_cut_twice_backoff),
 		cmocka_unit_test(test_sm_stop_waits_for_ack),
 		cmocka_unit_test(test_sm_stop_no_ack),
 #endif
