@@ -229,9 +229,9 @@ size-xs2sd: $(O)/xs2sd
 endif
 
 # A feature that is off is not in the image: no dialback, SASL, DNS,
-# component, XEP-0288 or direct TLS symbol in a build configured without it
+# component, XEP-0198, XEP-0288 or direct TLS symbol in a build configured without it
 # (firmware/*/objects.mk, #if CONFIG_XS2S_DIRECT_TLS).
-OPTIONAL_SYMS := $(if $(CONFIG_XS2S_AUTH_DIALBACK),,xs2s_db_) $(if $(CONFIG_XS2S_AUTH_SASL_EXTERNAL),,xs2s_sasl_) \
+OPTIONAL_SYMS := $(if $(CONFIG_XS2S_SM),,xs2s_sm_) $(if $(CONFIG_XS2S_AUTH_DIALBACK),,xs2s_db_) $(if $(CONFIG_XS2S_AUTH_SASL_EXTERNAL),,xs2s_sasl_) \
 	$(if $(CONFIG_XS2S_DNS),,xs2s_dns_) $(if $(CONFIG_XS2S_ACCOUNTS_PRESENCE),,xs2s_account_ xs2s_app_acct_) \
 	$(if $(CONFIG_XS2S_COMPONENTS),,xs2s_comp xs2s_sha1 xs2s_link_open_comp) $(if $(CONFIG_XS2S_BIDI),,xs2s_bidi_) \
 	$(if $(CONFIG_XS2S_DIRECT_TLS),,xs2s_tls_alpn xs2s_link_open_in_tls)

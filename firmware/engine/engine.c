@@ -41,6 +41,8 @@ void xs2s_config_defaults(struct xs2s_config *cfg)
 #endif
 #if CONFIG_XS2S_COMPONENTS
 	cfg->component_listen = CONFIG_XS2S_COMPONENT_LISTEN;
+	cfg->route_deadline_s = CONFIG_XS2S_ROUTE_DEADLINE_S;
+	cfg->stream_management = IS_ENABLED_XS2S(CONFIG_XS2S_SM);
 #endif
 	cfg->ping_idle_s = CONFIG_XS2S_PING_IDLE_S;
 	cfg->ping_timeout_s = CONFIG_XS2S_PING_TIMEOUT_S;
@@ -228,6 +230,10 @@ int xs2s_engine_start(struct xs2s_engine *eng, const struct xs2s_config *cfg)
 	xs2s_xml_init(&c->xml);
 	xs2s_link_bufs_init(&c->bufs);
 	xs2s_routes_init(&c->routes, &c->evq);
+	c->routes.deadline_s = cfg->route_deadline_s;
+#if CONFIG_XS2S_SM
+	c->routes.sm_on = cfg->stream_management;
+#endif
 	xs2s_app_init(&c->app, &c->env, eng, xs2s_s2s_send, c);
 	rc = xs2s_app_acct_start(&c->app, cfg);
 	if (rc != XS2S_OK)
@@ -370,6 +376,28 @@ static void engine_step(struct xs2s_core *c, struct xs2s_slot *s, uint8_t got)
 	engine_settle(c);
 }
 
+/* Stopping: a link that waited for its acks closes once they came (or the
+ * wait is over). The time left to wait, UINT32_MAX when none waits. */
+static uint32_t engine_stop_wait(struct xs2s_core *c, uint32_t now)
+{
+	uint32_t end = c->stop_ms + XS2S_SM_STOP_WAIT_MS, left = UINT32_MAX;
+	unsigned i;
+
+	if (!c->stopping)
+		return left;
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
+		struct xs2s_link *l = &c->slot[i].link;
+
+		if (!xs2s_link_live(l))
+			continue;
+		if (!xs2s_sm_unacked(&c->routes, l) || XS2S_TIME_REACHED(now, end))
+			xs2s_link_abort(l, XS2S_WHY_SHUTDOWN, "shutting down");
+		else
+			left = end - now;
+	}
+	return left;
+}
+
 int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 {
 	struct xs2s_core *c = xs2s_core_of(eng);
@@ -380,6 +408,10 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 
 	if (c->magic != XS2S_CORE_MAGIC)
 		return XS2S_EINVAL;
+	left = engine_stop_wait(c, now);
+	xs2s_engine_drain(c);
+	if (left < timeout_ms)
+		timeout_ms = left;
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
 		const struct xs2s_link *l = &c->slot[i].link;
 
@@ -404,6 +436,11 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 		left = XS2S_TIME_REACHED(now, l->deadline_ms) ? 0 : l->deadline_ms - now;
 		if (left < timeout_ms)
 			timeout_ms = left;
+#if CONFIG_XS2S_SM
+		left = xs2s_sm_next_ms(&c->routes, l, now); /* an <r/> due, an <a/> waiting for room */
+		if (left < timeout_ms)
+			timeout_ms = left;
+#endif
 		if ((fds[n].want = xs2s_link_poll_want(l)) != 0) {
 			fds[n].sock = l->sock;
 			fds[n].got = 0;
@@ -439,6 +476,9 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 	left = xs2s_resolve_next_ms(&c->res, now);
 	if (left < timeout_ms)
 		timeout_ms = left;
+	left = xs2s_route_retry_next_ms(&c->routes, now); /* routes waiting to retry */
+	if (left < timeout_ms)
+		timeout_ms = left;
 	left = xs2s_app_busy(&c->app) ? 0 : xs2s_app_next_ms(&c->app, now);
 	if (left < timeout_ms)
 		timeout_ms = left;
@@ -463,6 +503,9 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 		if (s->link.state == XS2S_LS_FREE)
 			continue;
 		xs2s_s2s_kick(c, s);
+#if CONFIG_XS2S_SM
+		xs2s_sm_timer(&c->routes, &s->link, now);
+#endif
 		if (xs2s_link_has_work(&s->link) || xs2s_bq_len(&s->link.out))
 			engine_step(c, s, 0);
 		xs2s_link_timer(&s->link, now);
@@ -473,6 +516,8 @@ int xs2s_engine_poll(struct xs2s_engine *eng, uint32_t timeout_ms)
 		engine_settle(c);
 	}
 	xs2s_slots_free_done(c);
+	engine_settle(c);
+	xs2s_s2s_retry(c, xs2s_port_now_ms()); /* routes whose retry is due: new links */
 	engine_settle(c);
 	/* The application's timers: iq requests past their deadline. */
 	xs2s_app_run(&c->app, xs2s_port_now_ms());
@@ -489,10 +534,24 @@ void xs2s_engine_stop(struct xs2s_engine *eng)
 		return;
 	if (!c->stopping)
 		xs2s_app_acct_stop(&c->app); /* accounts: unavailable, before the streams close */
+	if (!c->stopping)
+		c->stop_ms = xs2s_port_now_ms();
 	c->stopping = true;
-	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++)
-		if (xs2s_link_live(&c->slot[i].link))
-			xs2s_link_abort(&c->slot[i].link, XS2S_WHY_SHUTDOWN, "shutting down");
+	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
+		struct xs2s_link *l = &c->slot[i].link;
+
+		if (!xs2s_link_live(l))
+			continue;
+		if (xs2s_sm_unacked(&c->routes, l) && l->state == XS2S_LS_OPEN) {
+			/* XEP-0198: ask what the peer handled before closing, so
+			 * that it is not bounced (engine_stop_wait closes it). */
+			xs2s_sm_request_now(&c->routes, l);
+			continue;
+		}
+		xs2s_link_abort(l, XS2S_WHY_SHUTDOWN, "shutting down");
+	}
+	xs2s_engine_drain(c);
+	xs2s_s2s_retry_cancel(c); /* what waits to retry is bounced */
 	xs2s_engine_drain(c);
 }
 
@@ -500,7 +559,8 @@ bool xs2s_engine_idle(struct xs2s_engine *eng)
 {
 	const struct xs2s_core *c = xs2s_core_of(eng);
 
-	return c->magic != XS2S_CORE_MAGIC || (c->links_used == 0 && !xs2s_app_busy(&c->app));
+	return c->magic != XS2S_CORE_MAGIC ||
+	       (c->links_used == 0 && !c->routes.retrying && !xs2s_app_busy(&c->app));
 }
 
 void xs2s_engine_fini(struct xs2s_engine *eng)
@@ -514,6 +574,8 @@ void xs2s_engine_fini(struct xs2s_engine *eng)
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++)
 		if (c->slot[i].link.state != XS2S_LS_FREE)
 			xs2s_link_abort(&c->slot[i].link, XS2S_WHY_CUT, "engine finished");
+	xs2s_engine_drain(c);
+	xs2s_s2s_retry_cancel(c);
 	xs2s_engine_drain(c);
 	xs2s_slots_free_done(c);
 	xs2s_engine_drain(c);

@@ -84,6 +84,8 @@ struct xs2s_slot {
 struct xs2s_core {
 	uint32_t magic;
 	bool stopping;
+	uint32_t stop_ms;                 /* when stopping began: links with unacknowledged stanzas wait for
+					   * their acks until stop_ms + XS2S_SM_STOP_WAIT_MS (route/sm.h) */
 	bool bounce_wait;                 /* a failed route's bounces wait for room in the local queue */
 	unsigned next_id;                 /* link ids: never reused */
 	unsigned links_used, links_high;  /* slots in use, high-water */
@@ -171,6 +173,11 @@ int xs2s_s2s_send(void *core, const char *from, const char *to, const char *xml,
 		  const struct xs2s_stanza_meta *meta);
 /* Bounce what failed routes still hold, now that the local queue has room. */
 void xs2s_s2s_bounce_retry(struct xs2s_core *c);
+/* Routes waiting to retry whose time has come: a new link each (or they
+ * fail at their deadline). */
+void xs2s_s2s_retry(struct xs2s_core *c, uint32_t now);
+/* Every route waiting to retry fails (the engine stops). */
+void xs2s_s2s_retry_cancel(struct xs2s_core *c);
 /* Give links with room in their output their routes' queued stanzas. */
 void xs2s_s2s_kick(struct xs2s_core *c, struct xs2s_slot *s);
 /* Whether slot s's inbound stream must wait (hold_in) before it hands up

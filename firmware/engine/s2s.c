@@ -52,11 +52,25 @@
  *   bounces           an error goes back to the sender (RFC 6120 8.3.1): a
  *                     local sender's inbox, or an error stanza from the
  *                     recipient to a component or a remote sender.
+ * Stream management (XEP-0198, route/sm.h)
+ *   features          in: <sm/> offered with the authentication offers
+ *                     (once TLS is up) and after SASL; out: noted.
+ *   urn:xmpp:sm:3     enable/enabled/failed/r/a go to route/sm.c; a
+ *                     stanza handled on an inbound stream is counted.
+ * Retry before bouncing (route.h)
+ *   a link goes down  retryable reasons (connect refused or timed out, TLS
+ *                     failed, connection lost, setup timeout, resource,
+ *                     the peer's transient stream errors) keep the queues
+ *                     of its routes (RETRY); the poll round opens a new
+ *                     link when one is due; past its deadline (or when
+ *                     stopping) the queue is bounced.
  * Events
- *   LINK_DOWN         the route table fails the link's outbound routes and
- *                     the verifications it carried; a component's name is
- *                     free again.
- *   ROUTE_READY (out) the link is open; its queue goes out.
+ *   LINK_DOWN         the route table takes back the link's unacknowledged
+ *                     stanzas, retries or fails its outbound routes and
+ *                     fails the verifications it carried; a component's
+ *                     name is free again.
+ *   ROUTE_READY (out) the link is open; <enable/> when the peer offered
+ *                     stream management; its queue goes out.
  *   ROUTE_FAILED      its queue is bounced in order (with the failed link's
  *                     reason); then it is released.
  *   SENT              the application's completion: handed to a stream.
@@ -87,6 +101,8 @@ static void s2s_comp_deliver(struct xs2s_core *c, int k, const char *from, const
 static int s2s_comp_take(struct xs2s_core *c, int k, const char *from, const char *xml, size_t len,
 			 const struct xs2s_stanza_meta *meta);
 #endif
+
+static void s2s_retry_route(struct xs2s_core *c, int idx, uint32_t now);
 
 static struct xs2s_slot *s2s_slot_of(struct xs2s_core *c, const struct xs2s_route *r)
 {
@@ -147,12 +163,17 @@ static void s2s_dialback_out(struct xs2s_core *c, struct xs2s_slot *s)
 /* The outbound route (local, remote), bound to a link: found, piggybacked
  * onto a live link to remote, or on a new link. XS2S_ENOMEM when no route or
  * link slot is left. */
-static int s2s_out_route(struct xs2s_core *c, const char *local, const char *remote)
+static int s2s_out_route(struct xs2s_core *c, const char *local, const char *remote, bool need_link)
 {
 	struct xs2s_slot *s;
 	unsigned i;
 	int r = xs2s_route_find(&c->routes, XS2S_DIR_OUT, local, remote, 0);
 
+	if (r != XS2S_ROUTE_NONE && c->routes.r[r].state == XS2S_RT_RETRY && need_link) {
+		/* Waiting to retry, but a db:verify must go out now: try now. */
+		s2s_retry_route(c, r, xs2s_port_now_ms());
+		return c->routes.r[r].state == XS2S_RT_WAIT ? r : XS2S_ENOMEM;
+	}
 	if (r != XS2S_ROUTE_NONE)
 		return r;
 	/* XEP-0288: the peer's own bidirectional stream, where it authenticated
@@ -212,7 +233,7 @@ int xs2s_s2s_send(void *core, const char *from, const char *to, const char *xml,
 		XS2S_LOGI(0, "stanza from %s to %s refused: %s", from, to, why);
 		return s2s_bounce(c, from, to, xml, len, meta, XS2S_STE_NOT_ALLOWED, why);
 	}
-	r = s2s_out_route(c, from, to);
+	r = s2s_out_route(c, from, to, false);
 
 	if (r < 0)
 		return r;
@@ -327,8 +348,19 @@ static void s2s_in_header(struct xs2s_core *c, struct xs2s_slot *s)
 	if (l->peer_domain[0] && !s2s_policy_in(c, l, l->peer_domain))
 		return;
 	xs2s_bidi_header(c, s, authenticated);
-	if (l->st.version1)
+	if (l->st.version1) {
+#if CONFIG_XS2S_SM
+		/* XEP-0198 2: <sm/> among the features; enabling waits for
+		 * authentication (3), before or after a SASL restart. */
+		char feat[512];
+		const char *auth = xs2s_auth_offers(&c->env, l, &s->auth);
+		int n = snprintf(feat, sizeof feat, "%s%s", auth, c->routes.sm_on ? XS2S_SM_FEATURE : "");
+
+		xs2s_link_send_features(l, n > 0 && (size_t)n < sizeof feat ? feat : auth);
+#else
 		xs2s_link_send_features(l, xs2s_auth_offers(&c->env, l, &s->auth));
+#endif
+	}
 	if (authenticated)
 		xs2s_link_authenticated(l);
 }
@@ -340,6 +372,9 @@ static void s2s_out_features(struct xs2s_core *c, struct xs2s_slot *s, const str
 	int own = xs2s_route_on_link(&c->routes, XS2S_DIR_OUT, l->local_domain, l->peer_domain, l->id);
 
 	xs2s_auth_note_features(&s->auth, l, features);
+#if CONFIG_XS2S_SM
+	xs2s_sm_note_features(&c->routes, l, features);
+#endif
 	if (s->auth.sasl == XS2S_SASL_DONE) {
 		/* The features after SASL success: the stream's own pair is valid. */
 		if (own != XS2S_ROUTE_NONE && c->routes.r[own].state == XS2S_RT_ASKED) {
@@ -490,7 +525,7 @@ static void s2s_db_request(struct xs2s_core *c, struct xs2s_slot *s, const struc
 		/* XEP-0288 2.2: never on the stream that asked. */
 		vs = s2s_verify_slot(c, m->local, m->remote);
 	} else {
-		out = s2s_out_route(c, m->local, m->remote);
+		out = s2s_out_route(c, m->local, m->remote, true);
 		vs = out < 0 ? NULL : &c->slot[c->routes.r[out].slot];
 	}
 	if (!vs) {
@@ -603,6 +638,9 @@ static void s2s_stanza(struct xs2s_core *c, struct xs2s_slot *s, const struct xs
 		return;
 	}
 	xs2s_link_stanza_in(l);
+#if CONFIG_XS2S_SM
+	xs2s_sm_handled(&c->routes, l); /* XEP-0198 4: handled, whatever the answer */
+#endif
 	xs2s_policy_rate_take(&c->policy, &s->rate, xs2s_port_now_ms());
 	xs2s_live_from(c, fd, xs2s_port_now_ms()); /* its domain is alive */
 	if (xs2s_live_is_answer(st)) {
@@ -656,6 +694,10 @@ static void s2s_element(struct xs2s_core *c, struct xs2s_slot *s, const struct x
 			xs2s_link_abort(l, XS2S_WHY_UNSUPPORTED_STANZA_TYPE, "unsupported SASL element <%s/>", name);
 	} else if (IS_ENABLED_XS2S(CONFIG_XS2S_BIDI) && !strcmp(ns, XS2S_NS_BIDI) && !strcmp(name, "bidi")) {
 		xs2s_bidi_request_in(c, s, el);
+#if CONFIG_XS2S_SM
+	} else if (!strcmp(ns, XS2S_NS_SM) && l->state != XS2S_LS_HEADER) {
+		xs2s_sm_element(&c->routes, l, el, xs2s_route_any_valid(&c->routes, l->id));
+#endif
 	} else if (!strcmp(ns, XS2S_NS_DIALBACK) && (!strcmp(name, "result") || !strcmp(name, "verify"))) {
 		if (l->state == XS2S_LS_HEADER || (l->dir == XS2S_DIR_OUT && l->state < XS2S_LS_AUTH))
 			xs2s_link_abort(l, XS2S_WHY_NOT_AUTHORIZED, "dialback before stream negotiation");
@@ -975,6 +1017,81 @@ void xs2s_s2s_bounce_retry(struct xs2s_core *c)
 			s2s_bounce_queue(c, (int)i);
 }
 
+/* ---- retry before bouncing ---- */
+
+/* Whether what ended link l may go differently on a new attempt: transport
+ * and setup failures and the peer's transient stream errors (RFC 6120
+ * 4.9.3: connection-timeout, internal-server-error,
+ * remote-connection-failed, reset, resource-constraint, system-shutdown);
+ * not refusals (not-authorized, host-unknown, policy-violation, ...), an
+ * unresolvable name, or our own stop. */
+static bool s2s_retryable(const struct xs2s_link *l)
+{
+	switch (l->why) {
+	case XS2S_WHY_CONNECT_FAILED:
+	case XS2S_WHY_CONNECT_TIMEOUT:
+	case XS2S_WHY_NO_ROOM:
+	case XS2S_WHY_TLS_FAILED:
+	case XS2S_WHY_TLS_NO_MEMORY:
+	case XS2S_WHY_LOST:
+	case XS2S_WHY_PEER_CLOSED:
+	case XS2S_WHY_IDLE:
+	case XS2S_WHY_SETUP_TIMEOUT:
+	case XS2S_WHY_RESOURCE:
+		return true;
+	case XS2S_WHY_PEER_STREAM_ERROR:
+		switch (l->peer_se) {
+		case XS2S_SE_CONNECTION_TIMEOUT:
+		case XS2S_SE_INTERNAL_SERVER_ERROR:
+		case XS2S_SE_REMOTE_CONNECTION_FAILED:
+		case XS2S_SE_RESET:
+		case XS2S_SE_RESOURCE_CONSTRAINT:
+		case XS2S_SE_SYSTEM_SHUTDOWN:
+			return true;
+		default:
+			return false;
+		}
+	default:
+		return false;
+	}
+}
+
+/* Route idx (RETRY) tries again on a new link, or waits longer when no
+ * slot is free; past its deadline, or when stopping, it fails. */
+static void s2s_retry_route(struct xs2s_core *c, int idx, uint32_t now)
+{
+	struct xs2s_route *r = &c->routes.r[idx];
+	struct xs2s_slot *s;
+
+	if (c->stopping || xs2s_route_expired(&c->routes, idx, now)) {
+		xs2s_route_retry_fail(&c->routes, idx);
+		return;
+	}
+	s = xs2s_admit_outbound(c, r->remote);
+	if (!s) {
+		xs2s_route_retry_later(&c->routes, idx, now);
+		return;
+	}
+	xs2s_link_open_out(&s->link, &c->env, &c->res, (uint8_t)(s - c->slot), ++c->next_id, r->local, r->remote);
+	xs2s_route_rebind(&c->routes, idx, (uint8_t)(s - c->slot), s->link.id);
+}
+
+void xs2s_s2s_retry(struct xs2s_core *c, uint32_t now)
+{
+	unsigned i;
+
+	for (i = 0; xs2s_route_next_due(&c->routes, now, &i); i++)
+		s2s_retry_route(c, (int)i, now);
+}
+
+void xs2s_s2s_retry_cancel(struct xs2s_core *c)
+{
+	unsigned i;
+
+	for (i = 0; c->routes.retrying && i < XS2S_ROUTES; i++)
+		xs2s_route_retry_fail(&c->routes, (int)i);
+}
+
 /* The route an event names, or NULL when it has been freed since. */
 static struct xs2s_route *s2s_route_of(struct xs2s_core *c, const struct xs2s_ev *e)
 {
@@ -990,7 +1107,9 @@ void xs2s_s2s_event(struct xs2s_core *c, const struct xs2s_ev *e)
 
 	switch (e->type) {
 	case XS2S_EV_LINK_DOWN:
-		xs2s_route_link_down(&c->routes, e->id, (enum xs2s_stanza_err)e->cond);
+		xs2s_route_link_down(&c->routes, (uint8_t)e->idx, e->id, (enum xs2s_stanza_err)e->cond,
+				     !c->stopping && c->slot[e->idx].link.id == e->id && s2s_retryable(&c->slot[e->idx].link),
+				     xs2s_port_now_ms());
 #if CONFIG_XS2S_COMPONENTS
 		s2s_comp_down(c, e);
 #endif
@@ -999,6 +1118,9 @@ void xs2s_s2s_event(struct xs2s_core *c, const struct xs2s_ev *e)
 		if (!(r = s2s_route_of(c, e)) || r->dir != XS2S_DIR_OUT || !(s = s2s_slot_of(c, r)))
 			break;
 		xs2s_link_authenticated(&s->link);
+#if CONFIG_XS2S_SM
+		xs2s_sm_start(&c->routes, &s->link); /* XEP-0198 3: after authentication, before the stanzas */
+#endif
 		xs2s_route_flush(&c->routes, e->idx, &s->link);
 		/* After the queue: accounts send their presence to subscribers there (app/account.h). */
 		xs2s_app_acct_route_ready(&c->app, r->local, r->remote);

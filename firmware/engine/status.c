@@ -38,6 +38,30 @@ static size_t status_ram(const struct xs2s_core *c, const struct xs2s_link *l)
 	return xs2s_link_ram(l, c->tls.arena.owner_used[l->slot + 1]) + sizeof(struct xs2s_auth_state);
 }
 
+/* XEP-0198 on the link: "off", "offered", "requested" or "on". */
+static const char *status_sm(const struct xs2s_core *c, const struct xs2s_link *l)
+{
+#if CONFIG_XS2S_SM
+	return xs2s_sm_state_name(xs2s_sm_of(&c->routes, l));
+#else
+	(void)c, (void)l;
+	return "off";
+#endif
+}
+
+/* Stanzas written on l that its peer has not acknowledged yet. */
+static unsigned status_unacked(const struct xs2s_core *c, const struct xs2s_link *l)
+{
+#if CONFIG_XS2S_SM
+	const struct xs2s_sm *sm = xs2s_sm_of(&c->routes, l);
+
+	return sm ? sm->unacked : 0;
+#else
+	(void)c, (void)l;
+	return 0;
+#endif
+}
+
 static unsigned status_age(const struct xs2s_link *l)
 {
 	return (unsigned)((xs2s_port_now_ms() - l->created_ms) / XS2S_MS_PER_S);
@@ -77,6 +101,10 @@ static void status_pools(const struct xs2s_core *c, xs2s_pool_fn add, void *ctx)
 	add(ctx, "routes", "items", rt->used, rt->high, XS2S_ROUTES, rt->refused);
 	add(ctx, "queue", "bytes", rt->pool.used, rt->pool.high, rt->pool.size, rt->queue_refused);
 	add(ctx, "queue_stanzas", "items", rt->queued, rt->queued_high, XS2S_QUEUE_ENTRIES, rt->queue_refused);
+#if CONFIG_XS2S_SM
+	/* Queue entries written and waiting for the peer's ack (XEP-0198). */
+	add(ctx, "unacked", "items", rt->unacked, rt->unacked_high, CONFIG_XS2S_MAX_LINKS * CONFIG_XS2S_SM_UNACKED, 0);
+#endif
 	add(ctx, "inbox", "bytes", c->app.inbox_used, c->app.inbox_high, sizeof c->app.inbox, c->app.inbox_refused);
 	add(ctx, "scratch", "bytes", 0, c->app.scratch_high, sizeof c->app.scratch - 1, 0);
 	add(ctx, "handlers", "items", c->app.handlers_used, c->app.handlers_high, CONFIG_XS2S_APP_HANDLERS,
@@ -135,6 +163,13 @@ static void status_counters(const struct xs2s_core *c, status_counter_fn add, vo
 	add(ctx, "policy_denied_out", c->policy.denied_out);
 	add(ctx, "rate_delayed", c->policy.delayed);
 	add(ctx, "rate_cut", c->policy.cut);
+	add(ctx, "retries", c->routes.retries);
+	add(ctx, "retry_expired", c->routes.expired);
+#if CONFIG_XS2S_SM
+	add(ctx, "sm_enabled", c->routes.sm_enabled);
+	add(ctx, "sm_acked", c->routes.sm_acked);
+	add(ctx, "sm_resent", c->routes.sm_resent);
+#endif
 }
 
 static void status_counter_text(void *ctx, const char *name, unsigned value)
@@ -197,9 +232,9 @@ int xs2s_status_text(struct xs2s_engine *eng, char *buf, size_t cap)
 
 	xs2s_w_init(&w, buf, cap);
 	xs2s_w_fmt(&w, "xs2s %s: %u link%s\n", c->env.domains[0], c->links_used, c->links_used == 1 ? "" : "s");
-	xs2s_w_fmt(&w, "%-4s %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %6s %5s %5s %9s %9s %7s\n", "ID", "DIR",
-		   "LOCAL", "REMOTE", "STATE", "TRANSPORT", "TLS", "CIPHER", "AUTH", "CERT", "AGE", "IN", "OUT",
-		   "BYTES_IN", "BYTES_OUT", "RAM");
+	xs2s_w_fmt(&w, "%-4s %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %6s %5s %5s %9s %9s %7s %-9s %7s\n", "ID",
+		   "DIR", "LOCAL", "REMOTE", "STATE", "TRANSPORT", "TLS", "CIPHER", "AUTH", "CERT", "AGE", "IN", "OUT",
+		   "BYTES_IN", "BYTES_OUT", "RAM", "SM", "UNACKED");
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
 		const struct xs2s_link *l = &c->slot[i].link;
 
@@ -207,16 +242,32 @@ int xs2s_status_text(struct xs2s_engine *eng, char *buf, size_t cap)
 			continue;
 		char in[XS2S_U64_DEC], out[XS2S_U64_DEC];
 
-		xs2s_w_fmt(&w, "%-4u %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %5lus %5lu %5lu %9s %9s %7lu\n", l->id,
+		xs2s_w_fmt(&w, "%-4u %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %5lus %5lu %5lu %9s %9s %7lu %-9s %7u\n",
+			   l->id,
 			   xs2s_bidi_dir_name(&c->slot[i]), l->local_domain[0] ? l->local_domain : "-",
 			   l->peer_domain[0] ? l->peer_domain : "-", xs2s_link_state_name(l->state),
 			   status_transport(l), l->tls.version[0] ? l->tls.version : "-",
 			   l->tls.cipher[0] ? l->tls.cipher : "-", status_auth(c, l), xs2s_cert_verdict_name(l->cert),
 			   (unsigned long)status_age(l), (unsigned long)l->stanzas_in, (unsigned long)l->stanzas_out,
-			   xs2s_u64_dec(in, l->bytes_in), xs2s_u64_dec(out, l->bytes_out), (unsigned long)status_ram(c, l));
+			   xs2s_u64_dec(in, l->bytes_in), xs2s_u64_dec(out, l->bytes_out), (unsigned long)status_ram(c, l),
+			   status_sm(c, l), status_unacked(c, l));
 	}
 	status_totals(c, &plain, &tls, &direct, &unknown);
 	xs2s_w_fmt(&w, "totals: plain %u, starttls %u, directtls %u, unknown %u\n", plain, tls, direct, unknown);
+	if (c->routes.retrying) {
+		uint32_t now = xs2s_port_now_ms();
+
+		xs2s_w_raw(&w, "retrying:\n");
+		for (i = 0; i < XS2S_ROUTES; i++) {
+			const struct xs2s_route *r = &c->routes.r[i];
+
+			if (r->state == XS2S_RT_RETRY)
+				xs2s_w_fmt(&w, "  %s -> %s: %s, next attempt in %lu ms (attempt %u), %u queued\n", r->local,
+					   r->remote, xs2s_route_state_name(r),
+					   (unsigned long)(XS2S_TIME_REACHED(now, r->retry_ms) ? 0 : r->retry_ms - now),
+					   r->tries + 1u, r->queued);
+		}
+	}
 	xs2s_w_raw(&w, "pools:\n");
 	status_pools(c, status_pool_text, &w);
 	xs2s_port_pools(status_pool_text, &w);
@@ -275,7 +326,28 @@ int xs2s_status_json(struct xs2s_engine *eng, char *buf, size_t cap)
 				xs2s_w_fmt(&w, ",\"dir\":\"%s\"", r->dir == XS2S_DIR_IN ? "in" : "out");
 			xs2s_w_raw(&w, "}");
 		}
-		xs2s_w_fmt(&w, "],\"ram_bytes\":%lu}", (unsigned long)status_ram(c, l));
+		xs2s_w_fmt(&w, "],\"ram_bytes\":%lu,\"sm\":\"%s\",\"unacked\":%u}", (unsigned long)status_ram(c, l),
+			   status_sm(c, l), status_unacked(c, l));
+	}
+	xs2s_w_raw(&w, "],\"retrying\":[");
+	{
+		uint32_t now = xs2s_port_now_ms();
+		unsigned k, n = 0;
+
+		for (k = 0; k < XS2S_ROUTES && c->routes.retrying; k++) {
+			const struct xs2s_route *r = &c->routes.r[k];
+
+			if (r->state != XS2S_RT_RETRY)
+				continue;
+			xs2s_w_raw(&w, n++ ? ",{\"local\":" : "{\"local\":");
+			xs2s_w_json(&w, r->local);
+			xs2s_w_raw(&w, ",\"remote\":");
+			xs2s_w_json(&w, r->remote);
+			xs2s_w_fmt(&w, ",\"state\":\"%s\",\"next_ms\":%lu,\"attempt\":%u,\"queued\":%u}",
+				   xs2s_route_state_name(r),
+				   (unsigned long)(XS2S_TIME_REACHED(now, r->retry_ms) ? 0 : r->retry_ms - now), r->tries + 1u,
+				   r->queued);
+		}
 	}
 	status_totals(c, &plain, &tls, &direct, &unknown);
 	xs2s_w_fmt(&w, "],\"totals\":{\"plain\":%u,\"starttls\":%u,\"directtls\":%u,\"unknown\":%u},\"pools\":{", plain,

@@ -58,6 +58,9 @@ struct xs2s_config {
 	const char *secure_auth_exceptions; /* space-separated domains exempt from it */
 	const char *host_map;          /* space-separated "domain=addr:port" entries, after CONFIG_XS2S_HOST_MAP */
 	const char *dns_server;        /* "ADDR[:PORT]"; NULL: CONFIG_XS2S_DNS_SERVER, then the port's */
+	bool stream_management;        /* XEP-0198 on s2s streams (CONFIG_XS2S_SM builds; default on) */
+	uint32_t route_deadline_s;     /* a failed route retries while its oldest stanza is younger than this
+					* (CONFIG_XS2S_ROUTE_DEADLINE_S); 0: bounce on the first failure */
 	/* Device accounts (xs2s_app.h; CONFIG_XS2S_ACCOUNTS_PRESENCE, else accounts must be NULL or "") */
 	const char *accounts;          /* space-separated bare JIDs declared at start (CONFIG_XS2S_ACCOUNTS) */
 	enum xs2s_sub_policy sub_policy; /* how they answer subscription requests */

@@ -124,6 +124,8 @@ static const struct link_why {
 	[XS2S_WHY_UNSUPPORTED_STANZA_TYPE] = PEER_FAULT(XS2S_SE_UNSUPPORTED_STANZA_TYPE),
 	[XS2S_WHY_UNSUPPORTED_VERSION] = PEER_FAULT(XS2S_SE_UNSUPPORTED_VERSION),
 	[XS2S_WHY_DEAD_PEER] = { XS2S_SE_CONNECTION_TIMEOUT, XS2S_STE_REMOTE_SERVER_TIMEOUT, XS2S_CLOSE_FLUSH, true },
+	/* the stream error is already out (route/sm.c): the end tag follows */
+	[XS2S_WHY_SM_H_TOO_HIGH] = { XS2S_SE_NONE, RSNF, XS2S_CLOSE_FLUSH, true },
 #undef PEER_FAULT
 #undef RSNF
 };
@@ -914,6 +916,13 @@ static void link_on_stream_error(struct xs2s_link *l, const struct xs2s_el *st)
 		if ((unsigned char)*p < 0x20 || *p == 0x7f)
 			*p = ' ';
 	l->peer_closed = true; /* RFC 6120 4.9.1.1: the stream is over */
+	if (has_c && l->close == XS2S_CLOSE_NONE) {
+		unsigned i; /* its condition, for the layers above (retry or not) */
+
+		for (i = 1; i < XS2S_SE__COUNT; i++)
+			if (!strcmp(xs2s_el_name(&c), xs2s_stream_err_name((enum xs2s_stream_err)i)))
+				l->peer_se = (uint8_t)i;
+	}
 	xs2s_link_abort(l, XS2S_WHY_PEER_STREAM_ERROR, "peer %s sent stream error <%s/>%s%s%s", l->peer_domain,
 			has_c ? xs2s_el_name(&c) : "undefined-condition", text[0] ? ": '" : "", text, text[0] ? "'" : "");
 }

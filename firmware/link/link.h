@@ -127,6 +127,8 @@ enum xs2s_why {
 	XS2S_WHY_UNSUPPORTED_VERSION, /* unsupported-version */
 	XS2S_WHY_DEAD_PEER,           /* connection-timeout: no answer to our XEP-0199 ping (engine/live.c);
 				       * its stanzas bounce with remote-server-timeout */
+	XS2S_WHY_SM_H_TOO_HIGH,       /* undefined-condition with XEP-0198's <handled-count-too-high/> (6): the
+				       * error is written by route/sm.c (it does not fit the close reserve) */
 	XS2S_WHY__COUNT
 };
 
@@ -155,6 +157,7 @@ struct xs2s_link {
 	enum xs2s_link_kind kind;     /* read-only above */
 	enum xs2s_close_mode close;   /* read-only above */
 	enum xs2s_why why;            /* first reason the link ends, read-only above */
+	uint8_t peer_se;              /* WHY_PEER_STREAM_ERROR: its condition (enum xs2s_stream_err), read-only above */
 	unsigned id;                  /* shown in logs and status, never reused; read-only above */
 	uint8_t slot;                 /* the engine's slot index */
 	bool posted_down;             /* XS2S_EV_LINK_DOWN is out */

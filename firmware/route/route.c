@@ -6,7 +6,7 @@
 
 static const char *const route_state_names[] = {
 	[XS2S_RT_FREE] = "free", [XS2S_RT_WAIT] = "pending", [XS2S_RT_ASKED] = "sent",
-	[XS2S_RT_VALID] = "valid", [XS2S_RT_FAILED] = "failed",
+	[XS2S_RT_VALID] = "valid", [XS2S_RT_FAILED] = "failed", [XS2S_RT_RETRY] = "retry",
 };
 
 const char *xs2s_route_state_name(const struct xs2s_route *r)
@@ -14,7 +14,7 @@ const char *xs2s_route_state_name(const struct xs2s_route *r)
 	/* An inbound route being verified is "pending" for the operator. */
 	if (r->dir == XS2S_DIR_IN && r->state == XS2S_RT_ASKED)
 		return "pending";
-	return r->state <= XS2S_RT_FAILED ? route_state_names[r->state] : "?";
+	return r->state <= XS2S_RT_RETRY ? route_state_names[r->state] : "?";
 }
 
 void xs2s_routes_init(struct xs2s_routes *rt, struct xs2s_evq *evq)
@@ -29,6 +29,9 @@ void xs2s_routes_init(struct xs2s_routes *rt, struct xs2s_evq *evq)
 	rt->evq = evq;
 	rt->used = rt->high = rt->refused = 0;
 	rt->queued = rt->queued_high = rt->queue_refused = 0;
+	rt->retrying = rt->retries = rt->expired = 0;
+	rt->deadline_s = CONFIG_XS2S_ROUTE_DEADLINE_S;
+	xs2s_sm_init(rt);
 	xs2s_arena_init(&rt->pool, rt->pool_mem, sizeof rt->pool_mem, "queue");
 }
 
@@ -45,8 +48,8 @@ int xs2s_route_find(const struct xs2s_routes *rt, enum xs2s_dir dir, const char 
 	for (i = 0; i < XS2S_ROUTES; i++) {
 		const struct xs2s_route *r = &rt->r[i];
 
-		if (route_is(r, dir, local, remote) && r->state != XS2S_RT_FAILED && r->link &&
-		    (!link || r->link == link))
+		if (route_is(r, dir, local, remote) && r->state != XS2S_RT_FAILED &&
+		    (r->link ? !link || r->link == link : !link && r->state == XS2S_RT_RETRY))
 			return (int)i;
 	}
 	return XS2S_ROUTE_NONE;
@@ -92,6 +95,8 @@ int xs2s_route_add(struct xs2s_routes *rt, enum xs2s_dir dir, const char *local,
 	free_r->link = link;
 	free_r->failed_link = 0;
 	free_r->queued = 0;
+	free_r->tries = 0;
+	free_r->retry_ms = xs2s_port_now_ms() - (uint32_t)CONFIG_XS2S_RETRY_BACKOFF_MAX_MS; /* no attempt lately */
 	free_r->qhead = free_r->qtail = XS2S_QNIL;
 	free_r->vstate = XS2S_VF_NONE;
 	free_r->vlink = 0;
@@ -111,6 +116,10 @@ void xs2s_route_set(struct xs2s_routes *rt, int idx, enum xs2s_route_state s, en
 	if (r->state != s)
 		XS2S_LOGD(r->link, "route %s %s %s: %s -> %s", r->dir == XS2S_DIR_IN ? "in" : "out", r->local, r->remote,
 			  route_state_names[r->state], route_state_names[s]);
+	if (r->state == XS2S_RT_RETRY && s != XS2S_RT_RETRY)
+		rt->retrying--;
+	else if (r->state != XS2S_RT_RETRY && s == XS2S_RT_RETRY)
+		rt->retrying++;
 	r->state = (uint8_t)s;
 	if (s == XS2S_RT_VALID) {
 		r->method = (uint8_t)method;
@@ -158,6 +167,8 @@ static int route_enqueue(struct xs2s_routes *rt, struct xs2s_route *r, const cha
 		goto refused;
 	memcpy(e->data, xml, len);
 	e->len = (uint16_t)len;
+	e->route = (uint16_t)(r - rt->r);
+	e->t_ms = xs2s_port_now_ms();
 	e->meta = *meta;
 	e->next = XS2S_QNIL;
 	if (r->qtail == XS2S_QNIL)
@@ -203,28 +214,59 @@ int xs2s_route_send(struct xs2s_routes *rt, int idx, struct xs2s_link *l, const 
 		    const struct xs2s_stanza_meta *meta)
 {
 	struct xs2s_route *r = &rt->r[idx];
+	int rc;
 
-	if (r->state == XS2S_RT_VALID && !r->queued && xs2s_link_can_write(l, len)) {
-		int rc = xs2s_link_write_stanza(l, xml, len);
-
+	if (r->state == XS2S_RT_VALID && !r->queued && !xs2s_sm_tracking(rt, l) && xs2s_link_can_write(l, len)) {
+		rc = xs2s_link_write_stanza(l, xml, len);
 		if (rc == XS2S_OK && meta->track)
 			xs2s_evq_post(rt->evq, XS2S_EV_SENT, meta->track, 0, 0, 0);
 		return rc;
 	}
-	return route_enqueue(rt, r, xml, len, meta);
+	/* With stream management the bytes stay in the pool until acknowledged:
+	 * queued first, then written from the queue (XEP-0198 4). */
+	rc = route_enqueue(rt, r, xml, len, meta);
+	if (rc == XS2S_OK && r->state == XS2S_RT_VALID && xs2s_sm_tracking(rt, l))
+		xs2s_route_flush(rt, idx, l);
+	return rc;
+}
+
+/* Take the head entry off route idx's FIFO without freeing it. */
+static uint16_t route_unlink_head(struct xs2s_routes *rt, int idx)
+{
+	struct xs2s_route *r = &rt->r[idx];
+	uint16_t q = r->qhead;
+
+	r->qhead = rt->q[q].next;
+	if (r->qhead == XS2S_QNIL)
+		r->qtail = XS2S_QNIL;
+	rt->q[q].next = XS2S_QNIL;
+	r->queued--;
+	return q;
 }
 
 void xs2s_route_flush(struct xs2s_routes *rt, int idx, struct xs2s_link *l)
 {
 	const struct xs2s_qent *e;
+	bool wrote = false;
 
 	if (rt->r[idx].state != XS2S_RT_VALID)
 		return;
-	while ((e = xs2s_route_head(rt, idx)) != NULL && xs2s_link_can_write(l, e->len)) {
-		if (xs2s_link_write_stanza(l, e->data, e->len) == XS2S_OK && e->meta.track)
+	while ((e = xs2s_route_head(rt, idx)) != NULL && xs2s_link_can_write(l, e->len) &&
+	       xs2s_sm_room(rt, l, e->len)) {
+		if (xs2s_link_write_stanza(l, e->data, e->len) != XS2S_OK)
+			break; /* not written: it stays at the head */
+		wrote = true;
+		if (xs2s_sm_tracking(rt, l)) {
+			/* Kept until the peer acknowledges it (route/sm.h). */
+			xs2s_sm_push(rt, l, route_unlink_head(rt, idx));
+			continue;
+		}
+		if (e->meta.track)
 			xs2s_evq_post(rt->evq, XS2S_EV_SENT, e->meta.track, 0, 0, 0);
 		xs2s_route_drop_head(rt, idx);
 	}
+	if (wrote)
+		xs2s_sm_after_write(rt, l, xs2s_port_now_ms());
 }
 
 /* ---- links coming and going ---- */
@@ -235,6 +277,8 @@ static void route_free(struct xs2s_routes *rt, struct xs2s_route *r)
 
 	while (r->queued)
 		xs2s_route_drop_head(rt, idx); /* the engine bounced them already; never reached with stanzas */
+	if (r->state == XS2S_RT_RETRY)
+		rt->retrying--;
 	memset(r->key, 0, sizeof r->key);
 	r->state = XS2S_RT_FREE;
 	r->link = 0;
@@ -250,18 +294,80 @@ void xs2s_route_release(struct xs2s_routes *rt, int idx)
 		route_free(rt, r);
 }
 
-void xs2s_route_link_down(struct xs2s_routes *rt, unsigned link, enum xs2s_stanza_err cond)
+/* The wait before attempt tries + 1 of a route (tries >= 1). */
+static uint32_t route_backoff(unsigned tries)
+{
+	uint32_t ms = CONFIG_XS2S_RETRY_BACKOFF_MS;
+
+	while (--tries && ms < CONFIG_XS2S_RETRY_BACKOFF_MAX_MS)
+		ms *= 2;
+	return ms < CONFIG_XS2S_RETRY_BACKOFF_MAX_MS ? ms : CONFIG_XS2S_RETRY_BACKOFF_MAX_MS;
+}
+
+bool xs2s_route_expired(const struct xs2s_routes *rt, int idx, uint32_t t)
+{
+	const struct xs2s_qent *e = xs2s_route_head(rt, idx);
+
+	return !e || XS2S_TIME_REACHED(t, e->t_ms + rt->deadline_s * XS2S_MS_PER_S);
+}
+
+/* Route idx waits in RETRY until now + delay, unless that is past its
+ * deadline: then it fails (its bounce condition is already set). */
+static void route_retry_at(struct xs2s_routes *rt, int idx, uint32_t now, uint32_t delay)
+{
+	struct xs2s_route *r = &rt->r[idx];
+
+	if (!rt->deadline_s || xs2s_route_expired(rt, idx, now + delay)) {
+		if (r->tries > 1)
+			rt->expired++;
+		XS2S_LOGI(r->failed_link, "route out %s %s: deadline reached after %u attempt(s): bouncing", r->local,
+			  r->remote, r->tries);
+		xs2s_route_set(rt, idx, XS2S_RT_FAILED, XS2S_AUTH_NONE, (enum xs2s_stanza_err)r->fail_cond);
+		return;
+	}
+	if (r->state != XS2S_RT_RETRY) {
+		XS2S_LOGI(r->failed_link, "route out %s %s: %s -> retry in %lu ms (%u queued, attempt %u)", r->local,
+			  r->remote, route_state_names[r->state], (unsigned long)delay, r->queued, r->tries + 1u);
+		r->retry_ms = now + delay;
+		xs2s_route_set(rt, idx, XS2S_RT_RETRY, XS2S_AUTH_NONE, XS2S_STE_NONE);
+	}
+	r->retry_ms = now + delay;
+}
+
+void xs2s_route_link_down(struct xs2s_routes *rt, uint8_t slot, unsigned link, enum xs2s_stanza_err cond,
+			  bool retry, uint32_t now)
 {
 	unsigned i;
 
+#if CONFIG_XS2S_SM
+	xs2s_sm_link_down(rt, slot, link); /* unacknowledged stanzas back to their routes first */
+#else
+	(void)slot;
+#endif
 	for (i = 0; i < XS2S_ROUTES; i++) {
 		struct xs2s_route *r = &rt->r[i];
 
 		if (r->state == XS2S_RT_FREE)
 			continue;
 		if (r->dir == XS2S_DIR_OUT && r->link == link) {
+			bool was_valid = r->state == XS2S_RT_VALID;
+
 			r->failed_link = link;
-			r->link = 0; /* unbound: the engine bounces its queue, then releases it */
+			r->link = 0; /* unbound: retried, or the engine bounces its queue, then releases it */
+			if (retry && r->queued && r->state != XS2S_RT_FAILED) {
+				/* Retry before bouncing: at once after a link that had
+				 * worked (and was not itself a retry of the last
+				 * CONFIG_XS2S_RETRY_BACKOFF_MAX_MS: a peer that
+				 * accepts and drops every link gets the backoff), else
+				 * after the doubling backoff. */
+				bool quick = was_valid &&
+					     now - r->retry_ms >= (uint32_t)CONFIG_XS2S_RETRY_BACKOFF_MAX_MS;
+
+				r->fail_cond = (uint8_t)cond;
+				r->tries = quick ? 0 : (uint8_t)(r->tries < 255 ? r->tries + 1 : 255);
+				route_retry_at(rt, (int)i, now, quick ? 0 : route_backoff(r->tries));
+				continue;
+			}
 			xs2s_route_set(rt, (int)i, XS2S_RT_FAILED, XS2S_AUTH_NONE, cond);
 		} else if (r->dir == XS2S_DIR_IN && r->state == XS2S_RT_ASKED && r->vlink == link) {
 			/* The authoritative server cannot answer any more (XEP-0220 2.4). */
@@ -272,6 +378,64 @@ void xs2s_route_link_down(struct xs2s_routes *rt, unsigned link, enum xs2s_stanz
 				route_free(rt, r); /* abandoned: its own link is gone too */
 		}
 	}
+}
+
+bool xs2s_route_next_due(const struct xs2s_routes *rt, uint32_t now, unsigned *i)
+{
+	for (; *i < XS2S_ROUTES; (*i)++)
+		if (rt->r[*i].state == XS2S_RT_RETRY && XS2S_TIME_REACHED(now, rt->r[*i].retry_ms))
+			return true;
+	return false;
+}
+
+void xs2s_route_rebind(struct xs2s_routes *rt, int idx, uint8_t slot, unsigned link)
+{
+	struct xs2s_route *r = &rt->r[idx];
+
+	rt->retries++;
+	r->slot = slot;
+	r->link = link;
+	r->method = XS2S_AUTH_NONE;
+	XS2S_LOGI(link, "route out %s %s: retrying (attempt %u, %u queued)", r->local, r->remote, r->tries + 1u,
+		  r->queued);
+	xs2s_route_set(rt, idx, XS2S_RT_WAIT, XS2S_AUTH_NONE, XS2S_STE_NONE);
+}
+
+void xs2s_route_retry_later(struct xs2s_routes *rt, int idx, uint32_t now)
+{
+	struct xs2s_route *r = &rt->r[idx];
+
+	r->tries = (uint8_t)(r->tries < 255 ? r->tries + 1 : 255);
+	route_retry_at(rt, idx, now, route_backoff(r->tries));
+}
+
+void xs2s_route_retry_fail(struct xs2s_routes *rt, int idx)
+{
+	struct xs2s_route *r = &rt->r[idx];
+
+	if (r->state != XS2S_RT_RETRY)
+		return;
+	xs2s_route_set(rt, idx, XS2S_RT_FAILED, XS2S_AUTH_NONE, (enum xs2s_stanza_err)r->fail_cond);
+}
+
+uint32_t xs2s_route_retry_next_ms(const struct xs2s_routes *rt, uint32_t now)
+{
+	uint32_t best = UINT32_MAX;
+	unsigned i;
+
+	if (!rt->retrying)
+		return best;
+	for (i = 0; i < XS2S_ROUTES; i++) {
+		const struct xs2s_route *r = &rt->r[i];
+
+		if (r->state != XS2S_RT_RETRY)
+			continue;
+		if (XS2S_TIME_REACHED(now, r->retry_ms))
+			return 0;
+		if (r->retry_ms - now < best)
+			best = r->retry_ms - now;
+	}
+	return best;
 }
 
 void xs2s_route_link_freed(struct xs2s_routes *rt, unsigned link)

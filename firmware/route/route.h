@@ -19,9 +19,24 @@
  *     on a peer's inbound link, an in route on our outbound link, added
  *     VALID by the engine once that direction is authenticated there; the
  *     table treats them like any other route of their direction.
- *   A link going down fails its outbound routes (bounce), abandons the
- *   verifications it carried (the inbound side gets type=error) and keeps
- *   its inbound routes until the link is freed.
+ *   A link going down abandons the verifications it carried (the inbound
+ *   side gets type=error) and keeps its inbound routes until the link is
+ *   freed. Its outbound routes first take back what the peer did not
+ *   acknowledge (XEP-0198, route/sm.h: to the front of their queues); then
+ *   a route with stanzas queued goes to RETRY when the failure is one that
+ *   retrying can change (the engine says: connect refused or timed out, TLS
+ *   failed, connection lost, setup timeout, ...) and its oldest stanza is
+ *   younger than the deadline (CONFIG_XS2S_ROUTE_DEADLINE_S, or the
+ *   engine's configuration: deadline_s); any other route FAILS
+ *   (bounce, in order). RETRY (unbound, its queue kept, new stanzas
+ *   queue too) -> WAIT on a new link when its time comes: at once when its
+ *   link had been authenticated (and was not opened in the last
+ *   CONFIG_XS2S_RETRY_BACKOFF_MAX_MS), else after CONFIG_XS2S_RETRY_BACKOFF_MS,
+ *   doubled per failure up to CONFIG_XS2S_RETRY_BACKOFF_MAX_MS (the link
+ *   itself already tried every address the lookup gave, link.c). Past the
+ *   deadline, or when the engine stops: FAILED with the last link's
+ *   reason. Refusals (dialback invalid, SASL failure with no fallback,
+ *   not-authorized, host-unknown, policy) bounce at once.
  *
  * xs2s_route_set() is the only function that changes a route's state. It
  * posts XS2S_EV_ROUTE_READY / XS2S_EV_ROUTE_FAILED; verdicts that another
@@ -44,6 +59,7 @@
 #include "lib/types.h"
 #include "auth/auth.h"
 #include "link/link.h"
+#include "route/sm.h"
 
 #define XS2S_QUEUE_ENTRIES (CONFIG_XS2S_MAX_LINKS * CONFIG_XS2S_ROUTE_QUEUE)
 #define XS2S_ROUTE_NONE (-1)
@@ -55,6 +71,7 @@ enum xs2s_route_state {
 	XS2S_RT_ASKED,     /* out: db:result or SASL <auth/> sent; in: verifying */
 	XS2S_RT_VALID,     /* authenticated: stanzas may flow */
 	XS2S_RT_FAILED,    /* refused */
+	XS2S_RT_RETRY,     /* out: its link failed; waits for retry_ms to try a new one (queue kept) */
 };
 
 /* Where an inbound route's db:verify stands. */
@@ -73,7 +90,9 @@ struct xs2s_route {
 	unsigned link;     /* that link's id; 0: unbound (its link is gone) */
 	unsigned failed_link; /* out: the link whose going down failed it (its reason goes with the bounces) */
 	uint16_t gen;      /* bumped when freed: events for an old route are ignored */
-	uint8_t queued;    /* stanzas waiting */
+	uint16_t queued;   /* stanzas waiting (unacknowledged ones come back here when a link dies) */
+	uint8_t tries;     /* out: failed attempts in a row (the backoff doubles with each) */
+	uint32_t retry_ms; /* RETRY: when the next attempt is due */
 	uint16_t qhead, qtail; /* FIFO of queue entries */
 	uint8_t vstate;    /* in: enum xs2s_verify_state */
 	unsigned vlink;    /* in: the outbound link id the db:verify goes on */
@@ -87,6 +106,8 @@ struct xs2s_route {
 struct xs2s_qent {
 	uint16_t next;     /* next entry of the route's FIFO, XS2S_QNIL at the end */
 	uint16_t len;
+	uint16_t route;    /* the route it belongs to */
+	uint32_t t_ms;     /* when it was first queued (CONFIG_XS2S_ROUTE_DEADLINE_S counts from here) */
 	char *data;        /* from the queue pool; NULL: the entry is free */
 	struct xs2s_stanza_meta meta;
 };
@@ -99,6 +120,17 @@ struct xs2s_routes {
 	unsigned refused;             /* routes refused: table or link full */
 	unsigned queued, queued_high; /* stanzas waiting, high-water */
 	unsigned queue_refused;       /* stanzas refused: route queue or pool full */
+	uint32_t deadline_s;          /* a failed route retries while its oldest stanza is younger (set by the engine) */
+	unsigned retrying;            /* routes in RETRY */
+	unsigned retries;             /* attempts made again after a failure */
+	unsigned expired;             /* routes failed at their deadline after retrying */
+#if CONFIG_XS2S_SM
+	bool sm_on;                               /* offered and used (the engine's configuration) */
+	struct xs2s_sm sm[CONFIG_XS2S_MAX_LINKS]; /* per link slot (route/sm.h) */
+	unsigned unacked, unacked_high;           /* entries awaiting an ack, high-water */
+	unsigned sm_acked, sm_resent;             /* stanzas acknowledged; taken back from a dead link */
+	unsigned sm_enabled;                      /* streams on which it was enabled */
+#endif
 	struct xs2s_arena pool;
 	_Alignas(16) unsigned char pool_mem[CONFIG_XS2S_QUEUE_POOL];
 };
@@ -140,10 +172,27 @@ void xs2s_route_flush(struct xs2s_routes *rt, int idx, struct xs2s_link *l);
 const struct xs2s_qent *xs2s_route_head(const struct xs2s_routes *rt, int idx);
 void xs2s_route_drop_head(struct xs2s_routes *rt, int idx);
 
-/* Link id stopped carrying traffic (bounce condition cond): its outbound
- * routes fail; verifications waiting on it get an error verdict; its
- * inbound routes stay until xs2s_route_link_freed. */
-void xs2s_route_link_down(struct xs2s_routes *rt, unsigned link, enum xs2s_stanza_err cond);
+/* Link id on slot stopped carrying traffic (bounce condition cond): its
+ * unacknowledged stanzas go back to their routes (route/sm.h); its
+ * outbound routes with stanzas queued go to RETRY when retry is true and
+ * their deadline allows, the others fail; verifications waiting on it get
+ * an error verdict; its inbound routes stay until xs2s_route_link_freed. */
+void xs2s_route_link_down(struct xs2s_routes *rt, uint8_t slot, unsigned link, enum xs2s_stanza_err cond,
+			  bool retry, uint32_t now);
+/* The next route in RETRY at or after *i whose attempt is due at now;
+ * false when none. */
+bool xs2s_route_next_due(const struct xs2s_routes *rt, uint32_t now, unsigned *i);
+/* The oldest stanza of route idx is past CONFIG_XS2S_ROUTE_DEADLINE_S at t. */
+bool xs2s_route_expired(const struct xs2s_routes *rt, int idx, uint32_t t);
+/* Route idx (RETRY) tries again on the new link (slot, id): WAIT. */
+void xs2s_route_rebind(struct xs2s_routes *rt, int idx, uint8_t slot, unsigned link);
+/* Route idx (RETRY) could not get a link now: the next attempt after the
+ * backoff, or FAILED when that is past its deadline. */
+void xs2s_route_retry_later(struct xs2s_routes *rt, int idx, uint32_t now);
+/* Route idx (RETRY) fails now (deadline, engine stopping). */
+void xs2s_route_retry_fail(struct xs2s_routes *rt, int idx);
+/* Milliseconds until the next retry is due (UINT32_MAX: none). */
+uint32_t xs2s_route_retry_next_ms(const struct xs2s_routes *rt, uint32_t now);
 /* Link id's slot is free again: its remaining routes go. */
 void xs2s_route_link_freed(struct xs2s_routes *rt, unsigned link);
 /* Free a FAILED route whose queue is empty and whose link is gone. */
@@ -167,7 +216,7 @@ void xs2s_route_verify_fail(struct xs2s_routes *rt, int idx, enum xs2s_stanza_er
 int xs2s_route_verify_answer(struct xs2s_routes *rt, unsigned vlink, const char *local, const char *remote,
 			     const char *id, const char *type);
 
-/* Status: the state name of a route ("pending", "sent", "valid", "failed"). */
+/* Status: the state name of a route ("pending", "sent", "valid", "failed", "retry"). */
 const char *xs2s_route_state_name(const struct xs2s_route *r);
 
 #endif

@@ -28,6 +28,7 @@ struct fake_sock {
 	bool unreachable;       /* UDP: the next recv reports port unreachable */
 	bool rgate, wgate;      /* BYTE, SPLIT: one recv / one send per poll round */
 	bool wshut;             /* TCP, engine's end: xs2s_port_shutdown_write (the far end sees EOF) */
+	size_t cut_left;        /* TCP: cut the connection after this many more bytes sent, plus one (0: never) */
 	uint16_t gen;           /* bumped when the slot is freed */
 	int peer;               /* TCP: index of the other end, -1 when gone */
 	int udp_server;         /* UDP: responder index, -1 for none */
@@ -46,6 +47,10 @@ struct fake_udp_server {
 };
 
 static struct fake_sock fake_socks[FAKE_SOCKS];
+static char fake_cut_addr[FAKE_ADDR_TEXT]; /* fake_tcp_cut: "" when none is armed */
+static bool fake_cut_acceptor;
+static size_t fake_cut_bytes;
+static unsigned fake_ncuts;
 static unsigned fake_socks_used, fake_socks_high;
 static char fake_holes[FAKE_HOLES][FAKE_ADDR_TEXT];
 static unsigned fake_nholes;
@@ -116,6 +121,7 @@ void fake_reset(uint64_t seed, enum fake_delivery mode, uint64_t split_seed)
 	fake_violation_first[0] = '\0';
 	fake_log_len = 0;
 	fake_log[0] = '\0';
+	fake_cut_addr[0] = '\0';
 }
 
 /* ---- socket table ---- */
@@ -170,6 +176,7 @@ static int fake_alloc(enum fake_kind kind, enum fake_owner owner)
 		s->cap = fake_capacity;
 		s->len = 0;
 		s->nbacklog = 0;
+		s->cut_left = 0;
 		if (++fake_socks_used > fake_socks_high)
 			fake_socks_high = fake_socks_used;
 		fake_nactivity++;
@@ -306,6 +313,10 @@ static int fake_tcp_pair(unsigned li, enum fake_owner conn_owner, const char *co
 	snprintf(fake_socks[a].addr, FAKE_ADDR_TEXT, "%s", conn_addr);
 	l->backlog[l->nbacklog++] = (unsigned)a;
 	*conn = c;
+	if (fake_cut_addr[0] && !strcmp(fake_cut_addr, l->addr)) {
+		fake_socks[fake_cut_acceptor ? a : c].cut_left = fake_cut_bytes + 1;
+		fake_cut_addr[0] = '\0';
+	}
 	return XS2S_OK;
 }
 
@@ -398,6 +409,28 @@ int xs2s_port_connect_done(xs2s_sock h)
 	return s->state == FT_OPEN ? XS2S_OK : XS2S_EIO;
 }
 
+/* fake_tcp_cut: the far end reads what it has, then EOF; s is reset. */
+static void fake_tcp_cut_now(struct fake_sock *s)
+{
+	if (s->peer >= 0) {
+		struct fake_sock *o = &fake_socks[s->peer];
+
+		o->peer = -1;
+		o->eof = true;
+		s->peer = -1;
+	}
+	s->reset = true;
+	s->len = 0;
+	s->cut_left = 0;
+	fake_ncuts++;
+	fake_nactivity++;
+}
+
+unsigned fake_tcp_cuts(void)
+{
+	return fake_ncuts;
+}
+
 int xs2s_port_send(xs2s_sock h, const void *p, size_t n)
 {
 	struct fake_sock *s = fake_get(h, FO_ENGINE, "send");
@@ -419,8 +452,19 @@ int xs2s_port_send(xs2s_sock h, const void *p, size_t n)
 		return 0;
 	if (s->wgate)
 		return XS2S_EWANTWRITE; /* this round's segment is gone */
+	if (s->cut_left == 1) {
+		fake_tcp_cut_now(s);
+		return XS2S_EIO;
+	}
+	if (s->cut_left && n > s->cut_left - 1)
+		n = s->cut_left - 1;
 	took = fake_pipe_put((unsigned)s->peer, p, fake_chunk(n));
 	s->wgate = took && fake_mode != FAKE_WHOLE;
+	if (s->cut_left) {
+		s->cut_left -= took;
+		if (s->cut_left == 1)
+			fake_tcp_cut_now(s); /* this send went through; the next one fails */
+	}
 	return took ? (int)took : XS2S_EWANTWRITE;
 }
 
@@ -719,6 +763,14 @@ unsigned long fake_activity(void) { return fake_nactivity; }
 void fake_set_capacity(size_t bytes)
 {
 	fake_capacity = bytes < 1 ? 1 : bytes > FAKE_PIPE_BYTES ? FAKE_PIPE_BYTES : bytes;
+}
+
+int fake_tcp_cut(const char *addr_port, bool from_acceptor, size_t bytes)
+{
+	snprintf(fake_cut_addr, sizeof fake_cut_addr, "%s", addr_port);
+	fake_cut_acceptor = from_acceptor;
+	fake_cut_bytes = bytes;
+	return XS2S_OK;
 }
 
 int fake_tcp_blackhole(const char *addr_port)

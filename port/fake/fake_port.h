@@ -91,6 +91,14 @@ unsigned long fake_activity(void);
 /* ---- TCP, the test's side ---- */
 /* Pipe capacity (1..FAKE_PIPE_BYTES) of connections made from now on. */
 void fake_set_capacity(size_t bytes);
+/* The next connection made to listener addr_port is cut once `bytes` bytes
+ * went from the connecting end to the accepting end (from_acceptor false)
+ * or the other way: the receiving end reads those bytes, then EOF; the
+ * sending end is reset (what it had not read is lost). bytes 0: at once,
+ * on the first send. One cut armed at a time; XS2S_OK. */
+int fake_tcp_cut(const char *addr_port, bool from_acceptor, size_t bytes);
+/* Cuts made so far (fake_tcp_cut). */
+unsigned fake_tcp_cuts(void);
 /* Connects to addr_port will never complete. */
 int fake_tcp_blackhole(const char *addr_port);
 /* A test-owned listener at addr_port ("192.0.2.2:5269"): XS2S_OK or

@@ -109,6 +109,8 @@ static void usage(FILE *f)
 #endif
 		"  --admin PATH            admin socket for xs2sctl                            [%s]\n"
 		"  --dialback-secret S     XEP-0185 secret (default: random at start)\n"
+		"  --route-deadline S      retry a failed route while its oldest stanza is younger (0: bounce at once) [%u]\n"
+		"  --stream-management on|off  XEP-0198 acks on s2s streams                   [%s]\n"
 #ifdef CONFIG_XS2S_COMPONENTS
 		"  --component NAME=SECRET XEP-0114 component serving domain NAME (repeatable; never logged)\n"
 		"  --component-listen ADDR:PORT  component listener (plaintext: keep it local) [%s]\n"
@@ -152,7 +154,8 @@ static void usage(FILE *f)
 		CONFIG_XS2S_DIRECT_TLS_LISTEN[0] ? CONFIG_XS2S_DIRECT_TLS_LISTEN : "none",
 #endif
 		CONFIG_XS2S_CERT_FILE, CONFIG_XS2S_KEY_FILE,
-		CONFIG_XS2S_CA_FILE, CONFIG_XS2S_POSIX_ADMIN_PATH,
+		CONFIG_XS2S_CA_FILE, CONFIG_XS2S_POSIX_ADMIN_PATH, (unsigned)CONFIG_XS2S_ROUTE_DEADLINE_S,
+		IS_ENABLED_XS2S(CONFIG_XS2S_SM) ? "on" : "off",
 #ifdef CONFIG_XS2S_COMPONENTS
 		CONFIG_XS2S_COMPONENT_LISTEN,
 #endif
@@ -682,7 +685,8 @@ enum { OPT_DOMAIN = 256, OPT_LISTEN, OPT_CERT, OPT_KEY, OPT_CA, OPT_HOSTMAP, OPT
        OPT_LOGLEVEL, OPT_AUTH, OPT_SECURE, OPT_INSECURE_DOMAIN, OPT_HELP, OPT_DNS, OPT_TAP, OPT_TAP_IP, OPT_TAP_GW,
        OPT_TAP_IP6, OPT_CONFIG, OPT_SYSLOG, OPT_ACCOUNT, OPT_SUB_POLICY, OPT_ALLOW_SUB, OPT_SUBS_FILE,
        OPT_COMPONENT, OPT_COMPONENT_LISTEN, OPT_NO_BIDI, OPT_PING_IDLE, OPT_PING_TIMEOUT, OPT_ALLOW_DOMAIN, OPT_DENY_DOMAIN,
-       OPT_RATE, OPT_RATE_BURST, OPT_RATE_HARD, OPT_LISTEN_TLS, OPT__END };
+       OPT_RATE, OPT_RATE_BURST, OPT_RATE_HARD, OPT_LISTEN_TLS, OPT_ROUTE_DEADLINE,
+       OPT_SM, OPT__END };
 
 static const struct option opts[] = {
 	{ "domain", required_argument, NULL, OPT_DOMAIN },     { "listen", required_argument, NULL, OPT_LISTEN },
@@ -705,6 +709,8 @@ static const struct option opts[] = {
 	{ "rate", required_argument, NULL, OPT_RATE },         { "rate-burst", required_argument, NULL, OPT_RATE_BURST },
 	{ "rate-hard", required_argument, NULL, OPT_RATE_HARD },
 	{ "listen-tls", required_argument, NULL, OPT_LISTEN_TLS },
+	{ "route-deadline", required_argument, NULL, OPT_ROUTE_DEADLINE },
+	{ "stream-management", required_argument, NULL, OPT_SM },
 #ifdef CONFIG_XS2S_PORT_LWIP
 	{ "tap", required_argument, NULL, OPT_TAP },           { "tap-ip", required_argument, NULL, OPT_TAP_IP },
 	{ "tap-gw", required_argument, NULL, OPT_TAP_GW },     { "tap-ip6", required_argument, NULL, OPT_TAP_IP6 },
@@ -841,6 +847,30 @@ static int set_option(struct settings *s, int id, const char *val, const char *w
 	case OPT_CA: s->ca = val; return 0;
 	case OPT_ADMIN: s->admin = val; return 0;
 	case OPT_SECRET: s->cfg.dialback_secret = val; return 0;
+	case OPT_SM:
+		if (strcmp(val, "on") && strcmp(val, "off")) {
+			fprintf(stderr, "xs2sd: %s: bad stream-management '%s' (want on or off)\n", where, val);
+			return -1;
+		}
+#if !CONFIG_XS2S_SM
+		if (!strcmp(val, "on")) {
+			fprintf(stderr, "xs2sd: %s: this build has no stream management (CONFIG_XS2S_SM is off)\n", where);
+			return -1;
+		}
+#endif
+		s->cfg.stream_management = !strcmp(val, "on");
+		return 0;
+	case OPT_ROUTE_DEADLINE: {
+		char *end;
+		unsigned long v = strtoul(val, &end, 10);
+
+		if (!*val || *end || v > 3600) {
+			fprintf(stderr, "xs2sd: %s: bad route deadline '%s' (want 0..3600 seconds)\n", where, val);
+			return -1;
+		}
+		s->cfg.route_deadline_s = (uint32_t)v;
+		return 0;
+	}
 	case OPT_HOSTMAP: {
 		size_t n = strlen(s->host_map);
 

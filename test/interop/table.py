@@ -110,6 +110,19 @@ def write_table(path, cells, versions, run):
     if feats:
         out += ['', 'Feature rows (what xs2s and the peer\'s user saw):', '']
         out += [f'- **{f.title}**: {f.note}' for f in feats]
+    sm_cells = [c for c in cells if getattr(c.method, 'key', None) == 'stream-management']
+    if sm_cells:
+        out += ['', '### Stream management (XEP-0198) on s2s', '',
+                '| server | version | XEP-0198 on s2s | result |', '|---|---|---|---|']
+        out += [f'| {c.server.title} | {versions.get(c.server.key, "?")} | yes (mod_smacks, '
+                f'`smacks_enabled_s2s`) | {"pass" if c.passed else "**FAIL**"}: {cell_text(c.xs2s_view)}; '
+                f'{cell_text(c.peer_view)} |' for c in sm_cells]
+        out += ['| ejabberd | 23.01 | no: its `mod_stream_mgmt` hooks only c2s streams (the module exports '
+                'only `c2s_*` handlers: `c2s_stream_features`, `c2s_handle_recv`, ...; no s2s hook) | no cell |',
+                '| jabberd2 | 2.7.0 | no: none of its binaries (c2s, s2s, sm, router) contains '
+                '`urn:xmpp:sm` | no cell |',
+                '| xs2s | this build | yes, both roles (`route/sm.h`); xs2s ↔ xs2s with cuts: '
+                '`test/scenario/test_sc_sm.c`, `test/integration/test_sm.py` | – |']
     out += ['', 'How each method is forced:', '',
             '- **STARTTLS + Dialback**: `xs2sd --auth dialback`; each side trusts only a CA that '
             'signed neither certificate (both certificates `untrusted`), the peer does not require '

@@ -15,7 +15,7 @@ const struct sc_step SC_OUT_OPEN_B[] = {
 const struct sc_step SC_IN_UNTIL_VERIFY[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("b.test", "a.test")),
-	EXPECT(PI, HDR_ID("a.test", "b.test", "${in_id}") FEATURES_DB),
+	EXPECT(PI, HDR_ID("a.test", "b.test", "${in_id}") FEATURES_IN),
 	SEND(PI, "<db:result from='b.test' to='a.test'>" PEERKEY "</db:result>"),
 	/* XEP-0220 2.3: the receiving server asks b.test's authoritative server. */
 	ACCEPT(PA, "b.test"),

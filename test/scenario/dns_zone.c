@@ -5,6 +5,8 @@
  * Zone:
  *   _xmpp-server._tcp.dns.test    SRV 0 5 5269 host1.dns.test
  *   host1.dns.test                A 192.0.2.2  (AAAA: no data)
+ *   _xmpp-server._tcp.two.test    SRV 0 5 5269 dead.two.test, SRV 10 5 5269 host1.dns.test
+ *   dead.two.test                 A 192.0.2.9  (nothing listens: refused)
  *   _xmpp-server._tcp.nosrv.test  NXDOMAIN, so nosrv.test itself on 5269:
  *   nosrv.test                    A 192.0.2.3  (AAAA: no data)
  *   _xmpp-server._tcp.dot.test    SRV 0 0 0 .  (no XMPP service)
@@ -87,9 +89,9 @@ static size_t zone_srv(uint8_t *d, unsigned prio, unsigned weight, unsigned port
 int sc_dns_zone(void *arg, const uint8_t *q, size_t n, uint8_t *r, size_t cap)
 {
 	char name[256];
-	uint8_t rdata[300];
+	uint8_t rdata[300], rdata2[300];
 	uint16_t qtype = 0;
-	size_t qend = zone_question(q, n, name, sizeof name, &qtype), off, rl = 0;
+	size_t qend = zone_question(q, n, name, sizeof name, &qtype), off, rl = 0, rl2 = 0;
 	unsigned ancount = 0, rcode = 0;
 
 	(void)arg;
@@ -99,6 +101,12 @@ int sc_dns_zone(void *arg, const uint8_t *q, size_t n, uint8_t *r, size_t cap)
 		return -1; /* lost */
 	if (qtype == T_SRV && !strcmp(name, "_xmpp-server._tcp.dns.test")) {
 		rl = zone_srv(rdata, 0, 5, 5269, "host1.dns.test");
+	} else if (qtype == T_SRV && !strcmp(name, "_xmpp-server._tcp.two.test")) {
+		rl = zone_srv(rdata, 0, 5, 5269, "dead.two.test");     /* refused */
+		rl2 = zone_srv(rdata2, 10, 5, 5269, "host1.dns.test"); /* b.test's listener */
+	} else if (qtype == T_A && !strcmp(name, "dead.two.test")) {
+		static const uint8_t a[] = { 192, 0, 2, 9 };
+		memcpy(rdata, a, rl = sizeof a);
 	} else if (qtype == T_SRV && !strcmp(name, "_xmpp-server._tcp.dot.test")) {
 		rl = zone_srv(rdata, 0, 0, 0, "");
 	} else if (qtype == T_A && !strcmp(name, "host1.dns.test")) {
@@ -107,19 +115,21 @@ int sc_dns_zone(void *arg, const uint8_t *q, size_t n, uint8_t *r, size_t cap)
 	} else if (qtype == T_A && !strcmp(name, "nosrv.test")) {
 		static const uint8_t a[] = { 192, 0, 2, 3 };
 		memcpy(rdata, a, rl = sizeof a);
-	} else if (strcmp(name, "host1.dns.test") && strcmp(name, "nosrv.test")) {
+	} else if (strcmp(name, "host1.dns.test") && strcmp(name, "nosrv.test") && strcmp(name, "dead.two.test")) {
 		rcode = RCODE_NXDOMAIN;
 	} /* else: the name exists, no record of that type */
 	memcpy(r, q, qend); /* id and question */
 	r[2] = 0x84 | (q[2] & 0x01); /* QR, AA, RD copied */
 	r[3] = (uint8_t)(0x80 | rcode); /* RA */
 	if (rl)
-		ancount = 1;
+		ancount = rl2 ? 2 : 1;
 	zone_put16(r, 6, ancount);
 	zone_put16(r, 8, 0);
 	zone_put16(r, 10, 0); /* no additional records (the query's OPT is not echoed) */
 	off = qend;
 	if (rl)
 		off = zone_rr(r, off, qtype, rdata, rl);
+	if (rl2)
+		off = zone_rr(r, off, qtype, rdata2, rl2);
 	return (int)off;
 }

@@ -219,6 +219,7 @@ int drv_start(const struct drv_config *c)
 	}
 	cfg.host_map = host_map;
 	cfg.dns_server = c->dns_server;
+	cfg.route_deadline_s = c->route_deadline_s;
 	cfg.cert_pem = c->cert_pem;
 	cfg.cert_len = c->cert_len;
 	cfg.key_pem = c->key_pem;

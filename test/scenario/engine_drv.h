@@ -51,6 +51,7 @@ struct drv_config {
 	unsigned ping_idle_s, ping_timeout_s;
 	const char *allow, *deny;         /* domain lists */
 	unsigned rate, rate_burst, rate_hard_s;
+	uint32_t route_deadline_s;        /* retry failed routes this long (0: bounce at the first failure) */
 };
 
 /* What the application sees in the inbox (copies). */

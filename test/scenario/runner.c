@@ -945,6 +945,7 @@ int sc_begin(const struct sc_scenario *s, enum fake_delivery mode, uint64_t spli
 		c.rate_burst = SC_RATE_BURST;
 		c.rate_hard_s = SC_RATE_HARD_S;
 	}
+	c.route_deadline_s = (s->flags & SC_RETRY) ? SC_RETRY_S : 0;
 	if (s->flags & SC_COMPONENTS) {
 		c.components = SC_COMP "=" SC_COMP_SECRET " " SC_COMP2 "=" SC_COMP2_SECRET;
 		c.component_listen = SC_ENGINE_ADDR ":5347";

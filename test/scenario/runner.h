@@ -176,6 +176,8 @@ struct sc_step {
 #define SC_RATE_PER_S 2
 #define SC_RATE_BURST 3
 #define SC_RATE_HARD_S 5
+#define SC_RETRY        0x1000u /* failed routes retry for SC_RETRY_S (else: bounced at the first failure) */
+#define SC_RETRY_S      60
 
 /* Device accounts of a scenario (CONFIG_XS2S_ACCOUNTS_PRESENCE): the
  * engine's configuration (xs2s_config), and a store in the driver's memory

@@ -31,6 +31,15 @@ enum {
 /* XEP-0220 2.1: dialback offered, with dialback errors (8). */
 #define FEATURES_DB "<stream:features><dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback></stream:features>"
 #define FEATURES_NONE "<stream:features/>"
+/* What the engine offers an inbound stream: dialback, and XEP-0198 stream
+ * management when it is built in (firmware/Kconfig.sm). */
+#if CONFIG_XS2S_SM
+#define SM_OFFER "<sm xmlns='urn:xmpp:sm:3'/>"
+#else
+#define SM_OFFER ""
+#endif
+#define FEATURES_IN "<stream:features><dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>" SM_OFFER \
+		    "</stream:features>"
 #define NS_STREAM_ERR "urn:ietf:params:xml:ns:xmpp-streams"
 #define NS_STANZA_ERR "urn:ietf:params:xml:ns:xmpp-stanzas"
 /* RFC 6120 4.9: the error element, then the closing tag, in one write. */

@@ -63,7 +63,7 @@ static const struct sc_step comp2_up[] = {
 static const struct sc_step comp_in_auth_b[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("b.test", SC_COMP)),
-	EXPECT(PI, HDR_ID(SC_COMP, "b.test", "${in_id}") FEATURES_DB),
+	EXPECT(PI, HDR_ID(SC_COMP, "b.test", "${in_id}") FEATURES_IN),
 	SEND(PI, "<db:result from='b.test' to='" SC_COMP "'>" PEERKEY "</db:result>"),
 	ACCEPT(PA, "b.test"),
 	EXPECT(PA, HDR(SC_COMP, "b.test")),
@@ -249,7 +249,7 @@ static const struct sc_step comp_to_remote_dialback[] = {
 	/* b.test checks the key with our authoritative side. */
 	CONNECT(PI),
 	SEND(PI, HDR("b.test", SC_COMP)),
-	EXPECT(PI, HDR_ID(SC_COMP, "b.test", "${vid}") FEATURES_DB),
+	EXPECT(PI, HDR_ID(SC_COMP, "b.test", "${vid}") FEATURES_IN),
 	SEND(PI, "<db:verify from='b.test' to='" SC_COMP "' id='out-1'>${kc}</db:verify>"),
 	EXPECT(PI, "<db:verify from='" SC_COMP "' to='b.test' id='out-1' type='valid'/>"),
 	SEND(PA, "<db:result from='b.test' to='" SC_COMP "' type='valid'/>"),

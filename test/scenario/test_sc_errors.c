@@ -16,7 +16,7 @@
 static const struct sc_step in_open[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("b.test", "a.test")),
-	EXPECT(PI, HDR_ID("a.test", "b.test", "${in_id}") FEATURES_DB),
+	EXPECT(PI, HDR_ID("a.test", "b.test", "${in_id}") FEATURES_IN),
 	END(),
 };
 
@@ -359,7 +359,7 @@ static const struct sc_step err_xml_arena_exhausted[] = {
 	/* A new stream from b.test authenticates again and is served. */
 	CONNECT(PI2),
 	SEND(PI2, HDR("b.test", "a.test")),
-	EXPECT(PI2, HDR_ID("a.test", "b.test", "${id2}") FEATURES_DB),
+	EXPECT(PI2, HDR_ID("a.test", "b.test", "${id2}") FEATURES_IN),
 	SEND(PI2, "<db:result from='b.test' to='a.test'>" PEERKEY "</db:result>"),
 	EXPECT(PA, "<db:verify from='a.test' to='b.test' id='${id2}'>" PEERKEY "</db:verify>"),
 	SEND(PA, "<db:verify from='b.test' to='a.test' id='${id2}' type='valid'/>"),
@@ -389,7 +389,7 @@ SC_TEST(err_inbound_setup_timeout, 0)
 static const struct sc_step err_setup_timeout_during_verify[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("hole.test", "a.test")),
-	EXPECT(PI, HDR_ID("a.test", "hole.test", "${in_id}") FEATURES_DB),
+	EXPECT(PI, HDR_ID("a.test", "hole.test", "${in_id}") FEATURES_IN),
 	ADVANCE(MS(IN_SETUP_S) - MS(1)),
 	SEND(PI, "<db:result from='hole.test' to='a.test'>" PEERKEY "</db:result>"),
 	ADVANCE(MS(1)),

@@ -101,7 +101,7 @@ SC_TEST(in_verdict_after_failed_stream, 0)
 static const struct sc_step in_auth_unreachable[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("refused.test", "a.test")),
-	EXPECT(PI, HDR_ID("a.test", "refused.test", "${in_id}") FEATURES_DB),
+	EXPECT(PI, HDR_ID("a.test", "refused.test", "${in_id}") FEATURES_IN),
 	SEND(PI, "<db:result from='refused.test' to='a.test'>" PEERKEY "</db:result>"),
 	EXPECT(PI, "<db:result from='a.test' to='refused.test' type='error'>"
 		   DB_ERROR("remote-server-not-found", "cancel") "</db:result>"),
@@ -118,7 +118,7 @@ SC_TEST(in_auth_unreachable, 0)
 static const struct sc_step in_auth_timeout[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("hole.test", "a.test")),
-	EXPECT(PI, HDR_ID("a.test", "hole.test", "${in_id}") FEATURES_DB),
+	EXPECT(PI, HDR_ID("a.test", "hole.test", "${in_id}") FEATURES_IN),
 	SEND(PI, "<db:result from='hole.test' to='a.test'>" PEERKEY "</db:result>"),
 	ADVANCE(MS(CONFIG_XS2S_CONNECT_TIMEOUT_S) - 1),
 	EXPECT_NOTHING(PI),
@@ -143,7 +143,7 @@ SC_TEST(in_auth_closes, 0)
 static const struct sc_step in_dialback_disabled[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("b.test", "a.test")),
-	EXPECT(PI, HDR_ID("a.test", "b.test", "${in_id}") "<stream:features></stream:features>"),
+	EXPECT(PI, HDR_ID("a.test", "b.test", "${in_id}") "<stream:features>" SM_OFFER "</stream:features>"),
 	SEND(PI, "<db:result from='b.test' to='a.test'>" PEERKEY "</db:result>"),
 	EXPECT(PI, "<db:result from='a.test' to='b.test' type='error'>" DB_ERROR("policy-violation", "modify")
 		   "</db:result>"),
@@ -157,7 +157,7 @@ SC_TEST(in_dialback_disabled, SC_NO_DIALBACK)
 static const struct sc_step in_result_not_served[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("b.test", "a.test")),
-	EXPECT(PI, HDR_ID("a.test", "b.test", "${in_id}") FEATURES_DB),
+	EXPECT(PI, HDR_ID("a.test", "b.test", "${in_id}") FEATURES_IN),
 	SEND(PI, "<db:result from='b.test' to='other.test'>" PEERKEY "</db:result>"),
 	EXPECT(PI, "<db:result from='other.test' to='b.test' type='error'>" DB_ERROR("item-not-found", "cancel")
 		   "</db:result>"),
@@ -172,7 +172,7 @@ SC_TEST(in_result_not_served, 0)
 static const struct sc_step in_secure_auth_no_cert[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("b.test", "a.test")),
-	EXPECT(PI, HDR_ID("a.test", "b.test", "${in_id}") FEATURES_DB),
+	EXPECT(PI, HDR_ID("a.test", "b.test", "${in_id}") FEATURES_IN),
 	SEND(PI, "<db:result from='b.test' to='a.test'>" PEERKEY "</db:result>"),
 	EXPECT(PI, STREAM_ERROR("policy-violation")),
 	EXPECT_CLOSED(PI),
@@ -196,7 +196,7 @@ SC_TEST_EX(in_secure_auth_exception, SC_SECURE_AUTH, "b.test")
 static const struct sc_step authoritative_valid[] = {
 	CONNECT(PX),
 	SEND(PX, HDR("b.test", "a.test")),
-	EXPECT(PX, HDR_ID("a.test", "b.test", "${id}") FEATURES_DB),
+	EXPECT(PX, HDR_ID("a.test", "b.test", "${id}") FEATURES_IN),
 	DBKEY("k", "b.test", "a.test", "stream-77"),
 	SEND(PX, "<db:verify from='b.test' to='a.test' id='stream-77'>${k}</db:verify>"),
 	EXPECT(PX, "<db:verify from='a.test' to='b.test' id='stream-77' type='valid'/>"),
@@ -216,7 +216,7 @@ SC_TEST(authoritative_valid, 0)
 static const struct sc_step authoritative_invalid[] = {
 	CONNECT(PX),
 	SEND(PX, HDR("b.test", "a.test")),
-	EXPECT(PX, HDR_ID("a.test", "b.test", "${id}") FEATURES_DB),
+	EXPECT(PX, HDR_ID("a.test", "b.test", "${id}") FEATURES_IN),
 	/* A key for another stream id, for another receiving domain, and none at all. */
 	DBKEY("k", "b.test", "a.test", "stream-1"),
 	SEND(PX, "<db:verify from='b.test' to='a.test' id='stream-2'>${k}</db:verify>"),
@@ -237,7 +237,7 @@ SC_TEST(authoritative_invalid, 0)
 static const struct sc_step authoritative_not_served[] = {
 	CONNECT(PX),
 	SEND(PX, HDR("b.test", "a.test")),
-	EXPECT(PX, HDR_ID("a.test", "b.test", "${id}") FEATURES_DB),
+	EXPECT(PX, HDR_ID("a.test", "b.test", "${id}") FEATURES_IN),
 	SEND(PX, "<db:verify from='b.test' to='other.test' id='stream-5'>0123</db:verify>"),
 	EXPECT(PX, "<db:verify from='other.test' to='b.test' id='stream-5' type='error'>"
 		   DB_ERROR("item-not-found", "cancel") "</db:verify>"),
@@ -663,7 +663,7 @@ SC_TEST(in_inbox_full, 0)
 static const struct sc_step in_alias_and_missing_to[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("b.test", "alias.test")),
-	EXPECT(PI, HDR_ID("alias.test", "b.test", "${id1}") FEATURES_DB),
+	EXPECT(PI, HDR_ID("alias.test", "b.test", "${id1}") FEATURES_IN),
 	CONNECT(PI2),
 	SEND(PI2, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' version='1.0'>"),
 	EXPECT(PI2, "<?xml version='1.0'?><stream:stream " NS_STREAMS_ATTRS " to='b.test' id='${id2}' version='1.0'>"
@@ -707,10 +707,10 @@ static const struct sc_step in_versions[] = {
 	EXPECT_NOTHING(PI),
 	CONNECT(PI2),
 	SEND(PI2, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='a.test' version='2.0'>"),
-	EXPECT(PI2, HDR_ID("a.test", "b.test", "${id2}") FEATURES_DB),
+	EXPECT(PI2, HDR_ID("a.test", "b.test", "${id2}") FEATURES_IN),
 	CONNECT(PX),
 	SEND(PX, "<stream:stream " NS_STREAMS_ATTRS " from='b.test' to='a.test' version='1.10'>"),
-	EXPECT(PX, HDR_ID("a.test", "b.test", "${id3}") FEATURES_DB),
+	EXPECT(PX, HDR_ID("a.test", "b.test", "${id3}") FEATURES_IN),
 	END(),
 };
 SC_TEST(in_versions, 0)

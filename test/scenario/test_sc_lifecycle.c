@@ -281,7 +281,7 @@ SC_TEST(preauth_per_addr, 0)
 static const struct sc_step preauth_timeout[] = {
 	CONNECT(PI2),
 	SEND(PI2, HDR("b.test", "a.test")),
-	EXPECT(PI2, HDR_ID("a.test", "b.test", "${id}") FEATURES_DB),
+	EXPECT(PI2, HDR_ID("a.test", "b.test", "${id}") FEATURES_IN),
 	ADVANCE(IN_SETUP_S * 1000 - 100),
 	EXPECT_NOTHING(PI2),
 	ADVANCE(200),

@@ -44,7 +44,7 @@ static const struct sc_step wrong_variable[] = {
 	EXPECT(PI, HDR_ID("a.test", "b.test", "${id}")),
 	CONNECT(PI2),
 	SEND(PI2, HDR("b.test", "a.test")),
-	EXPECT(PI2, HDR_ID("a.test", "b.test", "${id}") FEATURES_DB),
+	EXPECT(PI2, HDR_ID("a.test", "b.test", "${id}") FEATURES_IN),
 	END(),
 };
 /* Output no step EXPECTed (the features). */
@@ -60,7 +60,7 @@ static const struct sc_step not_nothing[] = {
 };
 static const struct sc_step not_closed[] = {
 	INCLUDE(open_in),
-	EXPECT(PI, HDR_ID("a.test", "b.test", "${id}") FEATURES_DB),
+	EXPECT(PI, HDR_ID("a.test", "b.test", "${id}") FEATURES_IN),
 	EXPECT_CLOSED(PI),
 	END(),
 };

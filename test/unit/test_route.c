@@ -190,7 +190,7 @@ static void all_links_gone(unsigned n)
 	unsigned id;
 
 	for (id = 1; id <= n; id++) {
-		xs2s_route_link_down(&rt, id, XS2S_STE_REMOTE_SERVER_NOT_FOUND);
+		xs2s_route_link_down(&rt, (uint8_t)((id) % CONFIG_XS2S_MAX_LINKS), id, XS2S_STE_REMOTE_SERVER_NOT_FOUND, false, 0);
 		engine_drain();
 	}
 	for (id = 1; id <= n; id++) {
@@ -493,7 +493,7 @@ static void test_queue_fifo_and_flush(void **state)
 		assert_true(xs2s_evq_pop(&evq, &e));
 		assert_int_equal(e.type, XS2S_EV_LINK_DOWN);
 		assert_int_equal(e.id, 1);
-		xs2s_route_link_down(&rt, e.id, (enum xs2s_stanza_err)e.cond);
+		xs2s_route_link_down(&rt, (uint8_t)((e.id) % CONFIG_XS2S_MAX_LINKS), e.id, (enum xs2s_stanza_err)e.cond, false, 0);
 	}
 	engine_drain();
 	assert_string_equal(bounced, "late|");
@@ -551,10 +551,10 @@ static void test_queue_bounds(void **state)
 
 	/* The link goes down: both routes fail, each queue bounced in order
 	 * (the big one has no body span: an empty body). */
-	xs2s_route_link_down(&rt, 1, XS2S_STE_REMOTE_SERVER_TIMEOUT);
+	xs2s_route_link_down(&rt, (uint8_t)((1) % CONFIG_XS2S_MAX_LINKS), 1, XS2S_STE_REMOTE_SERVER_TIMEOUT, false, 0);
 	expect_ev(XS2S_EV_ROUTE_FAILED, r < r2 ? r : r2, gen(r < r2 ? r : r2), XS2S_STE_REMOTE_SERVER_TIMEOUT, 0);
 	expect_ev(XS2S_EV_ROUTE_FAILED, r < r2 ? r2 : r, gen(r < r2 ? r2 : r), XS2S_STE_REMOTE_SERVER_TIMEOUT, 0);
-	xs2s_route_link_down(&rt, 1, XS2S_STE_REMOTE_SERVER_TIMEOUT); /* again: unbound, nothing */
+	xs2s_route_link_down(&rt, (uint8_t)((1) % CONFIG_XS2S_MAX_LINKS), 1, XS2S_STE_REMOTE_SERVER_TIMEOUT, false, 0); /* again: unbound, nothing */
 	expect_no_ev();
 	{
 		struct xs2s_ev e = { .type = XS2S_EV_ROUTE_FAILED, .idx = (uint16_t)r, .id = gen(r) };
@@ -647,7 +647,7 @@ static void test_link_down(void **state)
 	engine_drain();
 	gff = gen(ff);
 
-	xs2s_route_link_down(&rt, 1, XS2S_STE_REMOTE_SERVER_TIMEOUT);
+	xs2s_route_link_down(&rt, (uint8_t)((1) % CONFIG_XS2S_MAX_LINKS), 1, XS2S_STE_REMOTE_SERVER_TIMEOUT, false, 0);
 	/* In table order: ob, oc fail; ff and fg get error verdicts (timeout
 	 * kept) and fail. */
 	expect_ev(XS2S_EV_ROUTE_FAILED, ob, gen(ob), XS2S_STE_REMOTE_SERVER_TIMEOUT, 0);
@@ -672,7 +672,7 @@ static void test_link_down(void **state)
 
 	/* Another condition: the verdict says remote-server-not-found. */
 	xs2s_route_verify_begin(&rt, ff, "kF2", "sF2", 4);
-	xs2s_route_link_down(&rt, 4, XS2S_STE_RESOURCE_CONSTRAINT);
+	xs2s_route_link_down(&rt, (uint8_t)((4) % CONFIG_XS2S_MAX_LINKS), 4, XS2S_STE_RESOURCE_CONSTRAINT, false, 0);
 	expect_ev(XS2S_EV_DB_VERDICT, ff, gff, XS2S_STE_REMOTE_SERVER_NOT_FOUND, XS2S_DB_ERROR);
 	expect_ev(XS2S_EV_ROUTE_FAILED, ff, gff, XS2S_STE_REMOTE_SERVER_NOT_FOUND, 0);
 	expect_no_ev();
@@ -808,7 +808,7 @@ static void test_abandoned_verification(void **state)
 	xs2s_route_verify_begin(&rt, u, "k2", "s2", 2);
 	gv = gen(v);
 	gu = gen(u);
-	xs2s_route_link_down(&rt, 1, XS2S_STE_REMOTE_SERVER_NOT_FOUND); /* inbound routes stay */
+	xs2s_route_link_down(&rt, (uint8_t)((1) % CONFIG_XS2S_MAX_LINKS), 1, XS2S_STE_REMOTE_SERVER_NOT_FOUND, false, 0); /* inbound routes stay */
 	expect_no_ev();
 	xs2s_route_link_freed(&rt, 1);
 	assert_int_equal(rt.r[v].state, XS2S_RT_ASKED);
@@ -835,7 +835,7 @@ static void test_abandoned_verification(void **state)
 	gv = gen(v);
 	xs2s_route_link_freed(&rt, 3);
 	assert_int_equal(rt.r[v].state, XS2S_RT_ASKED);
-	xs2s_route_link_down(&rt, 4, XS2S_STE_REMOTE_SERVER_TIMEOUT);
+	xs2s_route_link_down(&rt, (uint8_t)((4) % CONFIG_XS2S_MAX_LINKS), 4, XS2S_STE_REMOTE_SERVER_TIMEOUT, false, 0);
 	assert_int_equal(rt.r[v].state, XS2S_RT_FREE);
 	assert_int_equal(rt.used, 0);
 	expect_ev(XS2S_EV_DB_VERDICT, v, gv, XS2S_STE_REMOTE_SERVER_TIMEOUT, XS2S_DB_ERROR);
@@ -857,7 +857,7 @@ static void test_generations(void **state)
 	g = gen(r);
 	xs2s_route_set(&rt, r, XS2S_RT_VALID, XS2S_AUTH_DIALBACK, XS2S_STE_NONE);
 	/* Before the engine drains, the link goes and its slot is freed. */
-	xs2s_route_link_down(&rt, 1, XS2S_STE_REMOTE_SERVER_NOT_FOUND);
+	xs2s_route_link_down(&rt, (uint8_t)((1) % CONFIG_XS2S_MAX_LINKS), 1, XS2S_STE_REMOTE_SERVER_NOT_FOUND, false, 0);
 	engine_event(&(struct xs2s_ev){ .type = XS2S_EV_ROUTE_FAILED, .idx = (uint16_t)r, .id = g });
 	assert_int_equal(rt.r[r].state, XS2S_RT_FREE);
 	assert_int_equal(gen(r), (uint16_t)(g + 1));

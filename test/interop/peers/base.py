@@ -28,11 +28,15 @@ class Setup:
                directions in PeerServer.direct_tls_directions.
     dns_port   the cell's own dnsmasq port on common.DNS_IP (the direct TLS
                cells' zone has _xmpps-server records), None: the run's.
+    smacks     XEP-0198 stream management on s2s (Prosody: mod_smacks with
+               smacks_enabled_s2s = true); for the feature 'stream-management'.
     """
 
-    def __init__(self, trust_ca, secure_auth, s2s_tls=True, bidi=False, direct_tls=False, dns_port=None):
+    def __init__(self, trust_ca, secure_auth, s2s_tls=True, bidi=False, direct_tls=False, dns_port=None,
+                 smacks=False):
         self.trust_ca, self.secure_auth, self.s2s_tls = trust_ca, secure_auth, s2s_tls
         self.bidi = bidi
+        self.smacks = smacks
         self.direct_tls = direct_tls    # also listen for XEP-0368 direct TLS s2s on DIRECT_TLS_PORT
         self.dns_port = dns_port        # the resolver's port on common.DNS_IP (None: common.DNS_PORT)
 

@@ -44,12 +44,12 @@ VIEW_LUA = (
     'for h, v in pairs(s.hosts or {}) do if v.dialback_key then db = "yes" end; '
     'if v.authed then authed[#authed+1] = h end end; '
     'print(("S2S dir=%s type=%s local=%s remote=%s secure=%s tls=%s cipher=%s sasl=%s '
-    'dialback=%s chain=%s identity=%s authed=%s bidi=%s"):format(dir, tostring(s.type), '
+    'dialback=%s chain=%s identity=%s authed=%s bidi=%s smacks=%s"):format(dir, tostring(s.type), '
     'tostring(dir == "in" and s.to_host or s.from_host), '
     'tostring(dir == "in" and s.from_host or s.to_host), tostring(s.secure), '
     'tostring(i.protocol), tostring(i.cipher), tostring(s.external_auth), db, '
     'tostring(s.cert_chain_status), tostring(s.cert_identity_status), '
-    'table.concat(authed, ","), tostring(s.incoming or s.outgoing or false))) end; '
+    'table.concat(authed, ","), tostring(s.incoming or s.outgoing or false), tostring(s.smacks))) end; '
     'for s in pairs(prosody.incoming_s2s) do row(s, "in") end; '
     'for _, h in pairs(prosody.hosts) do for _, s in pairs(h.s2sout or {}) do row(s, "out") end end'
 )
@@ -84,7 +84,7 @@ storage = "internal"
 c2s_require_encryption = true
 {s2s_tls_options}s2s_secure_auth = {secure_auth}
 s2s_timeout = 20
-
+{extra_options}
 -- The shipped limits (c2s 10kb/s, s2sin 30kb/s) raised out of the way.
 limits = {{
     c2s = {{ rate = "10mb/s" }};
@@ -127,6 +127,8 @@ c2s_ssl = {{
 }}
 '''
 S2S_TLS = 's2s_require_encryption = true\n'
+# XEP-0198 on s2s (mod_smacks; on by default in 0.12, said explicitly here).
+SMACKS_S2S = 'smacks_enabled_s2s = true\n'
 S2S_NO_TLS = 's2s_require_encryption = false\ns2s_allow_encryption = false\n'
 
 
@@ -140,7 +142,7 @@ class Prosody(PeerServer):
     failure_modes = ('peer-distrusts-xs2s', 'peer-without-starttls', 'peer-restarted-mid-link')
     app_checks = ('example-bot',)
     features = ('account-presence', 'bidi-sasl-external', 'bidi-dialback', 'bidi-dialback-cert', 'liveness',
-                'deny-domain')
+                'deny-domain', 'stream-management')
     direct_tls_directions = ('to-xs2s', 'from-xs2s')
 
     def __init__(self, run, workdir):
@@ -196,7 +198,9 @@ class Prosody(PeerServer):
                                   secure_auth='true' if setup.secure_auth else 'false',
                                   s2s_tls_options=S2S_TLS if s2s_tls else S2S_NO_TLS,
                                   ssl_options=ssl, dns_ip=common.DNS_IP, dns_port=dns_port,
-                                  extra_modules=' "s2s_bidi";' if getattr(setup, 'bidi', False) else ''))
+                                  extra_modules=(' "s2s_bidi";' if getattr(setup, 'bidi', False) else '')
+                                  + (' "smacks";' if getattr(setup, 'smacks', False) else ''),
+                                  extra_options=SMACKS_S2S if getattr(setup, 'smacks', False) else ''))
         os.chmod(self.cfg, 0o644)
         r = self._ctl('register', self.user, self.domain, self.password)
         check(r.returncode == 0, f'prosodyctl register failed ({r.returncode}): {r.stdout.strip()[-300:]}')
