@@ -18,7 +18,7 @@
 /* XEP-0288 2.1: what we offer an unauthenticated inbound stream. */
 #define FEATURES_DB_BIDI                                                                                               \
 	"<stream:features><dialback xmlns='urn:xmpp:features:dialback'><errors/></dialback>"                          \
-	"<bidi xmlns='urn:xmpp:features:bidi'/></stream:features>"
+	"<bidi xmlns='urn:xmpp:features:bidi'/>" SM_OFFER "</stream:features>"
 /* What a peer that supports it offers us. */
 #define PEER_FEATURES_DB_BIDI                                                                                          \
 	"<stream:features><bidi xmlns='urn:xmpp:features:bidi'/>"                                                      \
@@ -155,7 +155,7 @@ SC_TEST(in_bidi_not_before_auth, SC_BIDI)
 static const struct sc_step in_bidi_not_offered[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("b.test", "a.test")),
-	EXPECT(PI, HDR_ID("a.test", "b.test", "${in_id}") FEATURES_DB),
+	EXPECT(PI, HDR_ID("a.test", "b.test", "${in_id}") FEATURES_IN),
 	SEND(PI, BIDI),
 	EXPECT(PI, STREAM_ERROR("unsupported-stanza-type")),
 	EXPECT_CLOSED(PI),

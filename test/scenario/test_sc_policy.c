@@ -54,7 +54,7 @@ SC_TEST(deny_inbound_header, SC_DENY_B)
 static const struct sc_step deny_inbound_dialback[] = {
 	CONNECT(PI),
 	SEND(PI, HDR("c.test", "a.test")),
-	EXPECT(PI, HDR_ID("a.test", "c.test", "${in_id}") FEATURES_DB),
+	EXPECT(PI, HDR_ID("a.test", "c.test", "${in_id}") FEATURES_IN),
 	SEND(PI, "<db:result from='b.test' to='a.test'>" PEERKEY "</db:result>"),
 	EXPECT(PI, STREAM_ERROR("policy-violation")),
 	EXPECT_CLOSED(PI),
