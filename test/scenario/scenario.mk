@@ -5,7 +5,8 @@
 #   $(O)/fuzz/fuzz_engine       replayed by `make fuzz-replay` (corpus test/fuzz/corpus/engine)
 
 FAKE_PORT_OBJ := $(O)/port/fake/fake_port.o
-SCENARIO_LIB_SRC := test/scenario/runner.c test/scenario/engine_drv.c test/scenario/common.c test/scenario/dns_zone.c
+SCENARIO_LIB_SRC := test/scenario/runner.c test/scenario/engine_drv.c test/scenario/common.c test/scenario/dns_zone.c \
+	test/scenario/duo.c
 SCENARIO_LIB_OBJ := $(SCENARIO_LIB_SRC:%.c=$(O)/%.o)
 SCENARIO_SRC := $(wildcard test/scenario/test_*.c)
 SCENARIO_BIN := $(SCENARIO_SRC:test/scenario/%.c=$(O)/test/scenario/%)

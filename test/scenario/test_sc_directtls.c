@@ -33,6 +33,7 @@
 #include "xs2s_log.h"
 #include "engine/engine.h"
 #include "link/tls.h"
+#include "duo.h"
 #include "runner.h"
 
 #if !CONFIG_XS2S_DIRECT_TLS
@@ -53,9 +54,7 @@ int main(void)
 #define DNS_SERVER "192.0.2.53"
 #define PORT 5269
 #define PORT_TLS 5270
-#define ROUNDS_MAX 200000
-#define QUIET_ROUNDS 3
-#define TIMER_JUMPS 64
+
 #define TEXT_MAX 16384
 
 struct side {
@@ -69,41 +68,18 @@ struct side {
 static struct xs2s_engine ea, eb;
 static char text[TEXT_MAX];
 
-static uint8_t *pki_read(const char *name, size_t *len)
-{
-	char path[512];
-	FILE *f;
-	long n;
-	uint8_t *buf;
-
-	snprintf(path, sizeof path, "%s/%s", XS2S_SC_PKI, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = 0;
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 /* cfg's certificate, key and CA from the PKI (the caller frees *mem). */
 static void pki_config(struct xs2s_config *cfg, const char *cert, bool trust, uint8_t *mem[3])
 {
 	char name[64];
 
 	snprintf(name, sizeof name, "%s.chain.pem", cert);
-	mem[0] = pki_read(name, &cfg->cert_len);
+	mem[0] = sc_pki_read(name, &cfg->cert_len);
 	snprintf(name, sizeof name, "%s.key", cert);
-	mem[1] = pki_read(name, &cfg->key_len);
+	mem[1] = sc_pki_read(name, &cfg->key_len);
 	cfg->cert_pem = mem[0];
 	cfg->key_pem = mem[1];
-	mem[2] = trust ? pki_read("ca.pem", &cfg->ca_len) : NULL;
+	mem[2] = trust ? sc_pki_read("ca.pem", &cfg->ca_len) : NULL;
 	cfg->ca_pem = mem[2];
 }
 
@@ -137,48 +113,15 @@ static void start(struct xs2s_engine *e, const struct side *s, const char *addr)
 	free(mem[2]);
 }
 
-static void poll_both(uint32_t *ta, uint32_t *tb)
-{
-	xs2s_engine_poll(&ea, 1000);
-	*ta = fake_poll_timeout();
-	xs2s_engine_poll(&eb, 1000);
-	*tb = fake_poll_timeout();
-}
-
 /* Poll both engines until nothing moves and neither has work. */
 static void settle(void)
 {
-	unsigned long last = fake_activity();
-	unsigned quiet = 0, rounds;
-
-	for (rounds = 0; rounds < ROUNDS_MAX; rounds++) {
-		uint32_t ta, tb;
-
-		poll_both(&ta, &tb);
-		if (fake_activity() != last || !ta || !tb) {
-			last = fake_activity();
-			quiet = 0;
-		} else if (++quiet >= QUIET_ROUNDS) {
-			return;
-		}
-	}
-	fail_msg("the engines never went quiet");
+	sc_duo_settle(&ea, &eb);
 }
 
 static void run_timers(void)
 {
-	unsigned i;
-
-	for (i = 0; i < TIMER_JUMPS && !(xs2s_engine_idle(&ea) && xs2s_engine_idle(&eb)); i++) {
-		uint32_t ta, tb;
-
-		xs2s_engine_poll(&ea, 1000000);
-		ta = fake_poll_timeout();
-		xs2s_engine_poll(&eb, 1000000);
-		tb = fake_poll_timeout();
-		fake_advance((ta < tb ? ta : tb) + 1);
-		settle();
-	}
+	sc_duo_run_timers(&ea, &eb);
 }
 
 static const char *status(struct xs2s_engine *e)
@@ -629,7 +572,7 @@ static void test_directtls_alpn_not_required(void **state)
 	xs2s_tls_fini(&tc);
 	assert_int_equal(tc.arena.used, 0);
 	xs2s_engine_stop(&eb);
-	for (i = 0; i < TIMER_JUMPS && !xs2s_engine_idle(&eb); i++) {
+	for (i = 0; i < SC_DUO_TIMER_JUMPS && !xs2s_engine_idle(&eb); i++) {
 		xs2s_engine_poll(&eb, 1000000);
 		fake_advance(fake_poll_timeout() + 1);
 	}

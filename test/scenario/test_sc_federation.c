@@ -22,6 +22,7 @@
 #include "xs2s.h"
 #include "xs2s_log.h"
 #include "engine/engine.h"
+#include "duo.h"
 #include "runner.h"
 
 #ifndef XS2S_SC_PKI
@@ -31,9 +32,6 @@
 #define ADDR_A "192.0.2.1"
 #define ADDR_B "192.0.2.2"
 #define PORT 5269
-#define ROUNDS_MAX 200000   /* poll rounds before a scenario is declared stuck */
-#define QUIET_ROUNDS 3      /* rounds without activity that count as quiet */
-#define TIMER_JUMPS 64
 #define TEXT_MAX 16384
 
 /* How an engine is set up in a scenario. */
@@ -69,29 +67,6 @@ struct fed_scenario {
 static struct xs2s_engine ea, eb;
 static char text[TEXT_MAX];
 
-static uint8_t *pki_read(const char *name, size_t *len)
-{
-	char path[512];
-	FILE *f;
-	long n;
-	uint8_t *buf;
-
-	snprintf(path, sizeof path, "%s/%s", XS2S_SC_PKI, name);
-	f = fopen(path, "rb");
-	assert_non_null(f);
-	assert_int_equal(fseek(f, 0, SEEK_END), 0);
-	n = ftell(f);
-	assert_true(n > 0);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
-	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = 0;
-	fclose(f);
-	*len = (size_t)n;
-	return buf;
-}
-
 static void start(struct xs2s_engine *e, const struct side *s, const char *addr)
 {
 	struct xs2s_config cfg;
@@ -122,14 +97,14 @@ static void start(struct xs2s_engine *e, const struct side *s, const char *addr)
 	}
 	if (s->cert) {
 		snprintf(name, sizeof name, "%s.chain.pem", s->cert);
-		cert = pki_read(name, &cfg.cert_len);
+		cert = sc_pki_read(name, &cfg.cert_len);
 		snprintf(name, sizeof name, "%s.key", s->cert);
-		key = pki_read(name, &cfg.key_len);
+		key = sc_pki_read(name, &cfg.key_len);
 		cfg.cert_pem = cert;
 		cfg.key_pem = key;
 	}
 	if (s->trust) {
-		ca = pki_read("ca.pem", &cfg.ca_len);
+		ca = sc_pki_read("ca.pem", &cfg.ca_len);
 		cfg.ca_pem = ca;
 	}
 	assert_int_equal(xs2s_engine_start(e, &cfg), XS2S_OK);
@@ -142,40 +117,12 @@ static void start(struct xs2s_engine *e, const struct side *s, const char *addr)
  * asked, jump the clock to the nearest deadline. */
 static void settle(void)
 {
-	unsigned long last = fake_activity();
-	unsigned quiet = 0, rounds;
-
-	for (rounds = 0; rounds < ROUNDS_MAX; rounds++) {
-		uint32_t ta, tb;
-
-		xs2s_engine_poll(&ea, 1000);
-		ta = fake_poll_timeout();
-		xs2s_engine_poll(&eb, 1000);
-		tb = fake_poll_timeout();
-		if (fake_activity() != last || !ta || !tb) {
-			last = fake_activity();
-			quiet = 0;
-		} else if (++quiet >= QUIET_ROUNDS) {
-			return;
-		}
-	}
-	fail_msg("the engines never went quiet");
+	sc_duo_settle(&ea, &eb);
 }
 
 static void run_timers(void)
 {
-	unsigned i;
-
-	for (i = 0; i < TIMER_JUMPS && !(xs2s_engine_idle(&ea) && xs2s_engine_idle(&eb)); i++) {
-		uint32_t ta, tb;
-
-		xs2s_engine_poll(&ea, 1000000);
-		ta = fake_poll_timeout();
-		xs2s_engine_poll(&eb, 1000000);
-		tb = fake_poll_timeout();
-		fake_advance((ta < tb ? ta : tb) + 1);
-		settle();
-	}
+	sc_duo_run_timers(&ea, &eb);
 }
 
 static const char *status(struct xs2s_engine *e)

@@ -1,0 +1,24 @@
+/* Two real engines in one process over the fake port (test_sc_federation.c,
+ * test_sc_directtls.c): the throw-away PKI's files (XS2S_SC_PKI, made by
+ * scenario.mk) and the loops that poll both engines until they are quiet,
+ * or run their timers. A test that fails here fails its scenario. */
+#ifndef XS2S_SC_DUO_H
+#define XS2S_SC_DUO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "xs2s.h"
+
+#define SC_DUO_ROUNDS_MAX 200000 /* poll rounds before a scenario is declared stuck */
+#define SC_DUO_QUIET_ROUNDS 3    /* rounds without activity that count as quiet */
+#define SC_DUO_TIMER_JUMPS 64    /* clock jumps to the nearest deadline at the most */
+
+/* The file name in XS2S_SC_PKI, read whole and NUL-terminated (*len without
+ * the NUL); the caller frees it. */
+uint8_t *sc_pki_read(const char *name, size_t *len);
+/* Poll a and b until nothing moves on the fake network and neither has work. */
+void sc_duo_settle(struct xs2s_engine *a, struct xs2s_engine *b);
+/* Until both are idle: jump the clock to the nearer deadline, then settle. */
+void sc_duo_run_timers(struct xs2s_engine *a, struct xs2s_engine *b);
+
+#endif
