@@ -59,7 +59,8 @@
  *                     stanza handled on an inbound stream is counted.
  * Retry before bouncing (route.h)
  *   a link goes down  retryable reasons (connect refused or timed out, TLS
- *                     failed, connection lost, setup timeout, resource,
+ *                     failed, connection lost, a dead peer (XEP-0199),
+ *                     setup timeout, resource,
  *                     the peer's transient stream errors) keep the queues
  *                     of its routes (RETRY); the poll round opens a new
  *                     link when one is due; past its deadline (or when
@@ -1034,6 +1035,7 @@ static bool s2s_retryable(const struct xs2s_link *l)
 	case XS2S_WHY_TLS_FAILED:
 	case XS2S_WHY_TLS_NO_MEMORY:
 	case XS2S_WHY_LOST:
+	case XS2S_WHY_DEAD_PEER: /* no answer to our ping (live.c): a new connection may get one */
 	case XS2S_WHY_PEER_CLOSED:
 	case XS2S_WHY_IDLE:
 	case XS2S_WHY_SETUP_TIMEOUT:

@@ -22,7 +22,9 @@ def test_dead_peer_declared(t):
     """a.test pings b.test after PING_IDLE s without input; a running b
     answers (the link stays); a stopped b does not: a declares it dead
     (connection-timeout, the link closed) within PING_IDLE + PING_TIMEOUT
-    (+ slack), and federates again once b runs."""
+    (+ slack); the message written into the dead link is not lost: once b
+    runs again it arrives (XEP-0198 resend after a retry), and so does the
+    next one."""
     ip_a, ip_b = t.ip(), t.ip()
     a = t.daemon('a.test', ip=ip_a, host_map={'b.test': ip_b}, extra_args=PING_ARGS)
     b = t.daemon('b.test', ip=ip_b, host_map={'a.test': ip_a})
@@ -39,7 +41,8 @@ def test_dead_peer_declared(t):
     os.kill(b.proc.pid, signal.SIGSTOP)
     try:
         stopped = time.monotonic()
-        a.send('alice@a.test', 'bob@b.test', f'into the void {t.nonce}')
+        void = f'into the void {t.nonce}'
+        a.send('alice@a.test', 'bob@b.test', void)
         a.wait_log(r'dead peer: b\.test has not answered our ping \(XEP-0199\)', PING_IDLE + PING_TIMEOUT + 6,
                    'the dead peer')
         took = time.monotonic() - stopped
@@ -50,10 +53,14 @@ def test_dead_peer_declared(t):
               f'a.test: the dead link is still open: {a.status().get("links")}')
     finally:
         os.kill(b.proc.pid, signal.SIGCONT)
-    # b runs again: a new link carries the next message
+    # b runs again: the message written into the dead link (never
+    # acknowledged: XEP-0198) is resent on a new link (a dead peer is
+    # retried before bouncing), and a new link carries the next message
+    b.wait_body(void, 30, frm='alice@a.test')
     again = f'after the restart {t.nonce}'
     a.send('alice@a.test', 'bob@b.test', again)
     b.wait_body(again, 20, frm='alice@a.test')
+    check(not [m for m in a.drain() if m.get('type') == 'error'], f'a.test: a bounce: {a.messages}')
 
 
 def test_deny_domain(t):
