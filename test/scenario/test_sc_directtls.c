@@ -68,18 +68,27 @@ struct side {
 static struct xs2s_engine ea, eb;
 static char text[TEXT_MAX];
 
+/* A file of the test PKI (duo.h); the test fails when it cannot be read. */
+static uint8_t *pki_read(const char *name, size_t *len)
+{
+	uint8_t *b = sc_pki_read(name, len);
+
+	assert_non_null(b);
+	return b;
+}
+
 /* cfg's certificate, key and CA from the PKI (the caller frees *mem). */
 static void pki_config(struct xs2s_config *cfg, const char *cert, bool trust, uint8_t *mem[3])
 {
 	char name[64];
 
 	snprintf(name, sizeof name, "%s.chain.pem", cert);
-	mem[0] = sc_pki_read(name, &cfg->cert_len);
+	mem[0] = pki_read(name, &cfg->cert_len);
 	snprintf(name, sizeof name, "%s.key", cert);
-	mem[1] = sc_pki_read(name, &cfg->key_len);
+	mem[1] = pki_read(name, &cfg->key_len);
 	cfg->cert_pem = mem[0];
 	cfg->key_pem = mem[1];
-	mem[2] = trust ? sc_pki_read("ca.pem", &cfg->ca_len) : NULL;
+	mem[2] = trust ? pki_read("ca.pem", &cfg->ca_len) : NULL;
 	cfg->ca_pem = mem[2];
 }
 
@@ -116,12 +125,12 @@ static void start(struct xs2s_engine *e, const struct side *s, const char *addr)
 /* Poll both engines until nothing moves and neither has work. */
 static void settle(void)
 {
-	sc_duo_settle(&ea, &eb);
+	assert_true(sc_duo_settle(&ea, &eb));
 }
 
 static void run_timers(void)
 {
-	sc_duo_run_timers(&ea, &eb);
+	assert_true(sc_duo_run_timers(&ea, &eb));
 }
 
 static const char *status(struct xs2s_engine *e)

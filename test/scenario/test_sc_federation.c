@@ -67,6 +67,15 @@ struct fed_scenario {
 static struct xs2s_engine ea, eb;
 static char text[TEXT_MAX];
 
+/* A file of the test PKI (duo.h); the test fails when it cannot be read. */
+static uint8_t *pki_read(const char *name, size_t *len)
+{
+	uint8_t *b = sc_pki_read(name, len);
+
+	assert_non_null(b);
+	return b;
+}
+
 static void start(struct xs2s_engine *e, const struct side *s, const char *addr)
 {
 	struct xs2s_config cfg;
@@ -97,14 +106,14 @@ static void start(struct xs2s_engine *e, const struct side *s, const char *addr)
 	}
 	if (s->cert) {
 		snprintf(name, sizeof name, "%s.chain.pem", s->cert);
-		cert = sc_pki_read(name, &cfg.cert_len);
+		cert = pki_read(name, &cfg.cert_len);
 		snprintf(name, sizeof name, "%s.key", s->cert);
-		key = sc_pki_read(name, &cfg.key_len);
+		key = pki_read(name, &cfg.key_len);
 		cfg.cert_pem = cert;
 		cfg.key_pem = key;
 	}
 	if (s->trust) {
-		ca = sc_pki_read("ca.pem", &cfg.ca_len);
+		ca = pki_read("ca.pem", &cfg.ca_len);
 		cfg.ca_pem = ca;
 	}
 	assert_int_equal(xs2s_engine_start(e, &cfg), XS2S_OK);
@@ -117,12 +126,12 @@ static void start(struct xs2s_engine *e, const struct side *s, const char *addr)
  * asked, jump the clock to the nearest deadline. */
 static void settle(void)
 {
-	sc_duo_settle(&ea, &eb);
+	assert_true(sc_duo_settle(&ea, &eb));
 }
 
 static void run_timers(void)
 {
-	sc_duo_run_timers(&ea, &eb);
+	assert_true(sc_duo_run_timers(&ea, &eb));
 }
 
 static const char *status(struct xs2s_engine *e)
