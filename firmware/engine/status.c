@@ -232,7 +232,7 @@ int xs2s_status_text(struct xs2s_engine *eng, char *buf, size_t cap)
 
 	xs2s_w_init(&w, buf, cap);
 	xs2s_w_fmt(&w, "xs2s %s: %u link%s\n", c->env.domains[0], c->links_used, c->links_used == 1 ? "" : "s");
-	xs2s_w_fmt(&w, "%-4s %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %6s %5s %5s %9s %9s %7s %-9s %7s\n", "ID",
+	xs2s_w_fmt(&w, "%-4s %-4s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %6s %5s %5s %9s %9s %7s %-9s %7s\n", "ID",
 		   "DIR", "LOCAL", "REMOTE", "STATE", "TRANSPORT", "TLS", "CIPHER", "AUTH", "CERT", "AGE", "IN", "OUT",
 		   "BYTES_IN", "BYTES_OUT", "RAM", "SM", "UNACKED");
 	for (i = 0; i < CONFIG_XS2S_MAX_LINKS; i++) {
@@ -242,7 +242,7 @@ int xs2s_status_text(struct xs2s_engine *eng, char *buf, size_t cap)
 			continue;
 		char in[XS2S_U64_DEC], out[XS2S_U64_DEC];
 
-		xs2s_w_fmt(&w, "%-4u %-3s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %5lus %5lu %5lu %9s %9s %7lu %-9s %7u\n",
+		xs2s_w_fmt(&w, "%-4u %-4s %-16s %-16s %-8s %-9s %-8s %-26s %-13s %-13s %5lus %5lu %5lu %9s %9s %7lu %-9s %7u\n",
 			   l->id,
 			   xs2s_bidi_dir_name(&c->slot[i]), l->local_domain[0] ? l->local_domain : "-",
 			   l->peer_domain[0] ? l->peer_domain : "-", xs2s_link_state_name(l->state),

@@ -29,7 +29,7 @@ static const struct sc_step in_dialback_valid[] = {
 	INCLUDE(SC_IN_AUTH_B),
 	SEND(PI, "<message from='x@b.test/r' to='u@a.test' type='chat' id='m1'><body>hi there</body></message>"),
 	INBOX("x@b.test/r", "u@a.test", "chat", "", "hi there"),
-	STATUS_HAS("in  a.test           b.test           open     plain"),
+	STATUS_HAS("in   a.test           b.test           open     plain"),
 	JSON_HAS("\"direction\":\"in\",\"local\":\"a.test\",\"remote\":\"b.test\",\"state\":\"open\""),
 	EXPECT_NOTHING(PI),
 	EXPECT_NOTHING(PA),

@@ -47,7 +47,7 @@ static const struct sc_step live_ping_answered[] = {
 	EXPECT_NOTHING(PI),
 	APP_EVENT_NONE(),
 	INBOX_EMPTY(),
-	STATUS_HAS("out a.test           b.test           open"),
+	STATUS_HAS("out  a.test           b.test           open"),
 	/* the stream still works */
 	APP_SEND("u@a.test", "x@b.test", "two", XS2S_OK),
 	EXPECT(PA, APP_MSG("u@a.test", "x@b.test", "i2", "two")),

@@ -22,7 +22,7 @@ static const struct sc_step out_dialback_valid[] = {
 	LOG_HAS("INSECURE: b.test offers no STARTTLS"),
 	APP_SEND("u@a.test", "x@b.test/res", "three", XS2S_OK),
 	EXPECT(PA, APP_MSG("u@a.test", "x@b.test/res", "id3", "three")),
-	STATUS_HAS("out a.test           b.test           open     plain"),
+	STATUS_HAS("out  a.test           b.test           open     plain"),
 	JSON_HAS("\"auth\":\"dialback\""),
 	EXPECT_NOTHING(PA),
 	NO_CONNECT("b.test"),

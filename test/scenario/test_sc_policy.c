@@ -114,7 +114,7 @@ static const struct sc_step rate_delays[] = {
 	ADVANCE(MS(SC_RATE_HARD_S) * 2),
 	EXPECT_NOTHING(PI),
 	JSON_HAS("\"rate_delayed\":3,\"rate_cut\":0"),
-	STATUS_HAS("in  a.test           b.test           open"),
+	STATUS_HAS("in   a.test           b.test           open"),
 	END(),
 };
 SC_TEST(rate_delays, SC_RATE)
