@@ -16,6 +16,10 @@
  *                  xmlns='urn:xmpp:ping'/></iq> for a valid pair (L, R) of
  *                  the stream. A stream no application uses is not pinged,
  *                  so pings never keep it open: the idle timeout ends it.
+ *   with XEP-0198  on a stream where stream management counts our stanzas,
+ *                  the ping is <r/> instead (the peer MUST answer <a/>,
+ *                  XEP-0198 4): a ping stanza would count in the peer's h
+ *                  without being in our unacknowledged list.
  *   answer         an iq result or error whose id starts with xs2s-ping-
  *                  is consumed here (counted), never delivered.
  *   dead           no sign of life ping_timeout_s after the ping: the
@@ -81,6 +85,21 @@ static bool live_ping(struct xs2s_core *c, struct xs2s_slot *s, uint32_t now)
 	struct xs2s_wbuf w;
 	unsigned i = 0;
 
+#if CONFIG_XS2S_SM
+	if (xs2s_sm_counts_ours(&c->routes, l)) {
+		/* XEP-0198 on the stream: the probe is <r/> (route/sm.h). */
+		if (!xs2s_sm_probe(&c->routes, l))
+			return false;
+		lv->seq++;
+		lv->pending = true;
+		lv->ping_ms = now;
+		c->live.sent++;
+		XS2S_LOGI(l->id, "no input from %s for %lu s: <r/> (XEP-0198) as the ping, dead if nothing comes within "
+			  "%lu s", l->peer_domain, (unsigned long)((now - lv->seen_ms) / XS2S_MS_PER_S),
+			  (unsigned long)(c->live.timeout_ms / XS2S_MS_PER_S));
+		return true;
+	}
+#endif
 	for (;; i++) { /* a pair we send on: outbound (a bidi stream carries both) */
 		if (!xs2s_route_next_on(&c->routes, l->id, XS2S_RT_VALID, &i))
 			return false;

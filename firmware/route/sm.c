@@ -53,7 +53,17 @@ bool xs2s_sm_tracking(const struct xs2s_routes *rt, const struct xs2s_link *l)
 {
 	const struct xs2s_sm *sm = xs2s_sm_of(rt, l);
 
-	return sm && l->dir == XS2S_DIR_OUT && (sm->state == XS2S_SM_REQUESTED || sm->state == XS2S_SM_ON);
+	/* Ours, from <enable/> on; or the peer's, once enabled: on a peer's
+	 * stream made bidirectional (XEP-0288) we write stanzas too, and
+	 * XEP-0198 4 lets either side ask for acks. */
+	return sm && ((l->dir == XS2S_DIR_OUT && sm->state == XS2S_SM_REQUESTED) || sm->state == XS2S_SM_ON);
+}
+
+bool xs2s_sm_counts_ours(const struct xs2s_routes *rt, const struct xs2s_link *l)
+{
+	const struct xs2s_sm *sm = xs2s_sm_of(rt, l);
+
+	return sm && sm->state == XS2S_SM_ON;
 }
 
 bool xs2s_sm_room(const struct xs2s_routes *rt, const struct xs2s_link *l, size_t len)
@@ -115,6 +125,22 @@ void xs2s_sm_request_now(struct xs2s_routes *rt, struct xs2s_link *l)
 {
 	if (xs2s_sm_unacked(rt, l))
 		sm_request(sm_get(rt, l), l);
+}
+
+bool xs2s_sm_probe(struct xs2s_routes *rt, struct xs2s_link *l)
+{
+	static const char r[] = "<r xmlns='" XS2S_NS_SM "'/>";
+	struct xs2s_sm *sm;
+
+	if (!xs2s_sm_counts_ours(rt, l))
+		return false;
+	sm = sm_get(rt, l);
+	if (!sm->r_out && xs2s_link_write(l, r, sizeof r - 1) != XS2S_OK)
+		return false;
+	sm->r_out = true; /* one <r/> outstanding at most: the peer's <a/> answers both */
+	sm->r_timer = false;
+	sm->since_r = 0;
+	return true;
 }
 
 void xs2s_sm_after_write(struct xs2s_routes *rt, struct xs2s_link *l, uint32_t now)

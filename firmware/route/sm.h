@@ -112,6 +112,14 @@ void xs2s_sm_link_down(struct xs2s_routes *rt, uint8_t slot, unsigned link);
 unsigned xs2s_sm_unacked(const struct xs2s_routes *rt, const struct xs2s_link *l);
 /* Ask for an ack now (the engine stops): an <r/> unless one is out. */
 void xs2s_sm_request_now(struct xs2s_routes *rt, struct xs2s_link *l);
+/* Stream management is on for what we write on l (our stanzas are counted
+ * in the peer's h): a liveness probe must then be an <r/>, not a stanza. */
+bool xs2s_sm_counts_ours(const struct xs2s_routes *rt, const struct xs2s_link *l);
+/* The liveness probe on such a link (engine/live.c): an <r/> (XEP-0198 4:
+ * the peer MUST answer with <a/>), whatever is unacknowledged; an XEP-0199
+ * ping stanza would count in the peer's h without being in our list, and
+ * its next <a h/> would look too high. false when it could not be written. */
+bool xs2s_sm_probe(struct xs2s_routes *rt, struct xs2s_link *l);
 /* Status: slot's state when it belongs to link (NULL otherwise). */
 const struct xs2s_sm *xs2s_sm_of(const struct xs2s_routes *rt, const struct xs2s_link *l);
 const char *xs2s_sm_state_name(const struct xs2s_sm *sm);
@@ -139,6 +147,16 @@ static inline unsigned xs2s_sm_unacked(const struct xs2s_routes *rt, const struc
 	return 0;
 }
 static inline void xs2s_sm_request_now(struct xs2s_routes *rt, struct xs2s_link *l) { (void)rt, (void)l; }
+static inline bool xs2s_sm_counts_ours(const struct xs2s_routes *rt, const struct xs2s_link *l)
+{
+	(void)rt, (void)l;
+	return false;
+}
+static inline bool xs2s_sm_probe(struct xs2s_routes *rt, struct xs2s_link *l)
+{
+	(void)rt, (void)l;
+	return false;
+}
 #endif
 
 #endif

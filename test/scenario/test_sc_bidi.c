@@ -104,6 +104,33 @@ static const struct sc_step in_bidi_dead_peer[] = {
 };
 SC_TEST(in_bidi_dead_peer, SC_BIDI | SC_PING)
 
+#if CONFIG_XS2S_SM
+#define SM_NS "urn:xmpp:sm:3"
+/* XEP-0198 on b.test's bidirectional stream, enabled by b.test: what we
+ * write there is ours to count too (XEP-0198 4: either side may ask), so
+ * our stanzas wait in the unacknowledged list for b.test's <a h/>, and a
+ * cut takes them back to their queue instead of losing them. */
+static const struct sc_step in_bidi_sm_ours_counted[] = {
+	INCLUDE(in_bidi_dialback),
+	SEND(PI, "<enable xmlns='" SM_NS "'/>"),
+	EXPECT(PI, "<enabled xmlns='" SM_NS "'/>"),
+	APP_SEND("u@a.test", "x@b.test", "counted", XS2S_OK),
+	EXPECT(PI, APP_MSG("u@a.test", "x@b.test", "m2", "counted")),
+	JSON_HAS("\"sm\":\"on\",\"unacked\":1"),
+	ADVANCE(CONFIG_XS2S_SM_ACK_MS),
+	EXPECT(PI, "<r xmlns='" SM_NS "'/>"),
+	SEND(PI, "<a xmlns='" SM_NS "' h='1'/>"),
+	JSON_HAS("\"sm\":\"on\",\"unacked\":0"),
+	APP_SEND("u@a.test", "x@b.test", "in the cut", XS2S_OK),
+	EXPECT(PI, APP_MSG("u@a.test", "x@b.test", "m3", "in the cut")),
+	CLOSE(PI),
+	LOG_HAS("stream management: 1 unacknowledged stanza(s) of a.test -> b.test back to their queue"),
+	INBOX("x@b.test", "u@a.test", "error", "remote-server-not-found", "in the cut"),
+	END(),
+};
+SC_TEST(in_bidi_sm_ours_counted, SC_BIDI)
+#endif
+
 /* The reverse direction is only (a.test, b.test): alias.test never had
  * b.test authenticated for it, so a stanza from alias.test to b.test goes
  * on a stream of its own. */
@@ -354,6 +381,9 @@ int main(void)
 		cmocka_unit_test(test_in_bidi_dialback),
 		cmocka_unit_test(test_in_bidi_pinged),
 		cmocka_unit_test(test_in_bidi_dead_peer),
+#if CONFIG_XS2S_SM
+		cmocka_unit_test(test_in_bidi_sm_ours_counted),
+#endif
 		cmocka_unit_test(test_in_bidi_other_pair_own_stream),
 		cmocka_unit_test(test_in_bidi_invalid_from),
 		cmocka_unit_test(test_in_bidi_not_before_auth),

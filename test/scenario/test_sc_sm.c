@@ -93,6 +93,32 @@ static const struct sc_step sm_out_enable[] = {
 };
 SC_TEST(sm_out_enable, 0)
 
+/* Liveness (XEP-0199, engine/live.c) on a stream with stream management:
+ * the probe after SC_PING_IDLE_S without input is <r/>, not a ping stanza
+ * (which would count in b.test's h without being in our list: its next
+ * <a h/> would look too high); the <a/> keeps the link, and later acks
+ * count exactly our stanzas. */
+static const struct sc_step sm_out_liveness_probe[] = {
+	INCLUDE(sm_out_enable),
+	ADVANCE(SC_PING_IDLE_S * 1000 - 1),
+	EXPECT_NOTHING(PA),
+	ADVANCE(1),
+	EXPECT(PA, SM_R),
+	LOG_HAS("<r/> (XEP-0198) as the ping"),
+	SEND(PA, SM_A("2")),
+	JSON_HAS("\"pings_sent\":1,\"pings_answered\":1,\"dead_peers\":0"),
+	APP_RAW(MSG("m3", "three"), XS2S_OK),
+	EXPECT(PA, MSG("m3", "three")),
+	ADVANCE(CONFIG_XS2S_SM_ACK_MS),
+	EXPECT(PA, SM_R),
+	SEND(PA, SM_A("3")),
+	JSON_HAS("\"sm\":\"on\",\"unacked\":0"),
+	STATUS_HAS("sm_acked 3"),
+	EXPECT_NOTHING(PA),
+	END(),
+};
+SC_TEST(sm_out_liveness_probe, SC_PING)
+
 /* CONFIG_XS2S_SM_ACK_EVERY (5 here) stanzas since the last <r/> ask for an
  * ack at once (XEP-0198 5 leaves when to the sender). */
 static const struct sc_step sm_out_ack_every[] = {
@@ -742,6 +768,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #if CONFIG_XS2S_SM
 		cmocka_unit_test(test_sm_out_enable),
+		cmocka_unit_test(test_sm_out_liveness_probe),
 		cmocka_unit_test(test_sm_out_ack_every),
 		cmocka_unit_test(test_sm_done_on_ack),
 		cmocka_unit_test(test_sm_h_too_high),
