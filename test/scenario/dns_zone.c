@@ -23,8 +23,7 @@
 #define RCODE_NXDOMAIN 3
 #define TTL 300
 
-/* Question name in dotted form into out; the offset after the question. */
-static size_t zone_question(const uint8_t *q, size_t n, char *out, size_t cap, uint16_t *qtype)
+size_t sc_dns_question(const uint8_t *q, size_t n, char *out, size_t cap, uint16_t *qtype)
 {
 	size_t off = DNS_HDR, o = 0;
 
@@ -46,7 +45,7 @@ static size_t zone_question(const uint8_t *q, size_t n, char *out, size_t cap, u
 	return off + 5;
 }
 
-static size_t zone_put16(uint8_t *p, size_t off, unsigned v)
+size_t sc_dns_put16(uint8_t *p, size_t off, unsigned v)
 {
 	p[off] = (uint8_t)(v >> 8);
 	p[off + 1] = (uint8_t)v;
@@ -56,12 +55,12 @@ static size_t zone_put16(uint8_t *p, size_t off, unsigned v)
 /* One answer record named by a pointer to the question (offset 12). */
 static size_t zone_rr(uint8_t *r, size_t off, uint16_t type, const uint8_t *rdata, size_t len)
 {
-	off = zone_put16(r, off, 0xc000 | DNS_HDR);
-	off = zone_put16(r, off, type);
-	off = zone_put16(r, off, 1); /* IN */
-	off = zone_put16(r, off, TTL >> 16);
-	off = zone_put16(r, off, TTL & 0xffff);
-	off = zone_put16(r, off, (unsigned)len);
+	off = sc_dns_put16(r, off, 0xc000 | DNS_HDR);
+	off = sc_dns_put16(r, off, type);
+	off = sc_dns_put16(r, off, 1); /* IN */
+	off = sc_dns_put16(r, off, TTL >> 16);
+	off = sc_dns_put16(r, off, TTL & 0xffff);
+	off = sc_dns_put16(r, off, (unsigned)len);
 	memcpy(r + off, rdata, len);
 	return off + len;
 }
@@ -69,10 +68,10 @@ static size_t zone_rr(uint8_t *r, size_t off, uint16_t type, const uint8_t *rdat
 /* An SRV record's rdata: priority, weight, port, target in labels. */
 static size_t zone_srv(uint8_t *d, unsigned prio, unsigned weight, unsigned port, const char *target)
 {
-	size_t off = zone_put16(d, 0, prio);
+	size_t off = sc_dns_put16(d, 0, prio);
 
-	off = zone_put16(d, off, weight);
-	off = zone_put16(d, off, port);
+	off = sc_dns_put16(d, off, weight);
+	off = sc_dns_put16(d, off, port);
 	while (*target) {
 		const char *dot = strchr(target, '.');
 		size_t l = dot ? (size_t)(dot - target) : strlen(target);
@@ -91,7 +90,7 @@ int sc_dns_zone(void *arg, const uint8_t *q, size_t n, uint8_t *r, size_t cap)
 	char name[256];
 	uint8_t rdata[300], rdata2[300];
 	uint16_t qtype = 0;
-	size_t qend = zone_question(q, n, name, sizeof name, &qtype), off, rl = 0, rl2 = 0;
+	size_t qend = sc_dns_question(q, n, name, sizeof name, &qtype), off, rl = 0, rl2 = 0;
 	unsigned ancount = 0, rcode = 0;
 
 	(void)arg;
@@ -123,9 +122,9 @@ int sc_dns_zone(void *arg, const uint8_t *q, size_t n, uint8_t *r, size_t cap)
 	r[3] = (uint8_t)(0x80 | rcode); /* RA */
 	if (rl)
 		ancount = rl2 ? 2 : 1;
-	zone_put16(r, 6, ancount);
-	zone_put16(r, 8, 0);
-	zone_put16(r, 10, 0); /* no additional records (the query's OPT is not echoed) */
+	sc_dns_put16(r, 6, ancount);
+	sc_dns_put16(r, 8, 0);
+	sc_dns_put16(r, 10, 0); /* no additional records (the query's OPT is not echoed) */
 	off = qend;
 	if (rl)
 		off = zone_rr(r, off, qtype, rdata, rl);

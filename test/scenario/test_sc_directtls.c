@@ -33,6 +33,7 @@
 #include "xs2s_log.h"
 #include "engine/engine.h"
 #include "link/tls.h"
+#include "dns_zone.h"
 #include "duo.h"
 #include "runner.h"
 
@@ -208,36 +209,6 @@ static void finish(void)
 
 /* ---- b.test's DNS: _xmpps-server and _xmpp-server at the same priority ---- */
 
-static size_t zone_put16(uint8_t *p, size_t off, unsigned v)
-{
-	p[off] = (uint8_t)(v >> 8);
-	p[off + 1] = (uint8_t)v;
-	return off + 2;
-}
-
-/* RFC 1035 4.1: the question's name (dotted) and type; the offset after it, 0 if malformed. */
-static size_t zone_question(const uint8_t *q, size_t n, char *out, size_t cap, unsigned *type)
-{
-	size_t off = 12, o = 0;
-
-	while (off < n && q[off]) {
-		size_t l = q[off++];
-
-		if (l > 63 || off + l > n || o + l + 2 > cap)
-			return 0;
-		if (o)
-			out[o++] = '.';
-		memcpy(out + o, q + off, l);
-		o += l;
-		off += l;
-	}
-	out[o] = '\0';
-	if (off + 5 > n)
-		return 0;
-	*type = (unsigned)(q[off + 1] << 8 | q[off + 2]);
-	return off + 5;
-}
-
 /*   _xmpps-server._tcp.b.test  SRV 0 0 5270 dt.b.test     dt.b.test A 192.0.2.9 (the test's)
  *   _xmpp-server._tcp.b.test   SRV 0 0 5269 st.b.test     st.b.test A 192.0.2.2 (b.test's engine)
  *   a.test's names: NXDOMAIN (b.test reaches a.test through its host map) */
@@ -245,8 +216,9 @@ static int zone(void *arg, const uint8_t *q, size_t n, uint8_t *r, size_t cap)
 {
 	char name[256];
 	uint8_t rd[64];
-	unsigned type = 0, rcode = 0;
-	size_t qend = zone_question(q, n, name, sizeof name, &type), rl = 0, off;
+	uint16_t type = 0;
+	unsigned rcode = 0;
+	size_t qend = sc_dns_question(q, n, name, sizeof name, &type), rl = 0, off;
 	const char *target = NULL;
 	unsigned port = 0;
 
@@ -258,9 +230,9 @@ static int zone(void *arg, const uint8_t *q, size_t n, uint8_t *r, size_t cap)
 	else if (type == 33 && !strcmp(name, "_xmpp-server._tcp.b.test"))
 		target = "\002st\001b\004test", port = PORT;
 	if (target) {
-		rl = zone_put16(rd, 0, 0);
-		rl = zone_put16(rd, rl, 0);
-		rl = zone_put16(rd, rl, port);
+		rl = sc_dns_put16(rd, 0, 0);
+		rl = sc_dns_put16(rd, rl, 0);
+		rl = sc_dns_put16(rd, rl, port);
 		memcpy(rd + rl, target, strlen(target) + 1);
 		rl += strlen(target) + 1;
 	} else if (type == 1 && !strcmp(name, "dt.b.test")) {
@@ -275,17 +247,17 @@ static int zone(void *arg, const uint8_t *q, size_t n, uint8_t *r, size_t cap)
 	memcpy(r, q, qend);
 	r[2] = 0x84 | (q[2] & 0x01);
 	r[3] = (uint8_t)(0x80 | rcode);
-	zone_put16(r, 6, rl ? 1 : 0);
-	zone_put16(r, 8, 0);
-	zone_put16(r, 10, 0);
+	sc_dns_put16(r, 6, rl ? 1 : 0);
+	sc_dns_put16(r, 8, 0);
+	sc_dns_put16(r, 10, 0);
 	off = qend;
 	if (rl) {
-		off = zone_put16(r, off, 0xc00c);
-		off = zone_put16(r, off, type);
-		off = zone_put16(r, off, 1);
-		off = zone_put16(r, off, 0);
-		off = zone_put16(r, off, 300);
-		off = zone_put16(r, off, (unsigned)rl);
+		off = sc_dns_put16(r, off, 0xc00c);
+		off = sc_dns_put16(r, off, type);
+		off = sc_dns_put16(r, off, 1);
+		off = sc_dns_put16(r, off, 0);
+		off = sc_dns_put16(r, off, 300);
+		off = sc_dns_put16(r, off, (unsigned)rl);
 		memcpy(r + off, rd, rl);
 		off += rl;
 	}
