@@ -384,13 +384,14 @@ class Soak:
     def attribute(self, r, conns, restarts):
         """Why a message that was handed over may have been lost."""
         t, src, dst = r['t_send'], r['src'], r['dst']
-        pair = f'{src[0]}>{dst[0]}'
         t_end = r.get('t_done', t) + INFLIGHT_WINDOW_S
         for dom in (src, dst):
             for (ts, tu) in restarts.get(dom, []):
                 if t - 1 <= ts <= t_end:
                     return f'{"sender" if dom == src else "recipient"} {dom} restarted {ts - t:+.1f} s after the send'
-        for c in conns.get(pair, []):
+        # With XEP-0288 a stanza from src to dst may ride on dst's connection to src.
+        pairs = [f'{src[0]}>{dst[0]}'] + ([f'{dst[0]}>{src[0]}'] if self.bidi else [])
+        for pair, c in [(p, c) for p in pairs for c in conns.get(p, [])]:
             if c['open'] <= r.get('t_done', t) and (c['close'] is None or c['close'] >= t - 1):
                 if c['fault'] and c['close'] is not None and c['close'] <= t_end:
                     return (f'its connection {pair} #{c["conn"]} died by proxy {c["fault"]} '
@@ -422,7 +423,9 @@ class Soak:
             elif e.get('event') == 'refused':
                 faults['refused (target down)'] = faults.get('refused (target down)', 0) + 1
         restarts = {n.domain: n.restarts for n in self.nodes}
-        sm = 'CONFIG_XS2S_SM=y' in read_text(os.path.join(self.build, '.config')).splitlines()
+        config = read_text(os.path.join(self.build, '.config')).splitlines()
+        sm = 'CONFIG_XS2S_SM=y' in config
+        self.bidi = 'CONFIG_XS2S_BIDI=y' in config
         counts = {'attempted': 0, 'refused': 0, 'sent': 0, 'delivered': 0, 'bounced': 0, 'lost': 0,
                   'unknown outcome': 0, 'delivered twice': 0, 'delivered and bounced': 0}
         if sm:
