@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "fake_port.h"
+#include "engine/engine.h"
 #include "duo.h"
 
 #ifndef XS2S_SC_PKI
@@ -81,4 +82,36 @@ bool sc_duo_run_timers(struct xs2s_engine *a, struct xs2s_engine *b)
 			return false;
 	}
 	return true;
+}
+
+bool sc_duo_take(struct xs2s_engine *e, char *line, size_t cap)
+{
+	struct xs2s_inbox_msg m;
+
+	if (xs2s_inbox_peek(e, &m) != XS2S_OK)
+		return false;
+	snprintf(line, cap, "%s>%s|%s|%s|%s", m.from, m.to, m.type, m.error, m.body);
+	xs2s_inbox_pop(e);
+	return true;
+}
+
+const char *sc_duo_leftover(struct xs2s_engine *e)
+{
+	const struct xs2s_core *c = xs2s_core_of(e);
+
+	if (c->links_used)
+		return "links";
+	if (c->routes.used || c->routes.queued || c->routes.pool.used)
+		return "routes or their queue";
+	if (c->evq.n || c->evq.lost)
+		return "events";
+	if (c->app.inbox_count)
+		return "inbox";
+	if (c->xml.arena.used)
+		return "xml arena";
+	if (c->tls.arena.used)
+		return "tls arena";
+	if (xs2s_resolve_busy(&c->res))
+		return "resolver";
+	return NULL;
 }

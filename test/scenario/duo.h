@@ -26,5 +26,11 @@ bool sc_duo_settle(struct xs2s_engine *a, struct xs2s_engine *b);
 /* Until both are idle: jump the clock to the nearer deadline, then settle;
  * false when a settle failed. */
 bool sc_duo_run_timers(struct xs2s_engine *a, struct xs2s_engine *b);
+/* Take one message from e's inbox as "from>to|type|error|body"; false when
+ * the inbox is empty. */
+bool sc_duo_take(struct xs2s_engine *e, char *line, size_t cap);
+/* After fini: the first of e's pools and arenas that is not empty (its
+ * name), NULL when every one is (the leak gate). */
+const char *sc_duo_leftover(struct xs2s_engine *e);
 
 #endif

@@ -158,29 +158,16 @@ static void link_field(struct xs2s_engine *e, const char *dir, const char *key, 
 
 static bool take(struct xs2s_engine *e, char *line, size_t cap)
 {
-	struct xs2s_inbox_msg m;
-
-	if (xs2s_inbox_peek(e, &m) != XS2S_OK)
-		return false;
-	snprintf(line, cap, "%s>%s|%s|%s|%s", m.from, m.to, m.type, m.error, m.body);
-	xs2s_inbox_pop(e);
-	return true;
+	return sc_duo_take(e, line, cap);
 }
 
+/* Every pool and arena of e empty, after fini. */
 static void assert_empty(struct xs2s_engine *e)
 {
-	const struct xs2s_core *c = xs2s_core_of(e);
+	const char *what = sc_duo_leftover(e);
 
-	assert_int_equal(c->links_used, 0);
-	assert_int_equal(c->routes.used, 0);
-	assert_int_equal(c->routes.queued, 0);
-	assert_int_equal(c->routes.pool.used, 0);
-	assert_int_equal(c->evq.n, 0);
-	assert_int_equal(c->evq.lost, 0);
-	assert_int_equal(c->app.inbox_count, 0);
-	assert_int_equal(c->xml.arena.used, 0);
-	assert_int_equal(c->tls.arena.used, 0);
-	assert_int_equal(xs2s_resolve_busy(&c->res), 0);
+	if (what)
+		fail_msg("after fini: %s not empty", what);
 }
 
 /* Both engines stop, bounce what is queued, finish; every pool empty. */
